@@ -1,0 +1,1 @@
+//! arbor-genevent (work in progress).

@@ -1,0 +1,327 @@
+//! The shared, runtime-side half of a process: its signal state, the global
+//! process table, signal delivery and exit processing.
+//!
+//! # Invariants
+//!
+//! 1. A cell is in [`TABLE`] from spawn until its exit processing starts;
+//!    `alive == false` from that moment on and never flips back.
+//! 2. `links`, `monitors`, `monitoring` and `name` are only changed under
+//!    `state`; exit processing takes them all in one critical section, so a
+//!    link or monitor added concurrently either is taken (and fires) or
+//!    finds the process dead (and reports `noproc`).
+//! 3. Lock order: one cell's `state` at a time, except registry insertion
+//!    which holds the cell lock and then a registry shard lock. No code path
+//!    holds two cell locks.
+//! 4. The exit reason is published (`exit`) before `exited` is notified, and
+//!    before any link or monitor signal is sent: links first, then monitors.
+
+use std::any::Any;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock, OnceLock};
+use std::task::{Context, Poll};
+
+use dashmap::DashMap;
+use futures::task::AtomicWaker;
+use parking_lot::Mutex;
+use tokio::sync::{Notify, mpsc};
+
+use crate::registry::{self, Name};
+use crate::signal::{Down, Envelope, ExitSignal, Sys};
+use crate::{ExitReason, MonitorRef, Pid};
+
+/// Every live process, by pid.
+static TABLE: LazyLock<DashMap<Pid, Arc<ProcessCell>>> = LazyLock::new(DashMap::new);
+
+pub(crate) fn lookup(pid: Pid) -> Option<Arc<ProcessCell>> {
+    TABLE.get(&pid).map(|c| c.clone())
+}
+
+pub(crate) fn live_count() -> usize {
+    TABLE.len()
+}
+
+/// The type-erased mailbox of a process, for system messages.
+pub(crate) trait SysSink: Send + Sync {
+    /// Enqueues a system message; `false` if the mailbox is closed.
+    fn push(&self, sys: Sys) -> bool;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<M: Send + 'static> SysSink for mpsc::UnboundedSender<Envelope<M>> {
+    fn push(&self, sys: Sys) -> bool {
+        self.send(Envelope::Sys(Box::new(sys))).is_ok()
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+#[derive(Default)]
+struct CellState {
+    alive: bool,
+    kill_reason: Option<ExitReason>,
+    links: Vec<Arc<ProcessCell>>,
+    /// Monitors on this process: who to tell when it exits.
+    monitors: Vec<(MonitorRef, Arc<ProcessCell>)>,
+    /// Monitors this process holds on others, removed when it exits.
+    monitoring: Vec<(MonitorRef, Pid)>,
+    name: Option<Name>,
+}
+
+pub(crate) struct ProcessCell {
+    pub(crate) pid: Pid,
+    trap: AtomicBool,
+    killed: AtomicBool,
+    kill_waker: AtomicWaker,
+    state: Mutex<CellState>,
+    mailbox: Box<dyn SysSink>,
+    exit: OnceLock<ExitReason>,
+    exited: Notify,
+}
+
+/// How a signal reached the process: from a link (the sender is removed
+/// from the receiver's links) or from `exit/2` (where `Kill` is untrappable).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignalKind {
+    Link,
+    Exit,
+}
+
+impl ProcessCell {
+    pub(crate) fn new(mailbox: Box<dyn SysSink>) -> Arc<ProcessCell> {
+        Arc::new(ProcessCell {
+            pid: Pid::fresh(),
+            trap: AtomicBool::new(false),
+            killed: AtomicBool::new(false),
+            kill_waker: AtomicWaker::new(),
+            state: Mutex::new(CellState {
+                alive: true,
+                ..CellState::default()
+            }),
+            mailbox,
+            exit: OnceLock::new(),
+            exited: Notify::new(),
+        })
+    }
+
+    /// Puts the cell in the process table (invariant 1).
+    pub(crate) fn publish(self: &Arc<Self>) {
+        TABLE.insert(self.pid, self.clone());
+    }
+
+    pub(crate) fn mailbox_any(&self) -> &dyn Any {
+        self.mailbox.as_any()
+    }
+
+    pub(crate) fn set_trap_exit(&self, on: bool) -> bool {
+        self.trap.swap(on, Ordering::AcqRel)
+    }
+
+    pub(crate) fn is_trapping(&self) -> bool {
+        self.trap.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn is_alive(&self) -> bool {
+        self.state.lock().alive
+    }
+
+    // ===== signals =====
+
+    /// Makes the process exit with `reason` at its next suspension point,
+    /// whatever it is doing. The first kill wins.
+    pub(crate) fn kill_with(&self, reason: ExitReason) {
+        {
+            let mut st = self.state.lock();
+            if !st.alive || st.kill_reason.is_some() {
+                return;
+            }
+            st.kill_reason = Some(reason);
+        }
+        self.killed.store(true, Ordering::Release);
+        self.kill_waker.wake();
+    }
+
+    /// Polled by the process driver before the body: `Ready` once killed.
+    pub(crate) fn poll_killed(&self, cx: &mut Context<'_>) -> Poll<ExitReason> {
+        if !self.killed.load(Ordering::Acquire) {
+            self.kill_waker.register(cx.waker());
+            if !self.killed.load(Ordering::Acquire) {
+                return Poll::Pending;
+            }
+        }
+        let reason = self.state.lock().kill_reason.clone();
+        Poll::Ready(reason.unwrap_or(ExitReason::Killed))
+    }
+
+    /// Delivers an exit signal from `from` with the Erlang rules:
+    /// untrappable kill, trapped → message, `normal` ignored, else death.
+    pub(crate) fn signal_exit(&self, from: Pid, reason: ExitReason, kind: SignalKind) {
+        if kind == SignalKind::Link {
+            let mut st = self.state.lock();
+            st.links.retain(|c| c.pid != from);
+        }
+        if kind == SignalKind::Exit && reason == ExitReason::Kill {
+            self.kill_with(ExitReason::Killed);
+        } else if self.is_trapping() {
+            self.mailbox.push(Sys::Exit(ExitSignal { from, reason }));
+        } else if reason.is_normal() {
+            // Ignored by a process that does not trap exits.
+        } else {
+            self.kill_with(reason);
+        }
+    }
+
+    // ===== links and monitors (called by the process itself) =====
+
+    /// Links `self` (the calling process) with `other`. A dead `other`
+    /// delivers an exit signal `noproc` to `self` at once.
+    pub(crate) fn link(self: &Arc<Self>, other: Pid) {
+        if other == self.pid {
+            return;
+        }
+        let Some(peer) = lookup(other) else {
+            self.signal_exit(other, ExitReason::NoProc, SignalKind::Link);
+            return;
+        };
+        {
+            let mut st = self.state.lock();
+            if st.links.iter().any(|c| c.pid == other) {
+                return;
+            }
+            st.links.push(peer.clone());
+        }
+        let peer_alive = {
+            let mut pst = peer.state.lock();
+            if pst.alive {
+                pst.links.push(self.clone());
+            }
+            pst.alive
+        };
+        if !peer_alive {
+            self.signal_exit(other, ExitReason::NoProc, SignalKind::Link);
+        }
+    }
+
+    pub(crate) fn unlink(&self, other: Pid) {
+        let peer = {
+            let mut st = self.state.lock();
+            let pos = st.links.iter().position(|c| c.pid == other);
+            pos.map(|i| st.links.swap_remove(i))
+        };
+        if let Some(peer) = peer {
+            peer.state.lock().links.retain(|c| c.pid != self.pid);
+        }
+    }
+
+    /// Monitors `target` on behalf of `self`.
+    pub(crate) fn monitor(self: &Arc<Self>, target: Pid) -> MonitorRef {
+        let mref = MonitorRef::fresh();
+        let registered = match lookup(target) {
+            Some(peer) => {
+                let mut pst = peer.state.lock();
+                if pst.alive {
+                    pst.monitors.push((mref, self.clone()));
+                }
+                pst.alive
+            }
+            None => false,
+        };
+        if registered {
+            self.state.lock().monitoring.push((mref, target));
+        } else {
+            self.mailbox.push(Sys::Down(Down {
+                monitor: mref,
+                pid: target,
+                reason: ExitReason::NoProc,
+            }));
+        }
+        mref
+    }
+
+    /// Removes a monitor; `true` if it was still active.
+    pub(crate) fn demonitor(&self, mref: MonitorRef) -> bool {
+        let target = {
+            let mut st = self.state.lock();
+            let pos = st.monitoring.iter().position(|(r, _)| *r == mref);
+            pos.map(|i| st.monitoring.swap_remove(i).1)
+        };
+        let Some(target) = target else { return false };
+        match lookup(target) {
+            Some(peer) => {
+                let mut pst = peer.state.lock();
+                let before = pst.monitors.len();
+                pst.monitors.retain(|(r, _)| *r != mref);
+                before != pst.monitors.len()
+            }
+            None => false,
+        }
+    }
+
+    // ===== names =====
+
+    /// Records `name` on a live process; `Err(true)` when dead, `Err(false)`
+    /// when it already has a name. The caller inserts it in the registry.
+    pub(crate) fn with_name_slot<R>(&self, f: impl FnOnce(&mut Option<Name>) -> R) -> Option<R> {
+        let mut st = self.state.lock();
+        if !st.alive {
+            return None;
+        }
+        Some(f(&mut st.name))
+    }
+
+    // ===== exit =====
+
+    /// Exit processing, run once by the process's own task (invariants 1, 4).
+    pub(crate) fn terminate(self: &Arc<Self>, reason: ExitReason) {
+        let (links, monitors, monitoring, name) = {
+            let mut st = self.state.lock();
+            st.alive = false;
+            (
+                std::mem::take(&mut st.links),
+                std::mem::take(&mut st.monitors),
+                std::mem::take(&mut st.monitoring),
+                st.name.take(),
+            )
+        };
+        TABLE.remove(&self.pid);
+        if let Some(name) = name {
+            registry::release(&name, self.pid);
+        }
+        let _ = self.exit.set(reason.clone());
+        self.exited.notify_waiters();
+        for peer in links {
+            peer.signal_exit(self.pid, reason.clone(), SignalKind::Link);
+        }
+        for (mref, watcher) in monitors {
+            let down = Down {
+                monitor: mref,
+                pid: self.pid,
+                reason: reason.clone(),
+            };
+            watcher.state.lock().monitoring.retain(|(r, _)| *r != mref);
+            watcher.mailbox.push(Sys::Down(down));
+        }
+        for (mref, target) in monitoring {
+            if let Some(peer) = lookup(target) {
+                peer.state.lock().monitors.retain(|(r, _)| *r != mref);
+            }
+        }
+    }
+
+    /// The exit reason, once the process has exited.
+    pub(crate) fn exit_reason(&self) -> Option<ExitReason> {
+        self.exit.get().cloned()
+    }
+
+    /// Waits until the process has exited and returns its reason.
+    pub(crate) async fn wait_exit(&self) -> ExitReason {
+        let notified = self.exited.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if let Some(r) = self.exit.get() {
+            return r.clone();
+        }
+        notified.await;
+        self.exit.get().cloned().unwrap_or(ExitReason::NoProc)
+    }
+}

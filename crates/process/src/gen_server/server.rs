@@ -1,0 +1,166 @@
+//! The server loop: init handshake, dispatch, terminate.
+
+use tokio::sync::oneshot;
+
+use super::ctx::{ReplyTo, ServerCtx};
+use super::{CallReply, Control, GenServer, Info, ServerRef};
+use crate::ExitReason;
+use crate::catch_unwind::catch;
+use crate::error::StartError;
+use crate::process::{self, Ctx, SpawnOpts};
+use crate::registry::{self, Name};
+use crate::signal::Msg;
+
+/// The messages a server's mailbox holds.
+pub(crate) enum ServerMsg<S: GenServer> {
+    Call(S::Call, oneshot::Sender<S::Reply>),
+    Cast(S::Cast),
+    Info(S::Info),
+    Stop(ExitReason),
+}
+
+/// Options for [`GenServer::start_opts`].
+#[derive(Debug, Clone, Default)]
+pub struct StartOpts {
+    /// Register the server under this name before `init` runs.
+    pub name: Option<Name>,
+    /// Link to the calling process, which becomes the parent.
+    pub link: bool,
+}
+
+impl StartOpts {
+    /// Register under `name`.
+    pub fn name(mut self, name: impl Into<Name>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Link to the caller (the caller becomes the parent).
+    pub fn link(mut self) -> Self {
+        self.link = true;
+        self
+    }
+}
+
+pub(crate) async fn start<S: GenServer>(
+    args: S::Args,
+    opts: StartOpts,
+) -> Result<ServerRef<S>, StartError> {
+    let (ack_tx, ack_rx) = oneshot::channel();
+    let parent = if opts.link { process::current() } else { None };
+    let spawn = SpawnOpts {
+        link: opts.link,
+        trap_exit: false,
+    };
+    let name = opts.name;
+    let proc = process::spawn_opts(spawn, move |ctx| run::<S>(ctx, args, name, parent, ack_tx));
+    match ack_rx.await {
+        Ok(Ok(())) => Ok(ServerRef { inner: proc }),
+        Ok(Err(e)) => {
+            // Leave nothing behind: the process is exiting; wait for it.
+            proc.wait().await;
+            Err(e)
+        }
+        Err(_) => Err(StartError::Exited(proc.wait().await)),
+    }
+}
+
+async fn run<S: GenServer>(
+    proc: Ctx<ServerMsg<S>>,
+    args: S::Args,
+    name: Option<Name>,
+    parent: Option<crate::Pid>,
+    ack: oneshot::Sender<Result<(), StartError>>,
+) -> ExitReason {
+    let mut ctx = ServerCtx {
+        proc,
+        caller: None,
+        parent,
+    };
+    // Fails start without an exit signal to the parent (OTP 26+).
+    let fail = |ctx: &ServerCtx<S>, ack: oneshot::Sender<_>, err: StartError| {
+        if let Some(p) = parent {
+            ctx.unlink(p);
+        }
+        let _ = ack.send(Err(err));
+    };
+    if let Some(Err(e)) = name.map(|n| registry::register_cell(n, &ctx.proc.cell)) {
+        let holder = match e {
+            crate::RegisterError::AlreadyRegistered(p) => p,
+            _ => ctx.pid(),
+        };
+        fail(&ctx, ack, StartError::AlreadyStarted(holder));
+        return ExitReason::Normal;
+    }
+    let mut state = match catch(S::init(args, &mut ctx)).await {
+        Ok(Ok(state)) => state,
+        Ok(Err(reason)) | Err(reason) => {
+            fail(&ctx, ack, StartError::Init(reason.clone()));
+            return reason;
+        }
+    };
+    if ack.send(Ok(())).is_err() {
+        // The starter was cancelled: nobody holds a handle to us.
+        return ExitReason::Normal;
+    }
+    let reason = serve(&mut state, &mut ctx).await;
+    if let Err(panic) = catch(state.terminate(&reason, &mut ctx)).await {
+        return panic;
+    }
+    reason
+}
+
+/// Dispatches messages until a callback stops the server; returns the reason.
+async fn serve<S: GenServer>(state: &mut S, ctx: &mut ServerCtx<S>) -> ExitReason {
+    loop {
+        let control = match ctx.proc.recv().await {
+            Msg::Message(ServerMsg::Call(req, reply)) => {
+                ctx.caller = Some(ReplyTo(reply));
+                let outcome = catch(state.handle_call(req, ctx)).await;
+                let caller = ctx.caller.take();
+                match outcome {
+                    Ok(CallReply::Reply(r)) => {
+                        if let Some(c) = caller {
+                            c.reply(r);
+                        }
+                        Control::Continue
+                    }
+                    Ok(CallReply::NoReply) => Control::Continue,
+                    Ok(CallReply::Stop { reason, reply }) => {
+                        if let (Some(c), Some(r)) = (caller, reply) {
+                            c.reply(r);
+                        }
+                        Control::Stop(reason)
+                    }
+                    Err(panic) => Control::Stop(panic),
+                }
+            }
+            Msg::Message(ServerMsg::Cast(m)) => catch(state.handle_cast(m, ctx))
+                .await
+                .unwrap_or_else(Control::Stop),
+            Msg::Message(ServerMsg::Info(m)) => {
+                let info = Info::Message(m);
+                catch(state.handle_info(info, ctx))
+                    .await
+                    .unwrap_or_else(Control::Stop)
+            }
+            Msg::Message(ServerMsg::Stop(reason)) => Control::Stop(reason),
+            Msg::Exit(sig) if Some(sig.from) == ctx.parent => Control::Stop(sig.reason),
+            Msg::Exit(sig) => {
+                let info = Info::Exit(sig);
+                catch(state.handle_info(info, ctx))
+                    .await
+                    .unwrap_or_else(Control::Stop)
+            }
+            Msg::Down(down) => {
+                let info = Info::Down(down);
+                catch(state.handle_info(info, ctx))
+                    .await
+                    .unwrap_or_else(Control::Stop)
+            }
+        };
+        if let Control::Stop(reason) = control {
+            return reason;
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Erlang-style processes on tokio: the runtime arbor's behaviours stand on.
+//!
+//! A **process** is a tokio task with a typed mailbox and a [`Pid`]. It
+//! exits with an [`ExitReason`]; a panic inside it becomes its exit reason
+//! and the rest of the program keeps running. Processes **link** (a crash
+//! propagates both ways), **monitor** (one notification), **trap exits**
+//! (exit signals become messages) and register under **names**.
+//!
+//! ```
+//! use arbor_process::{scope, spawn_link, Ctx, ExitReason, Msg};
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! scope(|mut me: Ctx<()>| async move {
+//!     me.trap_exit(true);
+//!     let worker = spawn_link(|_: Ctx<()>| async { panic!("boom") });
+//!     let Msg::Exit(sig) = me.recv().await else { unreachable!() };
+//!     assert_eq!(sig.from, worker.pid());
+//!     assert_eq!(sig.reason, ExitReason::Panic("boom".into()));
+//! }).await.unwrap();
+//! # }
+//! ```
+//!
+//! # Which type do I need?
+//!
+//! - A long-lived service with calls and casts: implement [`GenServer`],
+//!   talk to it with [`ServerRef`].
+//! - Just a state behind closures: [`Agent`].
+//! - A hand-written receive loop: [`spawn`] / [`spawn_link`] with [`Ctx`],
+//!   talk to it with [`ProcessRef`].
+//! - The test or `main` task as a process: [`scope`].
+//! - Signals by pid: [`exit`], [`kill`], [`is_alive`], [`wait_exit`];
+//!   names: [`register`], [`whereis`].
+//!
+//! # Guarantees
+//!
+//! 1. Messages from one sender arrive in send order. Exit messages and
+//!    monitor notifications share the receiver's one ordered queue.
+//! 2. When a process exits, its name is released first, then linked
+//!    processes are signalled, then monitors fire: a process that observed a
+//!    death through a monitor and then messages a linked supervisor finds
+//!    the death already queued there.
+//! 3. [`kill`] is untrappable and takes effect at the target's next
+//!    suspension point, whatever it awaits. A non-trapping process dies from
+//!    a non-`normal` exit signal the same way.
+//! 4. An exited process leaves no link, monitor, name or timer behind; its
+//!    pending callers get [`CallError::Exited`] with its reason.
+//! 5. A call to oneself fails at once with [`CallError::CallingSelf`]; a
+//!    reply after the caller's timeout is dropped.
+//!
+//! # Cost on the message path
+//!
+//! A cast is one enqueue into a tokio unbounded channel (no allocation of
+//! its own; the channel allocates blocks of 32 slots). A call adds one
+//! `oneshot` channel (one allocation), as the hand-written tokio version
+//! does. System messages (exits, monitor notifications) are boxed so the
+//! mailbox slot stays the size of the user's message.
+#![doc(test(attr(deny(warnings))))]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+mod agent;
+mod call;
+mod catch_unwind;
+mod cell;
+mod error;
+mod exit_reason;
+pub mod gen_server;
+mod pid;
+mod process;
+mod registry;
+mod signal;
+
+pub use agent::Agent;
+pub use error::{CallError, RegisterError, SendError, StartError, StopError};
+pub use exit_reason::ExitReason;
+pub use gen_server::{
+    CallReply, Control, DEFAULT_CALL_TIMEOUT, GenServer, Info, ReplyTo, ServerCtx, ServerRef,
+    StartOpts,
+};
+pub use pid::{MonitorRef, Pid};
+pub use process::{
+    Ctx, Myself, ProcessHandle, ProcessRef, SpawnOpts, TimerRef, current, exit, is_alive, kill,
+    process_count, scope, spawn, spawn_link, spawn_opts, wait_exit,
+};
+pub use registry::{Name, register, registered, unregister, whereis};
+pub use signal::{Down, ExitSignal, Msg};

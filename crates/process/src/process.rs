@@ -1,0 +1,655 @@
+//! Spawning processes, the process's own view of itself ([`Ctx`],
+//! [`Myself`]) and typed handles to it ([`ProcessRef`]).
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio_util::time::DelayQueue;
+use tokio_util::time::delay_queue;
+
+use crate::call::{await_reply, check_not_self};
+use crate::catch_unwind::catch;
+use crate::cell::{self, ProcessCell, SignalKind};
+use crate::error::{CallError, SendError};
+use crate::gen_server::ReplyTo;
+use crate::signal::{Envelope, Msg};
+use crate::{ExitReason, MonitorRef, Pid};
+
+tokio::task_local! {
+    static CURRENT: Arc<ProcessCell>;
+}
+
+pub(crate) fn current_cell() -> Option<Arc<ProcessCell>> {
+    CURRENT.try_with(|c| c.clone()).ok()
+}
+
+/// The pid of the process running the current task, if the task is a process.
+///
+/// # OTP
+///
+/// `erlang:self/0`.
+pub fn current() -> Option<Pid> {
+    CURRENT.try_with(|c| c.pid).ok()
+}
+
+/// Spawn options: link the new process to the caller, trap exits from the start.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SpawnOpts {
+    /// Link the new process to the calling process (if the caller is one).
+    pub link: bool,
+    /// Set `trap_exit` before the body first runs.
+    pub trap_exit: bool,
+}
+
+/// Spawns a process running `body`. The process exits with the reason the
+/// body returns, with [`ExitReason::Panic`] if it panics, or with the reason
+/// of an exit signal it does not trap.
+///
+/// Must be called inside a tokio runtime.
+///
+/// # Examples
+///
+/// ```
+/// use arbor_process::{spawn, ExitReason, Msg};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let echo = spawn(|mut ctx| async move {
+///     while let Msg::Message(n) = ctx.recv().await {
+///         if n == 0u32 { break; }
+///     }
+///     ExitReason::Normal
+/// });
+/// echo.send(1).unwrap();
+/// echo.send(0).unwrap();
+/// assert_eq!(echo.wait().await, ExitReason::Normal);
+/// # }
+/// ```
+///
+/// # OTP
+///
+/// `erlang:spawn/1`.
+pub fn spawn<M, F, Fut>(body: F) -> ProcessRef<M>
+where
+    M: Send + 'static,
+    F: FnOnce(Ctx<M>) -> Fut,
+    Fut: Future<Output = ExitReason> + Send + 'static,
+{
+    spawn_opts(SpawnOpts::default(), body)
+}
+
+/// Spawns a process linked to the calling process.
+///
+/// # OTP
+///
+/// `erlang:spawn_link/1`. Called outside a process it behaves as [`spawn`].
+pub fn spawn_link<M, F, Fut>(body: F) -> ProcessRef<M>
+where
+    M: Send + 'static,
+    F: FnOnce(Ctx<M>) -> Fut,
+    Fut: Future<Output = ExitReason> + Send + 'static,
+{
+    spawn_opts(
+        SpawnOpts {
+            link: true,
+            trap_exit: false,
+        },
+        body,
+    )
+}
+
+/// Spawns a process with options.
+///
+/// # OTP
+///
+/// `erlang:spawn_opt/2` with `link` and `{trap_exit, true}` (set by the child
+/// itself in Erlang; here before it runs).
+pub fn spawn_opts<M, F, Fut>(opts: SpawnOpts, body: F) -> ProcessRef<M>
+where
+    M: Send + 'static,
+    F: FnOnce(Ctx<M>) -> Fut,
+    Fut: Future<Output = ExitReason> + Send + 'static,
+{
+    let (ctx, handle) = new_process::<M>();
+    ctx.cell.set_trap_exit(opts.trap_exit);
+    if let Some(parent) = current_cell().filter(|_| opts.link) {
+        parent.link(ctx.cell.pid);
+    }
+    let cell = ctx.cell.clone();
+    let fut = body(ctx);
+    tokio::spawn(drive(cell, fut));
+    handle
+}
+
+fn new_process<M: Send + 'static>() -> (Ctx<M>, ProcessRef<M>) {
+    let (tx, rx) = mpsc::unbounded_channel::<Envelope<M>>();
+    let cell = ProcessCell::new(Box::new(tx.clone()));
+    cell.publish();
+    let handle = ProcessRef {
+        cell: cell.clone(),
+        tx: tx.clone(),
+    };
+    let ctx = Ctx {
+        me: Myself { cell },
+        tx,
+        rx,
+        timers: DelayQueue::new(),
+    };
+    (ctx, handle)
+}
+
+/// The task body of every process: the kill check first, then the body;
+/// exit processing before the body's state is dropped.
+async fn drive<Fut>(cell: Arc<ProcessCell>, fut: Fut)
+where
+    Fut: Future<Output = ExitReason> + Send + 'static,
+{
+    let body = CURRENT.scope(cell.clone(), catch(fut));
+    tokio::pin!(body);
+    let reason = Killable {
+        cell: &cell,
+        body: body.as_mut(),
+    }
+    .await;
+    cell.terminate(reason);
+}
+
+struct Killable<'a, F> {
+    cell: &'a ProcessCell,
+    body: Pin<&'a mut F>,
+}
+
+impl<F> Future for Killable<'_, F>
+where
+    F: Future<Output = Result<ExitReason, ExitReason>>,
+{
+    type Output = ExitReason;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ExitReason> {
+        if let Poll::Ready(reason) = self.cell.poll_killed(cx) {
+            return Poll::Ready(reason);
+        }
+        match self.body.as_mut().poll(cx) {
+            Poll::Ready(Ok(reason)) | Poll::Ready(Err(reason)) => Poll::Ready(reason),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Runs `body` as a process **in the current task** (no spawn) and returns
+/// its value: the way a test or `main` becomes a process that can link,
+/// monitor, trap exits and own `start_link`ed children.
+///
+/// When `body` returns, the process exits with reason `normal`.
+///
+/// # Errors
+///
+/// `Err(reason)` if the process was killed, or died from an exit signal it
+/// did not trap, before `body` finished. A panic in `body` exits the process
+/// with [`ExitReason::Panic`] (links and monitors fire) and then resumes
+/// unwinding, so test assertions fail as usual.
+///
+/// # Examples
+///
+/// ```
+/// use arbor_process::{scope, spawn_link, ExitReason, Msg};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let out = scope(|mut ctx: arbor_process::Ctx<()>| async move {
+///     ctx.trap_exit(true);
+///     let child = spawn_link(|_ctx: arbor_process::Ctx<()>| async { ExitReason::custom("boom") });
+///     match ctx.recv().await {
+///         Msg::Exit(sig) => (sig.from == child.pid(), sig.reason),
+///         other => panic!("unexpected {other:?}"),
+///     }
+/// }).await;
+/// assert_eq!(out, Ok((true, ExitReason::custom("boom"))));
+/// # }
+/// ```
+pub async fn scope<M, F, Fut, T>(body: F) -> Result<T, ExitReason>
+where
+    M: Send + 'static,
+    F: FnOnce(Ctx<M>) -> Fut,
+    Fut: Future<Output = T>,
+{
+    let (ctx, _handle) = new_process::<M>();
+    let cell = ctx.cell.clone();
+    let fut = CURRENT.scope(
+        cell.clone(),
+        futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(body(ctx))),
+    );
+    tokio::pin!(fut);
+    let outcome = std::future::poll_fn(|cx| {
+        if let Poll::Ready(reason) = cell.poll_killed(cx) {
+            return Poll::Ready(Err(reason));
+        }
+        fut.as_mut().poll(cx).map(Ok)
+    })
+    .await;
+    match outcome {
+        Ok(Ok(value)) => {
+            cell.terminate(ExitReason::Normal);
+            Ok(value)
+        }
+        Ok(Err(panic)) => {
+            cell.terminate(ExitReason::from_panic(&*panic));
+            std::panic::resume_unwind(panic)
+        }
+        Err(reason) => {
+            cell.terminate(reason.clone());
+            Err(reason)
+        }
+    }
+}
+
+// ===== impl Myself =====
+
+/// What a process can do to itself: its pid, `trap_exit`, links and
+/// monitors. Both [`Ctx`] and the GenServer context dereference to it.
+pub struct Myself {
+    pub(crate) cell: Arc<ProcessCell>,
+}
+
+impl Myself {
+    /// This process's pid.
+    pub fn pid(&self) -> Pid {
+        self.cell.pid
+    }
+
+    /// Turns exit trapping on or off; returns the previous setting.
+    ///
+    /// # OTP
+    ///
+    /// `process_flag(trap_exit, On)`.
+    pub fn trap_exit(&self, on: bool) -> bool {
+        self.cell.set_trap_exit(on)
+    }
+
+    /// Whether this process traps exits.
+    pub fn is_trapping(&self) -> bool {
+        self.cell.is_trapping()
+    }
+
+    /// Links this process with `pid`. Linking to a dead process delivers an
+    /// exit signal with reason [`ExitReason::NoProc`] to this process at once
+    /// (a message if trapping, death otherwise).
+    ///
+    /// # OTP
+    ///
+    /// `erlang:link/1`.
+    pub fn link(&self, pid: Pid) {
+        self.cell.link(pid);
+    }
+
+    /// Removes the link with `pid`. An exit message from `pid` that is
+    /// already in the mailbox stays there.
+    ///
+    /// # OTP
+    ///
+    /// `erlang:unlink/1`.
+    pub fn unlink(&self, pid: Pid) {
+        self.cell.unlink(pid);
+    }
+
+    /// Monitors `pid`: exactly one [`Msg::Down`] arrives when it exits, or at
+    /// once with [`ExitReason::NoProc`] if it is not alive.
+    ///
+    /// # OTP
+    ///
+    /// `erlang:monitor(process, Pid)`.
+    pub fn monitor(&self, pid: Pid) -> MonitorRef {
+        self.cell.monitor(pid)
+    }
+
+    /// Removes a monitor; `true` if it was still active. A `Down` already in
+    /// the mailbox stays there.
+    ///
+    /// # OTP
+    ///
+    /// `erlang:demonitor/1`.
+    pub fn demonitor(&self, monitor: MonitorRef) -> bool {
+        self.cell.demonitor(monitor)
+    }
+}
+
+impl fmt::Debug for Myself {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Myself")
+            .field("pid", &self.cell.pid)
+            .finish()
+    }
+}
+
+// ===== impl Ctx =====
+
+/// A process's own context: its mailbox, timers and [`Myself`].
+pub struct Ctx<M> {
+    me: Myself,
+    tx: mpsc::UnboundedSender<Envelope<M>>,
+    rx: mpsc::UnboundedReceiver<Envelope<M>>,
+    timers: DelayQueue<M>,
+}
+
+impl<M> Deref for Ctx<M> {
+    type Target = Myself;
+    fn deref(&self) -> &Myself {
+        &self.me
+    }
+}
+
+impl<M: Send + 'static> Ctx<M> {
+    /// An untyped handle to this process.
+    pub fn process(&self) -> ProcessHandle {
+        ProcessHandle {
+            cell: self.me.cell.clone(),
+        }
+    }
+
+    /// A handle to this process, to give to others.
+    pub fn handle(&self) -> ProcessRef<M> {
+        ProcessRef {
+            cell: self.me.cell.clone(),
+            tx: self.tx.clone(),
+        }
+    }
+
+    /// Receives the next message, exit signal (when trapping) or monitor
+    /// notification, in arrival order; timers fire as [`Msg::Message`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a message is removed from the mailbox only when returned.
+    pub async fn recv(&mut self) -> Msg<M> {
+        if self.timers.is_empty() {
+            return match self.rx.recv().await {
+                Some(env) => env.into(),
+                None => unreachable!("invariant: a process holds a sender to its own mailbox"),
+            };
+        }
+        let timers = &mut self.timers;
+        let rx = &mut self.rx;
+        tokio::select! {
+            biased;
+            env = rx.recv() => match env {
+                Some(env) => env.into(),
+                None => unreachable!("invariant: a process holds a sender to its own mailbox"),
+            },
+            Some(expired) = std::future::poll_fn(|cx| timers.poll_expired(cx)) => {
+                Msg::Message(expired.into_inner())
+            }
+        }
+    }
+
+    /// Takes the next message if one is queued, without waiting.
+    pub fn try_recv(&mut self) -> Option<Msg<M>> {
+        self.rx.try_recv().ok().map(Into::into)
+    }
+
+    /// Delivers `msg` to this process after `delay`. The timer is owned by
+    /// the process: it is cancelled when the process exits.
+    ///
+    /// # OTP
+    ///
+    /// `erlang:send_after/3`.
+    pub fn send_after(&mut self, delay: Duration, msg: M) -> TimerRef {
+        TimerRef(self.timers.insert(msg, delay), PhantomData)
+    }
+
+    /// Cancels a timer; returns its message if it had not fired yet.
+    ///
+    /// # OTP
+    ///
+    /// `erlang:cancel_timer/1`.
+    pub fn cancel_timer(&mut self, timer: TimerRef) -> Option<M> {
+        self.timers.try_remove(&timer.0).map(|e| e.into_inner())
+    }
+
+    /// Number of timers that have not fired.
+    pub fn pending_timers(&self) -> usize {
+        self.timers.len()
+    }
+}
+
+impl<M> fmt::Debug for Ctx<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ctx")
+            .field("pid", &self.me.cell.pid)
+            .finish()
+    }
+}
+
+/// A pending timer, see [`Ctx::send_after`].
+#[derive(Debug)]
+pub struct TimerRef(delay_queue::Key, PhantomData<()>);
+
+// ===== impl ProcessRef =====
+
+/// A typed handle to a process: send it messages of type `M`; also its pid,
+/// liveness and exit reason. Cheap to clone.
+pub struct ProcessRef<M> {
+    pub(crate) cell: Arc<ProcessCell>,
+    pub(crate) tx: mpsc::UnboundedSender<Envelope<M>>,
+}
+
+impl<M> Clone for ProcessRef<M> {
+    fn clone(&self) -> Self {
+        ProcessRef {
+            cell: self.cell.clone(),
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<M: Send + 'static> ProcessRef<M> {
+    /// The process's pid.
+    pub fn pid(&self) -> Pid {
+        self.cell.pid
+    }
+
+    /// Sends a message. Messages from one sender arrive in send order.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the message if the process has exited.
+    ///
+    /// # OTP
+    ///
+    /// `Pid ! Msg` (which never fails in Erlang; here the message comes back).
+    pub fn send(&self, msg: M) -> Result<(), SendError<M>> {
+        self.tx.send(Envelope::User(msg)).map_err(|e| match e.0 {
+            Envelope::User(m) => SendError(m),
+            Envelope::Sys(_) => unreachable!("only user envelopes are sent here"),
+        })
+    }
+
+    /// Whether the process is alive.
+    pub fn is_alive(&self) -> bool {
+        self.cell.is_alive()
+    }
+
+    /// The exit reason, if the process has exited.
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        self.cell.exit_reason()
+    }
+
+    /// Waits for the process to exit and returns its reason.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn wait(&self) -> ExitReason {
+        self.cell.wait_exit().await
+    }
+
+    /// Sends a request built by `make` around a fresh [`ReplyTo`] and waits
+    /// up to `timeout` (`Duration::MAX` = forever) for the reply. This is the
+    /// call protocol of [`ServerRef::call`](crate::ServerRef::call), for
+    /// processes with their own receive loop (supervisors, event managers).
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::CallingSelf`] at once if this is the calling process;
+    /// [`CallError::NoProcess`] if it has exited; [`CallError::Exited`] if it
+    /// exits before replying; [`CallError::Timeout`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future after the request was queued leaves it queued;
+    /// the reply is dropped.
+    pub async fn call<R>(
+        &self,
+        make: impl FnOnce(ReplyTo<R>) -> M,
+        timeout: Duration,
+    ) -> Result<R, CallError> {
+        check_not_self(&self.cell)?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        if self.tx.send(Envelope::User(make(ReplyTo(tx)))).is_err() {
+            return Err(CallError::NoProcess);
+        }
+        await_reply(rx, &self.cell, timeout).await
+    }
+
+    /// An untyped handle to this process.
+    pub fn process(&self) -> ProcessHandle {
+        ProcessHandle {
+            cell: self.cell.clone(),
+        }
+    }
+
+    /// Looks up a process registered under `name` whose messages are of type
+    /// `M`. `None` if the name is free or the process has another message type.
+    pub fn whereis(name: &str) -> Option<ProcessRef<M>> {
+        let cell = crate::registry::whereis_cell(name)?;
+        let tx = cell
+            .mailbox_any()
+            .downcast_ref::<mpsc::UnboundedSender<Envelope<M>>>()?
+            .clone();
+        Some(ProcessRef { cell, tx })
+    }
+}
+
+/// An untyped handle to a process: its pid, liveness, and its exit reason
+/// (kept after it exits, unlike a bare [`Pid`]). Cheap to clone.
+#[derive(Clone)]
+pub struct ProcessHandle {
+    cell: Arc<ProcessCell>,
+}
+
+impl ProcessHandle {
+    /// A handle to the live process `pid`; `None` if it is not alive.
+    pub fn lookup(pid: Pid) -> Option<ProcessHandle> {
+        cell::lookup(pid).map(|cell| ProcessHandle { cell })
+    }
+
+    /// The handle of the calling process, if the calling task is a process.
+    pub fn current() -> Option<ProcessHandle> {
+        current_cell().map(|cell| ProcessHandle { cell })
+    }
+
+    /// The process's pid.
+    pub fn pid(&self) -> Pid {
+        self.cell.pid
+    }
+
+    /// Whether the process is alive.
+    pub fn is_alive(&self) -> bool {
+        self.cell.is_alive()
+    }
+
+    /// The exit reason, once the process has exited.
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        self.cell.exit_reason()
+    }
+
+    /// Waits until the process has exited and returns its real exit reason
+    /// (also when it had already exited).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn wait(&self) -> ExitReason {
+        self.cell.wait_exit().await
+    }
+}
+
+impl fmt::Debug for ProcessHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ProcessHandle")
+            .field(&self.cell.pid)
+            .finish()
+    }
+}
+
+impl PartialEq for ProcessHandle {
+    fn eq(&self, other: &Self) -> bool {
+        self.cell.pid == other.cell.pid
+    }
+}
+
+impl Eq for ProcessHandle {}
+
+impl<M> fmt::Debug for ProcessRef<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ProcessRef").field(&self.cell.pid).finish()
+    }
+}
+
+// ===== free functions on pids =====
+
+/// Sends an exit signal with `reason` to `pid` from the calling process
+/// (or from an anonymous sender outside a process). `Kill` is untrappable:
+/// the target exits with [`ExitReason::Killed`]. A non-trapping target
+/// ignores `Normal` and dies with any other reason; a trapping target gets
+/// [`Msg::Exit`]. No-op for a dead pid.
+///
+/// # OTP
+///
+/// `erlang:exit/2`.
+pub fn exit(pid: Pid, reason: ExitReason) {
+    if let Some(target) = cell::lookup(pid) {
+        let from = current().unwrap_or(Pid::ANONYMOUS);
+        target.signal_exit(from, reason, SignalKind::Exit);
+    }
+}
+
+/// Kills `pid` untrappably: it exits with [`ExitReason::Killed`] at its next
+/// suspension point. No-op for a dead pid.
+///
+/// # OTP
+///
+/// `erlang:exit(Pid, kill)`.
+pub fn kill(pid: Pid) {
+    exit(pid, ExitReason::Kill);
+}
+
+/// Whether `pid` is alive.
+///
+/// # OTP
+///
+/// `erlang:is_process_alive/1`.
+pub fn is_alive(pid: Pid) -> bool {
+    cell::lookup(pid).is_some_and(|c| c.is_alive())
+}
+
+/// The number of live processes in this OS process: what leak tests compare
+/// before and after a tree runs.
+pub fn process_count() -> usize {
+    cell::live_count()
+}
+
+/// Waits until `pid` has exited and returns its reason; `NoProc` at once if
+/// it is not alive.
+///
+/// # Cancel safety
+///
+/// Cancel safe.
+pub async fn wait_exit(pid: Pid) -> ExitReason {
+    match cell::lookup(pid) {
+        Some(c) => c.wait_exit().await,
+        None => ExitReason::NoProc,
+    }
+}

@@ -1,0 +1,234 @@
+//! Links, exit signals and trap_exit (OTP: erlang:link/1, exit/2, process_flag(trap_exit)).
+
+use arbor_process::{
+    Ctx, ExitReason, ExitSignal, Msg, Pid, SpawnOpts, exit, is_alive, kill, scope, spawn,
+    spawn_link, spawn_opts, wait_exit,
+};
+
+/// A process that waits forever (until a signal ends it).
+fn idle(trap: bool) -> arbor_process::ProcessRef<()> {
+    spawn(move |mut ctx: Ctx<()>| async move {
+        ctx.trap_exit(trap);
+        loop {
+            ctx.recv().await;
+        }
+    })
+}
+
+fn reasons() -> Vec<ExitReason> {
+    vec![
+        ExitReason::Normal,
+        ExitReason::Shutdown,
+        ExitReason::shutdown_with("x"),
+        ExitReason::custom("boom"),
+        ExitReason::Kill,
+        ExitReason::Killed,
+        ExitReason::Panic("p".into()),
+    ]
+}
+
+/// A linked process exiting with reason R: a non-trapping receiver ignores
+/// `normal` and dies with R otherwise (including the trappable `kill`).
+#[tokio::test]
+async fn link_propagation_non_trapping_receiver() {
+    for reason in reasons() {
+        let receiver = idle(false);
+        let r = reason.clone();
+        let rpid = receiver.pid();
+        let sender = spawn(move |ctx: Ctx<()>| async move {
+            ctx.link(rpid);
+            r
+        });
+        assert_eq!(sender.wait().await, reason);
+        if reason.is_normal() {
+            assert!(receiver.is_alive(), "normal must be ignored");
+            kill(rpid);
+            assert_eq!(receiver.wait().await, ExitReason::Killed);
+        } else {
+            assert_eq!(
+                receiver.wait().await,
+                reason,
+                "receiver dies with the same reason"
+            );
+        }
+    }
+}
+
+/// With trap_exit every reason (even normal) arrives as a message.
+#[tokio::test]
+async fn link_propagation_trapping_receiver() {
+    for reason in reasons() {
+        let r = reason.clone();
+        let got = scope(|mut me: Ctx<()>| async move {
+            me.trap_exit(true);
+            let child = spawn_link(move |_: Ctx<()>| async move { r });
+            match me.recv().await {
+                Msg::Exit(sig) => (sig.from == child.pid(), sig.reason),
+                other => panic!("unexpected {other:?}"),
+            }
+        })
+        .await
+        .expect("scope survives");
+        assert_eq!(got, (true, reason));
+    }
+}
+
+/// exit(Pid, kill) is untrappable: the target dies with `killed`, and its
+/// links receive `killed` (trappable).
+#[tokio::test]
+async fn kill_is_untrappable_and_links_see_killed() {
+    let got = scope(|mut me: Ctx<()>| async move {
+        me.trap_exit(true);
+        let child = spawn_link(|mut ctx: Ctx<()>| async move {
+            ctx.trap_exit(true);
+            loop {
+                ctx.recv().await;
+            }
+        });
+        kill(child.pid());
+        let Msg::Exit(sig) = me.recv().await else {
+            panic!("expected exit")
+        };
+        (child.wait().await, sig.reason)
+    })
+    .await
+    .unwrap();
+    assert_eq!(got, (ExitReason::Killed, ExitReason::Killed));
+}
+
+/// kill works even while the target is blocked in an await that never ends.
+#[tokio::test]
+async fn kill_interrupts_a_blocked_process() {
+    let p = spawn(|_: Ctx<()>| async move {
+        std::future::pending::<()>().await;
+        ExitReason::Normal
+    });
+    kill(p.pid());
+    assert_eq!(p.wait().await, ExitReason::Killed);
+}
+
+/// exit(Pid, normal) to a non-trapping process is ignored; to a trapping
+/// process it is a message; other reasons kill a non-trapping process.
+#[tokio::test]
+async fn exit_signal_without_link() {
+    let p = idle(false);
+    exit(p.pid(), ExitReason::Normal);
+    exit(p.pid(), ExitReason::custom("bye"));
+    assert_eq!(p.wait().await, ExitReason::custom("bye"));
+
+    let sender_and_reason = scope(|me: Ctx<()>| async move {
+        let opts = SpawnOpts {
+            trap_exit: true,
+            ..SpawnOpts::default()
+        };
+        let target = spawn_opts(opts, |mut ctx: Ctx<Pid>| async move {
+            let Msg::Message(reply_to) = ctx.recv().await else {
+                return ExitReason::custom("bad");
+            };
+            match ctx.recv().await {
+                Msg::Exit(ExitSignal { from, reason }) if from == reply_to => reason,
+                _ => ExitReason::custom("bad"),
+            }
+        });
+        target.send(me.pid()).unwrap();
+        exit(target.pid(), ExitReason::Normal);
+        me.trap_exit(false);
+        target.wait().await
+    })
+    .await
+    .unwrap();
+    assert_eq!(sender_and_reason, ExitReason::Normal);
+}
+
+/// Linking to a dead process delivers `noproc` at once.
+#[tokio::test]
+async fn link_to_dead_process_gives_noproc() {
+    let dead = spawn(|_: Ctx<()>| async { ExitReason::Normal });
+    dead.wait().await;
+    let got = scope(|mut me: Ctx<()>| async move {
+        me.trap_exit(true);
+        me.link(dead.pid());
+        match me.recv().await {
+            Msg::Exit(sig) => (sig.from, sig.reason),
+            other => panic!("unexpected {other:?}"),
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(got.1, ExitReason::NoProc);
+}
+
+/// After unlink no exit signal arrives from that process.
+#[tokio::test]
+async fn unlink_stops_propagation() {
+    let survivor = scope(|me: Ctx<()>| async move {
+        let child = spawn_link(|mut ctx: Ctx<()>| async move {
+            ctx.recv().await;
+            ExitReason::custom("boom")
+        });
+        me.unlink(child.pid());
+        child.send(()).unwrap();
+        child.wait().await
+    })
+    .await;
+    assert_eq!(survivor, Ok(ExitReason::custom("boom")));
+}
+
+/// A panic becomes the exit reason and the runtime keeps running.
+#[tokio::test]
+async fn panic_becomes_exit_reason() {
+    let p = spawn(|_: Ctx<()>| async { panic!("kaboom") });
+    assert_eq!(p.wait().await, ExitReason::Panic("kaboom".into()));
+    let q = spawn(|_: Ctx<()>| async { ExitReason::Normal });
+    assert_eq!(q.wait().await, ExitReason::Normal);
+}
+
+/// A non-trapping scope dies from its linked child's crash: `scope` returns
+/// the reason.
+#[tokio::test]
+async fn scope_dies_from_linked_crash() {
+    let out = scope(|_: Ctx<()>| async move {
+        let child = spawn_link(|_: Ctx<()>| async { ExitReason::custom("crash") });
+        child.wait().await;
+        std::future::pending::<()>().await;
+    })
+    .await;
+    assert_eq!(out, Err(ExitReason::custom("crash")));
+}
+
+/// Messages and exit signals share one ordered queue.
+#[tokio::test]
+async fn messages_and_exit_signals_keep_order() {
+    let got = scope(|mut me: Ctx<u32>| async move {
+        me.trap_exit(true);
+        let this = me.handle();
+        let _child = spawn_link(move |_: Ctx<()>| async move {
+            for i in 0..3 {
+                this.send(i).unwrap();
+            }
+            ExitReason::custom("done")
+        });
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            seen.push(match me.recv().await {
+                Msg::Message(i) => format!("msg {i}"),
+                Msg::Exit(sig) => format!("exit {}", sig.reason),
+                Msg::Down(_) => "down".into(),
+            });
+        }
+        seen
+    })
+    .await
+    .unwrap();
+    assert_eq!(got, ["msg 0", "msg 1", "msg 2", "exit done"]);
+}
+
+/// wait_exit on a dead pid reports noproc; is_alive agrees.
+#[tokio::test]
+async fn dead_pid_queries() {
+    let p = spawn(|_: Ctx<()>| async { ExitReason::Normal });
+    let pid = p.pid();
+    p.wait().await;
+    assert!(!is_alive(pid));
+    assert_eq!(wait_exit(pid).await, ExitReason::NoProc);
+}

@@ -1,0 +1,1 @@
+//! arbor-supervisor (work in progress).

@@ -1,0 +1,1 @@
+//! arbor-todo (work in progress).

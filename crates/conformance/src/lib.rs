@@ -15,11 +15,20 @@
 //!
 //! - Parse a scenario: [`parse`] → [`Scenario`] or [`ParseError`].
 //! - Print terms like the oracle: [`Term`].
+//! - Compare two traces readably: [`line_diff`].
 #![doc(test(attr(deny(warnings))))]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
+mod diff;
+#[allow(dead_code)] // driven by the runner, which needs arbor-supervisor
+mod probe;
+#[allow(dead_code)]
+mod reason;
+#[allow(dead_code)]
+mod recorder;
 pub mod scenario;
 mod term;
 
+pub use diff::line_diff;
 pub use scenario::{ParseError, Scenario, parse};
 pub use term::{NoNames, PidNames, Term};

@@ -1,6 +1,7 @@
 //! Spawning processes, the process's own view of itself ([`Ctx`],
 //! [`Myself`]) and typed handles to it ([`ProcessRef`]).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -139,6 +140,8 @@ fn new_process<M: Send + 'static>() -> (Ctx<M>, ProcessRef<M>) {
         tx,
         rx,
         timers: DelayQueue::new(),
+        timer_keys: HashMap::new(),
+        next_timer: 0,
     };
     (ctx, handle)
 }
@@ -331,7 +334,12 @@ pub struct Ctx<M> {
     me: Myself,
     tx: mpsc::UnboundedSender<Envelope<M>>,
     rx: mpsc::UnboundedReceiver<Envelope<M>>,
-    timers: DelayQueue<M>,
+    /// Pending timers, each tagged with its id. The delay queue reuses the
+    /// key of a fired timer, so a [`TimerRef`] names its timer by id and
+    /// `timer_keys` maps the ids of pending timers to their current keys.
+    timers: DelayQueue<(u64, M)>,
+    timer_keys: HashMap<u64, delay_queue::Key>,
+    next_timer: u64,
 }
 
 impl<M> Deref for Ctx<M> {
@@ -371,6 +379,7 @@ impl<M: Send + 'static> Ctx<M> {
             };
         }
         let timers = &mut self.timers;
+        let timer_keys = &mut self.timer_keys;
         let rx = &mut self.rx;
         tokio::select! {
             biased;
@@ -379,7 +388,9 @@ impl<M: Send + 'static> Ctx<M> {
                 None => unreachable!("invariant: a process holds a sender to its own mailbox"),
             },
             Some(expired) = std::future::poll_fn(|cx| timers.poll_expired(cx)) => {
-                Msg::Message(expired.into_inner())
+                let (id, msg) = expired.into_inner();
+                timer_keys.remove(&id);
+                Msg::Message(msg)
             }
         }
     }
@@ -396,7 +407,11 @@ impl<M: Send + 'static> Ctx<M> {
     ///
     /// `erlang:send_after/3`.
     pub fn send_after(&mut self, delay: Duration, msg: M) -> TimerRef {
-        TimerRef(self.timers.insert(msg, delay), PhantomData)
+        let id = self.next_timer;
+        self.next_timer += 1;
+        let key = self.timers.insert((id, msg), delay);
+        self.timer_keys.insert(id, key);
+        TimerRef(id, PhantomData)
     }
 
     /// Cancels a timer; returns its message if it had not fired yet.
@@ -405,7 +420,8 @@ impl<M: Send + 'static> Ctx<M> {
     ///
     /// `erlang:cancel_timer/1`.
     pub fn cancel_timer(&mut self, timer: TimerRef) -> Option<M> {
-        self.timers.try_remove(&timer.0).map(|e| e.into_inner())
+        let key = self.timer_keys.remove(&timer.0)?;
+        self.timers.try_remove(&key).map(|e| e.into_inner().1)
     }
 
     /// Number of timers that have not fired.
@@ -424,7 +440,7 @@ impl<M> fmt::Debug for Ctx<M> {
 
 /// A pending timer, see [`Ctx::send_after`].
 #[derive(Debug)]
-pub struct TimerRef(delay_queue::Key, PhantomData<()>);
+pub struct TimerRef(u64, PhantomData<()>);
 
 // ===== impl ProcessRef =====
 

@@ -87,9 +87,10 @@ impl std::fmt::Debug for Recorder {
     }
 }
 
-/// The recorder died: an internal error (orphans that never stop).
+/// The recorder died: an internal error (orphans that never stop); see
+/// [`Recorder::fatal`].
 #[derive(Debug, Clone)]
-pub(crate) struct RecorderGone(pub(crate) String);
+pub(crate) struct RecorderGone;
 
 type R<T> = Result<T, RecorderGone>;
 
@@ -115,14 +116,10 @@ impl Recorder {
     }
 
     async fn call<T>(&self, make: impl FnOnce(ReplyTo<T>) -> Req) -> R<T> {
-        self.proc.call(make, FOREVER).await.map_err(|e| {
-            RecorderGone(
-                self.fatal
-                    .lock()
-                    .clone()
-                    .unwrap_or_else(|| format!("recorder unavailable: {e}")),
-            )
-        })
+        self.proc
+            .call(make, FOREVER)
+            .await
+            .map_err(|_| RecorderGone)
     }
 
     /// Counts a start attempt of `id`; returns its generation.
@@ -491,3 +488,6 @@ impl State {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

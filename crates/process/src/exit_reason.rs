@@ -84,7 +84,9 @@ impl ExitReason {
         matches!(self, ExitReason::Shutdown | ExitReason::ShutdownWith(_))
     }
 
-    pub(crate) fn from_panic(payload: &(dyn std::any::Any + Send)) -> ExitReason {
+    /// The exit reason for a caught panic payload: [`ExitReason::Panic`] with
+    /// the panic message (`&str` or `String` payloads), or a generic text.
+    pub fn from_panic(payload: &(dyn std::any::Any + Send)) -> ExitReason {
         let msg: Arc<str> = if let Some(s) = payload.downcast_ref::<&'static str>() {
             Arc::from(*s)
         } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -536,6 +536,17 @@ impl<M: Send + 'static> ProcessRef<M> {
         }
     }
 
+    /// A handle to the live process `pid` if its messages are of type `M`;
+    /// `None` if it is dead or has another message type.
+    pub fn from_pid(pid: Pid) -> Option<ProcessRef<M>> {
+        let cell = cell::lookup(pid)?;
+        let tx = cell
+            .mailbox_any()
+            .downcast_ref::<mpsc::UnboundedSender<Envelope<M>>>()?
+            .clone();
+        Some(ProcessRef { cell, tx })
+    }
+
     /// Looks up a process registered under `name` whose messages are of type
     /// `M`. `None` if the name is free or the process has another message type.
     pub fn whereis(name: &str) -> Option<ProcessRef<M>> {

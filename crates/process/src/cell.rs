@@ -12,8 +12,10 @@
 //! 3. Lock order: one cell's `state` at a time, except registry insertion
 //!    which holds the cell lock and then a registry shard lock. No code path
 //!    holds two cell locks.
-//! 4. The exit reason is published (`exit`) before `exited` is notified, and
-//!    before any link or monitor signal is sent: links first, then monitors.
+//! 4. Exit signals go out in this order: link signals, then monitor
+//!    `Down`s, then the exit reason is published (`exit`) and `exited`
+//!    notified. So when `wait()` returns, every linked and monitoring
+//!    process already has the exit in its mailbox.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -288,8 +290,6 @@ impl ProcessCell {
         if let Some(name) = name {
             registry::release(&name, self.pid);
         }
-        let _ = self.exit.set(reason.clone());
-        self.exited.notify_waiters();
         for peer in links.into_values() {
             peer.signal_exit(self.pid, reason.clone(), SignalKind::Link);
         }
@@ -307,6 +307,10 @@ impl ProcessCell {
                 peer.state.lock().monitors.retain(|(r, _)| *r != mref);
             }
         }
+        // Last: whoever waits on this process sees every link and monitor
+        // signal already delivered.
+        let _ = self.exit.set(reason);
+        self.exited.notify_waiters();
     }
 
     /// The exit reason, once the process has exited.

@@ -35,9 +35,10 @@
 //! 1. Messages from one sender arrive in send order. Exit messages and
 //!    monitor notifications share the receiver's one ordered queue.
 //! 2. When a process exits, its name is released first, then linked
-//!    processes are signalled, then monitors fire: a process that observed a
-//!    death through a monitor and then messages a linked supervisor finds
-//!    the death already queued there.
+//!    processes are signalled, then monitors fire, and last `wait()` /
+//!    [`wait_exit`] return: a process that observed a death through a
+//!    monitor or `wait()` and then messages a linked supervisor finds the
+//!    death already queued there.
 //! 3. [`kill`] is untrappable and takes effect at the target's next
 //!    suspension point, whatever it awaits. A non-trapping process dies from
 //!    a non-`normal` exit signal the same way.

@@ -1,1 +1,81 @@
-//! arbor-supervisor (work in progress).
+//! OTP supervisors on the arbor process runtime.
+//!
+//! A supervisor starts its children in order, watches them through links,
+//! restarts them by strategy (`one_for_one`, `one_for_all`, `rest_for_one`,
+//! `simple_one_for_one`) and restart type (permanent, transient,
+//! temporary), and gives up — stopping every child and exiting with
+//! `shutdown` — after more than `intensity` restarts within `period`, so
+//! the failure escalates to its own supervisor.
+//!
+//! ```
+//! use std::time::Duration;
+//! use arbor_process::{Agent, ExitReason, kill};
+//! use arbor_supervisor::{ChildSpec, ChildState, Strategy, SupFlags, Supervisor};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let flags = SupFlags::new(Strategy::OneForOne).intensity(3).period(Duration::from_secs(5));
+//! let sup = Supervisor::new(flags)
+//!     .child(ChildSpec::worker("counter", |_| async { Agent::start_link(|| 0u32).await }))
+//!     .start()
+//!     .await
+//!     .unwrap();
+//! let before = sup.which_child("counter").await.unwrap().state.pid().unwrap();
+//! kill(before);
+//! arbor_process::wait_exit(before).await;
+//! // The next request is served after the exit was handled: restarted.
+//! let after = sup.which_child("counter").await.unwrap().state;
+//! assert!(matches!(after, ChildState::Running(p) if p != before));
+//! sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+//! # }
+//! ```
+//!
+//! # Guarantees
+//!
+//! - The semantics of OTP's `supervisor` (otp-reference §2), case by case:
+//!   start order and reverse stop order, the restart table, strategy
+//!   restarts, the restarting state with queued retries, the shutdown
+//!   protocol, significant children, and the API's error values.
+//! - One ordered mailbox for requests and child exits: a request sent
+//!   after observing a child's death is answered after that death was
+//!   handled.
+//! - The intensity window uses exact durations (see [`RestartWindow`]).
+//! - Start functions run inside the supervisor process and may fail or
+//!   panic without taking the supervisor down.
+//! - A stopped tree leaves no process behind.
+//! - Reports go to `tracing` (target `arbor::supervisor`): child started,
+//!   exited with reason, restarting, restart failed, intensity reached,
+//!   shutdown errors.
+//!
+//! Differences from OTP, and why: docs/supervisor.md.
+
+#![doc(test(attr(deny(warnings))))]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod backoff;
+mod child_id;
+mod decision;
+mod error;
+mod flags;
+mod info;
+mod server;
+mod shutdown;
+mod spec;
+mod start;
+mod supervisor;
+mod supervisor_ref;
+mod tree;
+mod window;
+
+pub use backoff::Backoff;
+pub use child_id::ChildId;
+pub use decision::{ExitAction, exit_action};
+pub use error::{FlagsError, SpecError, SupError, SupStartError};
+pub use flags::{AutoShutdown, Strategy, SupFlags};
+pub use info::{ChildCounts, ChildInfo, ChildRef, ChildState};
+pub use spec::{ChildSpec, ChildType, Restart, Shutdown, StartFuture, check_specs};
+pub use start::{StartArgs, StartInfo, StartOutcome, StartedChild};
+pub use supervisor::Supervisor;
+pub use supervisor_ref::SupervisorRef;
+pub use tree::TreeNode;
+pub use window::{Escalate, RestartWindow};

@@ -1,0 +1,132 @@
+//! What introspection calls report about children.
+
+use std::fmt;
+
+use arbor_process::Pid;
+use serde::Serialize;
+
+use crate::{ChildId, ChildType};
+
+/// Names a child in an API call: its id (static children) or its pid
+/// (simple_one_for_one children).
+///
+/// # OTP
+///
+/// The `Id | pid()` argument of `terminate_child/2`, `which_child/2`,
+/// `get_childspec/2`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ChildRef {
+    /// A static child's id.
+    Id(ChildId),
+    /// A child's pid.
+    Pid(Pid),
+}
+
+impl From<&str> for ChildRef {
+    fn from(id: &str) -> ChildRef {
+        ChildRef::Id(id.into())
+    }
+}
+
+impl From<String> for ChildRef {
+    fn from(id: String) -> ChildRef {
+        ChildRef::Id(id.into())
+    }
+}
+
+impl From<ChildId> for ChildRef {
+    fn from(id: ChildId) -> ChildRef {
+        ChildRef::Id(id)
+    }
+}
+
+impl From<&ChildId> for ChildRef {
+    fn from(id: &ChildId) -> ChildRef {
+        ChildRef::Id(id.clone())
+    }
+}
+
+impl From<Pid> for ChildRef {
+    fn from(pid: Pid) -> ChildRef {
+        ChildRef::Pid(pid)
+    }
+}
+
+/// A child's run state.
+///
+/// # OTP
+///
+/// The `Child` element of `which_children/1`: a pid, `undefined` or
+/// `restarting`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChildState {
+    /// Running as this process.
+    Running(Pid),
+    /// Not running: terminated through the API, a transient child that
+    /// exited normally, or a start that returned ignore.
+    Undefined,
+    /// Its restart failed (or is delayed by a backoff); a retry is queued.
+    Restarting,
+}
+
+impl ChildState {
+    /// The pid, if running.
+    pub fn pid(&self) -> Option<Pid> {
+        match self {
+            ChildState::Running(p) => Some(*p),
+            _ => None,
+        }
+    }
+}
+
+/// Serialised as its text: `"<0.42>"`, `"undefined"` or `"restarting"`.
+impl Serialize for ChildState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl fmt::Display for ChildState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChildState::Running(p) => write!(f, "{p}"),
+            ChildState::Undefined => f.write_str("undefined"),
+            ChildState::Restarting => f.write_str("restarting"),
+        }
+    }
+}
+
+/// One entry of [`which_children`](crate::SupervisorRef::which_children).
+///
+/// # OTP
+///
+/// `{Id, Child, Type, Modules}`; `id` is `None` for simple_one_for_one
+/// children (OTP: `undefined`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChildInfo {
+    /// The child's id; `None` under simple_one_for_one.
+    pub id: Option<ChildId>,
+    /// Running, undefined or restarting.
+    pub state: ChildState,
+    /// Worker or supervisor.
+    pub child_type: ChildType,
+}
+
+/// The result of [`count_children`](crate::SupervisorRef::count_children).
+///
+/// # OTP
+///
+/// `[{specs, N}, {active, A}, {supervisors, S}, {workers, W}]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct ChildCounts {
+    /// Number of specs (1 for simple_one_for_one).
+    pub specs: usize,
+    /// Children whose process is alive (simple_one_for_one: children not
+    /// restarting).
+    pub active: usize,
+    /// Supervisor children (specs for static children, children for
+    /// simple_one_for_one).
+    pub supervisors: usize,
+    /// Worker children, counted the same way.
+    pub workers: usize,
+}

@@ -1,0 +1,967 @@
+//! The supervisor process: its state, its one ordered mailbox (API
+//! requests, child exits, restart retries) and the restart machinery.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use arbor_process::{
+    Ctx, ExitReason, ExitSignal, Msg, Pid, ProcessHandle, ReplyTo, StopError, register,
+};
+use futures::FutureExt;
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+use tracing::{debug, error, info, warn};
+
+use crate::backoff::BackoffState;
+use crate::shutdown::{acceptable, shutdown_many, shutdown_one};
+use crate::{
+    AutoShutdown, ChildCounts, ChildId, ChildInfo, ChildRef, ChildSpec, ChildState, ChildType,
+    ExitAction, Restart, RestartWindow, StartArgs, StartInfo, StartOutcome, StartedChild, Strategy,
+    SupError, SupFlags, SupStartError, exit_action,
+};
+
+/// A message to the supervisor process.
+#[derive(Debug)]
+pub(crate) enum SupMsg {
+    Req(Request),
+    /// A queued restart attempt for a child in the restarting state;
+    /// `counted`: the intensity check has already been made for it.
+    Retry {
+        key: Key,
+        counted: bool,
+    },
+    /// `stop(reason)`: terminate the children, then exit with the reason.
+    Stop(ExitReason),
+}
+
+/// The API requests (§2.12, §2.13), each with its reply channel.
+#[derive(Debug)]
+pub(crate) enum Request {
+    StartChild(ChildSpec, ReplyTo<Result<StartedChild, SupError>>),
+    StartChildWith(StartArgs, ReplyTo<Result<StartedChild, SupError>>),
+    TerminateChild(ChildRef, ReplyTo<Result<(), SupError>>),
+    RestartChild(ChildId, ReplyTo<Result<StartedChild, SupError>>),
+    DeleteChild(ChildId, ReplyTo<Result<(), SupError>>),
+    WhichChildren(ReplyTo<Vec<ChildInfo>>),
+    WhichChild(ChildRef, ReplyTo<Result<ChildInfo, SupError>>),
+    CountChildren(ReplyTo<ChildCounts>),
+    GetChildspec(ChildRef, ReplyTo<Result<ChildSpec, SupError>>),
+    Status(ReplyTo<Status>),
+}
+
+/// What the tree snapshot needs from one supervisor.
+#[derive(Debug, Clone)]
+pub(crate) struct Status {
+    pub(crate) flags: SupFlags,
+    pub(crate) name: Option<String>,
+    pub(crate) restarts_in_window: usize,
+    /// Newest first, with each child's restart type.
+    pub(crate) children: Vec<(ChildInfo, Restart)>,
+}
+
+/// Which child a retry is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Key {
+    Static(ChildId),
+    Dynamic(u64),
+}
+
+/// The run state of one child (`pid | undefined | restarting`).
+#[derive(Debug)]
+enum Slot {
+    Running(ProcessHandle),
+    Undefined,
+    Restarting,
+}
+
+impl Slot {
+    fn pid(&self) -> Option<Pid> {
+        match self {
+            Slot::Running(h) => Some(h.pid()),
+            _ => None,
+        }
+    }
+
+    fn state(&self) -> ChildState {
+        match self {
+            Slot::Running(h) => ChildState::Running(h.pid()),
+            Slot::Undefined => ChildState::Undefined,
+            Slot::Restarting => ChildState::Restarting,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Child {
+    spec: ChildSpec,
+    slot: Slot,
+    backoff: BackoffState,
+}
+
+/// A simple_one_for_one child. `pid` is its current pid, or its last one
+/// while restarting (so `terminate_child(pid)` still finds it).
+#[derive(Debug)]
+struct DynChild {
+    pid: Pid,
+    slot: Slot,
+    args: StartArgs,
+    backoff: BackoffState,
+}
+
+/// How a step of the loop ends.
+enum Flow {
+    Continue,
+    /// Children are already terminated; exit with this reason.
+    Exit(ExitReason),
+}
+
+/// The result of running a start function.
+enum Started {
+    Running(ProcessHandle, Option<StartInfo>),
+    Ignored,
+}
+
+pub(crate) struct Server {
+    ctx: Ctx<SupMsg>,
+    flags: SupFlags,
+    name: Option<String>,
+    parent: Option<Pid>,
+    window: RestartWindow,
+    /// Static children in start order (OTP keeps them reversed).
+    children: Vec<Child>,
+    /// simple_one_for_one: the template and the dynamic children.
+    template: Option<ChildSpec>,
+    dynamic: HashMap<u64, DynChild>,
+    by_pid: HashMap<Pid, u64>,
+    next_key: u64,
+}
+
+/// The supervisor process body: init (name, children in order), reply
+/// to the starter, then the loop.
+pub(crate) async fn run(
+    ctx: Ctx<SupMsg>,
+    flags: SupFlags,
+    specs: Vec<ChildSpec>,
+    name: Option<String>,
+    parent: Option<Pid>,
+    started: oneshot::Sender<Result<(), SupStartError>>,
+) -> ExitReason {
+    let mut server = Server {
+        window: RestartWindow::new(flags.intensity, flags.period),
+        ctx,
+        flags,
+        name,
+        parent,
+        children: Vec::new(),
+        template: None,
+        dynamic: HashMap::new(),
+        by_pid: HashMap::new(),
+        next_key: 0,
+    };
+    match server.init(specs).await {
+        Ok(()) => {
+            let _ = started.send(Ok(()));
+            server.main_loop().await
+        }
+        Err(e) => {
+            // OTP 26+: the starter gets the error and no exit signal.
+            if let Some(parent) = server.parent {
+                server.ctx.unlink(parent);
+            }
+            let _ = started.send(Err(e));
+            ExitReason::shutdown_with("failed_to_start")
+        }
+    }
+}
+
+impl Server {
+    fn label(&self) -> String {
+        match &self.name {
+            Some(n) => n.clone(),
+            None => self.ctx.pid().to_string(),
+        }
+    }
+
+    async fn init(&mut self, specs: Vec<ChildSpec>) -> Result<(), SupStartError> {
+        if let Some(name) = &self.name
+            && register(name.as_str(), self.ctx.pid()).is_err()
+        {
+            let holder = arbor_process::whereis(name).unwrap_or(Pid::ANONYMOUS);
+            return Err(SupStartError::AlreadyStarted(holder));
+        }
+        if self.flags.strategy == Strategy::SimpleOneForOne {
+            self.template = specs.into_iter().next();
+            return Ok(());
+        }
+        for spec in specs {
+            match self.start_spec(&spec, StartArgs::none()).await {
+                Ok(Started::Running(h, _)) => self.children.push(Child {
+                    spec,
+                    slot: Slot::Running(h),
+                    backoff: BackoffState::default(),
+                }),
+                Ok(Started::Ignored) if spec.restart_type() == Restart::Temporary => {}
+                Ok(Started::Ignored) => self.children.push(Child {
+                    spec,
+                    slot: Slot::Undefined,
+                    backoff: BackoffState::default(),
+                }),
+                Err(reason) => {
+                    self.terminate_children().await;
+                    return Err(SupStartError::FailedToStartChild {
+                        id: spec.id().clone(),
+                        reason,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn main_loop(mut self) -> ExitReason {
+        loop {
+            let flow = match self.ctx.recv().await {
+                Msg::Message(SupMsg::Req(req)) => self.request(req).await,
+                Msg::Message(SupMsg::Retry { key, counted }) => self.retry(key, counted).await,
+                Msg::Message(SupMsg::Stop(reason)) => {
+                    self.terminate_children().await;
+                    Flow::Exit(reason)
+                }
+                Msg::Exit(ExitSignal { from, reason }) if Some(from) == self.parent => {
+                    self.terminate_children().await;
+                    Flow::Exit(reason)
+                }
+                Msg::Exit(ExitSignal { from, reason }) => self.child_exited(from, reason).await,
+                Msg::Down(down) => {
+                    debug!(target: "arbor::supervisor", supervisor = %self.label(), ?down, "unexpected monitor message dropped");
+                    Flow::Continue
+                }
+            };
+            if let Flow::Exit(reason) = flow {
+                return reason;
+            }
+        }
+    }
+
+    // ===== starting =====
+
+    /// Runs a start function inside this process and classifies the
+    /// result (§2.3). A panicking start function is an error.
+    async fn start_spec(&self, spec: &ChildSpec, args: StartArgs) -> Result<Started, ExitReason> {
+        let outcome = std::panic::AssertUnwindSafe(spec.call_start(args))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|payload| StartOutcome::Error(ExitReason::from_panic(&*payload)));
+        let (handle, info) = match outcome {
+            StartOutcome::Started(h) => (h, None),
+            StartOutcome::StartedInfo(h, i) => (h, Some(i)),
+            StartOutcome::Ignore => {
+                info!(target: "arbor::supervisor", supervisor = %self.label(), child = %spec.id(), "child start ignored");
+                return Ok(Started::Ignored);
+            }
+            StartOutcome::Error(reason) => {
+                error!(target: "arbor::supervisor", supervisor = %self.label(), child = %spec.id(), %reason, "child failed to start");
+                return Err(reason);
+            }
+        };
+        // Usually linked already by start_link; a no-op then.
+        self.ctx.link(handle.pid());
+        info!(target: "arbor::supervisor", supervisor = %self.label(), child = %spec.id(), pid = %handle.pid(), "child started");
+        Ok(Started::Running(handle, info))
+    }
+
+    // ===== child exits =====
+
+    async fn child_exited(&mut self, pid: Pid, reason: ExitReason) -> Flow {
+        if self.template.is_some() {
+            return self.dynamic_exited(pid, reason).await;
+        }
+        let Some(idx) = self.children.iter().position(|c| c.slot.pid() == Some(pid)) else {
+            debug!(target: "arbor::supervisor", supervisor = %self.label(), %pid, %reason, "exit signal from a non-child ignored");
+            return Flow::Continue;
+        };
+        let label = self.label();
+        let child = &mut self.children[idx];
+        child.slot = Slot::Undefined;
+        let id = child.spec.id().clone();
+        let significant = child.spec.is_significant();
+        report_exit(&label, &id, pid, &reason);
+        match exit_action(child.spec.restart_type(), &reason) {
+            ExitAction::Keep => self.auto_shutdown_check(significant).await,
+            ExitAction::Remove => {
+                self.children.remove(idx);
+                self.auto_shutdown_check(significant).await
+            }
+            ExitAction::Restart => {
+                if let Some(flow) = self.intensity_check().await {
+                    return flow;
+                }
+                let key = Key::Static(id);
+                if self.delay_restart(&key) {
+                    return Flow::Continue;
+                }
+                self.restart_static(idx).await;
+                Flow::Continue
+            }
+        }
+    }
+
+    async fn dynamic_exited(&mut self, pid: Pid, reason: ExitReason) -> Flow {
+        let Some(&key) = self.by_pid.get(&pid) else {
+            debug!(target: "arbor::supervisor", supervisor = %self.label(), %pid, %reason, "exit signal from a non-child ignored");
+            return Flow::Continue;
+        };
+        let Some(template) = self.template.clone() else {
+            return Flow::Continue;
+        };
+        let id = template.id().clone();
+        report_exit(&self.label(), &id, pid, &reason);
+        match exit_action(template.restart_type(), &reason) {
+            ExitAction::Keep | ExitAction::Remove => {
+                self.by_pid.remove(&pid);
+                self.dynamic.remove(&key);
+                Flow::Continue
+            }
+            ExitAction::Restart => {
+                if let Some(c) = self.dynamic.get_mut(&key) {
+                    c.slot = Slot::Restarting;
+                }
+                if let Some(flow) = self.intensity_check().await {
+                    return flow;
+                }
+                if self.delay_restart(&Key::Dynamic(key)) {
+                    return Flow::Continue;
+                }
+                self.restart_dynamic(key).await;
+                Flow::Continue
+            }
+        }
+    }
+
+    /// Records a restart; on too many, terminates everything and returns
+    /// the exit flow (§2.7).
+    async fn intensity_check(&mut self) -> Option<Flow> {
+        let now = Instant::now();
+        if let Err(e) = self.window.record(now) {
+            error!(
+                target: "arbor::supervisor",
+                supervisor = %self.label(),
+                restarts = e.restarts,
+                intensity = self.flags.intensity,
+                period = ?self.flags.period,
+                "reached_max_restart_intensity: shutting down"
+            );
+            self.terminate_children().await;
+            return Some(Flow::Exit(ExitReason::Shutdown));
+        }
+        None
+    }
+
+    /// With a backoff configured, marks the child restarting and schedules
+    /// the (already counted) restart; `true` if it did.
+    fn delay_restart(&mut self, key: &Key) -> bool {
+        let now = Instant::now();
+        let (spec_backoff, state) = match key {
+            Key::Static(id) => {
+                let Some(c) = self.children.iter_mut().find(|c| c.spec.id() == id) else {
+                    return false;
+                };
+                let Some(b) = c.spec.backoff_value() else {
+                    return false;
+                };
+                c.slot = Slot::Restarting;
+                (b, &mut c.backoff)
+            }
+            Key::Dynamic(k) => {
+                let Some(b) = self.template.as_ref().and_then(|t| t.backoff_value()) else {
+                    return false;
+                };
+                let Some(c) = self.dynamic.get_mut(k) else {
+                    return false;
+                };
+                c.slot = Slot::Restarting;
+                (b, &mut c.backoff)
+            }
+        };
+        let delay = state.next_delay(&spec_backoff, now);
+        info!(target: "arbor::supervisor", supervisor = %self.label(), ?key, ?delay, "restart delayed by backoff");
+        self.ctx.send_after(
+            delay,
+            SupMsg::Retry {
+                key: key.clone(),
+                counted: true,
+            },
+        );
+        true
+    }
+
+    /// Queues a retry for a child whose restart failed (§2.9), behind the
+    /// requests already waiting; with a backoff, after its delay.
+    fn queue_retry(&mut self, key: Key) {
+        let backoff = match &key {
+            Key::Static(id) => self
+                .children
+                .iter_mut()
+                .find(|c| c.spec.id() == id)
+                .and_then(|c| c.spec.backoff_value().map(|b| (b, &mut c.backoff))),
+            Key::Dynamic(k) => {
+                let b = self.template.as_ref().and_then(|t| t.backoff_value());
+                match (b, self.dynamic.get_mut(k)) {
+                    (Some(b), Some(c)) => Some((b, &mut c.backoff)),
+                    _ => None,
+                }
+            }
+        };
+        let delay = match backoff {
+            Some((b, state)) => state.next_delay(&b, Instant::now()),
+            None => Duration::ZERO,
+        };
+        let msg = SupMsg::Retry {
+            key,
+            counted: false,
+        };
+        if delay.is_zero() {
+            let _ = self.ctx.handle().send(msg);
+        } else {
+            self.ctx.send_after(delay, msg);
+        }
+    }
+
+    async fn retry(&mut self, key: Key, counted: bool) -> Flow {
+        let still_restarting = match &key {
+            Key::Static(id) => self
+                .children
+                .iter()
+                .any(|c| c.spec.id() == id && matches!(c.slot, Slot::Restarting)),
+            Key::Dynamic(k) => self
+                .dynamic
+                .get(k)
+                .is_some_and(|c| matches!(c.slot, Slot::Restarting)),
+        };
+        if !still_restarting {
+            return Flow::Continue;
+        }
+        if !counted && let Some(flow) = self.intensity_check().await {
+            return flow;
+        }
+        match key {
+            Key::Static(id) => {
+                if let Some(idx) = self.children.iter().position(|c| *c.spec.id() == id) {
+                    self.restart_static(idx).await;
+                }
+            }
+            Key::Dynamic(k) => self.restart_dynamic(k).await,
+        }
+        Flow::Continue
+    }
+
+    /// The strategy's restart for static child `idx` (already not running).
+    async fn restart_static(&mut self, idx: usize) {
+        let first = match self.flags.strategy {
+            Strategy::OneForOne => idx,
+            Strategy::OneForAll => {
+                self.terminate_range_for_restart(0).await;
+                // Indices shifted if temporary children before idx went.
+                0
+            }
+            Strategy::RestForOne => {
+                self.terminate_range_for_restart(idx + 1).await;
+                idx
+            }
+            Strategy::SimpleOneForOne => return,
+        };
+        let last = match self.flags.strategy {
+            Strategy::OneForOne => idx + 1,
+            _ => self.children.len(),
+        };
+        let label = self.label();
+        for i in first..last.min(self.children.len()) {
+            if matches!(self.children[i].slot, Slot::Running(_)) {
+                continue;
+            }
+            let spec = self.children[i].spec.clone();
+            info!(target: "arbor::supervisor", supervisor = %label, child = %spec.id(), "restarting child");
+            match self.start_spec(&spec, StartArgs::none()).await {
+                Ok(Started::Running(h, _)) => self.children[i].slot = Slot::Running(h),
+                Ok(Started::Ignored) => self.children[i].slot = Slot::Undefined,
+                Err(reason) => {
+                    error!(target: "arbor::supervisor", supervisor = %label, child = %spec.id(), %reason, "restart failed; retry queued");
+                    self.children[i].slot = Slot::Restarting;
+                    self.queue_retry(Key::Static(spec.id().clone()));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Terminates the running children at `from..` in reverse start order
+    /// and drops the temporary ones among them (one_for_all, rest_for_one).
+    async fn terminate_range_for_restart(&mut self, from: usize) {
+        let label = self.label();
+        for i in (from..self.children.len()).rev() {
+            let child = &mut self.children[i];
+            if let Slot::Running(h) = std::mem::replace(&mut child.slot, Slot::Undefined) {
+                let reason = shutdown_one(&self.ctx, &h, child.spec.shutdown_value()).await;
+                report_shutdown(&label, &child.spec, h.pid(), &reason);
+            }
+        }
+        let mut i = from;
+        while i < self.children.len() {
+            if self.children[i].spec.restart_type() == Restart::Temporary {
+                self.children.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    async fn restart_dynamic(&mut self, key: u64) {
+        let Some(template) = self.template.clone() else {
+            return;
+        };
+        let Some(args) = self.dynamic.get(&key).map(|c| c.args.clone()) else {
+            return;
+        };
+        info!(target: "arbor::supervisor", supervisor = %self.label(), child = %template.id(), "restarting child");
+        match self.start_spec(&template, args).await {
+            Ok(Started::Running(h, _)) => {
+                if let Some(c) = self.dynamic.get_mut(&key) {
+                    self.by_pid.remove(&c.pid);
+                    c.pid = h.pid();
+                    c.slot = Slot::Running(h);
+                    self.by_pid.insert(c.pid, key);
+                }
+            }
+            Ok(Started::Ignored) => {
+                // Newest OTP drops the child (OTP 25 kept a bogus entry).
+                if let Some(c) = self.dynamic.remove(&key) {
+                    self.by_pid.remove(&c.pid);
+                }
+            }
+            Err(_) => {
+                if let Some(c) = self.dynamic.get_mut(&key) {
+                    c.slot = Slot::Restarting;
+                }
+                self.queue_retry(Key::Dynamic(key));
+            }
+        }
+    }
+
+    /// §2.11: after a significant child terminated by itself and was not
+    /// restarted.
+    async fn auto_shutdown_check(&mut self, significant: bool) -> Flow {
+        if !significant {
+            return Flow::Continue;
+        }
+        let shut = match self.flags.auto_shutdown {
+            AutoShutdown::Never => false,
+            AutoShutdown::AnySignificant => true,
+            AutoShutdown::AllSignificant => !self
+                .children
+                .iter()
+                .any(|c| c.spec.is_significant() && matches!(c.slot, Slot::Running(_))),
+        };
+        if !shut {
+            return Flow::Continue;
+        }
+        info!(target: "arbor::supervisor", supervisor = %self.label(), auto_shutdown = %self.flags.auto_shutdown, "significant child terminated: shutting down");
+        self.terminate_children().await;
+        Flow::Exit(ExitReason::Shutdown)
+    }
+
+    /// Supervisor termination (§2.10): static children one at a time in
+    /// reverse start order; dynamic children all at once.
+    async fn terminate_children(&mut self) {
+        let label = self.label();
+        if let Some(template) = &self.template {
+            let handles: Vec<ProcessHandle> = self
+                .dynamic
+                .drain()
+                .filter_map(|(_, c)| match c.slot {
+                    Slot::Running(h) => Some(h),
+                    _ => None,
+                })
+                .collect();
+            self.by_pid.clear();
+            let reasons = shutdown_many(&self.ctx, &handles, template.shutdown_value()).await;
+            for (h, reason) in handles.iter().zip(&reasons) {
+                report_shutdown(&label, template, h.pid(), reason);
+            }
+            return;
+        }
+        for child in self.children.iter_mut().rev() {
+            if let Slot::Running(h) = std::mem::replace(&mut child.slot, Slot::Undefined) {
+                let reason = shutdown_one(&self.ctx, &h, child.spec.shutdown_value()).await;
+                report_shutdown(&label, &child.spec, h.pid(), &reason);
+            }
+        }
+    }
+
+    // ===== requests =====
+
+    async fn request(&mut self, req: Request) -> Flow {
+        match req {
+            Request::StartChild(spec, reply) => {
+                let r = self.start_child(spec).await;
+                reply.reply(r);
+            }
+            Request::StartChildWith(args, reply) => {
+                let r = self.start_child_with(args).await;
+                reply.reply(r);
+            }
+            Request::TerminateChild(target, reply) => {
+                let r = self.terminate_child(target).await;
+                reply.reply(r);
+            }
+            Request::RestartChild(id, reply) => {
+                let r = self.restart_child(id).await;
+                reply.reply(r);
+            }
+            Request::DeleteChild(id, reply) => {
+                reply.reply(self.delete_child(&id));
+            }
+            Request::WhichChildren(reply) => {
+                reply.reply(self.which_children());
+            }
+            Request::WhichChild(target, reply) => {
+                reply.reply(self.which_child(target));
+            }
+            Request::CountChildren(reply) => {
+                reply.reply(self.count_children());
+            }
+            Request::GetChildspec(target, reply) => {
+                reply.reply(self.get_childspec(target));
+            }
+            Request::Status(reply) => {
+                let children = self.children_with_restart();
+                reply.reply(Status {
+                    flags: self.flags,
+                    name: self.name.clone(),
+                    restarts_in_window: self.window.count(Instant::now()),
+                    children,
+                });
+            }
+        }
+        Flow::Continue
+    }
+
+    async fn start_child(&mut self, spec: ChildSpec) -> Result<StartedChild, SupError> {
+        if self.template.is_some() {
+            return Err(SupError::SimpleOneForOne);
+        }
+        spec.validate(self.flags.auto_shutdown)?;
+        if let Some(c) = self.children.iter().find(|c| c.spec.id() == spec.id()) {
+            return Err(match &c.slot {
+                Slot::Running(h) => SupError::AlreadyStarted(h.pid()),
+                _ => SupError::AlreadyPresent,
+            });
+        }
+        match self.start_spec(&spec, StartArgs::none()).await {
+            Ok(Started::Running(h, info)) => {
+                let pid = h.pid();
+                self.children.push(Child {
+                    spec,
+                    slot: Slot::Running(h),
+                    backoff: BackoffState::default(),
+                });
+                Ok(started(pid, info))
+            }
+            Ok(Started::Ignored) => {
+                if spec.restart_type() != Restart::Temporary {
+                    self.children.push(Child {
+                        spec,
+                        slot: Slot::Undefined,
+                        backoff: BackoffState::default(),
+                    });
+                }
+                Ok(StartedChild::Ignored)
+            }
+            Err(reason) => Err(SupError::StartFailed(reason)),
+        }
+    }
+
+    async fn start_child_with(&mut self, args: StartArgs) -> Result<StartedChild, SupError> {
+        let Some(template) = self.template.clone() else {
+            return Err(SupError::NotSimpleOneForOne);
+        };
+        match self.start_spec(&template, args.clone()).await {
+            Ok(Started::Running(h, info)) => {
+                let pid = h.pid();
+                let key = self.next_key;
+                self.next_key += 1;
+                // Temporary children are never restarted: no need to keep
+                // their arguments.
+                let args = if template.restart_type() == Restart::Temporary {
+                    StartArgs::none()
+                } else {
+                    args
+                };
+                self.dynamic.insert(
+                    key,
+                    DynChild {
+                        pid,
+                        slot: Slot::Running(h),
+                        args,
+                        backoff: BackoffState::default(),
+                    },
+                );
+                self.by_pid.insert(pid, key);
+                Ok(started(pid, info))
+            }
+            Ok(Started::Ignored) => Ok(StartedChild::Ignored),
+            Err(reason) => Err(SupError::StartFailed(reason)),
+        }
+    }
+
+    async fn terminate_child(&mut self, target: ChildRef) -> Result<(), SupError> {
+        let label = self.label();
+        if let Some(template) = self.template.clone() {
+            let ChildRef::Pid(pid) = target else {
+                return Err(SupError::SimpleOneForOne);
+            };
+            let Some(key) = self.by_pid.remove(&pid) else {
+                // A dead pid is fine (it may have just exited); a live
+                // process that is not our child is not.
+                return if arbor_process::is_alive(pid) {
+                    Err(SupError::NotFound)
+                } else {
+                    Ok(())
+                };
+            };
+            if let Some(DynChild {
+                slot: Slot::Running(h),
+                ..
+            }) = self.dynamic.remove(&key)
+            {
+                let reason = shutdown_one(&self.ctx, &h, template.shutdown_value()).await;
+                report_shutdown(&label, &template, pid, &reason);
+            }
+            return Ok(());
+        }
+        let ChildRef::Id(id) = target else {
+            return Err(SupError::NotFound);
+        };
+        let Some(idx) = self.children.iter().position(|c| *c.spec.id() == id) else {
+            return Err(SupError::NotFound);
+        };
+        let child = &mut self.children[idx];
+        if let Slot::Running(h) = std::mem::replace(&mut child.slot, Slot::Undefined) {
+            let reason = shutdown_one(&self.ctx, &h, child.spec.shutdown_value()).await;
+            report_shutdown(&label, &child.spec, h.pid(), &reason);
+        }
+        if child.spec.restart_type() == Restart::Temporary {
+            self.children.remove(idx);
+        }
+        Ok(())
+    }
+
+    async fn restart_child(&mut self, id: ChildId) -> Result<StartedChild, SupError> {
+        if self.template.is_some() {
+            return Err(SupError::SimpleOneForOne);
+        }
+        let Some(idx) = self.children.iter().position(|c| *c.spec.id() == id) else {
+            return Err(SupError::NotFound);
+        };
+        match &self.children[idx].slot {
+            Slot::Running(_) => return Err(SupError::Running),
+            Slot::Restarting => return Err(SupError::Restarting),
+            Slot::Undefined => {}
+        }
+        let spec = self.children[idx].spec.clone();
+        match self.start_spec(&spec, StartArgs::none()).await {
+            Ok(Started::Running(h, info)) => {
+                let pid = h.pid();
+                self.children[idx].slot = Slot::Running(h);
+                Ok(started(pid, info))
+            }
+            Ok(Started::Ignored) => Ok(StartedChild::Ignored),
+            Err(reason) => Err(SupError::StartFailed(reason)),
+        }
+    }
+
+    fn delete_child(&mut self, id: &ChildId) -> Result<(), SupError> {
+        if self.template.is_some() {
+            return Err(SupError::SimpleOneForOne);
+        }
+        let Some(idx) = self.children.iter().position(|c| c.spec.id() == id) else {
+            return Err(SupError::NotFound);
+        };
+        match self.children[idx].slot {
+            Slot::Running(_) => Err(SupError::Running),
+            Slot::Restarting => Err(SupError::Restarting),
+            Slot::Undefined => {
+                self.children.remove(idx);
+                Ok(())
+            }
+        }
+    }
+
+    fn which_children(&self) -> Vec<ChildInfo> {
+        self.children_with_restart()
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Newest first; dynamic children by descending start order.
+    fn children_with_restart(&self) -> Vec<(ChildInfo, Restart)> {
+        if let Some(t) = &self.template {
+            let mut keys: Vec<(&u64, &DynChild)> = self.dynamic.iter().collect();
+            keys.sort_unstable_by(|a, b| b.0.cmp(a.0));
+            return keys
+                .into_iter()
+                .map(|(_, c)| {
+                    let info = ChildInfo {
+                        id: None,
+                        state: c.slot.state(),
+                        child_type: t.kind(),
+                    };
+                    (info, t.restart_type())
+                })
+                .collect();
+        }
+        self.children
+            .iter()
+            .rev()
+            .map(|c| {
+                let info = ChildInfo {
+                    id: Some(c.spec.id().clone()),
+                    state: c.slot.state(),
+                    child_type: c.spec.kind(),
+                };
+                (info, c.spec.restart_type())
+            })
+            .collect()
+    }
+
+    fn which_child(&self, target: ChildRef) -> Result<ChildInfo, SupError> {
+        match (&self.template, target) {
+            (Some(t), ChildRef::Pid(pid)) => {
+                let key = self.by_pid.get(&pid).ok_or(SupError::NotFound)?;
+                let c = self.dynamic.get(key).ok_or(SupError::NotFound)?;
+                Ok(ChildInfo {
+                    id: None,
+                    state: c.slot.state(),
+                    child_type: t.kind(),
+                })
+            }
+            (Some(_), ChildRef::Id(_)) => Err(SupError::SimpleOneForOne),
+            (None, ChildRef::Pid(_)) => Err(SupError::NotFound),
+            (None, ChildRef::Id(id)) => {
+                let c = self
+                    .children
+                    .iter()
+                    .find(|c| *c.spec.id() == id)
+                    .ok_or(SupError::NotFound)?;
+                Ok(ChildInfo {
+                    id: Some(id),
+                    state: c.slot.state(),
+                    child_type: c.spec.kind(),
+                })
+            }
+        }
+    }
+
+    fn count_children(&self) -> ChildCounts {
+        if let Some(t) = &self.template {
+            let n = self.dynamic.len();
+            let restarting = self
+                .dynamic
+                .values()
+                .filter(|c| matches!(c.slot, Slot::Restarting))
+                .count();
+            let (supervisors, workers) = match t.kind() {
+                ChildType::Supervisor => (n, 0),
+                ChildType::Worker => (0, n),
+            };
+            return ChildCounts {
+                specs: 1,
+                active: n - restarting,
+                supervisors,
+                workers,
+            };
+        }
+        let mut counts = ChildCounts {
+            specs: self.children.len(),
+            ..ChildCounts::default()
+        };
+        for c in &self.children {
+            if let Slot::Running(h) = &c.slot
+                && h.is_alive()
+            {
+                counts.active += 1;
+            }
+            match c.spec.kind() {
+                ChildType::Supervisor => counts.supervisors += 1,
+                ChildType::Worker => counts.workers += 1,
+            }
+        }
+        counts
+    }
+
+    fn get_childspec(&self, target: ChildRef) -> Result<ChildSpec, SupError> {
+        match (&self.template, target) {
+            (Some(t), ChildRef::Pid(pid)) if self.by_pid.contains_key(&pid) => Ok(t.clone()),
+            (Some(_), ChildRef::Pid(_)) => Err(SupError::NotFound),
+            (Some(_), ChildRef::Id(_)) => Err(SupError::SimpleOneForOne),
+            (None, ChildRef::Pid(_)) => Err(SupError::NotFound),
+            (None, ChildRef::Id(id)) => self
+                .children
+                .iter()
+                .find(|c| *c.spec.id() == id)
+                .map(|c| c.spec.clone())
+                .ok_or(SupError::NotFound),
+        }
+    }
+}
+
+fn started(pid: Pid, info: Option<StartInfo>) -> StartedChild {
+    match info {
+        Some(i) => StartedChild::StartedInfo(pid, i),
+        None => StartedChild::Started(pid),
+    }
+}
+
+/// The crash report of a child that exited by itself.
+fn report_exit(sup: &str, id: &ChildId, pid: Pid, reason: &ExitReason) {
+    if reason.is_normal_for_transient() {
+        info!(target: "arbor::supervisor", supervisor = %sup, child = %id, %pid, %reason, "child exited");
+    } else {
+        error!(target: "arbor::supervisor", supervisor = %sup, child = %id, %pid, %reason, "child terminated");
+    }
+}
+
+/// Logs a child stopped by the supervisor; unexpected reasons are a
+/// `shutdown_error` (§2.10 step 4).
+fn report_shutdown(sup: &str, spec: &ChildSpec, pid: Pid, reason: &ExitReason) {
+    if acceptable(spec, reason) {
+        debug!(target: "arbor::supervisor", supervisor = %sup, child = %spec.id(), %pid, %reason, "child stopped");
+    } else {
+        warn!(target: "arbor::supervisor", supervisor = %sup, child = %spec.id(), %pid, %reason, "shutdown_error");
+    }
+}
+
+/// `gen_server:stop/3` for a supervisor.
+pub(crate) async fn stop(
+    sup: &arbor_process::ProcessRef<SupMsg>,
+    reason: ExitReason,
+    timeout: Duration,
+) -> Result<(), StopError> {
+    if arbor_process::current() == Some(sup.pid()) {
+        return Err(StopError::CallingSelf);
+    }
+    if sup.send(SupMsg::Stop(reason.clone())).is_err() {
+        return Err(StopError::NoProcess);
+    }
+    let exited = if timeout == Duration::MAX {
+        Ok(sup.wait().await)
+    } else {
+        tokio::time::timeout(timeout, sup.wait()).await
+    };
+    match exited {
+        Ok(r) if r == reason => Ok(()),
+        Ok(ExitReason::NoProc) => Err(StopError::NoProcess),
+        Ok(r) => Err(StopError::Exited(r)),
+        Err(_) => Err(StopError::Timeout),
+    }
+}

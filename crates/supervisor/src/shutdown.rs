@@ -1,0 +1,96 @@
+//! The shutdown protocol (otp-reference §2.10): how a supervisor stops one
+//! child, and all simple_one_for_one children at once.
+
+use std::time::Duration;
+
+use arbor_process::{Ctx, ExitReason, ProcessHandle, exit};
+use futures::future::join_all;
+
+use crate::{ChildSpec, Restart, Shutdown};
+
+/// Stops one child and returns its real exit reason.
+///
+/// The child is unlinked first, so its exit signal never reaches the
+/// supervisor's mailbox (OTP unlinks afterwards and flushes the `EXIT`;
+/// the observable result is the same). `brutal_kill` kills at once; a
+/// timeout sends `shutdown` and kills when it expires; `infinity` sends
+/// `shutdown` and waits. A child that already exited reports its own
+/// reason.
+pub(crate) async fn shutdown_one<M: Send + 'static>(
+    ctx: &Ctx<M>,
+    child: &ProcessHandle,
+    shutdown: Shutdown,
+) -> ExitReason {
+    ctx.unlink(child.pid());
+    if let Some(reason) = child.exit_reason() {
+        return reason;
+    }
+    match shutdown {
+        Shutdown::BrutalKill => {
+            exit(child.pid(), ExitReason::Kill);
+            child.wait().await
+        }
+        Shutdown::Infinity => {
+            exit(child.pid(), ExitReason::Shutdown);
+            child.wait().await
+        }
+        Shutdown::Timeout(limit) => {
+            exit(child.pid(), ExitReason::Shutdown);
+            match tokio::time::timeout(limit, child.wait()).await {
+                Ok(reason) => reason,
+                Err(_) => {
+                    exit(child.pid(), ExitReason::Kill);
+                    child.wait().await
+                }
+            }
+        }
+    }
+}
+
+/// Stops many children in parallel under one timer (simple_one_for_one
+/// termination): every child is signalled at once, survivors of the
+/// timeout are killed together. Returns the reasons in input order.
+pub(crate) async fn shutdown_many<M: Send + 'static>(
+    ctx: &Ctx<M>,
+    children: &[ProcessHandle],
+    shutdown: Shutdown,
+) -> Vec<ExitReason> {
+    let signal = match shutdown {
+        Shutdown::BrutalKill => ExitReason::Kill,
+        _ => ExitReason::Shutdown,
+    };
+    for child in children {
+        ctx.unlink(child.pid());
+        exit(child.pid(), signal.clone());
+    }
+    let all = join_all(children.iter().map(ProcessHandle::wait));
+    match shutdown {
+        Shutdown::Timeout(limit) if limit != Duration::MAX => {
+            match tokio::time::timeout(limit, all).await {
+                Ok(reasons) => reasons,
+                Err(_) => {
+                    for child in children.iter().filter(|c| c.is_alive()) {
+                        exit(child.pid(), ExitReason::Kill);
+                    }
+                    join_all(children.iter().map(ProcessHandle::wait)).await
+                }
+            }
+        }
+        _ => all.await,
+    }
+}
+
+/// Whether a reason is an expected result of stopping this child: `killed`
+/// for brutal_kill, `shutdown`, and for non-permanent children also
+/// `normal` and `{shutdown, _}` (§2.10 step 4). Anything else is reported
+/// as a shutdown error.
+pub(crate) fn acceptable(spec: &ChildSpec, reason: &ExitReason) -> bool {
+    match reason {
+        ExitReason::Shutdown => true,
+        ExitReason::Killed => spec.shutdown_value() == Shutdown::BrutalKill,
+        ExitReason::Normal | ExitReason::ShutdownWith(_) => {
+            spec.restart_type() != Restart::Permanent
+        }
+        _ => false,
+    }
+}

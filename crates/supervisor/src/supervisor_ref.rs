@@ -1,0 +1,346 @@
+//! The handle to a running supervisor: the API of §2.12 and §2.13.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use arbor_process::{ExitReason, Pid, ProcessHandle, ProcessRef, ReplyTo, StopError};
+
+use crate::server::{self, Request, Status, SupMsg};
+use crate::{
+    ChildCounts, ChildId, ChildInfo, ChildRef, ChildSpec, ChildState, StartArgs, StartedChild,
+    SupError, TreeNode,
+};
+
+/// A handle to a supervisor. Cheap to clone; every method is one request
+/// through the supervisor's ordered mailbox, so a request sent after a
+/// child's death was observed sees that death handled.
+///
+/// Calls wait without limit by default, like OTP's `infinity`; use
+/// [`SupervisorRef::with_timeout`] for a bounded wait.
+///
+/// # OTP
+///
+/// The `SupRef` argument of the `supervisor` API functions.
+#[derive(Debug, Clone)]
+pub struct SupervisorRef {
+    process: ProcessRef<SupMsg>,
+    timeout: Duration,
+}
+
+impl SupervisorRef {
+    pub(crate) fn new(process: ProcessRef<SupMsg>) -> SupervisorRef {
+        SupervisorRef {
+            process,
+            timeout: Duration::MAX,
+        }
+    }
+
+    /// The supervisor registered under `name`, if any.
+    pub fn whereis(name: &str) -> Option<SupervisorRef> {
+        ProcessRef::whereis(name).map(SupervisorRef::new)
+    }
+
+    /// The supervisor running as `pid`; `None` if it is dead or not a
+    /// supervisor.
+    pub fn from_pid(pid: Pid) -> Option<SupervisorRef> {
+        ProcessRef::from_pid(pid).map(SupervisorRef::new)
+    }
+
+    /// A copy whose calls fail with [`CallError::Timeout`] after `timeout`.
+    pub fn with_timeout(&self, timeout: Duration) -> SupervisorRef {
+        SupervisorRef {
+            process: self.process.clone(),
+            timeout,
+        }
+    }
+
+    /// The supervisor's pid.
+    pub fn pid(&self) -> Pid {
+        self.process.pid()
+    }
+
+    /// An untyped handle (for links, monitors, waiting).
+    pub fn process(&self) -> ProcessHandle {
+        self.process.process()
+    }
+
+    /// Whether the supervisor is alive.
+    pub fn is_alive(&self) -> bool {
+        self.process.is_alive()
+    }
+
+    /// Waits for the supervisor to exit and returns its reason.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn wait(&self) -> ExitReason {
+        self.process.wait().await
+    }
+
+    async fn call<R>(&self, make: impl FnOnce(ReplyTo<R>) -> Request) -> Result<R, SupError> {
+        self.process
+            .call(|r| SupMsg::Req(make(r)), self.timeout)
+            .await
+            .map_err(SupError::Call)
+    }
+
+    /// Adds a child at the end of the start order and starts it.
+    ///
+    /// # Errors
+    ///
+    /// [`SupError::InvalidSpec`]; [`SupError::AlreadyStarted`] if a child
+    /// with this id runs, [`SupError::AlreadyPresent`] if it exists
+    /// otherwise; [`SupError::StartFailed`] (the spec is not kept);
+    /// [`SupError::SimpleOneForOne`] (use
+    /// [`start_child_with`](SupervisorRef::start_child_with));
+    /// [`SupError::Call`].
+    ///
+    /// # Cancel safety
+    ///
+    /// The request is sent at once; dropping the future drops the reply,
+    /// not the start.
+    ///
+    /// # OTP
+    ///
+    /// `supervisor:start_child/2` with a child spec. `ignore` gives
+    /// [`StartedChild::Ignored`] and keeps the spec unless temporary.
+    pub async fn start_child(&self, spec: ChildSpec) -> Result<StartedChild, SupError> {
+        self.call(|r| Request::StartChild(spec, r)).await?
+    }
+
+    /// Starts a simple_one_for_one child from the template, with `args`
+    /// as its extra arguments (given again on every restart).
+    ///
+    /// # Errors
+    ///
+    /// [`SupError::NotSimpleOneForOne`]; [`SupError::StartFailed`] with the
+    /// raw start error; [`SupError::Call`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`start_child`](SupervisorRef::start_child).
+    ///
+    /// # OTP
+    ///
+    /// `supervisor:start_child/2` with a list of extra arguments. `ignore`
+    /// stores nothing.
+    pub async fn start_child_with(&self, args: StartArgs) -> Result<StartedChild, SupError> {
+        self.call(|r| Request::StartChildWith(args, r)).await?
+    }
+
+    /// Stops a child with its shutdown protocol. A static child keeps its
+    /// spec (temporary: deleted); a simple_one_for_one child is removed.
+    /// Idempotent for a static child that is not running.
+    ///
+    /// # Errors
+    ///
+    /// [`SupError::NotFound`] (unknown id; a pid given to a static
+    /// supervisor; a live pid that is not a child);
+    /// [`SupError::SimpleOneForOne`] for an id given to a
+    /// simple_one_for_one supervisor; [`SupError::Call`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`start_child`](SupervisorRef::start_child).
+    ///
+    /// # OTP
+    ///
+    /// `supervisor:terminate_child/2`. A restarting child becomes undefined
+    /// and its pending retry is cancelled.
+    pub async fn terminate_child(&self, child: impl Into<ChildRef>) -> Result<(), SupError> {
+        let child = child.into();
+        self.call(|r| Request::TerminateChild(child, r)).await?
+    }
+
+    /// Starts a static child that is not running.
+    ///
+    /// # Errors
+    ///
+    /// [`SupError::NotFound`], [`SupError::Running`],
+    /// [`SupError::Restarting`], [`SupError::StartFailed`] (not wrapped),
+    /// [`SupError::SimpleOneForOne`], [`SupError::Call`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`start_child`](SupervisorRef::start_child).
+    ///
+    /// # OTP
+    ///
+    /// `supervisor:restart_child/2`.
+    pub async fn restart_child(&self, id: impl Into<ChildId>) -> Result<StartedChild, SupError> {
+        let id = id.into();
+        self.call(|r| Request::RestartChild(id, r)).await?
+    }
+
+    /// Removes the spec of a static child that is not running.
+    ///
+    /// # Errors
+    ///
+    /// [`SupError::NotFound`], [`SupError::Running`],
+    /// [`SupError::Restarting`], [`SupError::SimpleOneForOne`],
+    /// [`SupError::Call`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`start_child`](SupervisorRef::start_child).
+    ///
+    /// # OTP
+    ///
+    /// `supervisor:delete_child/2`.
+    pub async fn delete_child(&self, id: impl Into<ChildId>) -> Result<(), SupError> {
+        let id = id.into();
+        self.call(|r| Request::DeleteChild(id, r)).await?
+    }
+
+    /// Every child, newest first (simple_one_for_one: newest first too).
+    ///
+    /// # Errors
+    ///
+    /// [`SupError::Call`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    ///
+    /// # OTP
+    ///
+    /// `supervisor:which_children/1`.
+    pub async fn which_children(&self) -> Result<Vec<ChildInfo>, SupError> {
+        self.call(Request::WhichChildren).await
+    }
+
+    /// One child.
+    ///
+    /// # Errors
+    ///
+    /// [`SupError::NotFound`]; [`SupError::SimpleOneForOne`] for an id
+    /// given to a simple_one_for_one supervisor; [`SupError::Call`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    ///
+    /// # OTP
+    ///
+    /// `supervisor:which_child/2` (newest OTP).
+    pub async fn which_child(&self, child: impl Into<ChildRef>) -> Result<ChildInfo, SupError> {
+        let child = child.into();
+        self.call(|r| Request::WhichChild(child, r)).await?
+    }
+
+    /// Counts specs, live children, supervisors and workers.
+    ///
+    /// # Errors
+    ///
+    /// [`SupError::Call`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    ///
+    /// # OTP
+    ///
+    /// `supervisor:count_children/1`.
+    pub async fn count_children(&self) -> Result<ChildCounts, SupError> {
+        self.call(Request::CountChildren).await
+    }
+
+    /// The spec of a child (simple_one_for_one: the template, by pid).
+    ///
+    /// # Errors
+    ///
+    /// [`SupError::NotFound`], [`SupError::SimpleOneForOne`],
+    /// [`SupError::Call`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    ///
+    /// # OTP
+    ///
+    /// `supervisor:get_childspec/2`.
+    pub async fn get_childspec(&self, child: impl Into<ChildRef>) -> Result<ChildSpec, SupError> {
+        let child = child.into();
+        self.call(|r| Request::GetChildspec(child, r)).await?
+    }
+
+    /// Stops the supervisor: its children are terminated (§2.10), then it
+    /// exits with `reason`. Waits up to `timeout` (`Duration::MAX`: no
+    /// limit).
+    ///
+    /// # Errors
+    ///
+    /// [`StopError::NoProcess`], [`StopError::Timeout`] (it keeps
+    /// stopping), [`StopError::Exited`] if it ended with another reason,
+    /// [`StopError::CallingSelf`].
+    ///
+    /// # Cancel safety
+    ///
+    /// The stop request is sent at once; dropping the future only stops
+    /// the waiting.
+    ///
+    /// # OTP
+    ///
+    /// `gen_server:stop/3`.
+    pub async fn stop(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
+        server::stop(&self.process, reason, timeout).await
+    }
+
+    pub(crate) async fn status(&self) -> Result<Status, SupError> {
+        self.call(Request::Status).await
+    }
+
+    /// A snapshot of the whole tree below this supervisor: for every node
+    /// its id, pid, strategy or worker, restart type, restarts in the
+    /// current window and run state. Child supervisors are asked one after
+    /// another, so the snapshot is not atomic across supervisors.
+    ///
+    /// # Errors
+    ///
+    /// [`SupError::Call`] if this supervisor cannot be asked; a child
+    /// supervisor that dies meanwhile appears without children.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    ///
+    /// # OTP
+    ///
+    /// None (observer's application tree comes closest).
+    pub async fn tree(&self) -> Result<TreeNode, SupError> {
+        let status = self.status().await?;
+        let children = expand(status.children.clone()).await;
+        Ok(TreeNode::supervisor_root(self.pid(), &status, children))
+    }
+}
+
+type Expand = Pin<Box<dyn Future<Output = Vec<TreeNode>> + Send>>;
+
+fn expand(children: Vec<(ChildInfo, crate::Restart)>) -> Expand {
+    Box::pin(async move {
+        let mut nodes = Vec::with_capacity(children.len());
+        for (info, restart) in children {
+            let sup = match (info.child_type, info.state) {
+                (crate::ChildType::Supervisor, ChildState::Running(pid)) => {
+                    SupervisorRef::from_pid(pid)
+                }
+                _ => None,
+            };
+            let status = match &sup {
+                Some(s) => s.status().await.ok(),
+                None => None,
+            };
+            let node = match status {
+                Some(status) => {
+                    let grandchildren = expand(status.children.clone()).await;
+                    TreeNode::child_supervisor(info, restart, &status, grandchildren)
+                }
+                None => TreeNode::leaf(info, restart),
+            };
+            nodes.push(node);
+        }
+        nodes
+    })
+}

@@ -1,0 +1,195 @@
+//! Probe children that record their lifecycle in a shared log.
+#![allow(dead_code, unreachable_pub, missing_docs)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use arbor_process::{Ctx, ExitReason, ExitSignal, Msg, Pid, ProcessRef, SpawnOpts, spawn_opts};
+use arbor_supervisor::{ChildSpec, StartArgs, StartOutcome, SupervisorRef};
+use parking_lot::Mutex;
+
+/// The lifecycle log: "start a", "stop a shutdown", "exit a boom".
+#[derive(Clone, Default, Debug)]
+pub struct Log(Arc<Mutex<Vec<String>>>);
+
+impl Log {
+    pub fn push(&self, s: String) {
+        self.0.lock().push(s);
+    }
+    /// Takes the entries so far.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock())
+    }
+}
+
+#[derive(Debug)]
+pub enum ProbeMsg {
+    /// Exit by itself with this reason.
+    Exit(ExitReason),
+    /// Panic.
+    Panic,
+}
+
+/// How a probe behaves.
+#[derive(Clone, Debug)]
+pub struct Probe {
+    pub id: String,
+    pub log: Log,
+    /// Traps exits (logs "stop id reason" on the supervisor's signal).
+    pub trap: bool,
+    /// Time it takes to stop after the shutdown signal.
+    pub stop_delay: Duration,
+    /// Start attempts left that fail with `custom("start_failed")`.
+    pub fail_starts: Arc<AtomicU32>,
+    /// Every start fails.
+    pub always_fail: bool,
+    /// The start returns ignore.
+    pub ignore: bool,
+}
+
+impl Probe {
+    pub fn new(log: &Log, id: &str) -> Probe {
+        Probe {
+            id: id.to_string(),
+            log: log.clone(),
+            trap: true,
+            stop_delay: Duration::ZERO,
+            fail_starts: Arc::new(AtomicU32::new(0)),
+            always_fail: false,
+            ignore: false,
+        }
+    }
+
+    pub fn no_trap(mut self) -> Probe {
+        self.trap = false;
+        self
+    }
+
+    pub fn stop_delay(mut self, d: Duration) -> Probe {
+        self.stop_delay = d;
+        self
+    }
+
+    pub fn fail_next(self, n: u32) -> Probe {
+        self.fail_starts.store(n, Ordering::SeqCst);
+        self
+    }
+
+    pub fn always_fail(mut self) -> Probe {
+        self.always_fail = true;
+        self
+    }
+
+    pub fn ignore(mut self) -> Probe {
+        self.ignore = true;
+        self
+    }
+
+    /// Starts the probe linked to the caller (the supervisor).
+    pub async fn start(&self, args: StartArgs) -> StartOutcome {
+        let tag = match args.get::<&'static str>() {
+            Some(extra) => format!("{}:{extra}", self.id),
+            None => self.id.clone(),
+        };
+        if self.always_fail
+            || self
+                .fail_starts
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            self.log.push(format!("failed {tag}"));
+            return StartOutcome::Error(ExitReason::custom("start_failed"));
+        }
+        if self.ignore {
+            self.log.push(format!("ignored {tag}"));
+            return StartOutcome::Ignore;
+        }
+        let log = self.log.clone();
+        let delay = self.stop_delay;
+        log.push(format!("start {tag}"));
+        let opts = SpawnOpts {
+            link: true,
+            trap_exit: self.trap,
+        };
+        spawn_opts(opts, move |mut ctx: Ctx<ProbeMsg>| async move {
+            loop {
+                match ctx.recv().await {
+                    Msg::Message(ProbeMsg::Exit(r)) => {
+                        log.push(format!("exit {tag} {r}"));
+                        return r;
+                    }
+                    Msg::Message(ProbeMsg::Panic) => {
+                        log.push(format!("panic {tag}"));
+                        panic!("probe crashed");
+                    }
+                    Msg::Exit(ExitSignal { reason, .. }) => {
+                        if !delay.is_zero() {
+                            tokio::time::sleep(delay).await;
+                        }
+                        log.push(format!("stop {tag} {reason}"));
+                        return reason;
+                    }
+                    Msg::Down(_) => {}
+                }
+            }
+        })
+        .into()
+    }
+
+    pub fn spec(self) -> ChildSpec {
+        let id = self.id.clone();
+        ChildSpec::worker(id, move |args| {
+            let p = self.clone();
+            async move { p.start(args).await }
+        })
+    }
+}
+
+/// A default probe spec (permanent worker that traps exits).
+pub fn probe(log: &Log, id: &str) -> ChildSpec {
+    Probe::new(log, id).spec()
+}
+
+/// The pid of a running static child.
+pub async fn pid_of(sup: &SupervisorRef, id: &str) -> Pid {
+    sup.which_child(id)
+        .await
+        .expect("which_child")
+        .state
+        .pid()
+        .expect("child running")
+}
+
+/// Makes the child exit by itself with `reason` and waits for its death
+/// (after which the supervisor has the exit queued).
+pub async fn crash_pid(pid: Pid, reason: ExitReason) {
+    let p = ProcessRef::<ProbeMsg>::from_pid(pid).expect("probe alive");
+    p.send(ProbeMsg::Exit(reason)).expect("send");
+    p.wait().await;
+}
+
+pub async fn crash(sup: &SupervisorRef, id: &str, reason: ExitReason) {
+    crash_pid(pid_of(sup, id).await, reason).await;
+}
+
+/// Ids of which_children, newest first, with state as text.
+pub async fn children(sup: &SupervisorRef) -> Vec<String> {
+    sup.which_children()
+        .await
+        .expect("which_children")
+        .into_iter()
+        .map(|c| {
+            let id = c.id.map(|i| i.to_string()).unwrap_or_else(|| "-".into());
+            let state = match c.state {
+                arbor_supervisor::ChildState::Running(_) => "running".to_string(),
+                other => other.to_string(),
+            };
+            format!("{id}={state}")
+        })
+        .collect()
+}
+
+pub fn boom() -> ExitReason {
+    ExitReason::custom("boom")
+}

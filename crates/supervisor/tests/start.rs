@@ -1,0 +1,227 @@
+//! Initialisation (otp-reference §2.5): start order, ignore, rollback,
+//! validation, names.
+
+mod common;
+
+use std::time::Duration;
+
+use arbor_process::{Ctx, ExitReason, scope};
+use arbor_supervisor::{
+    AutoShutdown, ChildSpec, FlagsError, Restart, SpecError, StartOutcome, Strategy, SupFlags,
+    SupStartError, Supervisor, SupervisorRef,
+};
+use common::{Log, Probe, children, probe};
+
+#[tokio::test]
+async fn children_start_in_list_order_and_are_listed_newest_first() {
+    let log = Log::default();
+    let sup = Supervisor::new(SupFlags::default())
+        .children(["a", "b", "c"].map(|id| probe(&log, id)))
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(log.take(), ["start a", "start b", "start c"]);
+    assert_eq!(
+        children(&sup).await,
+        ["c=running", "b=running", "a=running"]
+    );
+    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    assert_eq!(
+        log.take(),
+        ["stop c shutdown", "stop b shutdown", "stop a shutdown"]
+    );
+}
+
+#[tokio::test]
+async fn failing_child_aborts_start_and_stops_the_started_ones_in_reverse() {
+    let log = Log::default();
+    let err = Supervisor::new(SupFlags::default())
+        .child(probe(&log, "a"))
+        .child(probe(&log, "b"))
+        .child(Probe::new(&log, "c").always_fail().spec())
+        .child(probe(&log, "d"))
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SupStartError::FailedToStartChild {
+            id: "c".into(),
+            reason: ExitReason::custom("start_failed")
+        }
+    );
+    assert_eq!(
+        log.take(),
+        [
+            "start a",
+            "start b",
+            "failed c",
+            "stop b shutdown",
+            "stop a shutdown"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_start_function_is_a_start_error() {
+    let err = Supervisor::new(SupFlags::default())
+        .child(ChildSpec::worker("p", |_| async {
+            if true {
+                panic!("no luck");
+            }
+            StartOutcome::Ignore
+        }))
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SupStartError::FailedToStartChild {
+            id: "p".into(),
+            reason: ExitReason::Panic("no luck".into())
+        }
+    );
+}
+
+#[tokio::test]
+async fn ignore_keeps_the_spec_undefined_but_drops_a_temporary_one() {
+    let log = Log::default();
+    let sup = Supervisor::new(SupFlags::default())
+        .child(Probe::new(&log, "perm").ignore().spec())
+        .child(
+            Probe::new(&log, "temp")
+                .ignore()
+                .spec()
+                .restart(Restart::Temporary),
+        )
+        .child(probe(&log, "c"))
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(children(&sup).await, ["c=running", "perm=undefined"]);
+    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+}
+
+#[tokio::test]
+async fn invalid_flags_are_rejected_before_anything_starts() {
+    let log = Log::default();
+    let err = Supervisor::new(SupFlags::default().period(Duration::ZERO))
+        .child(probe(&log, "a"))
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SupStartError::Flags(FlagsError::InvalidPeriod(Duration::ZERO))
+    );
+    let err = Supervisor::new(
+        SupFlags::new(Strategy::SimpleOneForOne).auto_shutdown(AutoShutdown::AnySignificant),
+    )
+    .child(probe(&log, "t"))
+    .start()
+    .await
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        SupStartError::Flags(FlagsError::BadCombination { .. })
+    ));
+    assert!(log.take().is_empty());
+}
+
+#[tokio::test]
+async fn invalid_specs_are_rejected_with_start_spec_errors() {
+    let log = Log::default();
+    let dup = Supervisor::new(SupFlags::default())
+        .child(probe(&log, "a"))
+        .child(probe(&log, "a"))
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        dup,
+        SupStartError::Spec(SpecError::DuplicateChildName("a".into()))
+    );
+    let sig = Supervisor::new(SupFlags::default())
+        .child(
+            probe(&log, "s")
+                .restart(Restart::Transient)
+                .significant(true),
+        )
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        sig,
+        SupStartError::Spec(SpecError::SignificantWithoutAutoShutdown("s".into()))
+    );
+    let perm = Supervisor::new(SupFlags::default().auto_shutdown(AutoShutdown::AnySignificant))
+        .child(probe(&log, "s").significant(true))
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        perm,
+        SupStartError::Spec(SpecError::SignificantPermanent("s".into()))
+    );
+    assert!(log.take().is_empty());
+}
+
+#[tokio::test]
+async fn simple_one_for_one_needs_exactly_one_spec_and_starts_nothing() {
+    let log = Log::default();
+    let err = Supervisor::new(SupFlags::new(Strategy::SimpleOneForOne))
+        .child(probe(&log, "a"))
+        .child(probe(&log, "b"))
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(err, SupStartError::BadStartSpec(2));
+    let sup = Supervisor::simple(SupFlags::default(), probe(&log, "t"))
+        .start()
+        .await
+        .unwrap();
+    assert!(children(&sup).await.is_empty());
+    assert!(log.take().is_empty());
+    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_registered_name_is_found_and_a_second_start_is_already_started() {
+    let sup = Supervisor::new(SupFlags::default())
+        .name("start_rs_named")
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        SupervisorRef::whereis("start_rs_named").map(|s| s.pid()),
+        Some(sup.pid())
+    );
+    let err = Supervisor::new(SupFlags::default())
+        .name("start_rs_named")
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(err, SupStartError::AlreadyStarted(sup.pid()));
+    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    assert!(SupervisorRef::whereis("start_rs_named").is_none());
+}
+
+#[tokio::test]
+async fn failed_start_link_sends_no_exit_signal_to_the_caller() {
+    let log = Log::default();
+    let pending = scope(|mut ctx: Ctx<()>| async move {
+        ctx.trap_exit(true);
+        let err = Supervisor::new(SupFlags::default())
+            .child(Probe::new(&log, "x").always_fail().spec())
+            .start_link()
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SupStartError::FailedToStartChild { .. }));
+        // start_link returned after the supervisor died; a link signal
+        // would already be queued.
+        ctx.try_recv().is_some()
+    })
+    .await
+    .unwrap();
+    assert!(!pending);
+}

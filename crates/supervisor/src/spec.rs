@@ -107,12 +107,12 @@ type StartFn = dyn Fn(StartArgs) -> StartFuture + Send + Sync;
 /// # Examples
 ///
 /// ```
-/// use arbor_process::{Agent, StartOpts};
+/// use arbor_process::Agent;
 /// use arbor_supervisor::{ChildSpec, Restart, Shutdown};
 /// use std::time::Duration;
 ///
 /// let spec = ChildSpec::worker("counter", |_args| async {
-///     Agent::start_link(|| 0u64).await.into()
+///     Agent::start_link(|| 0u64).await
 /// })
 /// .restart(Restart::Transient)
 /// .shutdown(Shutdown::Timeout(Duration::from_secs(1)));

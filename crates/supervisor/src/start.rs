@@ -4,7 +4,9 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use arbor_process::{ExitReason, GenServer, Pid, ProcessHandle, ProcessRef, ServerRef, StartError};
+use arbor_process::{
+    Agent, ExitReason, GenServer, Pid, ProcessHandle, ProcessRef, ServerRef, StartError,
+};
 
 /// The result of a child's start function.
 ///
@@ -47,6 +49,12 @@ impl<M: Send + 'static> From<ProcessRef<M>> for StartOutcome {
 impl<S: GenServer> From<ServerRef<S>> for StartOutcome {
     fn from(s: ServerRef<S>) -> StartOutcome {
         StartOutcome::Started(s.process())
+    }
+}
+
+impl<T: Send + 'static> From<Agent<T>> for StartOutcome {
+    fn from(a: Agent<T>) -> StartOutcome {
+        StartOutcome::Started(a.process())
     }
 }
 

@@ -20,15 +20,16 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod diff;
-#[allow(dead_code)] // driven by the runner, which needs arbor-supervisor
 mod probe;
-#[allow(dead_code)]
 mod reason;
-#[allow(dead_code)]
 mod recorder;
+mod result;
+mod runner;
 pub mod scenario;
 mod term;
+mod world;
 
 pub use diff::line_diff;
+pub use runner::{RunError, run, run_text};
 pub use scenario::{ParseError, Scenario, parse};
 pub use term::{NoNames, PidNames, Term};

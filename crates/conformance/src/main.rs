@@ -1,5 +1,10 @@
-//! `arbor-conformance [scenario.txt]`: parse a scenario (stdin when no file).
-use std::io::Read as _;
+//! `arbor-conformance [scenario.txt]`: run an OTP oracle scenario (stdin
+//! when no file is given) on arbor's supervisor and print its trace.
+//!
+//! Exit status as the oracle's: 0 trace printed, 2 malformed or impossible
+//! scenario (`arbor-conformance: line N: <what>` on stderr, with the partial
+//! trace for runtime problems), 3 internal error.
+use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -27,11 +32,24 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match arbor_conformance::parse(&text) {
-        Ok(_) => ExitCode::SUCCESS,
+    match arbor_conformance::run_text(&text) {
+        Ok(trace) => {
+            let mut out = std::io::stdout().lock();
+            if out
+                .write_all(trace.as_bytes())
+                .and_then(|()| out.flush())
+                .is_err()
+            {
+                return ExitCode::from(3);
+            }
+            ExitCode::SUCCESS
+        }
         Err(e) => {
+            if let Some(partial) = &e.partial_trace {
+                eprint!("partial trace:\n{partial}");
+            }
             eprintln!("arbor-conformance: {e}");
-            ExitCode::from(2)
+            ExitCode::from(e.code)
         }
     }
 }

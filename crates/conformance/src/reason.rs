@@ -53,8 +53,8 @@ pub(crate) fn reason_term(r: &ExitReason) -> Term {
 }
 
 /// Errors arbor carries inside [`ExitReason::Error`] that have an OTP shape.
-fn error_term(_e: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<Term> {
-    None
+fn error_term(e: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<Term> {
+    crate::result::error_payload_term(e)
 }
 
 #[cfg(test)]

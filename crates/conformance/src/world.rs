@@ -1,0 +1,208 @@
+//! The scenario's supervisors and probes on arbor: flags, child specs and
+//! the start functions the supervisors call (oracle README §1.2, §1.3).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arbor_process::{ExitReason, Pid, ProcessRef, current};
+use arbor_supervisor::{
+    AutoShutdown, ChildSpec, Restart, Shutdown, StartArgs, StartOutcome, SupFlags, SupStartError,
+    Supervisor, SupervisorRef,
+};
+use parking_lot::Mutex;
+
+use crate::probe::{ProbeMsg, spawn_probe};
+use crate::recorder::{Part, ProcInfo, ProcKind, Recorder};
+use crate::result::sup_start_error_term;
+use crate::scenario::{self, ChildDecl, Kind, ProbeOpts, Scenario, StartMode};
+
+/// The panic message of a probe start function in mode `crash`.
+pub(crate) const PROBE_CRASH: &str = "probe_crash";
+
+/// Extra arguments of a simple_one_for_one `start_child`: the instance
+/// number and the probe options that override the template's.
+#[derive(Debug, Clone)]
+pub(crate) struct Extra {
+    pub(crate) k: u64,
+    pub(crate) over: ProbeOpts,
+}
+
+/// Everything the start functions share with the runner.
+#[derive(Clone)]
+pub(crate) struct World {
+    pub(crate) scn: Arc<Scenario>,
+    pub(crate) rec: Recorder,
+    pub(crate) probes: Arc<Mutex<HashMap<Pid, ProcessRef<ProbeMsg>>>>,
+    pub(crate) sups: Arc<Mutex<HashMap<Pid, SupervisorRef>>>,
+}
+
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World").field("rec", &self.rec).finish()
+    }
+}
+
+impl World {
+    pub(crate) fn new(scn: Arc<Scenario>, rec: Recorder) -> World {
+        World {
+            scn,
+            rec,
+            probes: Arc::default(),
+            sups: Arc::default(),
+        }
+    }
+
+    /// The flags of `name`; flags the scenario leaves out keep arbor's
+    /// defaults, which are OTP's.
+    pub(crate) fn flags(&self, name: &str) -> SupFlags {
+        let mut f = SupFlags::default();
+        let Some(d) = self.scn.sups.get(name) else {
+            return f;
+        };
+        if let Some(s) = d.strategy {
+            f = f.strategy(match s {
+                scenario::Strategy::OneForOne => arbor_supervisor::Strategy::OneForOne,
+                scenario::Strategy::OneForAll => arbor_supervisor::Strategy::OneForAll,
+                scenario::Strategy::RestForOne => arbor_supervisor::Strategy::RestForOne,
+                scenario::Strategy::SimpleOneForOne => arbor_supervisor::Strategy::SimpleOneForOne,
+            });
+        }
+        if let Some(i) = d.intensity {
+            f = f.intensity(i);
+        }
+        if let Some(p) = d.period {
+            f = f.period(Duration::from_secs(u64::from(p)));
+        }
+        if let Some(a) = d.auto_shutdown {
+            f = f.auto_shutdown(match a {
+                scenario::AutoShutdown::Never => AutoShutdown::Never,
+                scenario::AutoShutdown::AnySignificant => AutoShutdown::AnySignificant,
+                scenario::AutoShutdown::AllSignificant => AutoShutdown::AllSignificant,
+            });
+        }
+        f
+    }
+
+    /// The child spec of a `child` line (or a non-simple `start_child`).
+    /// Only the keys the scenario gives are set.
+    pub(crate) fn child_spec(&self, c: &ChildDecl) -> ChildSpec {
+        let w = self.clone();
+        let id = c.id.clone();
+        let mut spec = match c.kind {
+            Kind::Worker => {
+                let opts = c.probe.clone();
+                ChildSpec::worker(c.id.as_str(), move |args: StartArgs| {
+                    let w = w.clone();
+                    let id = id.clone();
+                    let opts = opts.clone();
+                    async move { w.start_probe(id, opts, args).await }
+                })
+            }
+            Kind::Supervisor => ChildSpec::supervisor(c.id.as_str(), move |_args: StartArgs| {
+                let w = w.clone();
+                let id = id.clone();
+                async move {
+                    match w.start_sup(&id).await {
+                        Ok(sup) => StartOutcome::from(sup),
+                        Err(e) => StartOutcome::from(e),
+                    }
+                }
+            }),
+        };
+        if let Some(r) = c.restart {
+            spec = spec.restart(match r {
+                scenario::Restart::Permanent => Restart::Permanent,
+                scenario::Restart::Transient => Restart::Transient,
+                scenario::Restart::Temporary => Restart::Temporary,
+            });
+        }
+        if let Some(s) = c.shutdown {
+            spec = spec.shutdown(match s {
+                scenario::Shutdown::BrutalKill => Shutdown::BrutalKill,
+                scenario::Shutdown::Infinity => Shutdown::Infinity,
+                scenario::Shutdown::Ms(ms) => Shutdown::Timeout(Duration::from_millis(ms)),
+            });
+        }
+        if let Some(b) = c.significant {
+            spec = spec.significant(b);
+        }
+        spec
+    }
+
+    /// Starts supervisor `name` linked to the calling process (the runner
+    /// for a top-level supervisor, the parent supervisor otherwise).
+    pub(crate) async fn start_sup(&self, name: &str) -> Result<SupervisorRef, SupStartError> {
+        // A failed recorder ends the run with exit 3; the value is moot.
+        let generation = self.rec.sup_init(name).await.unwrap_or(0);
+        let specs: Vec<ChildSpec> = self
+            .scn
+            .children
+            .iter()
+            .filter(|c| c.parent == name)
+            .map(|c| self.child_spec(c))
+            .collect();
+        let parent = current();
+        match Supervisor::new(self.flags(name))
+            .children(specs)
+            .start_link()
+            .await
+        {
+            Ok(sup) => {
+                self.sups.lock().insert(sup.pid(), sup.clone());
+                let info = ProcInfo {
+                    kind: ProcKind::Sup,
+                    id: name.to_owned(),
+                    generation,
+                    parent,
+                };
+                let _ = self.rec.started(info, sup.process()).await;
+                Ok(sup)
+            }
+            Err(e) => {
+                // arbor returns the error after the supervisor has exited
+                // (OTP 26+); OTP's exit reason is the error itself.
+                let _ = self
+                    .rec
+                    .line(vec![
+                        Part::Text(format!("sup_exit {name} gen={generation} reason=")),
+                        Part::Term(sup_start_error_term(&e)),
+                    ])
+                    .await;
+                Err(e)
+            }
+        }
+    }
+
+    /// A probe's start function (README §1.3). Runs inside the supervisor.
+    async fn start_probe(&self, id: String, opts: ProbeOpts, args: StartArgs) -> StartOutcome {
+        let (id, opts) = match args.get::<Extra>() {
+            Some(x) => (format!("{id}#{}", x.k), opts.merged(&x.over)),
+            None => (id, opts),
+        };
+        let generation = self.rec.attempt(&id).await.unwrap_or(0);
+        match opts.mode_for(generation) {
+            StartMode::Ok => {
+                let p = spawn_probe(&opts);
+                self.probes.lock().insert(p.pid(), p.clone());
+                let info = ProcInfo {
+                    kind: ProcKind::Probe,
+                    id,
+                    generation,
+                    parent: current(),
+                };
+                let _ = self.rec.started(info, p.process()).await;
+                StartOutcome::Started(p.process())
+            }
+            mode => {
+                let _ = self.rec.start_failed(&id, generation, mode).await;
+                match mode {
+                    StartMode::Ignore => StartOutcome::Ignore,
+                    StartMode::Error => StartOutcome::Error(ExitReason::custom("probe_error")),
+                    // OTP: the start function raises; the supervisor catches it.
+                    _ => std::panic::panic_any(PROBE_CRASH),
+                }
+            }
+        }
+    }
+}

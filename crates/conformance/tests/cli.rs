@@ -1,0 +1,69 @@
+//! The `arbor-conformance` binary: exit statuses and messages as the
+//! oracle's (README "Running it").
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+
+fn run(scenario: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_arbor-conformance"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the runner");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(scenario.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn a_malformed_scenario_names_its_line_and_exits_2() {
+    let out = run("sup root\nchild root a\nfrob a\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "arbor-conformance: line 3: unknown op 'frob'\n"
+    );
+}
+
+#[test]
+fn an_impossible_op_exits_2_with_the_partial_trace() {
+    let out = run("sup root\nchild root a\ncrash a boom\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "partial trace:\n> crash a boom\narbor-conformance: line 3: 'a' is not running\n"
+    );
+}
+
+#[test]
+fn a_missing_file_exits_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_arbor-conformance"))
+        .arg("/nonexistent/scenario.txt")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_scenario_prints_its_trace() {
+    let out = run("sup root\nchild root a\nstart root\ncrash a boom\n");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "> start root\nsup_start root gen=1\nstart a gen=1\n= {ok,root/gen=1}\n\
+         > crash a boom\nstop a gen=1 reason=boom\nstart a gen=2\n\
+         tree root sup=root/gen=1\ntree root id=a child=a/gen=2 type=worker\n"
+    );
+}

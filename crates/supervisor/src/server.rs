@@ -903,7 +903,10 @@ impl Server {
         match (&self.template, target) {
             (Some(t), ChildRef::Pid(pid)) if self.by_pid.contains_key(&pid) => Ok(t.clone()),
             (Some(_), ChildRef::Pid(_)) => Err(SupError::NotFound),
-            (Some(_), ChildRef::Id(_)) => Err(SupError::SimpleOneForOne),
+            // OTP looks an id up among the specs, where the template is
+            // stored under its own id (oracle scenario 04).
+            (Some(t), ChildRef::Id(id)) if *t.id() == id => Ok(t.clone()),
+            (Some(_), ChildRef::Id(_)) => Err(SupError::NotFound),
             (None, ChildRef::Pid(_)) => Err(SupError::NotFound),
             (None, ChildRef::Id(id)) => self
                 .children

@@ -1,0 +1,44 @@
+//! The messages an event manager's mailbox holds.
+
+use arbor_process::{ExitReason, ReplyTo};
+
+use crate::handler::Slot;
+use crate::{AddError, HandlerCallError, HandlerId, Owner, Payload, RemoveError, SwapError};
+
+/// A manager's mailbox. Events travel unboxed; the rare administrative
+/// requests are boxed so the mailbox slot stays small.
+pub(crate) enum ManagerMsg<E> {
+    Notify(E),
+    SyncNotify(E, ReplyTo<()>),
+    Admin(Box<Admin<E>>),
+    Info(Payload),
+    /// An event stream was dropped: remove its handler (no reply).
+    Unsubscribe(HandlerId),
+    Stop(ExitReason),
+}
+
+pub(crate) enum Admin<E> {
+    Add {
+        id: HandlerId,
+        slot: Box<dyn Slot<E>>,
+        owner: Option<Owner>,
+        reply: ReplyTo<Result<(), AddError>>,
+    },
+    Remove {
+        id: HandlerId,
+        reply: ReplyTo<Result<Payload, RemoveError>>,
+    },
+    Swap {
+        old: HandlerId,
+        id: HandlerId,
+        slot: Box<dyn Slot<E>>,
+        owner: Option<Owner>,
+        reply: ReplyTo<Result<(), SwapError>>,
+    },
+    Call {
+        id: HandlerId,
+        request: Payload,
+        reply: ReplyTo<Result<Payload, HandlerCallError>>,
+    },
+    Which(ReplyTo<Vec<HandlerId>>),
+}

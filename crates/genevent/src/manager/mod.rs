@@ -1,0 +1,606 @@
+//! [`EventManager`] (starting managers), [`EventManagerRef`] (talking to
+//! one) and [`ManagerOpts`].
+
+mod gate;
+pub(crate) mod message;
+mod server;
+
+use std::any::Any;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arbor_process::{
+    CallError, DEFAULT_CALL_TIMEOUT, ExitReason, Name, Pid, ProcessHandle, ProcessRef, SpawnOpts,
+    StartError, StopError,
+};
+use tokio::sync::oneshot;
+
+use self::gate::Gate;
+use self::message::{Admin, ManagerMsg};
+use crate::handler::{Slot, User};
+use crate::{
+    AddError, AddOpts, EventHandler, HandlerCallError, HandlerId, Payload, RemoveError, SwapError,
+};
+
+/// Starts event managers for events of type `E`. Never instantiated: its
+/// functions return an [`EventManagerRef`].
+///
+/// # Examples
+///
+/// ```
+/// use arbor_genevent::EventManager;
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let mgr = EventManager::<&'static str>::start().await.unwrap();
+/// mgr.notify("nobody listens");
+/// mgr.sync_notify("still nobody").await.unwrap();
+/// mgr.stop().await.unwrap();
+/// # }
+/// ```
+///
+/// # OTP
+///
+/// `gen_event:start/0,1` and `start_link/0,1`.
+pub struct EventManager<E>(PhantomData<fn(E)>);
+
+impl<E> fmt::Debug for EventManager<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EventManager")
+    }
+}
+
+/// Options for [`EventManager::start_opts`].
+#[derive(Debug, Clone, Default)]
+pub struct ManagerOpts {
+    /// Register the manager under this name.
+    pub name: Option<Name>,
+    /// Link the manager to the calling process, which becomes its parent:
+    /// an exit signal from the parent stops the manager (every handler's
+    /// `terminate(Stop)` runs) with the parent's reason.
+    pub link: bool,
+    /// Bound the number of queued [`notify`](EventManagerRef::notify)
+    /// events: at the bound, `notify` drops the event and counts it (see
+    /// [`EventManagerRef::dropped_notifies`]). `None` (the default):
+    /// unbounded.
+    pub notify_bound: Option<usize>,
+}
+
+impl ManagerOpts {
+    /// Register under `name`.
+    pub fn name(mut self, name: impl Into<Name>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Link to the caller (the caller becomes the parent).
+    pub fn link(mut self) -> Self {
+        self.link = true;
+        self
+    }
+
+    /// Drop `notify` events beyond `bound` queued ones.
+    pub fn notify_bound(mut self, bound: usize) -> Self {
+        self.notify_bound = Some(bound);
+        self
+    }
+}
+
+impl<E: Send + 'static> EventManager<E> {
+    /// Starts an unnamed, unlinked manager.
+    ///
+    /// # Errors
+    ///
+    /// Never for these options; see [`EventManager::start_opts`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may leave the manager starting; it exits at once
+    /// since nobody holds a handle to it.
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:start/0`.
+    pub async fn start() -> Result<EventManagerRef<E>, StartError> {
+        Self::start_opts(ManagerOpts::default()).await
+    }
+
+    /// Starts a manager linked to the calling process.
+    ///
+    /// # Errors
+    ///
+    /// Never for these options; see [`EventManager::start_opts`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`EventManager::start`].
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:start_link/0`.
+    pub async fn start_link() -> Result<EventManagerRef<E>, StartError> {
+        Self::start_opts(ManagerOpts::default().link()).await
+    }
+
+    /// Starts a manager with options.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::AlreadyStarted`] with the holder's pid if the name is
+    /// taken (no exit signal reaches the caller).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`EventManager::start`].
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:start/1,2`, `start_link/1,2` with `{local, Name}`.
+    pub async fn start_opts(opts: ManagerOpts) -> Result<EventManagerRef<E>, StartError> {
+        let (ack_tx, ack_rx) = oneshot::channel();
+        let parent = if opts.link {
+            arbor_process::current()
+        } else {
+            None
+        };
+        let gate = opts.notify_bound.map(|b| Arc::new(Gate::new(b)));
+        let spawn = SpawnOpts {
+            link: opts.link,
+            trap_exit: true,
+        };
+        let name = opts.name;
+        let server_gate = gate.clone();
+        let inner = arbor_process::spawn_opts(spawn, move |ctx| {
+            server::run(ctx, name, parent, server_gate, ack_tx)
+        });
+        match ack_rx.await {
+            Ok(Ok(())) => Ok(EventManagerRef { inner, gate }),
+            Ok(Err(e)) => {
+                inner.wait().await;
+                Err(e)
+            }
+            Err(_) => Err(StartError::Exited(inner.wait().await)),
+        }
+    }
+}
+
+/// A handle to a running event manager for events of type `E`: cheap to
+/// clone, `Send + Sync`.
+///
+/// # OTP
+///
+/// The pid or name passed to every `gen_event` function.
+pub struct EventManagerRef<E> {
+    pub(crate) inner: ProcessRef<ManagerMsg<E>>,
+    pub(crate) gate: Option<Arc<Gate>>,
+}
+
+impl<E> Clone for EventManagerRef<E> {
+    fn clone(&self) -> Self {
+        EventManagerRef {
+            inner: self.inner.clone(),
+            gate: self.gate.clone(),
+        }
+    }
+}
+
+impl<E> fmt::Debug for EventManagerRef<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `ProcessRef`'s Debug prints the pid without bounds on `E`.
+        f.debug_tuple("EventManagerRef").field(&self.inner).finish()
+    }
+}
+
+impl<E: Send + 'static> EventManagerRef<E> {
+    /// The manager's pid.
+    pub fn pid(&self) -> Pid {
+        self.inner.pid()
+    }
+
+    /// An untyped handle to the manager process (for supervisors, monitors).
+    pub fn process(&self) -> ProcessHandle {
+        self.inner.process()
+    }
+
+    /// Whether the manager is alive.
+    pub fn is_alive(&self) -> bool {
+        self.inner.is_alive()
+    }
+
+    /// Waits for the manager to exit and returns its reason.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn wait(&self) -> ExitReason {
+        self.inner.wait().await
+    }
+
+    /// The manager registered under `name`, if it is a manager for events
+    /// of type `E`.
+    ///
+    /// # OTP
+    ///
+    /// `whereis/1` on a registered manager name.
+    pub fn whereis(name: &str) -> Option<EventManagerRef<E>> {
+        let inner = ProcessRef::<ManagerMsg<E>>::whereis(name)?;
+        let gate = Gate::lookup(inner.pid());
+        Some(EventManagerRef { inner, gate })
+    }
+
+    /// Sends `event` to every handler, asynchronously: returns at once and
+    /// never fails, also when the manager has exited (the event is dropped).
+    /// Events from one sender are dispatched in send order, each to all
+    /// handlers before the next.
+    ///
+    /// The mailbox is unbounded unless the manager was started with
+    /// [`ManagerOpts::notify_bound`]; then an event that finds `bound`
+    /// events queued is dropped and counted in
+    /// [`dropped_notifies`](EventManagerRef::dropped_notifies). Use
+    /// [`sync_notify`](EventManagerRef::sync_notify) for backpressure.
+    ///
+    /// Safe to call from inside a handler (it only enqueues).
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:notify/2`.
+    #[inline]
+    pub fn notify(&self, event: E) {
+        if let Some(gate) = &self.gate
+            && !gate.admit()
+        {
+            return;
+        }
+        let _ = self.inner.send(ManagerMsg::Notify(event));
+    }
+
+    /// Events `notify` dropped at the bound (always 0 for an unbounded
+    /// manager).
+    pub fn dropped_notifies(&self) -> u64 {
+        self.gate.as_ref().map_or(0, |g| g.dropped())
+    }
+
+    /// Sends `event` to every handler and returns once every handler has
+    /// processed it (and every event stream's consumer has taken it and
+    /// asked for the next one). Everything this caller sent before is
+    /// processed first. This is the backpressure path. Never bounded by
+    /// `notify_bound`.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::NoProcess`] / [`CallError::Exited`] if the manager is
+    /// dead or dies first; [`CallError::CallingSelf`] from inside one of its
+    /// handlers.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future after the event was queued leaves it queued: it
+    /// is still dispatched.
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:sync_notify/2` (infinite timeout).
+    pub async fn sync_notify(&self, event: E) -> Result<(), CallError> {
+        self.inner
+            .call(|reply| ManagerMsg::SyncNotify(event, reply), Duration::MAX)
+            .await
+    }
+
+    /// Installs `handler` under `id`, without an owner. Its `init` runs in
+    /// the manager; the handler is dispatched to after all handlers added
+    /// before it.
+    ///
+    /// # Errors
+    ///
+    /// See [`add_handler_opts`](EventManagerRef::add_handler_opts).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future after the request was queued may still install
+    /// the handler.
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:add_handler/3`.
+    pub async fn add_handler<H: EventHandler<E>>(
+        &self,
+        id: HandlerId,
+        handler: H,
+    ) -> Result<(), AddError> {
+        self.add_handler_opts(id, handler, AddOpts::new()).await
+    }
+
+    /// Installs `handler` under `id` with options, such as an
+    /// [`Owner`](crate::Owner).
+    ///
+    /// # Errors
+    ///
+    /// [`AddError::AlreadyPresent`] if `id` is installed;
+    /// [`AddError::Init`] / [`AddError::InitPanicked`] if `init` failed
+    /// (nothing installed, nothing monitored); [`AddError::NotAProcess`];
+    /// [`AddError::Manager`] if the manager is dead or this is one of its
+    /// handlers (`CallingSelf`).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`add_handler`](EventManagerRef::add_handler).
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:add_sup_handler/3` when an owner is given (Elixir 1.x
+    /// `add_mon_handler`: the owner is monitored, not linked).
+    pub async fn add_handler_opts<H: EventHandler<E>>(
+        &self,
+        id: HandlerId,
+        handler: H,
+        opts: AddOpts,
+    ) -> Result<(), AddError> {
+        let owner = opts.resolve().map_err(|()| AddError::NotAProcess)?;
+        self.add_slot(id, Box::new(User(handler)), owner).await
+    }
+
+    pub(crate) async fn add_slot(
+        &self,
+        id: HandlerId,
+        slot: Box<dyn Slot<E>>,
+        owner: Option<crate::Owner>,
+    ) -> Result<(), AddError> {
+        let make = |reply| {
+            ManagerMsg::Admin(Box::new(Admin::Add {
+                id,
+                slot,
+                owner,
+                reply,
+            }))
+        };
+        match self.inner.call(make, Duration::MAX).await {
+            Ok(out) => out,
+            Err(e) => Err(AddError::Manager(e)),
+        }
+    }
+
+    /// Removes the handler `id`; returns what its `terminate(Deleted)`
+    /// returned. Its owner gets [`HandlerExit`](crate::HandlerExit) with
+    /// [`RemoveReason::Deleted`](crate::RemoveReason::Deleted).
+    ///
+    /// # Errors
+    ///
+    /// [`RemoveError::NotFound`]; [`RemoveError::Manager`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future after the request was queued may still remove
+    /// the handler.
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:delete_handler/3` (there are no `Args`: `terminate` gets
+    /// `Deleted`).
+    pub async fn remove_handler(&self, id: &HandlerId) -> Result<Payload, RemoveError> {
+        let id = id.clone();
+        let make = |reply| ManagerMsg::Admin(Box::new(Admin::Remove { id, reply }));
+        match self.inner.call(make, Duration::MAX).await {
+            Ok(out) => out,
+            Err(e) => Err(RemoveError::Manager(e)),
+        }
+    }
+
+    /// Replaces the handler `old` by `handler` under `id`: `old`'s
+    /// `terminate(Swapped { to: id })` runs, then `handler.init_swapped`
+    /// with its value (`None` if `old` was not installed). The new handler
+    /// is appended (newest) and inherits `old`'s owner.
+    ///
+    /// # Errors
+    ///
+    /// See [`swap_handler_opts`](EventManagerRef::swap_handler_opts).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`remove_handler`](EventManagerRef::remove_handler).
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:swap_handler/3`.
+    pub async fn swap_handler<H: EventHandler<E>>(
+        &self,
+        old: &HandlerId,
+        id: HandlerId,
+        handler: H,
+    ) -> Result<(), SwapError> {
+        self.swap_handler_opts(old, id, handler, AddOpts::new())
+            .await
+    }
+
+    /// As [`swap_handler`](EventManagerRef::swap_handler); an owner in
+    /// `opts` replaces the inherited one.
+    ///
+    /// # Errors
+    ///
+    /// The old handler stays removed in every case:
+    /// [`SwapError::AlreadyPresent`] if `id` is another installed handler;
+    /// [`SwapError::Init`] / [`SwapError::InitPanicked`];
+    /// [`SwapError::NotAProcess`]; [`SwapError::Manager`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`remove_handler`](EventManagerRef::remove_handler).
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:swap_sup_handler/3` when an owner is given.
+    pub async fn swap_handler_opts<H: EventHandler<E>>(
+        &self,
+        old: &HandlerId,
+        id: HandlerId,
+        handler: H,
+        opts: AddOpts,
+    ) -> Result<(), SwapError> {
+        let owner = opts.resolve().map_err(|()| SwapError::NotAProcess)?;
+        let old = old.clone();
+        let slot: Box<dyn Slot<E>> = Box::new(User(handler));
+        let make = |reply| {
+            ManagerMsg::Admin(Box::new(Admin::Swap {
+                old,
+                id,
+                slot,
+                owner,
+                reply,
+            }))
+        };
+        match self.inner.call(make, Duration::MAX).await {
+            Ok(out) => out,
+            Err(e) => Err(SwapError::Manager(e)),
+        }
+    }
+
+    /// Sends `request` to the handler `id` and waits up to 5 s for its
+    /// reply, expected to be an `R`.
+    ///
+    /// # Errors
+    ///
+    /// See [`call_timeout`](EventManagerRef::call_timeout).
+    ///
+    /// # Cancel safety
+    ///
+    /// As `call_timeout`.
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:call/3`.
+    pub async fn call<R: Any + Send>(
+        &self,
+        id: &HandlerId,
+        request: impl Any + Send,
+    ) -> Result<R, HandlerCallError> {
+        self.call_timeout(id, request, DEFAULT_CALL_TIMEOUT).await
+    }
+
+    /// As [`call`](EventManagerRef::call) with a timeout (`Duration::MAX`:
+    /// none).
+    ///
+    /// # Errors
+    ///
+    /// [`HandlerCallError::NotFound`]; [`HandlerCallError::Failed`] if the
+    /// handler returned an error or panicked (it was removed);
+    /// [`HandlerCallError::WrongReplyType`];
+    /// [`HandlerCallError::Manager`] with `Timeout`, `NoProcess`, `Exited`
+    /// or `CallingSelf` (from inside one of its handlers).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future after the request was queued leaves it queued;
+    /// the handler still processes it and the reply is dropped.
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:call/4`; a timeout is an error value, not an exit.
+    pub async fn call_timeout<R: Any + Send>(
+        &self,
+        id: &HandlerId,
+        request: impl Any + Send,
+        timeout: Duration,
+    ) -> Result<R, HandlerCallError> {
+        let id = id.clone();
+        let request = Payload::new(request);
+        let make = |reply| ManagerMsg::Admin(Box::new(Admin::Call { id, request, reply }));
+        match self.inner.call(make, timeout).await {
+            Ok(Ok(reply)) => reply
+                .downcast::<R>()
+                .map_err(|_| HandlerCallError::WrongReplyType),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(HandlerCallError::Manager(e)),
+        }
+    }
+
+    /// The installed handlers' ids, in registration (dispatch) order.
+    ///
+    /// # Errors
+    ///
+    /// [`CallError::NoProcess`], [`CallError::Exited`],
+    /// [`CallError::CallingSelf`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe (the request has no effect).
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:which_handlers/1`, but oldest first (see docs/genevent.md).
+    pub async fn which_handlers(&self) -> Result<Vec<HandlerId>, CallError> {
+        self.inner
+            .call(
+                |reply| ManagerMsg::Admin(Box::new(Admin::Which(reply))),
+                Duration::MAX,
+            )
+            .await
+    }
+
+    /// Sends `message` to every handler's
+    /// [`handle_info`](EventHandler::handle_info) as
+    /// [`Info::Message`](crate::Info::Message). Never fails.
+    ///
+    /// # OTP
+    ///
+    /// `Manager ! Msg` for a non-protocol message.
+    pub fn send_info(&self, message: impl Any + Send) {
+        let _ = self.inner.send(ManagerMsg::Info(Payload::new(message)));
+    }
+
+    /// Stops the manager with reason `normal` and waits for it: every
+    /// handler's `terminate(Stop)` runs in registration order, owners are
+    /// told, event streams end.
+    ///
+    /// # Errors
+    ///
+    /// See [`stop_with`](EventManagerRef::stop_with).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future after the request was queued still stops the
+    /// manager.
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:stop/1`.
+    pub async fn stop(&self) -> Result<(), StopError> {
+        self.stop_with(ExitReason::Normal, Duration::MAX).await
+    }
+
+    /// Stops the manager with `reason`, waiting up to `timeout`
+    /// (`Duration::MAX`: forever).
+    ///
+    /// # Errors
+    ///
+    /// [`StopError::NoProcess`] if it was not alive; [`StopError::Timeout`];
+    /// [`StopError::Exited`] if it exited with another reason;
+    /// [`StopError::CallingSelf`] from inside one of its handlers.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`stop`](EventManagerRef::stop).
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:stop/3`.
+    pub async fn stop_with(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
+        if arbor_process::current() == Some(self.pid()) {
+            return Err(StopError::CallingSelf);
+        }
+        if self.inner.send(ManagerMsg::Stop(reason.clone())).is_err() {
+            return Err(StopError::NoProcess);
+        }
+        let exited = if timeout == Duration::MAX {
+            self.inner.wait().await
+        } else {
+            match tokio::time::timeout(timeout, self.inner.wait()).await {
+                Ok(r) => r,
+                Err(_) => return Err(StopError::Timeout),
+            }
+        };
+        if exited == reason {
+            Ok(())
+        } else {
+            Err(StopError::Exited(exited))
+        }
+    }
+}

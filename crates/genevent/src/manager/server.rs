@@ -1,0 +1,488 @@
+//! The manager process: owns the handlers and dispatches to them.
+//!
+//! Invariants:
+//! 1. `entries` is in registration order (oldest first); ids are unique.
+//!    Dispatch walks it by index: a handler removed during a dispatch is
+//!    taken out at its index (the walk stays there), a handler swapped in
+//!    takes the old one's index and does not see the current event.
+//! 2. Every entry with an owner holds exactly one monitor on it; the monitor
+//!    is removed with the entry.
+//! 3. Every removed handler goes through [`Manager::finish`]: `terminate`
+//!    once, one report, the owner told (unless the owner's own death is the
+//!    reason).
+//! 4. The dispatch path allocates nothing: handlers see `&E`; `acks` is
+//!    reused and only filled by event streams on synchronous events.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+
+use arbor_process::{Ctx, ExitReason, MonitorRef, Msg, Myself, Name, Pid, StartError};
+use tokio::sync::oneshot;
+
+use super::gate::Gate;
+use super::message::{Admin, ManagerMsg};
+use crate::handler::{Acks, Slot};
+use crate::reason::panic_message;
+use crate::{
+    AddError, EventManagerRef, HandlerCallError, HandlerCtx, HandlerError, HandlerExit, HandlerId,
+    HandlerReply, Info, Owner, Payload, RemoveError, RemoveReason, Step, Swap, SwapError,
+};
+
+const TARGET: &str = "arbor::genevent";
+
+struct Entry<E> {
+    id: HandlerId,
+    slot: Box<dyn Slot<E>>,
+    owner: Option<Owned>,
+}
+
+struct Owned {
+    owner: Owner,
+    monitor: MonitorRef,
+}
+
+struct Manager<E> {
+    entries: Vec<Entry<E>>,
+    me: EventManagerRef<E>,
+    acks: Acks,
+}
+
+/// Runs a callback, turning an error or a panic into the removal reason.
+#[inline]
+fn guard<T>(f: impl FnOnce() -> Result<T, HandlerError>) -> Result<T, RemoveReason> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(RemoveReason::Failed(e)),
+        Err(panic) => Err(RemoveReason::Panicked(panic_message(&*panic))),
+    }
+}
+
+pub(crate) async fn run<E: Send + 'static>(
+    mut ctx: Ctx<ManagerMsg<E>>,
+    name: Option<Name>,
+    parent: Option<Pid>,
+    gate: Option<Arc<Gate>>,
+    ack: oneshot::Sender<Result<(), StartError>>,
+) -> ExitReason {
+    let pid = ctx.pid();
+    if let Some(g) = &gate {
+        Gate::publish(pid, g);
+    }
+    if let Some(name) = name
+        && let Err(e) = arbor_process::register(name, pid)
+    {
+        let holder = match e {
+            arbor_process::RegisterError::AlreadyRegistered(p) => p,
+            _ => pid,
+        };
+        // Fail the start without an exit signal to the parent (OTP 26+).
+        if let Some(p) = parent {
+            ctx.unlink(p);
+        }
+        Gate::unpublish(pid);
+        let _ = ack.send(Err(StartError::AlreadyStarted(holder)));
+        return ExitReason::Normal;
+    }
+    let mut m = Manager {
+        entries: Vec::new(),
+        me: EventManagerRef {
+            inner: ctx.handle(),
+            gate: gate.clone(),
+        },
+        acks: Vec::new(),
+    };
+    if ack.send(Ok(())).is_err() {
+        // The starter was cancelled: nobody holds a handle to us.
+        Gate::unpublish(pid);
+        return ExitReason::Normal;
+    }
+    tracing::info!(target: TARGET, manager = %pid, "event manager started");
+    let reason = loop {
+        match ctx.recv().await {
+            Msg::Message(ManagerMsg::Notify(event)) => {
+                if let Some(g) = &gate {
+                    g.taken();
+                }
+                m.dispatch(&ctx, &event, false);
+            }
+            Msg::Message(ManagerMsg::SyncNotify(event, reply)) => {
+                m.dispatch(&ctx, &event, true);
+                for ack in m.acks.drain(..) {
+                    // Err: the stream was dropped, which counts as processed.
+                    let _ = ack.await;
+                }
+                reply.reply(());
+            }
+            Msg::Message(ManagerMsg::Admin(admin)) => m.admin(&ctx, *admin),
+            Msg::Message(ManagerMsg::Info(payload)) => {
+                m.dispatch_info(&ctx, &Info::Message(payload));
+            }
+            Msg::Message(ManagerMsg::Unsubscribe(id)) => {
+                if let Some(i) = m.position(&id) {
+                    m.remove_at(&ctx, i, RemoveReason::Deleted);
+                }
+            }
+            Msg::Message(ManagerMsg::Stop(reason)) => break reason,
+            Msg::Exit(sig) if Some(sig.from) == parent => break sig.reason,
+            Msg::Exit(sig) => m.dispatch_info(&ctx, &Info::Exit(sig)),
+            Msg::Down(down) => {
+                if !m.owner_down(&ctx, down.monitor, &down.reason) {
+                    m.dispatch_info(&ctx, &Info::Down(down));
+                }
+            }
+        }
+    };
+    m.stop_all(&ctx);
+    Gate::unpublish(pid);
+    tracing::info!(target: TARGET, manager = %pid, reason = %reason, "event manager stopped");
+    reason
+}
+
+// ===== impl Manager =====
+
+impl<E: Send + 'static> Manager<E> {
+    fn position(&self, id: &HandlerId) -> Option<usize> {
+        self.entries.iter().position(|e| &e.id == id)
+    }
+
+    /// Invariant 1 and 4: one pass in registration order, no allocation.
+    fn dispatch(&mut self, me: &Myself, event: &E, sync: bool) {
+        let mut i = 0;
+        while i < self.entries.len() {
+            let Manager {
+                entries,
+                me: mref,
+                acks,
+            } = self;
+            let entry = &mut entries[i];
+            let ctx = HandlerCtx {
+                manager: mref,
+                id: &entry.id,
+            };
+            let slot = &mut entry.slot;
+            let acks = if sync { Some(acks) } else { None };
+            let step = guard(|| slot.event(event, acks, &ctx));
+            i = self.apply(me, i, step);
+        }
+    }
+
+    fn dispatch_info(&mut self, me: &Myself, info: &Info) {
+        let mut i = 0;
+        while i < self.entries.len() {
+            let entry = &mut self.entries[i];
+            let ctx = HandlerCtx {
+                manager: &self.me,
+                id: &entry.id,
+            };
+            let slot = &mut entry.slot;
+            let step = guard(|| slot.info(info, &ctx));
+            i = self.apply(me, i, step);
+        }
+    }
+
+    /// Applies a callback's outcome to the handler at `i`; returns the index
+    /// of the next handler to visit (invariant 1).
+    #[inline]
+    fn apply(&mut self, me: &Myself, i: usize, step: Result<Step<E>, RemoveReason>) -> usize {
+        match step {
+            Ok(Step::Keep) => i + 1,
+            Ok(Step::Remove) => {
+                self.remove_at(me, i, RemoveReason::Removed);
+                i
+            }
+            Ok(Step::Swap(swap)) => self.swap_at(me, i, swap),
+            Err(reason) => {
+                self.remove_at(me, i, reason);
+                i
+            }
+        }
+    }
+
+    fn remove_at(&mut self, me: &Myself, i: usize, reason: RemoveReason) -> Payload {
+        let entry = self.entries.remove(i);
+        self.finish(me, entry, reason)
+    }
+
+    /// Invariant 3: terminate, report, tell the owner, drop the monitor.
+    fn finish(&self, me: &Myself, mut entry: Entry<E>, reason: RemoveReason) -> Payload {
+        let value = terminate(&self.me, &mut entry, &reason);
+        report_removed(me.pid(), &entry.id, &reason);
+        if let Some(owned) = entry.owner {
+            me.demonitor(owned.monitor);
+            if !matches!(reason, RemoveReason::OwnerExited(_)) {
+                owned.owner.tell(HandlerExit {
+                    manager: me.pid(),
+                    id: entry.id,
+                    reason,
+                });
+            }
+        }
+        value
+    }
+
+    /// A callback asked to swap the handler at `i` (§3.3): the new handler
+    /// takes its position and owner; returns the next index to visit.
+    fn swap_at(&mut self, me: &Myself, i: usize, swap: Swap<E>) -> usize {
+        let Swap { id, mut slot } = swap;
+        let reason = RemoveReason::Swapped { to: id.clone() };
+        let entry = &mut self.entries[i];
+        let previous = terminate(&self.me, entry, &reason);
+        report_removed(me.pid(), &entry.id, &reason);
+        if let Some(owned) = &entry.owner {
+            owned.owner.tell(HandlerExit {
+                manager: me.pid(),
+                id: entry.id.clone(),
+                reason,
+            });
+        }
+        let init = if id != self.entries[i].id && self.position(&id).is_some() {
+            Err(RemoveReason::Failed(HandlerError::msg("already_present")))
+        } else {
+            let ctx = HandlerCtx {
+                manager: &self.me,
+                id: &id,
+            };
+            guard(|| slot.init(Some(Some(previous)), &ctx))
+        };
+        match init {
+            Ok(()) => {
+                let entry = &mut self.entries[i];
+                entry.id = id;
+                entry.slot = slot;
+                report_added(me.pid(), &entry.id);
+                i + 1
+            }
+            Err(failure) => {
+                // The handler simply disappears (its owner was told `Swapped`).
+                let entry = self.entries.remove(i);
+                if let Some(owned) = entry.owner {
+                    me.demonitor(owned.monitor);
+                }
+                tracing::warn!(target: TARGET, manager = %me.pid(), handler = %id,
+                    reason = %failure, "swapped-in handler failed to init");
+                i
+            }
+        }
+    }
+
+    /// Removes the handlers owned through `monitor` (§3.4 owner death);
+    /// `false` if the monitor is not an owner's.
+    fn owner_down(&mut self, me: &Myself, monitor: MonitorRef, reason: &ExitReason) -> bool {
+        let mut found = false;
+        let mut i = 0;
+        while i < self.entries.len() {
+            if self.entries[i]
+                .owner
+                .as_ref()
+                .is_some_and(|o| o.monitor == monitor)
+            {
+                found = true;
+                self.remove_at(me, i, RemoveReason::OwnerExited(reason.clone()));
+            } else {
+                i += 1;
+            }
+        }
+        found
+    }
+
+    /// Every handler's `terminate(Stop)`, in registration order.
+    fn stop_all(&mut self, me: &Myself) {
+        let entries = std::mem::take(&mut self.entries);
+        for entry in entries {
+            self.finish(me, entry, RemoveReason::Stop);
+        }
+    }
+
+    fn admin(&mut self, me: &Myself, admin: Admin<E>) {
+        match admin {
+            Admin::Add {
+                id,
+                slot,
+                owner,
+                reply,
+            } => {
+                reply.reply(self.add(me, id, slot, owner));
+            }
+            Admin::Remove { id, reply } => {
+                let out = match self.position(&id) {
+                    Some(i) => Ok(self.remove_at(me, i, RemoveReason::Deleted)),
+                    None => Err(RemoveError::NotFound),
+                };
+                reply.reply(out);
+            }
+            Admin::Swap {
+                old,
+                id,
+                slot,
+                owner,
+                reply,
+            } => {
+                reply.reply(self.swap(me, old, id, slot, owner));
+            }
+            Admin::Call { id, request, reply } => {
+                reply.reply(self.call(me, &id, request));
+            }
+            Admin::Which(reply) => {
+                reply.reply(self.entries.iter().map(|e| e.id.clone()).collect());
+            }
+        }
+    }
+
+    fn add(
+        &mut self,
+        me: &Myself,
+        id: HandlerId,
+        mut slot: Box<dyn Slot<E>>,
+        owner: Option<Owner>,
+    ) -> Result<(), AddError> {
+        if self.position(&id).is_some() {
+            return Err(AddError::AlreadyPresent(id));
+        }
+        let ctx = HandlerCtx {
+            manager: &self.me,
+            id: &id,
+        };
+        match guard(|| slot.init(None, &ctx)) {
+            Ok(()) => {}
+            Err(RemoveReason::Panicked(m)) => return Err(AddError::InitPanicked(m)),
+            Err(RemoveReason::Failed(e)) => return Err(AddError::Init(e)),
+            Err(other) => return Err(AddError::Init(HandlerError::msg(other.to_string()))),
+        }
+        let owner = owner.map(|owner| Owned {
+            monitor: me.monitor(owner.pid),
+            owner,
+        });
+        report_added(me.pid(), &id);
+        self.entries.push(Entry { id, slot, owner });
+        Ok(())
+    }
+
+    /// The API swap (§3.2): the old handler is removed first and stays
+    /// removed whatever happens next; the new one is appended (newest).
+    fn swap(
+        &mut self,
+        me: &Myself,
+        old: HandlerId,
+        id: HandlerId,
+        mut slot: Box<dyn Slot<E>>,
+        owner: Option<Owner>,
+    ) -> Result<(), SwapError> {
+        let (previous, inherited) = match self.position(&old) {
+            Some(i) => {
+                let mut entry = self.entries.remove(i);
+                let reason = RemoveReason::Swapped { to: id.clone() };
+                let value = terminate(&self.me, &mut entry, &reason);
+                report_removed(me.pid(), &entry.id, &reason);
+                if let Some(owned) = &entry.owner {
+                    owned.owner.tell(HandlerExit {
+                        manager: me.pid(),
+                        id: entry.id.clone(),
+                        reason,
+                    });
+                }
+                (Some(value), entry.owner)
+            }
+            None => (None, None),
+        };
+        let drop_inherited = |inherited: Option<Owned>| {
+            if let Some(o) = inherited {
+                me.demonitor(o.monitor);
+            }
+        };
+        if self.position(&id).is_some() {
+            drop_inherited(inherited);
+            return Err(SwapError::AlreadyPresent(id));
+        }
+        let ctx = HandlerCtx {
+            manager: &self.me,
+            id: &id,
+        };
+        match guard(|| slot.init(Some(previous), &ctx)) {
+            Ok(()) => {}
+            Err(failure) => {
+                drop_inherited(inherited);
+                return Err(match failure {
+                    RemoveReason::Panicked(m) => SwapError::InitPanicked(m),
+                    RemoveReason::Failed(e) => SwapError::Init(e),
+                    other => SwapError::Init(HandlerError::msg(other.to_string())),
+                });
+            }
+        }
+        let owner = match owner {
+            Some(owner) => {
+                drop_inherited(inherited);
+                Some(Owned {
+                    monitor: me.monitor(owner.pid),
+                    owner,
+                })
+            }
+            None => inherited,
+        };
+        report_added(me.pid(), &id);
+        self.entries.push(Entry { id, slot, owner });
+        Ok(())
+    }
+
+    fn call(
+        &mut self,
+        me: &Myself,
+        id: &HandlerId,
+        request: Payload,
+    ) -> Result<Payload, HandlerCallError> {
+        let i = self.position(id).ok_or(HandlerCallError::NotFound)?;
+        let entry = &mut self.entries[i];
+        let ctx = HandlerCtx {
+            manager: &self.me,
+            id: &entry.id,
+        };
+        let slot = &mut entry.slot;
+        match guard(|| slot.call(request, &ctx)) {
+            Ok(HandlerReply { reply, step }) => {
+                self.apply(me, i, Ok(step));
+                Ok(reply)
+            }
+            Err(reason) => {
+                self.remove_at(me, i, reason.clone());
+                Err(HandlerCallError::Failed(reason))
+            }
+        }
+    }
+}
+
+/// Runs `terminate`; a panic in it is reported and yields the unit payload
+/// (the handler is removed anyway).
+fn terminate<E: Send + 'static>(
+    me: &EventManagerRef<E>,
+    entry: &mut Entry<E>,
+    reason: &RemoveReason,
+) -> Payload {
+    let ctx = HandlerCtx {
+        manager: me,
+        id: &entry.id,
+    };
+    let slot = &mut entry.slot;
+    match catch_unwind(AssertUnwindSafe(|| slot.terminate(reason, &ctx))) {
+        Ok(value) => value,
+        Err(panic) => {
+            let panic: Box<dyn Any + Send> = panic;
+            tracing::error!(target: TARGET, manager = %me.pid(), handler = %entry.id,
+                panic = %panic_message(&*panic), "handler terminate panicked");
+            Payload::unit()
+        }
+    }
+}
+
+fn report_added(manager: Pid, id: &HandlerId) {
+    tracing::info!(target: TARGET, manager = %manager, handler = %id, "handler added");
+}
+
+fn report_removed(manager: Pid, id: &HandlerId, reason: &RemoveReason) {
+    if reason.is_crash() {
+        tracing::error!(target: TARGET, manager = %manager, handler = %id, reason = %reason,
+            "handler crashed");
+    } else {
+        tracing::info!(target: TARGET, manager = %manager, handler = %id, reason = %reason,
+            "handler removed");
+    }
+}

@@ -5,14 +5,22 @@
 //! 1. A [`CallTimer`] cached in [`SPARE_TIMER`] belongs to the runtime whose
 //!    id it carries; it is only reused on that runtime (a timer of another,
 //!    possibly shut-down, runtime is dropped instead).
-//! 2. A cached timer may still be registered with a deadline in the future;
-//!    firing it wakes whichever task last polled it, which is a spurious
+//! 2. `CallTimer::waker` is a clone of the waker the sleep was last polled
+//!    with, so the sleep wakes that task when it fires. Holding the clone
+//!    keeps the task's allocation alive, so `will_wake` on it identifies the
+//!    same task, which runs on the same runtime (invariant 1 holds).
+//! 3. `CallTimer::deadline` is the sleep's deadline. A call may skip polling
+//!    the sleep only while `deadline` lies within `[call deadline, call
+//!    deadline + slack]` and the sleep is registered with the calling
+//!    task's waker (invariant 2): it then fires at most `slack` late.
+//! 4. A cached timer may still be registered with a deadline in the future;
+//!    firing it wakes the task that last polled it, which is a spurious
 //!    wake-up that every future tolerates.
 
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::runtime::{self, Handle};
@@ -36,59 +44,77 @@ thread_local! {
     /// Registering a fresh tokio timer per call costs more than the rest of
     /// the call together (on the multi-thread runtime it can wake the time
     /// driver), while moving the deadline of a registered timer *later* is a
-    /// single atomic update. Calls with the same timeout move it later every
-    /// time, so a reused timer almost never touches the timer wheel.
+    /// single atomic update, and leaving it alone when it is already late
+    /// enough (invariant 3) costs nothing.
     static SPARE_TIMER: RefCell<Option<CallTimer>> = const { RefCell::new(None) };
+}
+
+/// How late a call may time out: a timer whose deadline is at most this much
+/// after the call's own deadline is reused as is. Tokio's timers have a
+/// resolution of 1 ms, so 1 ms costs no precision.
+fn slack(timeout: Duration) -> Duration {
+    (timeout / 16).min(Duration::from_millis(1))
 }
 
 /// A call's timeout, taken from [`SPARE_TIMER`] (see [`SpareOnDrop`]).
 struct CallTimer {
     runtime: runtime::Id,
     sleep: Pin<Box<Sleep>>,
+    /// The sleep's deadline (invariant 3).
+    deadline: Instant,
+    /// The waker the sleep was last polled with (invariant 2).
+    waker: Option<Waker>,
 }
 
 impl CallTimer {
-    /// A timer for `deadline` on the current runtime (invariant 1).
-    fn take(deadline: Instant) -> CallTimer {
-        let runtime = Handle::current().id();
+    /// The spare timer if it can serve the task of `cx` (invariants 1, 2),
+    /// else a new one.
+    fn take(cx: &Context<'_>, deadline: Instant) -> CallTimer {
         let spare = SPARE_TIMER
             .try_with(|s| s.borrow_mut().take())
             .ok()
             .flatten();
-        match spare {
-            Some(mut t) if t.runtime == runtime => {
-                t.sleep.as_mut().reset(deadline);
-                t
+        if let Some(t) = spare {
+            let same_task = t.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+            if same_task || t.runtime == Handle::current().id() {
+                return t;
             }
-            _ => CallTimer {
-                runtime,
-                sleep: Box::pin(tokio::time::sleep_until(deadline)),
-            },
         }
+        CallTimer {
+            runtime: Handle::current().id(),
+            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            deadline,
+            waker: None,
+        }
+    }
+
+    /// `Ready` once `deadline` has passed (at most `slack` late).
+    fn poll_deadline(
+        &mut self,
+        cx: &mut Context<'_>,
+        deadline: Instant,
+        slack: Duration,
+    ) -> Poll<()> {
+        let fresh = self.deadline < deadline || self.deadline > deadline + slack;
+        if fresh {
+            self.deadline = deadline + slack;
+            self.sleep.as_mut().reset(self.deadline);
+        }
+        let registered = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+        if !fresh && registered && !self.sleep.is_elapsed() {
+            // Invariant 3: the sleep will wake this task in time.
+            return Poll::Pending;
+        }
+        if !registered {
+            self.waker = Some(cx.waker().clone());
+        }
+        self.sleep.as_mut().poll(cx)
     }
 }
 
 /// Gives the timer back to [`SPARE_TIMER`] when the call ends, also when
 /// the call future is dropped.
 struct SpareOnDrop(Option<CallTimer>);
-
-impl SpareOnDrop {
-    /// Runs `fut` until it completes (`Some`) or the deadline passes (`None`).
-    async fn run<F: Future>(&mut self, fut: F) -> Option<F::Output> {
-        let mut fut = std::pin::pin!(fut);
-        std::future::poll_fn(|cx| {
-            if let Poll::Ready(v) = fut.as_mut().poll(cx) {
-                return Poll::Ready(Some(v));
-            }
-            match self.0.as_mut() {
-                Some(t) => t.sleep.as_mut().poll(cx).map(|()| None),
-                // Only after drop; never seen while running.
-                None => Poll::Pending,
-            }
-        })
-        .await
-    }
-}
 
 impl Drop for SpareOnDrop {
     fn drop(&mut self) {
@@ -106,7 +132,7 @@ impl Drop for SpareOnDrop {
 /// staying alive (→ `Timeout` when the deadline passes, as in Erlang).
 /// `Duration::MAX` waits forever.
 pub(crate) async fn await_reply<R>(
-    rx: oneshot::Receiver<R>,
+    mut rx: oneshot::Receiver<R>,
     cell: &ProcessCell,
     timeout: Duration,
 ) -> Result<R, CallError> {
@@ -116,12 +142,22 @@ pub(crate) async fn await_reply<R>(
             Err(_) => Err(CallError::Exited(cell.wait_exit().await)),
         };
     };
-    let mut timer = SpareOnDrop(Some(CallTimer::take(deadline)));
-    match timer.run(rx).await {
+    let slack = slack(timeout);
+    let mut timer = SpareOnDrop(None);
+    let outcome = std::future::poll_fn(|cx| {
+        if let Poll::Ready(r) = Pin::new(&mut rx).poll(cx) {
+            return Poll::Ready(Some(r));
+        }
+        let t = timer.0.get_or_insert_with(|| CallTimer::take(cx, deadline));
+        t.poll_deadline(cx, deadline, slack).map(|()| None)
+    })
+    .await;
+    drop(timer);
+    match outcome {
         Some(Ok(r)) => Ok(r),
-        Some(Err(_)) => match timer.run(cell.wait_exit()).await {
-            Some(reason) => Err(CallError::Exited(reason)),
-            None => Err(CallError::Timeout),
+        Some(Err(_)) => match tokio::time::timeout_at(deadline, cell.wait_exit()).await {
+            Ok(reason) => Err(CallError::Exited(reason)),
+            Err(_) => Err(CallError::Timeout),
         },
         None => Err(CallError::Timeout),
     }

@@ -158,6 +158,17 @@ impl ProcessCell {
         Poll::Ready(reason.unwrap_or(ExitReason::Killed))
     }
 
+    /// [`ProcessCell::poll_killed`] for a driver whose waker is registered
+    /// already (its last `poll_killed` had a waker that `will_wake` the
+    /// current one): only the flag is read.
+    pub(crate) fn poll_killed_registered(&self) -> Poll<ExitReason> {
+        if !self.killed.load(Ordering::Acquire) {
+            return Poll::Pending;
+        }
+        let reason = self.state.lock().kill_reason.clone();
+        Poll::Ready(reason.unwrap_or(ExitReason::Killed))
+    }
+
     /// Delivers an exit signal from `from` with the Erlang rules:
     /// untrappable kill, trapped → message, `normal` ignored, else death.
     pub(crate) fn signal_exit(&self, from: Pid, reason: ExitReason, kind: SignalKind) {

@@ -1,6 +1,7 @@
 //! Spawning processes, the process's own view of itself ([`Ctx`],
 //! [`Myself`]) and typed handles to it ([`ProcessRef`]).
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -8,7 +9,7 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -23,12 +24,33 @@ use crate::gen_server::ReplyTo;
 use crate::signal::{Envelope, Msg};
 use crate::{ExitReason, MonitorRef, Pid};
 
-tokio::task_local! {
-    static CURRENT: Arc<ProcessCell>;
+thread_local! {
+    /// The pid of the process whose body is being polled on this thread,
+    /// set for the duration of each poll by [`EnterProcess`]. A plain `Cell`
+    /// costs a few instructions per poll, where a tokio task-local (a
+    /// `RefCell` swapped in and out) cost more than the rest of a server's
+    /// poll.
+    static CURRENT: Cell<Option<Pid>> = const { Cell::new(None) };
+}
+
+/// Marks the current thread as running `pid`'s body until dropped; restores
+/// the previous value (nested `scope`s, unwinding).
+struct EnterProcess(Option<Pid>);
+
+impl EnterProcess {
+    fn new(pid: Pid) -> EnterProcess {
+        EnterProcess(CURRENT.with(|c| c.replace(Some(pid))))
+    }
+}
+
+impl Drop for EnterProcess {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+    }
 }
 
 pub(crate) fn current_cell() -> Option<Arc<ProcessCell>> {
-    CURRENT.try_with(|c| c.clone()).ok()
+    current().and_then(cell::lookup)
 }
 
 /// The pid of the process running the current task, if the task is a process.
@@ -37,7 +59,7 @@ pub(crate) fn current_cell() -> Option<Arc<ProcessCell>> {
 ///
 /// `erlang:self/0`.
 pub fn current() -> Option<Pid> {
-    CURRENT.try_with(|c| c.pid).ok()
+    CURRENT.with(Cell::get)
 }
 
 /// Spawn options: link the new process to the caller, trap exits from the start.
@@ -118,7 +140,7 @@ where
 {
     let (ctx, handle) = new_process::<M>();
     ctx.cell.set_trap_exit(opts.trap_exit);
-    if let Some(parent) = current_cell().filter(|_| opts.link) {
+    if let Some(parent) = opts.link.then(current_cell).flatten() {
         parent.link(ctx.cell.pid);
     }
     let cell = ctx.cell.clone();
@@ -152,11 +174,12 @@ async fn drive<Fut>(cell: Arc<ProcessCell>, fut: Fut)
 where
     Fut: Future<Output = ExitReason> + Send + 'static,
 {
-    let body = CURRENT.scope(cell.clone(), catch(fut));
+    let body = catch(fut);
     tokio::pin!(body);
     let reason = Killable {
         cell: &cell,
         body: body.as_mut(),
+        waker: None,
     }
     .await;
     cell.terminate(reason);
@@ -165,6 +188,10 @@ where
 struct Killable<'a, F> {
     cell: &'a ProcessCell,
     body: Pin<&'a mut F>,
+    /// The waker registered for kills. Only a kill takes it out of the cell,
+    /// after setting the kill flag, so while the task's waker stays the
+    /// same, checking the flag is enough.
+    waker: Option<Waker>,
 }
 
 impl<F> Future for Killable<'_, F>
@@ -174,9 +201,17 @@ where
     type Output = ExitReason;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ExitReason> {
-        if let Poll::Ready(reason) = self.cell.poll_killed(cx) {
+        let registered = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+        let killed = if registered {
+            self.cell.poll_killed_registered()
+        } else {
+            self.waker = Some(cx.waker().clone());
+            self.cell.poll_killed(cx)
+        };
+        if let Poll::Ready(reason) = killed {
             return Poll::Ready(reason);
         }
+        let _current = EnterProcess::new(self.cell.pid);
         match self.body.as_mut().poll(cx) {
             Poll::Ready(Ok(reason)) | Poll::Ready(Err(reason)) => Poll::Ready(reason),
             Poll::Pending => Poll::Pending,
@@ -221,15 +256,13 @@ where
 {
     let (ctx, _handle) = new_process::<M>();
     let cell = ctx.cell.clone();
-    let fut = CURRENT.scope(
-        cell.clone(),
-        futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(body(ctx))),
-    );
+    let fut = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(body(ctx)));
     tokio::pin!(fut);
     let outcome = std::future::poll_fn(|cx| {
         if let Poll::Ready(reason) = cell.poll_killed(cx) {
             return Poll::Ready(Err(reason));
         }
+        let _current = EnterProcess::new(cell.pid);
         fut.as_mut().poll(cx).map(Ok)
     })
     .await;

@@ -88,7 +88,6 @@ pub(crate) fn ns_per(elapsed: Duration, ops: u64) -> f64 {
     elapsed.as_nanos() as f64 / ops.max(1) as f64
 }
 
-#[allow(dead_code)] // used by W8/W9
 pub(crate) fn ms(elapsed: Duration) -> f64 {
     elapsed.as_secs_f64() * 1e3
 }
@@ -159,14 +158,12 @@ pub(crate) fn install_quiet_panic_hook() {
 }
 
 /// `VmRSS` and `VmHWM` of this process in bytes, from /proc/self/status.
-#[allow(dead_code)] // used by W5, which waits for the supervisor crate
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Rss {
     pub(crate) current: u64,
     pub(crate) peak: u64,
 }
 
-#[allow(dead_code)] // used by W5
 pub(crate) fn rss() -> Rss {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let field = |name: &str| {

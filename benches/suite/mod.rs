@@ -4,8 +4,11 @@
 //! Used by the `workloads` bench binary and by the `bench_smoke` test (quick
 //! mode, numbers never judged).
 
+mod child;
 pub(crate) mod harness;
 mod w1_call_rtt;
+mod w5_spawn;
+mod w6_restart;
 
 use harness::{Rt, Sample, median, run_on};
 
@@ -14,6 +17,11 @@ use harness::{Rt, Sample, median, run_on};
 pub(crate) struct Sizes {
     pub(crate) call_n: u64,
     pub(crate) cast_n: u64,
+    pub(crate) spawn_n: u64,
+    pub(crate) restart_k: u64,
+    pub(crate) ofa_m: u64,
+    pub(crate) ofa_k: u64,
+    pub(crate) shutdown_n: u64,
 }
 
 impl Sizes {
@@ -21,6 +29,11 @@ impl Sizes {
         Sizes {
             call_n: 200_000,
             cast_n: 1_000_000,
+            spawn_n: 100_000,
+            restart_k: 10_000,
+            ofa_m: 100,
+            ofa_k: 1_000,
+            shutdown_n: 10_000,
         }
     }
 
@@ -28,6 +41,11 @@ impl Sizes {
         Sizes {
             call_n: 2_000,
             cast_n: 20_000,
+            spawn_n: 2_000,
+            restart_k: 200,
+            ofa_m: 10,
+            ofa_k: 20,
+            shutdown_n: 500,
         }
     }
 }
@@ -40,8 +58,8 @@ pub(crate) struct Options {
     /// Workload ids (`w3`) or name fragments (`event`); empty = all.
     pub(crate) filters: Vec<String>,
     pub(crate) rts: Vec<Rt>,
-    /// Measure W5 in fresh child processes (re-executing this binary).
-    #[allow(dead_code)] // read by W5, which waits for the supervisor crate
+    /// Measure W5 in fresh child processes (re-executing this binary), so
+    /// that ΔRSS is not hidden by memory an earlier run left in the allocator.
     pub(crate) w5_subprocess: bool,
     pub(crate) sizes: Sizes,
 }
@@ -203,13 +221,128 @@ pub(crate) fn run(opts: &Options) -> Vec<Line> {
                 Some(&|| run_on(rt, w1_call_rtt::cast_raw(n))),
             ));
         }
+        if opts.selected("w5", "spawn_children") {
+            let n = s.spawn_n;
+            let sub = opts.w5_subprocess;
+            lines.push(compare(
+                opts,
+                "spawn_children",
+                rt,
+                n,
+                &[],
+                || w5_sample(sub, "arbor", rt, n),
+                Some(&|| w5_sample(sub, "raw", rt, n)),
+            ));
+        }
+        if opts.selected("w6", "restart_latency") {
+            let k = s.restart_k;
+            lines.push(compare(
+                opts,
+                "restart_latency",
+                rt,
+                k,
+                &[],
+                || run_on(rt, w6_restart::restart_arbor(k)),
+                Some(&|| run_on(rt, w6_restart::restart_raw(k))),
+            ));
+        }
+        if opts.selected("w7", "one_for_all_restart") {
+            let (m, k) = (s.ofa_m, s.ofa_k);
+            lines.push(compare(
+                opts,
+                "one_for_all_restart",
+                rt,
+                k,
+                &[("m", m.to_string())],
+                || run_on(rt, w6_restart::one_for_all_arbor(m, k)),
+                Some(&|| run_on(rt, w6_restart::one_for_all_raw(m, k))),
+            ));
+        }
+        if opts.selected("w8", "shutdown_tree") {
+            let n = s.shutdown_n;
+            lines.push(compare(
+                opts,
+                "shutdown_tree",
+                rt,
+                n,
+                &[],
+                || run_on(rt, w5_spawn::shutdown_arbor(n)),
+                Some(&|| run_on(rt, w5_spawn::shutdown_raw(n))),
+            ));
+        }
     }
     lines
+}
+
+/// The flag that makes the bench binary run one W5 measurement and print it.
+const W5_CHILD_FLAG: &str = "--w5-child";
+
+/// One W5 measurement, in this process or in a fresh copy of this binary.
+fn w5_sample(subprocess: bool, imp: &str, rt: Rt, n: u64) -> Sample {
+    if !subprocess {
+        return w5_in_process(imp, rt, n);
+    }
+    let exe = harness::ok("w5: current_exe", std::env::current_exe());
+    let out = std::process::Command::new(exe)
+        .args([W5_CHILD_FLAG, imp, rt.label(), &n.to_string()])
+        .stderr(std::process::Stdio::inherit())
+        .output();
+    let out = harness::ok("w5: run the child process", out);
+    if !out.status.success() {
+        harness::fail(&format!("w5: child process failed: {}", out.status));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(line) = text.lines().find(|l| l.starts_with("w5-sample ")) else {
+        harness::fail(&format!("w5: no sample in the child's output: {text:?}"));
+    };
+    let mut sample = Sample::new();
+    for kv in line.split_whitespace().skip(1) {
+        let Some((k, v)) = kv.split_once('=') else {
+            harness::fail(&format!("w5: bad field {kv:?}"));
+        };
+        let name = match k {
+            "us_per_child" => "us_per_child",
+            "bytes_per_child" => "bytes_per_child",
+            "peak_rss_mb" => "peak_rss_mb",
+            other => harness::fail(&format!("w5: unknown field {other:?}")),
+        };
+        sample = sample.with(name, harness::ok("w5: parse", v.parse::<f64>()));
+    }
+    sample
+}
+
+fn w5_in_process(imp: &str, rt: Rt, n: u64) -> Sample {
+    match imp {
+        "arbor" => run_on(rt, w5_spawn::spawn_arbor(n)),
+        _ => run_on(rt, w5_spawn::spawn_raw(n)),
+    }
+}
+
+/// The child-process side of [`w5_sample`]: `--w5-child <arbor|raw> <mt|ct> <n>`.
+fn w5_child(args: &[String]) {
+    harness::install_quiet_panic_hook();
+    let (Some(imp), Some(rt), Some(n)) = (
+        args.first(),
+        args.get(1).and_then(|r| Rt::parse(r)),
+        args.get(2).and_then(|n| n.parse::<u64>().ok()),
+    ) else {
+        harness::fail(&format!("w5: bad child arguments {args:?}"));
+    };
+    let sample = w5_in_process(imp, rt, n);
+    let fields: Vec<String> = sample
+        .figures
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    println!("w5-sample {}", fields.join(" "));
 }
 
 /// The bench binary's entry point.
 pub(crate) fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(rest) = args.strip_prefix(&[W5_CHILD_FLAG.to_owned()]) {
+        return w5_child(rest);
+    }
     let opts = Options::from_env_and_args(&args);
     eprintln!(
         "# arbor-bench: quick={} repeats={} rts={:?} filters={:?}",

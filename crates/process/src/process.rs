@@ -161,7 +161,7 @@ fn new_process<M: Send + 'static>() -> (Ctx<M>, ProcessRef<M>) {
         me: Myself { cell },
         tx,
         rx,
-        timers: DelayQueue::new(),
+        timers: None,
         timer_keys: HashMap::new(),
         next_timer: 0,
     };
@@ -370,7 +370,9 @@ pub struct Ctx<M> {
     /// Pending timers, each tagged with its id. The delay queue reuses the
     /// key of a fired timer, so a [`TimerRef`] names its timer by id and
     /// `timer_keys` maps the ids of pending timers to their current keys.
-    timers: DelayQueue<(u64, M)>,
+    /// Created by the first `send_after`: an empty `DelayQueue` allocates
+    /// its timer wheel (about 6 KB), more than the rest of a process.
+    timers: Option<Box<DelayQueue<(u64, M)>>>,
     timer_keys: HashMap<u64, delay_queue::Key>,
     next_timer: u64,
 }
@@ -405,13 +407,15 @@ impl<M: Send + 'static> Ctx<M> {
     ///
     /// Cancel safe: a message is removed from the mailbox only when returned.
     pub async fn recv(&mut self) -> Msg<M> {
-        if self.timers.is_empty() {
-            return match self.rx.recv().await {
-                Some(env) => env.into(),
-                None => unreachable!("invariant: a process holds a sender to its own mailbox"),
-            };
-        }
-        let timers = &mut self.timers;
+        let timers = match self.timers.as_deref_mut() {
+            Some(timers) if !timers.is_empty() => timers,
+            _ => {
+                return match self.rx.recv().await {
+                    Some(env) => env.into(),
+                    None => unreachable!("invariant: a process holds a sender to its own mailbox"),
+                };
+            }
+        };
         let timer_keys = &mut self.timer_keys;
         let rx = &mut self.rx;
         tokio::select! {
@@ -442,7 +446,8 @@ impl<M: Send + 'static> Ctx<M> {
     pub fn send_after(&mut self, delay: Duration, msg: M) -> TimerRef {
         let id = self.next_timer;
         self.next_timer += 1;
-        let key = self.timers.insert((id, msg), delay);
+        let timers = self.timers.get_or_insert_with(Box::default);
+        let key = timers.insert((id, msg), delay);
         self.timer_keys.insert(id, key);
         TimerRef(id, PhantomData)
     }
@@ -454,12 +459,13 @@ impl<M: Send + 'static> Ctx<M> {
     /// `erlang:cancel_timer/1`.
     pub fn cancel_timer(&mut self, timer: TimerRef) -> Option<M> {
         let key = self.timer_keys.remove(&timer.0)?;
-        self.timers.try_remove(&key).map(|e| e.into_inner().1)
+        let timers = self.timers.as_deref_mut()?;
+        timers.try_remove(&key).map(|e| e.into_inner().1)
     }
 
     /// Number of timers that have not fired.
     pub fn pending_timers(&self) -> usize {
-        self.timers.len()
+        self.timers.as_deref().map_or(0, DelayQueue::len)
     }
 }
 

@@ -162,8 +162,6 @@ fn new_process<M: Send + 'static>() -> (Ctx<M>, ProcessRef<M>) {
         tx,
         rx,
         timers: None,
-        timer_keys: HashMap::new(),
-        next_timer: 0,
     };
     (ctx, handle)
 }
@@ -367,14 +365,28 @@ pub struct Ctx<M> {
     me: Myself,
     tx: mpsc::UnboundedSender<Envelope<M>>,
     rx: mpsc::UnboundedReceiver<Envelope<M>>,
-    /// Pending timers, each tagged with its id. The delay queue reuses the
-    /// key of a fired timer, so a [`TimerRef`] names its timer by id and
-    /// `timer_keys` maps the ids of pending timers to their current keys.
     /// Created by the first `send_after`: an empty `DelayQueue` allocates
     /// its timer wheel (about 6 KB), more than the rest of a process.
-    timers: Option<Box<DelayQueue<(u64, M)>>>,
-    timer_keys: HashMap<u64, delay_queue::Key>,
-    next_timer: u64,
+    timers: Option<Box<Timers<M>>>,
+}
+
+/// A process's pending timers, each tagged with its id. The delay queue
+/// reuses the key of a fired timer, so a [`TimerRef`] names its timer by id
+/// and `keys` maps the ids of pending timers to their current keys.
+struct Timers<M> {
+    queue: DelayQueue<(u64, M)>,
+    keys: HashMap<u64, delay_queue::Key>,
+    next: u64,
+}
+
+impl<M> Default for Timers<M> {
+    fn default() -> Self {
+        Timers {
+            queue: DelayQueue::new(),
+            keys: HashMap::new(),
+            next: 0,
+        }
+    }
 }
 
 impl<M> Deref for Ctx<M> {
@@ -407,29 +419,26 @@ impl<M: Send + 'static> Ctx<M> {
     ///
     /// Cancel safe: a message is removed from the mailbox only when returned.
     pub async fn recv(&mut self) -> Msg<M> {
-        let timers = match self.timers.as_deref_mut() {
-            Some(timers) if !timers.is_empty() => timers,
-            _ => {
-                return match self.rx.recv().await {
-                    Some(env) => env.into(),
-                    None => unreachable!("invariant: a process holds a sender to its own mailbox"),
-                };
-            }
-        };
-        let timer_keys = &mut self.timer_keys;
-        let rx = &mut self.rx;
-        tokio::select! {
-            biased;
-            env = rx.recv() => match env {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// The mailbox first, then expired timers. A hand-written poll keeps
+    /// the `recv` future one pointer wide (it lives in every process's task).
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Msg<M>> {
+        if let Poll::Ready(env) = self.rx.poll_recv(cx) {
+            return Poll::Ready(match env {
                 Some(env) => env.into(),
                 None => unreachable!("invariant: a process holds a sender to its own mailbox"),
-            },
-            Some(expired) = std::future::poll_fn(|cx| timers.poll_expired(cx)) => {
-                let (id, msg) = expired.into_inner();
-                timer_keys.remove(&id);
-                Msg::Message(msg)
-            }
+            });
         }
+        if let Some(timers) = self.timers.as_deref_mut()
+            && let Poll::Ready(Some(expired)) = timers.queue.poll_expired(cx)
+        {
+            let (id, msg) = expired.into_inner();
+            timers.keys.remove(&id);
+            return Poll::Ready(Msg::Message(msg));
+        }
+        Poll::Pending
     }
 
     /// Takes the next message if one is queued, without waiting.
@@ -444,11 +453,11 @@ impl<M: Send + 'static> Ctx<M> {
     ///
     /// `erlang:send_after/3`.
     pub fn send_after(&mut self, delay: Duration, msg: M) -> TimerRef {
-        let id = self.next_timer;
-        self.next_timer += 1;
         let timers = self.timers.get_or_insert_with(Box::default);
-        let key = timers.insert((id, msg), delay);
-        self.timer_keys.insert(id, key);
+        let id = timers.next;
+        timers.next += 1;
+        let key = timers.queue.insert((id, msg), delay);
+        timers.keys.insert(id, key);
         TimerRef(id, PhantomData)
     }
 
@@ -458,14 +467,14 @@ impl<M: Send + 'static> Ctx<M> {
     ///
     /// `erlang:cancel_timer/1`.
     pub fn cancel_timer(&mut self, timer: TimerRef) -> Option<M> {
-        let key = self.timer_keys.remove(&timer.0)?;
         let timers = self.timers.as_deref_mut()?;
-        timers.try_remove(&key).map(|e| e.into_inner().1)
+        let key = timers.keys.remove(&timer.0)?;
+        timers.queue.try_remove(&key).map(|e| e.into_inner().1)
     }
 
     /// Number of timers that have not fired.
     pub fn pending_timers(&self) -> usize {
-        self.timers.as_deref().map_or(0, DelayQueue::len)
+        self.timers.as_deref().map_or(0, |t| t.queue.len())
     }
 }
 

@@ -901,7 +901,13 @@ impl Server {
 
     fn get_childspec(&self, target: ChildRef) -> Result<ChildSpec, SupError> {
         match (&self.template, target) {
-            (Some(t), ChildRef::Pid(pid)) if self.by_pid.contains_key(&pid) => Ok(t.clone()),
+            // OTP answers with the template for a current child and for any
+            // dead pid (as terminate_child answers ok for one).
+            (Some(t), ChildRef::Pid(pid))
+                if self.by_pid.contains_key(&pid) || !arbor_process::is_alive(pid) =>
+            {
+                Ok(t.clone())
+            }
             (Some(_), ChildRef::Pid(_)) => Err(SupError::NotFound),
             // OTP looks an id up among the specs, where the template is
             // stored under its own id (oracle scenario 04).

@@ -52,6 +52,8 @@ golden! {
     auto_shutdown => "16_auto_shutdown",
     period_window => "17_period_window",
     sofo_intensity => "18_sofo_intensity",
+    // Shrunk counterexamples of the differential test.
+    sofo_childspec_dead_pid => "19_sofo_childspec_dead_pid",
 }
 
 /// Every `.txt` in the golden directory has a test above (new shrunk
@@ -66,5 +68,5 @@ fn every_golden_file_has_a_test() {
                 .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "txt"))
         })
         .count();
-    assert_eq!(n, 18, "add the new golden scenario to the golden! list");
+    assert_eq!(n, 19, "add the new golden scenario to the golden! list");
 }

@@ -62,6 +62,9 @@ pub(crate) struct RawOp {
 pub(crate) struct Raw {
     pub(crate) sups: Vec<RawSup>,
     pub(crate) ops: Vec<RawOp>,
+    /// End by stopping every top-level supervisor (shutdown order,
+    /// parallel stops).
+    pub(crate) final_stop: bool,
 }
 
 fn child() -> impl Strategy<Value = RawChild> {
@@ -91,7 +94,7 @@ fn child() -> impl Strategy<Value = RawChild> {
 fn sup() -> impl Strategy<Value = RawSup> {
     (
         0u8..8,
-        0u8..6,
+        0u8..8,
         0u8..4,
         0u8..8,
         prop::collection::vec(child(), 1..5),
@@ -114,13 +117,18 @@ fn op() -> impl Strategy<Value = RawOp> {
     })
 }
 
-/// The strategy: 1 to 3 supervisors, 1 to 4 child slots each, 1 to 14 ops.
+/// The strategy: 1 to 3 supervisors, 1 to 4 child slots each, 1 to 24 ops.
 pub(crate) fn raw() -> impl Strategy<Value = Raw> {
     (
         prop::collection::vec(sup(), 1..4),
-        prop::collection::vec(op(), 1..15),
+        prop::collection::vec(op(), 1..25),
+        any::<bool>(),
     )
-        .prop_map(|(sups, ops)| Raw { sups, ops })
+        .prop_map(|(sups, ops, final_stop)| Raw {
+            sups,
+            ops,
+            final_stop,
+        })
 }
 
 const STRATEGIES: [&str; 4] = [
@@ -150,11 +158,13 @@ pub(crate) fn render(raw: &Raw) -> String {
         .iter()
         .flat_map(|s| &s.children)
         .any(|c| c.trap && c.delay == 4);
+    // Time passes only while a trapping probe delays its exit (a shutdown
+    // timeout can only expire then).
     let slow = raw
         .sups
         .iter()
         .flat_map(|s| &s.children)
-        .any(|c| (c.trap && c.delay >= 3) || matches!(c.shutdown, 3 | 4));
+        .any(|c| c.trap && c.delay >= 3);
 
     let n = raw.sups.len();
     let mut sups: Vec<Sup> = (0..n)
@@ -190,8 +200,11 @@ pub(crate) fn render(raw: &Raw) -> String {
         if let Some(st) = st {
             let _ = write!(line, " strategy={}", STRATEGIES[st]);
         }
+        // Intensity: left out, 0, 1, 2, 3, 5, 10, 10 (high ones keep trees
+        // alive through more ops).
         if rs.intensity > 0 {
-            let _ = write!(line, " intensity={}", rs.intensity - 1);
+            let i = [0, 0, 1, 2, 3, 5, 10, 10][rs.intensity as usize % 8];
+            let _ = write!(line, " intensity={i}");
         }
         let period1 = rs.period == 1 && !slow;
         match rs.period {
@@ -248,16 +261,30 @@ pub(crate) fn render(raw: &Raw) -> String {
             }
             // Shutdown: 0 default, 1 brutal_kill, 2 infinity, 3 50 ms, 4 1000 ms, 5 5000 ms.
             let infinite_probe = !nested && c.trap && c.delay == 4;
-            let shutdown = match (c.shutdown, nested, infinite_probe) {
-                (1, _, _) if nested && any_infinite => None,
-                (3 | 5, true, _) if any_infinite => None,
-                (0, _, true) | (2, _, true) | (4, _, true) => Some("50"),
-                (1, _, _) => Some("brutal_kill"),
-                (2, _, _) => Some("infinity"),
-                (3, _, _) => Some("50"),
-                (4, _, _) => Some("1000"),
-                (5, _, _) => Some("5000"),
-                _ => None,
+            let shutdown = if nested {
+                // A supervisor child: killing it (brutal_kill, an expired
+                // timeout) leaves orphans, which must die on their own; its
+                // timeout is far from the sum of its children's delays.
+                match c.shutdown {
+                    _ if any_infinite => None,
+                    1 => Some("brutal_kill"),
+                    2 => Some("infinity"),
+                    3 => Some("50"),
+                    4 | 5 => Some("5000"),
+                    _ => None,
+                }
+            } else if infinite_probe {
+                // Never a shutdown that waits for it.
+                Some(if c.shutdown == 1 { "brutal_kill" } else { "50" })
+            } else {
+                match c.shutdown {
+                    1 => Some("brutal_kill"),
+                    2 => Some("infinity"),
+                    3 => Some("50"),
+                    4 => Some("1000"),
+                    5 => Some("5000"),
+                    _ => None,
+                }
             };
             if let Some(s) = shutdown {
                 let _ = write!(line, " shutdown={s}");
@@ -339,8 +366,13 @@ pub(crate) fn render(raw: &Raw) -> String {
     let pick = |v: &[String], x: u8| -> Option<String> {
         (!v.is_empty()).then(|| v[x as usize % v.len()].clone())
     };
+    let sofos: Vec<usize> = (0..n).filter(|i| sups[*i].sofo).collect();
     for o in &raw.ops {
-        let sup_i = o.a as usize % n;
+        let mut sup_i = o.a as usize % n;
+        // Half of the start_child ops go to a simple_one_for_one supervisor.
+        if (15..=19).contains(&o.kind) && o.b % 2 == 0 && !sofos.is_empty() {
+            sup_i = sofos[o.a as usize % sofos.len()];
+        }
         let s = &sups[sup_i];
         // Processes that may be addressed: workers, instances, supervisors.
         let mut procs: Vec<String> = workers.clone();
@@ -394,7 +426,7 @@ pub(crate) fn render(raw: &Raw) -> String {
                         1 => l.push_str(" start=error"),
                         2 => l.push_str(" start=crash"),
                         3 => l.push_str(" plan=ignore"),
-                        4 => l.push_str(" trap=true"),
+                        4 => l.push_str(" trap=true stop_delay=0"),
                         _ => {}
                     }
                     Some(l)
@@ -483,6 +515,11 @@ pub(crate) fn render(raw: &Raw) -> String {
         if let Some(l) = line {
             out.push_str(&l);
             out.push('\n');
+        }
+    }
+    if raw.final_stop {
+        for t in tops.iter().filter(|t| !stopped.contains(t)) {
+            let _ = writeln!(out, "stop {}", sups[*t].name);
         }
     }
     out

@@ -7,6 +7,7 @@
 mod child;
 pub(crate) mod harness;
 mod w1_call_rtt;
+mod w3_events;
 mod w5_spawn;
 mod w6_restart;
 
@@ -17,6 +18,9 @@ use harness::{Rt, Sample, median, run_on};
 pub(crate) struct Sizes {
     pub(crate) call_n: u64,
     pub(crate) cast_n: u64,
+    pub(crate) event_sync_n: u64,
+    pub(crate) event_n: u64,
+    pub(crate) handlers: Vec<u64>,
     pub(crate) spawn_n: u64,
     pub(crate) restart_k: u64,
     pub(crate) ofa_m: u64,
@@ -29,6 +33,9 @@ impl Sizes {
         Sizes {
             call_n: 200_000,
             cast_n: 1_000_000,
+            event_sync_n: 100_000,
+            event_n: 200_000,
+            handlers: vec![1, 10, 100],
             spawn_n: 100_000,
             restart_k: 10_000,
             ofa_m: 100,
@@ -41,6 +48,9 @@ impl Sizes {
         Sizes {
             call_n: 2_000,
             cast_n: 20_000,
+            event_sync_n: 2_000,
+            event_n: 5_000,
+            handlers: vec![1, 10],
             spawn_n: 2_000,
             restart_k: 200,
             ofa_m: 10,
@@ -220,6 +230,34 @@ pub(crate) fn run(opts: &Options) -> Vec<Line> {
                 || run_on(rt, w1_call_rtt::cast_arbor(n)),
                 Some(&|| run_on(rt, w1_call_rtt::cast_raw(n))),
             ));
+        }
+        for &h in &s.handlers {
+            if opts.selected("w3", "event_sync_notify") {
+                let n = s.event_sync_n;
+                lines.push(compare(
+                    opts,
+                    "event_sync_notify",
+                    rt,
+                    n,
+                    &[("h", h.to_string())],
+                    || run_on(rt, w3_events::sync_notify_arbor(n, h)),
+                    Some(&|| run_on(rt, w3_events::sync_notify_raw(n, h))),
+                ));
+            }
+        }
+        for &h in &s.handlers {
+            if opts.selected("w4", "event_notify") {
+                let n = s.event_n;
+                lines.push(compare(
+                    opts,
+                    "event_notify",
+                    rt,
+                    n,
+                    &[("h", h.to_string())],
+                    || run_on(rt, w3_events::notify_arbor(n, h)),
+                    Some(&|| run_on(rt, w3_events::notify_raw(n, h))),
+                ));
+            }
         }
         if opts.selected("w5", "spawn_children") {
             let n = s.spawn_n;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use arbor::process::{Ctx, Msg, Pid, ProcessRef, ReplyTo, spawn_link};
+use arbor::process::{Ctx, Msg, Pid, ProcessHandle, ProcessRef, ReplyTo, spawn_link};
 use arbor::supervisor::{ChildSpec, StartOutcome};
 use tokio::sync::{mpsc, oneshot};
 
@@ -49,14 +49,17 @@ pub(crate) async fn ping(what: &str, pid: Pid) {
     ok(what, child.call(ChildMsg::Ping, CALL_TIMEOUT).await);
 }
 
-/// Makes the child `pid` panic.
-pub(crate) fn crash(what: &str, pid: Pid) {
+/// Makes the child `pid` panic; returns a handle to wait for its exit (a
+/// handle, not the pid: the child may be gone before the caller waits).
+pub(crate) fn crash(what: &str, pid: Pid) -> ProcessHandle {
     let Some(child) = ProcessRef::<ChildMsg>::from_pid(pid) else {
         fail(&format!("{what}: child {pid} is not alive"));
     };
+    let handle = child.process();
     if child.send(ChildMsg::Crash).is_err() {
         fail(&format!("{what}: child {pid} exited before the crash"));
     }
+    handle
 }
 
 // ===== raw tokio =====

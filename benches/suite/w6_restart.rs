@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use arbor::process::{ExitReason, Pid, wait_exit};
+use arbor::process::{ExitReason, Pid};
 use arbor::supervisor::{Strategy, SupFlags, Supervisor, SupervisorRef};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
@@ -67,8 +67,8 @@ pub(crate) async fn restart_arbor(k: u64) -> Sample {
     let mut cycles = Vec::with_capacity(k as usize);
     for _ in 0..k {
         let start = Instant::now();
-        crash("restart arbor: crash", pid);
-        check_eq("restart arbor: exit", wait_exit(pid).await, crash_reason());
+        let child = crash("restart arbor: crash", pid);
+        check_eq("restart arbor: exit", child.wait().await, crash_reason());
         let old = HashSet::from([pid]);
         pid = running_children("restart arbor: which_children", &sup, &old).await[0];
         ping("restart arbor: ping", pid).await;
@@ -93,10 +93,10 @@ pub(crate) async fn one_for_all_arbor(m: u64, k: u64) -> Sample {
     for cycle in 0..k {
         let start = Instant::now();
         let victim = pids[cycle as usize % pids.len()];
-        crash("one_for_all arbor: crash", victim);
+        let child = crash("one_for_all arbor: crash", victim);
         check_eq(
             "one_for_all arbor: exit",
-            wait_exit(victim).await,
+            child.wait().await,
             crash_reason(),
         );
         let old: HashSet<Pid> = pids.iter().copied().collect();

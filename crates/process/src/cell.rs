@@ -28,12 +28,14 @@ use futures::task::AtomicWaker;
 use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc};
 
+use crate::id_hash::IdBuildHasher;
 use crate::registry::{self, Name};
 use crate::signal::{Down, Envelope, ExitSignal, Sys};
 use crate::{ExitReason, MonitorRef, Pid};
 
 /// Every live process, by pid.
-static TABLE: LazyLock<DashMap<Pid, Arc<ProcessCell>>> = LazyLock::new(DashMap::new);
+static TABLE: LazyLock<DashMap<Pid, Arc<ProcessCell>, IdBuildHasher>> =
+    LazyLock::new(DashMap::default);
 
 pub(crate) fn lookup(pid: Pid) -> Option<Arc<ProcessCell>> {
     TABLE.get(&pid).map(|c| c.clone())
@@ -65,11 +67,11 @@ struct CellState {
     kill_reason: Option<ExitReason>,
     /// Linked peers by pid: O(1) link/unlink even for a supervisor with
     /// 100k children.
-    links: HashMap<Pid, Arc<ProcessCell>>,
+    links: HashMap<Pid, Arc<ProcessCell>, IdBuildHasher>,
     /// Monitors on this process: who to tell when it exits.
     monitors: Vec<(MonitorRef, Arc<ProcessCell>)>,
     /// Monitors this process holds on others, removed when it exits.
-    monitoring: HashMap<MonitorRef, Pid>,
+    monitoring: HashMap<MonitorRef, Pid, IdBuildHasher>,
     name: Option<Name>,
 }
 

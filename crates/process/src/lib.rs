@@ -64,6 +64,7 @@ mod cell;
 mod error;
 mod exit_reason;
 pub mod gen_server;
+mod id_hash;
 mod pid;
 mod process;
 mod registry;

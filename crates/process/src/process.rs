@@ -424,6 +424,7 @@ impl<M: Send + 'static> Ctx<M> {
 
     /// The mailbox first, then expired timers. A hand-written poll keeps
     /// the `recv` future one pointer wide (it lives in every process's task).
+    #[inline]
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Msg<M>> {
         if let Poll::Ready(env) = self.rx.poll_recv(cx) {
             return Poll::Ready(match env {

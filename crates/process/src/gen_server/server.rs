@@ -16,7 +16,8 @@ pub(crate) enum ServerMsg<S: GenServer> {
     Call(S::Call, oneshot::Sender<S::Reply>),
     Cast(S::Cast),
     Info(S::Info),
-    Stop(ExitReason),
+    /// Boxed: rare, and it would make every mailbox slot 16 bytes larger.
+    Stop(Box<ExitReason>),
 }
 
 /// Options for [`GenServer::start_opts`].
@@ -103,7 +104,18 @@ async fn run<S: GenServer>(
         // The starter was cancelled: nobody holds a handle to us.
         return ExitReason::Normal;
     }
-    let reason = serve(&mut state, &mut ctx).await;
+    // One unwind boundary around the whole loop rather than one per
+    // callback: a panic ends the loop either way, and a per-callback
+    // `catch_unwind` cost a non-inlined call on every message.
+    let reason = match catch(serve(&mut state, &mut ctx)).await {
+        Ok(reason) => reason,
+        Err(panic) => {
+            // The pending caller (if the panic was in handle_call) learns
+            // the reason when the process exits.
+            ctx.caller = None;
+            panic
+        }
+    };
     if let Err(panic) = catch(state.terminate(&reason, &mut ctx)).await {
         return panic;
     }
@@ -111,52 +123,44 @@ async fn run<S: GenServer>(
 }
 
 /// Dispatches messages until a callback stops the server; returns the reason.
+/// A panicking callback unwinds out of it (caught by `run`).
 async fn serve<S: GenServer>(state: &mut S, ctx: &mut ServerCtx<S>) -> ExitReason {
     loop {
         let control = match ctx.proc.recv().await {
             Msg::Message(ServerMsg::Call(req, reply)) => {
                 ctx.caller = Some(ReplyTo(reply));
-                let outcome = catch(state.handle_call(req, ctx)).await;
+                let outcome = state.handle_call(req, ctx).await;
                 let caller = ctx.caller.take();
                 match outcome {
-                    Ok(CallReply::Reply(r)) => {
+                    CallReply::Reply(r) => {
                         if let Some(c) = caller {
                             c.reply(r);
                         }
                         Control::Continue
                     }
-                    Ok(CallReply::NoReply) => Control::Continue,
-                    Ok(CallReply::Stop { reason, reply }) => {
+                    CallReply::NoReply => Control::Continue,
+                    CallReply::Stop { reason, reply } => {
                         if let (Some(c), Some(r)) = (caller, reply) {
                             c.reply(r);
                         }
                         Control::Stop(reason)
                     }
-                    Err(panic) => Control::Stop(panic),
                 }
             }
-            Msg::Message(ServerMsg::Cast(m)) => catch(state.handle_cast(m, ctx))
-                .await
-                .unwrap_or_else(Control::Stop),
+            Msg::Message(ServerMsg::Cast(m)) => state.handle_cast(m, ctx).await,
             Msg::Message(ServerMsg::Info(m)) => {
                 let info = Info::Message(m);
-                catch(state.handle_info(info, ctx))
-                    .await
-                    .unwrap_or_else(Control::Stop)
+                state.handle_info(info, ctx).await
             }
-            Msg::Message(ServerMsg::Stop(reason)) => Control::Stop(reason),
+            Msg::Message(ServerMsg::Stop(reason)) => Control::Stop(*reason),
             Msg::Exit(sig) if Some(sig.from) == ctx.parent => Control::Stop(sig.reason),
             Msg::Exit(sig) => {
                 let info = Info::Exit(sig);
-                catch(state.handle_info(info, ctx))
-                    .await
-                    .unwrap_or_else(Control::Stop)
+                state.handle_info(info, ctx).await
             }
             Msg::Down(down) => {
                 let info = Info::Down(down);
-                catch(state.handle_info(info, ctx))
-                    .await
-                    .unwrap_or_else(Control::Stop)
+                state.handle_info(info, ctx).await
             }
         };
         if let Control::Stop(reason) = control {

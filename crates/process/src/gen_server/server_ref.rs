@@ -114,7 +114,7 @@ impl<S: GenServer> ServerRef<S> {
         if check_not_self(&self.inner.cell).is_err() {
             return Err(StopError::CallingSelf);
         }
-        let msg = Envelope::User(ServerMsg::Stop(reason.clone()));
+        let msg = Envelope::User(ServerMsg::Stop(Box::new(reason.clone())));
         if self.inner.tx.send(msg).is_err() {
             return Err(StopError::NoProcess);
         }

@@ -124,7 +124,12 @@ pub(crate) async fn run<E: Send + 'static>(
                 }
             }
             Msg::Message(ManagerMsg::Stop(reason)) => break reason,
-            Msg::Exit(sig) if Some(sig.from) == parent => break sig.reason,
+            // The parent's exit, or anyone's `shutdown` exit signal (how
+            // the seed and supervisors stop an unlinked manager): stop in
+            // order. Other exits of linked processes are info (§3.5).
+            Msg::Exit(sig) if Some(sig.from) == parent || sig.reason.is_shutdown() => {
+                break sig.reason;
+            }
             Msg::Exit(sig) => m.dispatch_info(&ctx, &Info::Exit(sig)),
             Msg::Down(down) => {
                 if !m.owner_down(&ctx, down.monitor, &down.reason) {

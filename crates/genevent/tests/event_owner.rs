@@ -1,0 +1,263 @@
+//! Handlers with an owner (otp-reference §3.4, Elixir 1.x monitored
+//! handlers): one test per row of the removal table, plus owner death.
+
+mod support;
+
+use std::sync::Arc;
+
+use arbor_genevent::{
+    AddOpts, EventManager, EventManagerRef, HandlerError, HandlerExit, Owner, RemoveReason,
+};
+use arbor_process::{Ctx, ExitReason, Msg, scope};
+use support::{Ev, Probe, drain, id, log};
+
+/// Runs `body` as the owner process; returns what it returned.
+async fn as_owner<F, Fut, T>(body: F) -> T
+where
+    F: FnOnce(Ctx<HandlerExit>) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    scope(body).await.unwrap()
+}
+
+async fn next_exit(me: &mut Ctx<HandlerExit>) -> HandlerExit {
+    match me.recv().await {
+        Msg::Message(exit) => exit,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+async fn owned(
+    mgr: &EventManagerRef<Ev>,
+    me: &Ctx<HandlerExit>,
+    name: &'static str,
+    log: &support::Log,
+) {
+    let opts = AddOpts::new().owner(Owner::process(&me.handle()));
+    mgr.add_handler_opts(id(name), Probe::new(name, log), opts)
+        .await
+        .unwrap();
+}
+
+/// `delete_handler` → owner gets `{gen_event_EXIT, H, normal}` (`Deleted`).
+#[tokio::test]
+async fn owner_told_on_delete() {
+    let (log, _rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let exit = as_owner(|mut me| async move {
+        owned(&mgr, &me, "a", &log).await;
+        mgr.remove_handler(&id("a")).await.unwrap();
+        (next_exit(&mut me).await, mgr.pid())
+    })
+    .await;
+    assert_eq!(
+        exit.0,
+        HandlerExit {
+            manager: exit.1,
+            id: id("a"),
+            reason: RemoveReason::Deleted
+        }
+    );
+}
+
+/// Callback returned `remove_handler` → owner gets `Removed` (OTP `normal`).
+#[tokio::test]
+async fn owner_told_on_remove_return() {
+    let (log, _rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let exit = as_owner(|mut me| async move {
+        owned(&mgr, &me, "a", &log).await;
+        mgr.notify(Ev::Remove("a"));
+        next_exit(&mut me).await
+    })
+    .await;
+    assert_eq!((exit.id, exit.reason), (id("a"), RemoveReason::Removed));
+}
+
+/// Callback crashed → owner gets the crash (`{'EXIT', ..}`).
+#[tokio::test]
+async fn owner_told_on_crash() {
+    let (log, _rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let exit = as_owner(|mut me| async move {
+        owned(&mgr, &me, "a", &log).await;
+        mgr.notify(Ev::Panic("a"));
+        next_exit(&mut me).await
+    })
+    .await;
+    assert_eq!(exit.reason, RemoveReason::Panicked(Arc::from("boom")));
+}
+
+/// Callback returned a bad value → owner gets it.
+#[tokio::test]
+async fn owner_told_on_error() {
+    let (log, _rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let exit = as_owner(|mut me| async move {
+        owned(&mgr, &me, "a", &log).await;
+        mgr.notify(Ev::Fail("a"));
+        next_exit(&mut me).await
+    })
+    .await;
+    assert_eq!(exit.reason, RemoveReason::Failed(HandlerError::msg("bad")));
+}
+
+/// Swapped out (API) → owner gets `{swapped, H2, ..}`; H2 inherits the owner.
+#[tokio::test]
+async fn owner_told_on_swap_and_inherits() {
+    let (log, _rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let (first, second) = as_owner(|mut me| async move {
+        owned(&mgr, &me, "a", &log).await;
+        mgr.swap_handler(&id("a"), id("b"), Probe::new("b", &log))
+            .await
+            .unwrap();
+        let first = next_exit(&mut me).await;
+        mgr.remove_handler(&id("b")).await.unwrap();
+        (first, next_exit(&mut me).await)
+    })
+    .await;
+    assert_eq!(
+        (first.id, first.reason),
+        (id("a"), RemoveReason::Swapped { to: id("b") })
+    );
+    assert_eq!((second.id, second.reason), (id("b"), RemoveReason::Deleted));
+}
+
+/// Swapped out (callback) → owner told; the new handler keeps the owner.
+#[tokio::test]
+async fn owner_told_on_callback_swap() {
+    let (log, _rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let (first, second) = as_owner(|mut me| async move {
+        owned(&mgr, &me, "a", &log).await;
+        mgr.notify(Ev::Swap("a", "x"));
+        let first = next_exit(&mut me).await;
+        mgr.notify(Ev::Panic("x"));
+        (first, next_exit(&mut me).await)
+    })
+    .await;
+    assert_eq!(first.reason, RemoveReason::Swapped { to: id("x") });
+    assert_eq!(
+        (second.id, second.reason),
+        (id("x"), RemoveReason::Panicked(Arc::from("boom")))
+    );
+}
+
+/// Manager stopping → owner told (`Stop`, OTP `shutdown`); owner unaffected.
+#[tokio::test]
+async fn owner_told_on_manager_stop() {
+    let (log, _rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let exit = as_owner(|mut me| async move {
+        owned(&mgr, &me, "a", &log).await;
+        mgr.stop().await.unwrap();
+        next_exit(&mut me).await
+    })
+    .await;
+    assert_eq!(exit.reason, RemoveReason::Stop);
+}
+
+/// Owner exits → its handlers are removed with `terminate({stop, Reason})`;
+/// other handlers stay.
+#[tokio::test]
+async fn owner_death_removes_its_handlers() {
+    let (log, mut rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    mgr.add_handler(id("other"), Probe::new("other", &log))
+        .await
+        .unwrap();
+    let owner = arbor_process::spawn({
+        let mgr = mgr.clone();
+        let log = log.clone();
+        move |_: Ctx<()>| async move {
+            for name in ["a", "b"] {
+                mgr.add_handler_opts(id(name), Probe::new(name, &log), AddOpts::new().link())
+                    .await
+                    .unwrap();
+            }
+            ExitReason::custom("owner_gone")
+        }
+    });
+    assert_eq!(owner.wait().await, ExitReason::custom("owner_gone"));
+    let mut lines = Vec::new();
+    while lines.len() < 5 {
+        lines.push(rx.recv().await.unwrap());
+    }
+    assert_eq!(
+        lines,
+        [
+            "other:init",
+            "a:init",
+            "b:init",
+            "a:terminate:{stop,owner_gone}",
+            "b:terminate:{stop,owner_gone}"
+        ]
+    );
+    assert_eq!(mgr.which_handlers().await.unwrap(), [id("other")]);
+    mgr.sync_notify(Ev::N(1)).await.unwrap();
+    assert_eq!(drain(&mut rx), ["other:N(1)"]);
+}
+
+/// `link: true` outside a process is an error, nothing installed.
+#[tokio::test]
+async fn link_outside_process_rejected() {
+    let (log, _rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let out = mgr
+        .add_handler_opts(id("a"), Probe::new("a", &log), AddOpts::new().link())
+        .await;
+    assert_eq!(out, Err(arbor_genevent::AddError::NotAProcess));
+    assert_eq!(mgr.which_handlers().await.unwrap(), []);
+}
+
+/// Owner already dead when the handler is added: removed at once with
+/// `{stop, noproc}` (the monitor fires immediately).
+#[tokio::test]
+async fn dead_owner_handler_removed() {
+    let (log, mut rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let dead = arbor_process::spawn(|_: Ctx<()>| async { ExitReason::Normal });
+    dead.wait().await;
+    let opts = AddOpts::new().owner(Owner::silent(dead.pid()));
+    mgr.add_handler_opts(id("a"), Probe::new("a", &log), opts)
+        .await
+        .unwrap();
+    assert_eq!(rx.recv().await.unwrap(), "a:init");
+    assert_eq!(rx.recv().await.unwrap(), "a:terminate:{stop,noproc}");
+    assert_eq!(mgr.which_handlers().await.unwrap(), []);
+}
+
+/// A killed manager does not take the owner down (monitor, not link).
+#[tokio::test]
+async fn killed_manager_does_not_kill_owner() {
+    let (log, _rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let out = as_owner(|me| async move {
+        owned(&mgr, &me, "a", &log).await;
+        arbor_process::kill(mgr.pid());
+        mgr.wait().await
+    })
+    .await;
+    assert_eq!(out, ExitReason::Killed);
+}
+
+/// Notices through a channel owner.
+#[tokio::test]
+async fn channel_owner_gets_notice() {
+    let (log, _rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let (tx, mut notices) = tokio::sync::mpsc::unbounded_channel();
+    let keeper = arbor_process::spawn(|mut ctx: Ctx<()>| async move {
+        let _ = ctx.recv().await;
+        ExitReason::Normal
+    });
+    let opts = AddOpts::new().owner(Owner::channel(keeper.pid(), tx));
+    mgr.add_handler_opts(id("a"), Probe::new("a", &log), opts)
+        .await
+        .unwrap();
+    mgr.remove_handler(&id("a")).await.unwrap();
+    let exit = notices.recv().await.unwrap();
+    assert_eq!((exit.id, exit.reason), (id("a"), RemoveReason::Deleted));
+    keeper.send(()).unwrap();
+}

@@ -46,8 +46,13 @@ impl<S: GenServer> ServerRef<S> {
     /// # OTP
     ///
     /// `gen_server:call/2`, errors as values instead of caller exits.
-    pub async fn call(&self, request: S::Call) -> Result<S::Reply, CallError> {
-        self.call_timeout(request, DEFAULT_CALL_TIMEOUT).await
+    pub fn call(
+        &self,
+        request: S::Call,
+    ) -> impl Future<Output = Result<S::Reply, CallError>> + Send + '_ {
+        // Not an `async fn`: the call is `call_timeout`'s future itself, one
+        // state machine fewer to build and poll on every call.
+        self.call_timeout(request, DEFAULT_CALL_TIMEOUT)
     }
 
     /// Calls the server; `Duration::MAX` waits forever.

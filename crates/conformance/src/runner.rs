@@ -356,28 +356,28 @@ impl Driver {
                 rec.result(t).await?;
             }
             Op::TerminateChild(sup, target) => {
-                let t = match self.api(sup).await? {
+                let t = match self.api_with(sup, target).await? {
                     Err(t) => t,
                     Ok(s) => unit_term(&s.terminate_child(self.resolve(target).await?).await),
                 };
                 rec.result(t).await?;
             }
             Op::RestartChild(sup, target) => {
-                let t = match self.api(sup).await? {
+                let t = match self.api_with(sup, target).await? {
                     Err(t) => t,
                     Ok(s) => started_term(&s.restart_child(self.resolve_id(target).await?).await),
                 };
                 rec.result(t).await?;
             }
             Op::DeleteChild(sup, target) => {
-                let t = match self.api(sup).await? {
+                let t = match self.api_with(sup, target).await? {
                     Err(t) => t,
                     Ok(s) => unit_term(&s.delete_child(self.resolve_id(target).await?).await),
                 };
                 rec.result(t).await?;
             }
             Op::GetChildspec(sup, target) => {
-                let t = match self.api(sup).await? {
+                let t = match self.api_with(sup, target).await? {
                     Err(t) => t,
                     Ok(s) => childspec_term(&s.get_childspec(self.resolve(target).await?).await),
                 };
@@ -415,6 +415,22 @@ impl Driver {
             None => Err(noproc()),
             Some((pid, _)) => self.sup_ref(pid).ok_or_else(noproc),
         })
+    }
+
+    /// [`Driver::api`] for ops with a target. The oracle resolves `@id`
+    /// whenever the supervisor ever had a process, including one whose
+    /// `init` failed (arbor never hands out that pid): then an unknown
+    /// `@id` is a scenario error before the call answers `noproc`.
+    async fn api_with(
+        &self,
+        sup: &str,
+        target: &Target,
+    ) -> Result<Result<SupervisorRef, Term>, OpFail> {
+        let r = self.api(sup).await?;
+        if r.is_err() && self.w.failed_init.lock().contains(sup) {
+            self.resolve(target).await?;
+        }
+        Ok(r)
     }
 
     async fn resolve(&self, t: &Target) -> Result<ChildRef, OpFail> {

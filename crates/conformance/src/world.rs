@@ -1,7 +1,7 @@
 //! The scenario's supervisors and probes on arbor: flags, child specs and
 //! the start functions the supervisors call (oracle README §1.2, §1.3).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +35,9 @@ pub(crate) struct World {
     pub(crate) rec: Recorder,
     pub(crate) probes: Arc<Mutex<HashMap<Pid, ProcessRef<ProbeMsg>>>>,
     pub(crate) sups: Arc<Mutex<HashMap<Pid, SupervisorRef>>>,
+    /// Supervisors whose `init` failed and which never had a process
+    /// since (see `Driver::api_with`).
+    pub(crate) failed_init: Arc<Mutex<BTreeSet<String>>>,
 }
 
 impl std::fmt::Debug for World {
@@ -50,6 +53,7 @@ impl World {
             rec,
             probes: Arc::default(),
             sups: Arc::default(),
+            failed_init: Arc::default(),
         }
     }
 
@@ -150,6 +154,7 @@ impl World {
         {
             Ok(sup) => {
                 self.sups.lock().insert(sup.pid(), sup.clone());
+                self.failed_init.lock().remove(name);
                 let info = ProcInfo {
                     kind: ProcKind::Sup,
                     id: name.to_owned(),
@@ -160,6 +165,7 @@ impl World {
                 Ok(sup)
             }
             Err(e) => {
+                self.failed_init.lock().insert(name.to_owned());
                 // arbor returns the error after the supervisor has exited
                 // (OTP 26+); OTP's exit reason is the error itself.
                 let _ = self

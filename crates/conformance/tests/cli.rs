@@ -67,3 +67,20 @@ fn a_scenario_prints_its_trace() {
          tree root sup=root/gen=1\ntree root id=a child=a/gen=2 type=worker\n"
     );
 }
+
+/// Found by differential fuzzing: the oracle resolves `@id` for a
+/// supervisor whose only `init` failed (it had a process), so an unknown
+/// `@id` is a scenario error, not `{EXIT,noproc}`.
+#[test]
+fn a_target_on_a_supervisor_whose_init_failed_is_resolved() {
+    let out = run("sup s2\nchild s2 w4 start=crash\nstart s2\ndelete_child s2 @w4\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "partial trace:\n> start s2\nsup_start s2 gen=1\nstart w4 gen=1 result=crash\n\
+         sup_exit s2 gen=1 reason={shutdown,{failed_to_start_child,w4,{EXIT,{probe_crash,_}}}}\n\
+         = {error,{shutdown,{failed_to_start_child,w4,{EXIT,{probe_crash,_}}}}}\n\
+         > delete_child s2 @w4\n\
+         arbor-conformance: line 4: @w4: no process was ever started for it\n"
+    );
+}

@@ -146,8 +146,9 @@ pub enum Step<E> {
     /// Remove it: `terminate(Removed)` runs, the owner is told.
     Remove,
     /// Replace it by another handler, in the same position; see
-    /// [`Step::swap`].
-    Swap(Swap<E>),
+    /// [`Step::swap`]. Boxed so that a `Step` is one word and the common
+    /// `Ok(Step::Keep)` comes back in registers.
+    Swap(Box<Swap<E>>),
 }
 
 impl<E: 'static> Step<E> {
@@ -157,10 +158,10 @@ impl<E: 'static> Step<E> {
     /// does not receive the current event. If its `init` fails, the handler
     /// simply disappears.
     pub fn swap<H: EventHandler<E>>(id: HandlerId, handler: H) -> Step<E> {
-        Step::Swap(Swap {
+        Step::Swap(Box::new(Swap {
             id,
             slot: Box::new(User(handler)),
-        })
+        }))
     }
 }
 

@@ -76,9 +76,15 @@ impl Owner {
         self.pid
     }
 
+    /// Sends the notice. A panic in user code on the way (`M::from`) is
+    /// caught here so it is never blamed on a handler (server invariant 3).
     pub(crate) fn tell(&self, exit: HandlerExit) {
         if let Some(notify) = &self.notify {
-            notify(exit);
+            let sent = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| notify(exit)));
+            if sent.is_err() {
+                tracing::error!(target: "arbor::genevent", owner = %self.pid,
+                    "owner notification panicked");
+            }
         }
     }
 }

@@ -292,7 +292,7 @@ impl<E: Send + 'static> Drop for EventStream<E> {
             let _ = self
                 .manager
                 .inner
-                .send(ManagerMsg::Unsubscribe(self.id.clone()));
+                .send(ManagerMsg::Unsubscribe(Box::new(self.id.clone())));
         }
     }
 }

@@ -5,16 +5,16 @@ use arbor_process::{ExitReason, ReplyTo};
 use crate::handler::Slot;
 use crate::{AddError, HandlerCallError, HandlerId, Owner, Payload, RemoveError, SwapError};
 
-/// A manager's mailbox. Events travel unboxed; the rare administrative
-/// requests are boxed so the mailbox slot stays small.
+/// A manager's mailbox. Events travel unboxed; everything rare is boxed so
+/// a mailbox slot is no bigger than `SyncNotify` (the event and a pointer).
 pub(crate) enum ManagerMsg<E> {
     Notify(E),
     SyncNotify(E, ReplyTo<()>),
     Admin(Box<Admin<E>>),
     Info(Payload),
     /// An event stream was dropped: remove its handler (no reply).
-    Unsubscribe(HandlerId),
-    Stop(ExitReason),
+    Unsubscribe(Box<HandlerId>),
+    Stop(Box<ExitReason>),
 }
 
 pub(crate) enum Admin<E> {

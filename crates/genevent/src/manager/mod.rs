@@ -586,7 +586,11 @@ impl<E: Send + 'static> EventManagerRef<E> {
         if arbor_process::current() == Some(self.pid()) {
             return Err(StopError::CallingSelf);
         }
-        if self.inner.send(ManagerMsg::Stop(reason.clone())).is_err() {
+        if self
+            .inner
+            .send(ManagerMsg::Stop(Box::new(reason.clone())))
+            .is_err()
+        {
             return Err(StopError::NoProcess);
         }
         let exited = if timeout == Duration::MAX {

@@ -123,7 +123,7 @@ pub(crate) async fn run<E: Send + 'static>(
                     m.remove_at(&ctx, i, RemoveReason::Deleted);
                 }
             }
-            Msg::Message(ManagerMsg::Stop(reason)) => break reason,
+            Msg::Message(ManagerMsg::Stop(reason)) => break *reason,
             // The parent's exit, or anyone's `shutdown` exit signal (how
             // the seed and supervisors stop an unlinked manager): stop in
             // order. Other exits of linked processes are info (§3.5).
@@ -152,23 +152,45 @@ impl<E: Send + 'static> Manager<E> {
     }
 
     /// Invariant 1 and 4: one pass in registration order, no allocation.
+    ///
+    /// One `catch_unwind` around the whole pass rather than one per
+    /// handler: `i` lives outside it, so after a panic it still names the
+    /// handler that panicked (every other callee on the pass catches its own
+    /// panics); that handler is removed and the pass resumes at `i`.
     fn dispatch(&mut self, me: &Myself, event: &E, sync: bool) {
         let mut i = 0;
-        while i < self.entries.len() {
+        loop {
+            let pass = catch_unwind(AssertUnwindSafe(|| {
+                self.dispatch_from(me, event, sync, &mut i)
+            }));
+            match pass {
+                Ok(()) => return,
+                Err(panic) => {
+                    let reason = RemoveReason::Panicked(panic_message(&*panic));
+                    self.remove_at(me, i, reason);
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn dispatch_from(&mut self, me: &Myself, event: &E, sync: bool, i: &mut usize) {
+        while *i < self.entries.len() {
             let Manager {
                 entries,
                 me: mref,
                 acks,
             } = self;
-            let entry = &mut entries[i];
+            let entry = &mut entries[*i];
             let ctx = HandlerCtx {
                 manager: mref,
                 id: &entry.id,
             };
-            let slot = &mut entry.slot;
             let acks = if sync { Some(acks) } else { None };
-            let step = guard(|| slot.event(event, acks, &ctx));
-            i = self.apply(me, i, step);
+            match entry.slot.event(event, acks, &ctx) {
+                Ok(Step::Keep) => *i += 1,
+                other => *i = self.apply(me, *i, other.map_err(RemoveReason::Failed)),
+            }
         }
     }
 
@@ -187,8 +209,10 @@ impl<E: Send + 'static> Manager<E> {
     }
 
     /// Applies a callback's outcome to the handler at `i`; returns the index
-    /// of the next handler to visit (invariant 1).
-    #[inline]
+    /// of the next handler to visit (invariant 1). Kept out of line: the
+    /// dispatch loop handles `Keep` itself.
+    #[cold]
+    #[inline(never)]
     fn apply(&mut self, me: &Myself, i: usize, step: Result<Step<E>, RemoveReason>) -> usize {
         match step {
             Ok(Step::Keep) => i + 1,
@@ -196,7 +220,7 @@ impl<E: Send + 'static> Manager<E> {
                 self.remove_at(me, i, RemoveReason::Removed);
                 i
             }
-            Ok(Step::Swap(swap)) => self.swap_at(me, i, swap),
+            Ok(Step::Swap(swap)) => self.swap_at(me, i, *swap),
             Err(reason) => {
                 self.remove_at(me, i, reason);
                 i

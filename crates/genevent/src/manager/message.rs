@@ -1,6 +1,7 @@
 //! The messages an event manager's mailbox holds.
 
 use arbor_process::{ExitReason, ReplyTo};
+use tokio::sync::oneshot;
 
 use crate::handler::Slot;
 use crate::{AddError, HandlerCallError, HandlerId, Owner, Payload, RemoveError, SwapError};
@@ -9,7 +10,7 @@ use crate::{AddError, HandlerCallError, HandlerId, Owner, Payload, RemoveError, 
 /// a mailbox slot is no bigger than `SyncNotify` (the event and a pointer).
 pub(crate) enum ManagerMsg<E> {
     Notify(E),
-    SyncNotify(E, ReplyTo<()>),
+    SyncNotify(E, oneshot::Sender<()>),
     Admin(Box<Admin<E>>),
     Info(Payload),
     /// An event stream was dropped: remove its handler (no reply).

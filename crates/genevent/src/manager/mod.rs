@@ -281,9 +281,19 @@ impl<E: Send + 'static> EventManagerRef<E> {
     ///
     /// `gen_event:sync_notify/2` (infinite timeout).
     pub async fn sync_notify(&self, event: E) -> Result<(), CallError> {
-        self.inner
-            .call(|reply| ManagerMsg::SyncNotify(event, reply), Duration::MAX)
-            .await
+        // The call protocol of `ProcessRef::call` without its deadline
+        // arithmetic: this call has no timeout.
+        if arbor_process::current() == Some(self.inner.pid()) {
+            return Err(CallError::CallingSelf);
+        }
+        let (tx, rx) = oneshot::channel();
+        if self.inner.send(ManagerMsg::SyncNotify(event, tx)).is_err() {
+            return Err(CallError::NoProcess);
+        }
+        match rx.await {
+            Ok(()) => Ok(()),
+            Err(_) => Err(CallError::Exited(self.inner.wait().await)),
+        }
     }
 
     /// Installs `handler` under `id`, without an owner. Its `init` runs in

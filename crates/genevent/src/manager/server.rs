@@ -112,7 +112,7 @@ pub(crate) async fn run<E: Send + 'static>(
                     // Err: the stream was dropped, which counts as processed.
                     let _ = ack.await;
                 }
-                reply.reply(());
+                let _ = reply.send(());
             }
             Msg::Message(ManagerMsg::Admin(admin)) => m.admin(&ctx, *admin),
             Msg::Message(ManagerMsg::Info(payload)) => {

@@ -473,3 +473,38 @@ async fn notify_bound_drops_and_counts() {
     assert_eq!(drain(&mut rx), ["a:N(10)", "a:N(11)"]);
     assert_eq!(mgr.dropped_notifies(), 3);
 }
+
+/// A ref found by name carries the notify bound of the manager.
+#[tokio::test]
+async fn whereis_ref_keeps_notify_bound() {
+    let opts = ManagerOpts::default()
+        .name("api_bounded_mgr")
+        .notify_bound(1);
+    let mgr = EventManager::<Ev>::start_opts(opts).await.unwrap();
+    let found = EventManagerRef::<Ev>::whereis("api_bounded_mgr").unwrap();
+    found.notify(Ev::N(1));
+    found.notify(Ev::N(2));
+    assert_eq!(found.dropped_notifies(), 1);
+    assert_eq!(mgr.dropped_notifies(), 1);
+    mgr.stop().await.unwrap();
+}
+
+/// `start_link` with a taken name fails without an exit signal to the caller
+/// (OTP 26+, arbor decision).
+#[tokio::test]
+async fn start_link_name_taken_no_exit_signal() {
+    let first = EventManager::<Ev>::start_opts(ManagerOpts::default().name("api_taken_mgr"))
+        .await
+        .unwrap();
+    let (err, stray) = arbor_process::scope(|mut me: arbor_process::Ctx<()>| async move {
+        me.trap_exit(true);
+        let opts = ManagerOpts::default().name("api_taken_mgr").link();
+        let err = EventManager::<Ev>::start_opts(opts).await.unwrap_err();
+        (err, me.try_recv().is_some())
+    })
+    .await
+    .unwrap();
+    assert_eq!(err, StartError::AlreadyStarted(first.pid()));
+    assert!(!stray);
+    first.stop().await.unwrap();
+}

@@ -66,3 +66,29 @@ impl Gate {
         GATES.get(&pid).and_then(|w| w.upgrade())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admits_up_to_bound_then_drops_and_counts() {
+        let gate = Gate::new(2);
+        assert!(gate.admit());
+        assert!(gate.admit());
+        assert!(!gate.admit());
+        assert!(!gate.admit());
+        assert_eq!(gate.dropped(), 2);
+        gate.taken();
+        assert!(gate.admit());
+        assert!(!gate.admit());
+        assert_eq!(gate.dropped(), 3);
+    }
+
+    #[test]
+    fn zero_bound_drops_everything() {
+        let gate = Gate::new(0);
+        assert!(!gate.admit());
+        assert_eq!(gate.dropped(), 1);
+    }
+}

@@ -193,3 +193,58 @@ pub async fn children(sup: &SupervisorRef) -> Vec<String> {
 pub fn boom() -> ExitReason {
     ExitReason::custom("boom")
 }
+
+/// A supervisor blocked inside a `start_child` call, so that tests can
+/// queue exits and requests behind each other deterministically.
+pub struct Held {
+    gate: tokio::sync::oneshot::Sender<()>,
+    call: std::pin::Pin<
+        Box<
+            dyn std::future::Future<
+                    Output = Result<arbor_supervisor::StartedChild, arbor_supervisor::SupError>,
+                > + Send,
+        >,
+    >,
+}
+
+/// Blocks `sup` until [`Held::release`]; returns once it is blocked.
+pub async fn hold(sup: &SupervisorRef) -> Held {
+    let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
+    let (gate_tx, gate_rx) = tokio::sync::oneshot::channel::<()>();
+    let slot = Arc::new(Mutex::new(Some((entered_tx, gate_rx))));
+    let spec = ChildSpec::worker("held", move |_| {
+        let pair = slot.lock().take();
+        async move {
+            if let Some((entered, gate)) = pair {
+                let _ = entered.send(());
+                let _ = gate.await;
+            }
+            StartOutcome::Ignore
+        }
+    })
+    .restart(arbor_supervisor::Restart::Temporary);
+    let sup = sup.clone();
+    let mut call: Held = Held {
+        gate: gate_tx,
+        call: Box::pin(async move { sup.start_child(spec).await }),
+    };
+    assert!(futures::poll!(call.call.as_mut()).is_pending());
+    entered_rx
+        .await
+        .expect("supervisor entered the start function");
+    call
+}
+
+impl Held {
+    /// Lets the supervisor go on with its mailbox.
+    pub async fn release(self) {
+        let _ = self.gate.send(());
+        self.call.await.expect("held start_child");
+    }
+}
+
+/// Sends the request of `fut` (its first poll) without waiting for the
+/// reply.
+pub async fn queue<F: std::future::Future + Unpin>(fut: &mut F) {
+    assert!(futures::poll!(fut).is_pending(), "request queued");
+}

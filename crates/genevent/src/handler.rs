@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use arbor_process::{Down, ExitSignal};
+use arbor_process::ExitSignal;
 use tokio::sync::oneshot;
 
 use crate::{EventManagerRef, HandlerError, HandlerId, Payload, RemoveReason};
@@ -230,11 +230,9 @@ impl<E> HandlerReply<E> {
 pub enum Info {
     /// A message sent with [`EventManagerRef::send_info`].
     Message(Payload),
-    /// An exit signal from a linked process other than the parent (the
-    /// manager traps exits).
+    /// An exit signal from a linked process other than the parent, with a
+    /// reason other than `shutdown` (the manager traps exits).
     Exit(ExitSignal),
-    /// A monitor notification the manager did not request for an owner.
-    Down(Down),
 }
 
 /// What a callback can see of its manager.

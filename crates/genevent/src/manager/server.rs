@@ -131,11 +131,10 @@ pub(crate) async fn run<E: Send + 'static>(
                 break sig.reason;
             }
             Msg::Exit(sig) => m.dispatch_info(&ctx, &Info::Exit(sig)),
-            Msg::Down(down) => {
-                if !m.owner_down(&ctx, down.monitor, &down.reason) {
-                    m.dispatch_info(&ctx, &Info::Down(down));
-                }
-            }
+            // Only owners are monitored (handlers cannot monitor), so an
+            // unmatched notification is a stale one for a handler removed
+            // meanwhile: dropped.
+            Msg::Down(down) => m.owner_down(&ctx, down.monitor, &down.reason),
         }
     };
     m.stop_all(&ctx);
@@ -295,10 +294,8 @@ impl<E: Send + 'static> Manager<E> {
         }
     }
 
-    /// Removes the handlers owned through `monitor` (§3.4 owner death);
-    /// `false` if the monitor is not an owner's.
-    fn owner_down(&mut self, me: &Myself, monitor: MonitorRef, reason: &ExitReason) -> bool {
-        let mut found = false;
+    /// Removes the handlers owned through `monitor` (§3.4 owner death).
+    fn owner_down(&mut self, me: &Myself, monitor: MonitorRef, reason: &ExitReason) {
         let mut i = 0;
         while i < self.entries.len() {
             if self.entries[i]
@@ -306,13 +303,11 @@ impl<E: Send + 'static> Manager<E> {
                 .as_ref()
                 .is_some_and(|o| o.monitor == monitor)
             {
-                found = true;
                 self.remove_at(me, i, RemoveReason::OwnerExited(reason.clone()));
             } else {
                 i += 1;
             }
         }
-        found
     }
 
     /// Every handler's `terminate(Stop)`, in registration order.

@@ -146,7 +146,6 @@ impl EventHandler<Ev> for Probe {
                 None => self.note("info:?"),
             },
             Info::Exit(sig) => self.note(format_args!("info:exit:{}", sig.reason)),
-            Info::Down(d) => self.note(format_args!("info:down:{}", d.reason)),
         }
         Ok(Step::Keep)
     }

@@ -1,0 +1,399 @@
+//! The supervisor API and its exact error values (otp-reference §2.12,
+//! §2.13).
+
+mod common;
+
+use std::time::Duration;
+
+use arbor_process::{Agent, CallError, ExitReason, spawn};
+use arbor_supervisor::{
+    ChildCounts, ChildSpec, ChildState, ChildType, Restart, Shutdown, SpecError, StartArgs,
+    StartInfo, StartOutcome, StartedChild, SupError, SupFlags, Supervisor, SupervisorRef,
+};
+use common::{Log, Probe, boom, children, crash_pid, pid_of, probe};
+
+async fn sup_with(log: &Log, ids: &[&str]) -> SupervisorRef {
+    Supervisor::new(SupFlags::default().intensity(10))
+        .children(ids.iter().map(|id| probe(log, id)))
+        .start()
+        .await
+        .unwrap()
+}
+
+async fn simple(log: &Log, restart: Restart) -> SupervisorRef {
+    Supervisor::simple(
+        SupFlags::default().intensity(10),
+        Probe::new(log, "t").spec().restart(restart),
+    )
+    .start()
+    .await
+    .unwrap()
+}
+
+async fn stop(sup: SupervisorRef) {
+    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+}
+
+#[tokio::test]
+async fn start_child_goes_to_the_end_of_the_start_order() {
+    let log = Log::default();
+    let sup = sup_with(&log, &["a", "b", "c"]).await;
+    let started = sup.start_child(probe(&log, "d")).await.unwrap();
+    assert_eq!(started.pid(), Some(pid_of(&sup, "d").await));
+    assert_eq!(
+        children(&sup).await,
+        ["d=running", "c=running", "b=running", "a=running"]
+    );
+    log.take();
+    stop(sup).await;
+    assert_eq!(
+        log.take(),
+        [
+            "stop d shutdown",
+            "stop c shutdown",
+            "stop b shutdown",
+            "stop a shutdown"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn start_child_errors() {
+    let log = Log::default();
+    let sup = sup_with(&log, &["a"]).await;
+    let a = pid_of(&sup, "a").await;
+    assert_eq!(
+        sup.start_child(probe(&log, "a")).await,
+        Err(SupError::AlreadyStarted(a))
+    );
+    sup.terminate_child("a").await.unwrap();
+    assert_eq!(
+        sup.start_child(probe(&log, "a")).await,
+        Err(SupError::AlreadyPresent)
+    );
+    assert_eq!(
+        sup.start_child(probe(&log, "")).await,
+        Err(SupError::InvalidSpec(SpecError::MissingId))
+    );
+    assert_eq!(
+        sup.start_child(Probe::new(&log, "x").always_fail().spec())
+            .await,
+        Err(SupError::StartFailed(ExitReason::custom("start_failed")))
+    );
+    assert_eq!(
+        children(&sup).await,
+        ["a=undefined"],
+        "a failed spec is not kept"
+    );
+    stop(sup).await;
+}
+
+#[tokio::test]
+async fn start_child_ignore_keeps_the_spec_unless_temporary_and_info_is_returned() {
+    let log = Log::default();
+    let sup = sup_with(&log, &[]).await;
+    assert_eq!(
+        sup.start_child(Probe::new(&log, "i").ignore().spec()).await,
+        Ok(StartedChild::Ignored)
+    );
+    assert_eq!(
+        sup.start_child(
+            Probe::new(&log, "ti")
+                .ignore()
+                .spec()
+                .restart(Restart::Temporary)
+        )
+        .await,
+        Ok(StartedChild::Ignored)
+    );
+    let info = StartInfo::new(7u32);
+    let given = info.clone();
+    let with_info = ChildSpec::worker("info", move |_| {
+        let info = given.clone();
+        async move {
+            let agent = Agent::start_link(|| ()).await.unwrap();
+            StartOutcome::StartedInfo(agent.process(), info)
+        }
+    });
+    let started = sup.start_child(with_info).await.unwrap();
+    assert_eq!(started.info(), Some(&info));
+    assert_eq!(started.info().and_then(|i| i.get::<u32>()), Some(&7));
+    assert_eq!(children(&sup).await, ["info=running", "i=undefined"]);
+    stop(sup).await;
+}
+
+#[tokio::test]
+async fn terminate_child_keeps_the_spec_deletes_temporary_and_is_idempotent() {
+    let log = Log::default();
+    let sup = sup_with(&log, &["a"]).await;
+    sup.start_child(probe(&log, "t").restart(Restart::Temporary))
+        .await
+        .unwrap();
+    log.take();
+    assert_eq!(sup.terminate_child("a").await, Ok(()));
+    assert_eq!(sup.terminate_child("a").await, Ok(()));
+    assert_eq!(sup.terminate_child("t").await, Ok(()));
+    assert_eq!(children(&sup).await, ["a=undefined"]);
+    assert_eq!(log.take(), ["stop a shutdown", "stop t shutdown"]);
+    assert_eq!(sup.terminate_child("nope").await, Err(SupError::NotFound));
+    let some_pid = spawn(|_: arbor_process::Ctx<()>| async { ExitReason::Normal }).pid();
+    assert_eq!(sup.terminate_child(some_pid).await, Err(SupError::NotFound));
+    stop(sup).await;
+}
+
+#[tokio::test]
+async fn restart_child_and_delete_child_errors() {
+    let log = Log::default();
+    let sup = sup_with(&log, &["a"]).await;
+    assert_eq!(sup.restart_child("a").await, Err(SupError::Running));
+    assert_eq!(sup.delete_child("a").await, Err(SupError::Running));
+    assert_eq!(sup.restart_child("x").await, Err(SupError::NotFound));
+    assert_eq!(sup.delete_child("x").await, Err(SupError::NotFound));
+    sup.terminate_child("a").await.unwrap();
+    let again = sup.restart_child("a").await.unwrap();
+    assert_eq!(again.pid(), Some(pid_of(&sup, "a").await));
+    sup.terminate_child("a").await.unwrap();
+    assert_eq!(sup.delete_child("a").await, Ok(()));
+    assert!(children(&sup).await.is_empty());
+    stop(sup).await;
+}
+
+#[tokio::test]
+async fn restart_child_reports_the_start_error_unwrapped() {
+    let log = Log::default();
+    let flaky = Probe::new(&log, "f");
+    let sup = Supervisor::new(SupFlags::default())
+        .child(flaky.clone().spec())
+        .start()
+        .await
+        .unwrap();
+    sup.terminate_child("f").await.unwrap();
+    flaky
+        .fail_starts
+        .store(1, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        sup.restart_child("f").await,
+        Err(SupError::StartFailed(ExitReason::custom("start_failed")))
+    );
+    assert_eq!(children(&sup).await, ["f=undefined"]);
+    stop(sup).await;
+}
+
+#[tokio::test]
+async fn count_children_counts_specs_active_and_types() {
+    let log = Log::default();
+    let sup = sup_with(&log, &["a", "b"]).await;
+    sup.start_child(Supervisor::new(SupFlags::default()).into_child_spec("s"))
+        .await
+        .unwrap();
+    sup.terminate_child("b").await.unwrap();
+    assert_eq!(
+        sup.count_children().await.unwrap(),
+        ChildCounts {
+            specs: 3,
+            active: 2,
+            supervisors: 1,
+            workers: 2
+        }
+    );
+    stop(sup).await;
+}
+
+#[tokio::test]
+async fn get_childspec_returns_the_defaulted_spec() {
+    let log = Log::default();
+    let sup = sup_with(&log, &["a"]).await;
+    sup.start_child(Supervisor::new(SupFlags::default()).into_child_spec("s"))
+        .await
+        .unwrap();
+    let a = sup.get_childspec("a").await.unwrap();
+    assert_eq!(
+        (
+            a.id().as_str(),
+            a.restart_type(),
+            a.shutdown_value(),
+            a.kind()
+        ),
+        (
+            "a",
+            Restart::Permanent,
+            Shutdown::Timeout(Duration::from_secs(5)),
+            ChildType::Worker
+        )
+    );
+    let s = sup.get_childspec("s").await.unwrap();
+    assert_eq!(
+        (s.shutdown_value(), s.kind()),
+        (Shutdown::Infinity, ChildType::Supervisor)
+    );
+    assert_eq!(sup.get_childspec("x").await.err(), Some(SupError::NotFound));
+    stop(sup).await;
+}
+
+#[tokio::test]
+async fn which_child_finds_one_child() {
+    let log = Log::default();
+    let sup = sup_with(&log, &["a"]).await;
+    let a = pid_of(&sup, "a").await;
+    let info = sup.which_child("a").await.unwrap();
+    assert_eq!(info.state, ChildState::Running(a));
+    assert_eq!(sup.which_child("x").await, Err(SupError::NotFound));
+    assert_eq!(sup.which_child(a).await, Err(SupError::NotFound));
+    stop(sup).await;
+}
+
+#[tokio::test]
+async fn calls_to_a_dead_supervisor_are_typed_errors() {
+    let log = Log::default();
+    let sup = sup_with(&log, &[]).await;
+    stop(sup.clone()).await;
+    assert_eq!(
+        sup.which_children().await,
+        Err(SupError::Call(CallError::NoProcess))
+    );
+    assert_eq!(
+        sup.stop(ExitReason::Shutdown, Duration::MAX).await,
+        Err(arbor_process::StopError::NoProcess)
+    );
+}
+
+// ===== simple_one_for_one =====
+
+#[tokio::test]
+async fn simple_start_child_passes_extra_args_and_restarts_with_them() {
+    let log = Log::default();
+    let sup = simple(&log, Restart::Permanent).await;
+    let p1 = sup
+        .start_child_with(StartArgs::new("one"))
+        .await
+        .unwrap()
+        .pid()
+        .unwrap();
+    sup.start_child_with(StartArgs::new("two")).await.unwrap();
+    assert_eq!(log.take(), ["start t:one", "start t:two"]);
+    crash_pid(p1, boom()).await;
+    assert_eq!(children(&sup).await, ["-=running", "-=running"]);
+    assert_eq!(log.take(), ["exit t:one boom", "start t:one"]);
+    stop(sup).await;
+}
+
+#[tokio::test]
+async fn simple_ignore_stores_nothing_and_errors_are_raw() {
+    let log = Log::default();
+    let sup = Supervisor::simple(SupFlags::default(), Probe::new(&log, "t").ignore().spec())
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        sup.start_child_with(StartArgs::none()).await,
+        Ok(StartedChild::Ignored)
+    );
+    assert!(children(&sup).await.is_empty());
+    stop(sup).await;
+    let failing = Supervisor::simple(
+        SupFlags::default(),
+        Probe::new(&log, "t").always_fail().spec(),
+    )
+    .start()
+    .await
+    .unwrap();
+    assert_eq!(
+        failing.start_child_with(StartArgs::none()).await,
+        Err(SupError::StartFailed(ExitReason::custom("start_failed")))
+    );
+    stop(failing).await;
+}
+
+#[tokio::test]
+async fn simple_terminate_child_by_pid() {
+    let log = Log::default();
+    let sup = simple(&log, Restart::Permanent).await;
+    let p = sup
+        .start_child_with(StartArgs::none())
+        .await
+        .unwrap()
+        .pid()
+        .unwrap();
+    assert_eq!(
+        sup.terminate_child("t").await,
+        Err(SupError::SimpleOneForOne)
+    );
+    assert_eq!(sup.terminate_child(p).await, Ok(()));
+    assert!(children(&sup).await.is_empty());
+    assert_eq!(sup.terminate_child(p).await, Ok(()), "a dead pid is ok");
+    let stranger = arbor_process::spawn(|mut ctx: arbor_process::Ctx<()>| async move {
+        ctx.recv().await;
+        ExitReason::Normal
+    });
+    assert_eq!(
+        sup.terminate_child(stranger.pid()).await,
+        Err(SupError::NotFound)
+    );
+    stranger.send(()).unwrap();
+    stop(sup).await;
+}
+
+#[tokio::test]
+async fn simple_restart_delete_and_id_lookups_are_simple_one_for_one_errors() {
+    let log = Log::default();
+    let sup = simple(&log, Restart::Temporary).await;
+    assert_eq!(sup.restart_child("t").await, Err(SupError::SimpleOneForOne));
+    assert_eq!(sup.delete_child("t").await, Err(SupError::SimpleOneForOne));
+    assert_eq!(sup.which_child("t").await, Err(SupError::SimpleOneForOne));
+    assert_eq!(
+        sup.start_child(probe(&log, "x")).await,
+        Err(SupError::SimpleOneForOne)
+    );
+    let p = sup
+        .start_child_with(StartArgs::none())
+        .await
+        .unwrap()
+        .pid()
+        .unwrap();
+    assert_eq!(sup.get_childspec(p).await.unwrap().id().as_str(), "t");
+    assert_eq!(
+        sup.which_child(p).await.unwrap().state,
+        ChildState::Running(p)
+    );
+    let static_sup = sup_with(&log, &[]).await;
+    assert_eq!(
+        static_sup.start_child_with(StartArgs::none()).await,
+        Err(SupError::NotSimpleOneForOne)
+    );
+    stop(static_sup).await;
+    stop(sup).await;
+}
+
+#[tokio::test]
+async fn simple_count_children() {
+    let log = Log::default();
+    let sup = simple(&log, Restart::Transient).await;
+    for _ in 0..3 {
+        sup.start_child_with(StartArgs::none()).await.unwrap();
+    }
+    assert_eq!(
+        sup.count_children().await.unwrap(),
+        ChildCounts {
+            specs: 1,
+            active: 3,
+            supervisors: 0,
+            workers: 3
+        }
+    );
+    stop(sup).await;
+}
+
+#[tokio::test]
+async fn simple_transient_normal_exit_removes_the_child() {
+    let log = Log::default();
+    let sup = simple(&log, Restart::Transient).await;
+    let p = sup
+        .start_child_with(StartArgs::none())
+        .await
+        .unwrap()
+        .pid()
+        .unwrap();
+    crash_pid(p, ExitReason::Normal).await;
+    assert!(children(&sup).await.is_empty());
+    stop(sup).await;
+}

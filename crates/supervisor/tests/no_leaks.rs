@@ -1,0 +1,43 @@
+//! Stopping a tree leaves no process and no registered name behind. One
+//! test in this binary: it counts every live process.
+
+mod common;
+
+use std::time::Duration;
+
+use arbor_process::{ExitReason, process_count, registered};
+use arbor_supervisor::{StartArgs, Strategy, SupFlags, Supervisor};
+use common::{Log, Probe, boom, crash, probe};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_nested_tree_leaves_no_process_or_name_behind() {
+    let baseline = process_count();
+    let log = Log::default();
+    let dynamic =
+        Supervisor::simple(SupFlags::default(), Probe::new(&log, "d").spec()).name("leak_dyn");
+    let inner = Supervisor::new(SupFlags::new(Strategy::OneForAll).intensity(10))
+        .name("leak_inner")
+        .child(probe(&log, "w1"))
+        .child(dynamic.into_child_spec("dyn"))
+        .child(probe(&log, "w2"));
+    let root = Supervisor::new(SupFlags::default().intensity(10))
+        .name("leak_root")
+        .child(probe(&log, "top"))
+        .child(inner.into_child_spec("inner"))
+        .start()
+        .await
+        .unwrap();
+    let dyn_sup = arbor_supervisor::SupervisorRef::whereis("leak_dyn").unwrap();
+    for _ in 0..50 {
+        dyn_sup.start_child_with(StartArgs::none()).await.unwrap();
+    }
+    let inner_ref = arbor_supervisor::SupervisorRef::whereis("leak_inner").unwrap();
+    crash(&inner_ref, "w1", boom()).await; // one_for_all restart: dyn children gone
+    crash(&root, "top", boom()).await;
+    assert!(process_count() > baseline);
+    root.stop(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
+    assert_eq!(process_count(), baseline);
+    assert!(registered().is_empty(), "{:?}", registered());
+}

@@ -28,7 +28,12 @@ pub(crate) fn sup_start_error_term(e: &SupStartError) -> Term {
         ]),
         SupStartError::AlreadyStarted(p) => Term::tuple([a("already_started"), Term::Pid(*p)]),
         SupStartError::Exited(r) => reason_term(r),
-        other => Term::tuple([a("start_spec"), a(&atomish(&other.to_string()))]),
+        SupStartError::Flags(f) => Term::tuple([a("supervisor_data"), a(&atomish(&f.to_string()))]),
+        SupStartError::Spec(e) => Term::tuple([a("start_spec"), a(&atomish(&e.to_string()))]),
+        SupStartError::BadStartSpec(n) => Term::tuple([
+            a("bad_start_spec"),
+            Term::Int(i64::try_from(*n).unwrap_or(i64::MAX)),
+        ]),
     }
 }
 

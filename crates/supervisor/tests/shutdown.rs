@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use arbor_process::{Ctx, ExitReason, ProcessHandle, exit, scope};
-use arbor_supervisor::{Restart, Shutdown, StartArgs, Strategy, SupFlags, Supervisor};
+use arbor_supervisor::{Shutdown, StartArgs, SupFlags, Supervisor};
 use common::{Log, Probe, children, pid_of, probe};
 use tokio::time::Instant;
 

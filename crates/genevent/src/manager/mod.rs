@@ -1,19 +1,22 @@
-//! [`EventManager`] (starting managers), [`EventManagerRef`] (talking to
-//! one) and [`ManagerOpts`].
+//! The event manager: [`EventManagerRef`] (talking to one, here),
+//! [`EventManager`] and [`ManagerOpts`] (starting one, `start.rs`), the
+//! process loop (`server.rs`), its mailbox (`message.rs`) and the notify
+//! bound (`gate.rs`).
 
 mod gate;
 pub(crate) mod message;
 mod server;
+mod start;
+
+pub use start::{EventManager, ManagerOpts};
 
 use std::any::Any;
 use std::fmt;
-use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arbor_process::{
-    CallError, DEFAULT_CALL_TIMEOUT, ExitReason, Name, Pid, ProcessHandle, ProcessRef, SpawnOpts,
-    StartError, StopError,
+    CallError, DEFAULT_CALL_TIMEOUT, ExitReason, Pid, ProcessHandle, ProcessRef, StopError,
 };
 use tokio::sync::oneshot;
 
@@ -23,146 +26,6 @@ use crate::handler::{Slot, User};
 use crate::{
     AddError, AddOpts, EventHandler, HandlerCallError, HandlerId, Payload, RemoveError, SwapError,
 };
-
-/// Starts event managers for events of type `E`. Never instantiated: its
-/// functions return an [`EventManagerRef`].
-///
-/// # Examples
-///
-/// ```
-/// use arbor_genevent::EventManager;
-/// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// let mgr = EventManager::<&'static str>::start().await.unwrap();
-/// mgr.notify("nobody listens");
-/// mgr.sync_notify("still nobody").await.unwrap();
-/// mgr.stop().await.unwrap();
-/// # }
-/// ```
-///
-/// # OTP
-///
-/// `gen_event:start/0,1` and `start_link/0,1`.
-pub struct EventManager<E>(PhantomData<fn(E)>);
-
-impl<E> fmt::Debug for EventManager<E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("EventManager")
-    }
-}
-
-/// Options for [`EventManager::start_opts`].
-#[derive(Debug, Clone, Default)]
-pub struct ManagerOpts {
-    /// Register the manager under this name.
-    pub name: Option<Name>,
-    /// Link the manager to the calling process, which becomes its parent:
-    /// an exit signal from the parent stops the manager (every handler's
-    /// `terminate(Stop)` runs) with the parent's reason.
-    pub link: bool,
-    /// Bound the number of queued [`notify`](EventManagerRef::notify)
-    /// events: at the bound, `notify` drops the event and counts it (see
-    /// [`EventManagerRef::dropped_notifies`]). `None` (the default):
-    /// unbounded.
-    pub notify_bound: Option<usize>,
-}
-
-impl ManagerOpts {
-    /// Register under `name`.
-    pub fn name(mut self, name: impl Into<Name>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Link to the caller (the caller becomes the parent).
-    pub fn link(mut self) -> Self {
-        self.link = true;
-        self
-    }
-
-    /// Drop `notify` events beyond `bound` queued ones.
-    pub fn notify_bound(mut self, bound: usize) -> Self {
-        self.notify_bound = Some(bound);
-        self
-    }
-}
-
-impl<E: Send + 'static> EventManager<E> {
-    /// Starts an unnamed, unlinked manager.
-    ///
-    /// # Errors
-    ///
-    /// Never for these options; see [`EventManager::start_opts`].
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future may leave the manager starting; it exits at once
-    /// since nobody holds a handle to it.
-    ///
-    /// # OTP
-    ///
-    /// `gen_event:start/0`.
-    pub async fn start() -> Result<EventManagerRef<E>, StartError> {
-        Self::start_opts(ManagerOpts::default()).await
-    }
-
-    /// Starts a manager linked to the calling process.
-    ///
-    /// # Errors
-    ///
-    /// Never for these options; see [`EventManager::start_opts`].
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`EventManager::start`].
-    ///
-    /// # OTP
-    ///
-    /// `gen_event:start_link/0`.
-    pub async fn start_link() -> Result<EventManagerRef<E>, StartError> {
-        Self::start_opts(ManagerOpts::default().link()).await
-    }
-
-    /// Starts a manager with options.
-    ///
-    /// # Errors
-    ///
-    /// [`StartError::AlreadyStarted`] with the holder's pid if the name is
-    /// taken (no exit signal reaches the caller).
-    ///
-    /// # Cancel safety
-    ///
-    /// As [`EventManager::start`].
-    ///
-    /// # OTP
-    ///
-    /// `gen_event:start/1,2`, `start_link/1,2` with `{local, Name}`.
-    pub async fn start_opts(opts: ManagerOpts) -> Result<EventManagerRef<E>, StartError> {
-        let (ack_tx, ack_rx) = oneshot::channel();
-        let parent = if opts.link {
-            arbor_process::current()
-        } else {
-            None
-        };
-        let gate = opts.notify_bound.map(|b| Arc::new(Gate::new(b)));
-        let spawn = SpawnOpts {
-            link: opts.link,
-            trap_exit: true,
-        };
-        let name = opts.name;
-        let server_gate = gate.clone();
-        let inner = arbor_process::spawn_opts(spawn, move |ctx| {
-            server::run(ctx, name, parent, server_gate, ack_tx)
-        });
-        match ack_rx.await {
-            Ok(Ok(())) => Ok(EventManagerRef { inner, gate }),
-            Ok(Err(e)) => {
-                inner.wait().await;
-                Err(e)
-            }
-            Err(_) => Err(StartError::Exited(inner.wait().await)),
-        }
-    }
-}
 
 /// A handle to a running event manager for events of type `E`: cheap to
 /// clone, `Send + Sync`.
@@ -219,6 +82,20 @@ impl<E: Send + 'static> EventManagerRef<E> {
     /// The manager registered under `name`, if it is a manager for events
     /// of type `E`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use arbor_genevent::{EventManager, EventManagerRef, ManagerOpts};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mgr = EventManager::<u32>::start_opts(ManagerOpts::default().name("events"))
+    ///     .await
+    ///     .unwrap();
+    /// let found = EventManagerRef::<u32>::whereis("events").unwrap();
+    /// assert_eq!(found.pid(), mgr.pid());
+    /// assert!(EventManagerRef::<String>::whereis("events").is_none()); // other event type
+    /// # }
+    /// ```
+    ///
     /// # OTP
     ///
     /// `whereis/1` on a registered manager name.
@@ -240,6 +117,22 @@ impl<E: Send + 'static> EventManagerRef<E> {
     /// [`sync_notify`](EventManagerRef::sync_notify) for backpressure.
     ///
     /// Safe to call from inside a handler (it only enqueues).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use arbor_genevent::{EventManager, ManagerOpts};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mgr = EventManager::<u32>::start_opts(ManagerOpts::default().notify_bound(1))
+    ///     .await
+    ///     .unwrap();
+    /// mgr.notify(1); // queued
+    /// mgr.notify(2); // the manager has not run yet: dropped at the bound
+    /// assert_eq!(mgr.dropped_notifies(), 1);
+    /// mgr.stop().await.unwrap();
+    /// mgr.notify(3); // a dead manager: dropped, no error
+    /// # }
+    /// ```
     ///
     /// # OTP
     ///
@@ -335,6 +228,26 @@ impl<E: Send + 'static> EventManagerRef<E> {
     ///
     /// As [`add_handler`](EventManagerRef::add_handler).
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use arbor_genevent::{AddOpts, EventManager, Forwarder, HandlerExit, HandlerId, Owner, RemoveReason};
+    /// use arbor_process::{scope, Ctx, Msg};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mgr = EventManager::<u32>::start().await.unwrap();
+    /// let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    /// let id = HandlerId::of::<Forwarder<u32>>();
+    /// let exit = scope(|mut me: Ctx<HandlerExit>| async move {
+    ///     let opts = AddOpts::new().owner(Owner::process(&me.handle()));
+    ///     mgr.add_handler_opts(id.clone(), Forwarder::to_channel(tx), opts).await.unwrap();
+    ///     mgr.remove_handler(&id).await.unwrap();
+    ///     let Msg::Message(exit) = me.recv().await else { unreachable!() };
+    ///     exit
+    /// }).await.unwrap();
+    /// assert_eq!(exit.reason, RemoveReason::Deleted);
+    /// # }
+    /// ```
+    ///
     /// # OTP
     ///
     /// `gen_event:add_sup_handler/3` when an owner is given (Elixir 1.x
@@ -382,6 +295,32 @@ impl<E: Send + 'static> EventManagerRef<E> {
     /// Dropping the future after the request was queued may still remove
     /// the handler.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use arbor_genevent::{EventHandler, EventManager, HandlerCtx, HandlerError, HandlerId, Payload, RemoveError, RemoveReason, Step};
+    ///
+    /// struct Count(u32);
+    /// impl EventHandler<()> for Count {
+    ///     fn handle_event(&mut self, _: &(), _: &HandlerCtx<'_, ()>) -> Result<Step<()>, HandlerError> {
+    ///         self.0 += 1;
+    ///         Ok(Step::Keep)
+    ///     }
+    ///     fn terminate(&mut self, _: &RemoveReason, _: &HandlerCtx<'_, ()>) -> Payload {
+    ///         Payload::new(self.0)
+    ///     }
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mgr = EventManager::<()>::start().await.unwrap();
+    /// let id = HandlerId::of::<Count>();
+    /// mgr.add_handler(id.clone(), Count(0)).await.unwrap();
+    /// mgr.sync_notify(()).await.unwrap();
+    /// let count = mgr.remove_handler(&id).await.unwrap();
+    /// assert_eq!(count.downcast::<u32>().ok(), Some(1));
+    /// assert_eq!(mgr.remove_handler(&id).await.unwrap_err(), RemoveError::NotFound);
+    /// # }
+    /// ```
+    ///
     /// # OTP
     ///
     /// `gen_event:delete_handler/3` (there are no `Args`: `terminate` gets
@@ -407,6 +346,46 @@ impl<E: Send + 'static> EventManagerRef<E> {
     /// # Cancel safety
     ///
     /// As [`remove_handler`](EventManagerRef::remove_handler).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use arbor_genevent::{EventHandler, EventManager, HandlerCtx, HandlerError, HandlerId, Payload, RemoveReason, Step};
+    ///
+    /// struct V1(u32);
+    /// impl EventHandler<u32> for V1 {
+    ///     fn handle_event(&mut self, n: &u32, _: &HandlerCtx<'_, u32>) -> Result<Step<u32>, HandlerError> {
+    ///         self.0 += n;
+    ///         Ok(Step::Keep)
+    ///     }
+    ///     fn terminate(&mut self, _: &RemoveReason, _: &HandlerCtx<'_, u32>) -> Payload {
+    ///         Payload::new(self.0) // handed to the next version
+    ///     }
+    /// }
+    /// struct V2(u32);
+    /// impl EventHandler<u32> for V2 {
+    ///     fn init_swapped(&mut self, previous: Option<Payload>, _: &HandlerCtx<'_, u32>) -> Result<(), HandlerError> {
+    ///         self.0 = previous.and_then(|p| p.downcast::<u32>().ok()).unwrap_or(0);
+    ///         Ok(())
+    ///     }
+    ///     fn handle_event(&mut self, n: &u32, _: &HandlerCtx<'_, u32>) -> Result<Step<u32>, HandlerError> {
+    ///         self.0 += n;
+    ///         Ok(Step::Keep)
+    ///     }
+    ///     fn terminate(&mut self, _: &RemoveReason, _: &HandlerCtx<'_, u32>) -> Payload {
+    ///         Payload::new(self.0)
+    ///     }
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mgr = EventManager::<u32>::start().await.unwrap();
+    /// mgr.add_handler(HandlerId::new("v1"), V1(0)).await.unwrap();
+    /// mgr.sync_notify(40).await.unwrap();
+    /// mgr.swap_handler(&HandlerId::new("v1"), HandlerId::new("v2"), V2(0)).await.unwrap();
+    /// mgr.sync_notify(2).await.unwrap();
+    /// let total = mgr.remove_handler(&HandlerId::new("v2")).await.unwrap();
+    /// assert_eq!(total.downcast::<u32>().ok(), Some(42));
+    /// # }
+    /// ```
     ///
     /// # OTP
     ///
@@ -474,6 +453,34 @@ impl<E: Send + 'static> EventManagerRef<E> {
     ///
     /// As `call_timeout`.
     ///
+    /// # Examples
+    ///
+    /// ```
+    /// use arbor_genevent::{EventHandler, EventManager, HandlerCallError, HandlerCtx, HandlerError, HandlerId, HandlerReply, Payload, Step};
+    ///
+    /// struct Last(u32);
+    /// impl EventHandler<u32> for Last {
+    ///     fn handle_event(&mut self, n: &u32, _: &HandlerCtx<'_, u32>) -> Result<Step<u32>, HandlerError> {
+    ///         self.0 = *n;
+    ///         Ok(Step::Keep)
+    ///     }
+    ///     fn handle_call(&mut self, req: Payload, _: &HandlerCtx<'_, u32>) -> Result<HandlerReply<u32>, HandlerError> {
+    ///         match req.downcast::<&str>() {
+    ///             Ok("last") => Ok(HandlerReply::keep(self.0)),
+    ///             _ => Err(HandlerError::msg("unknown request")),
+    ///         }
+    ///     }
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mgr = EventManager::<u32>::start().await.unwrap();
+    /// let id = HandlerId::of::<Last>();
+    /// mgr.add_handler(id.clone(), Last(0)).await.unwrap();
+    /// mgr.notify(7);
+    /// assert_eq!(mgr.call::<u32>(&id, "last").await, Ok(7));
+    /// assert_eq!(mgr.call::<u32>(&HandlerId::new("other"), "last").await, Err(HandlerCallError::NotFound));
+    /// # }
+    /// ```
+    ///
     /// # OTP
     ///
     /// `gen_event:call/3`.
@@ -532,6 +539,22 @@ impl<E: Send + 'static> EventManagerRef<E> {
     /// # Cancel safety
     ///
     /// Cancel safe (the request has no effect).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use arbor_genevent::{EventManager, Forwarder, HandlerId};
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mgr = EventManager::<u8>::start().await.unwrap();
+    /// let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    /// for tag in ["first", "second"] {
+    ///     let id = HandlerId::of::<Forwarder<u8>>().tag(tag);
+    ///     mgr.add_handler(id, Forwarder::to_channel(tx.clone())).await.unwrap();
+    /// }
+    /// let ids: Vec<String> = mgr.which_handlers().await.unwrap().iter().map(|i| i.to_string()).collect();
+    /// assert_eq!(ids, ["{Forwarder,first}", "{Forwarder,second}"]);
+    /// # }
+    /// ```
     ///
     /// # OTP
     ///

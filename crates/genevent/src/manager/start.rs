@@ -1,0 +1,152 @@
+//! [`EventManager`]: starting managers, with [`ManagerOpts`].
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use arbor_process::{Name, SpawnOpts, StartError};
+use tokio::sync::oneshot;
+
+use super::gate::Gate;
+use super::server;
+use crate::EventManagerRef;
+
+/// Starts event managers for events of type `E`. Never instantiated: its
+/// functions return an [`EventManagerRef`].
+///
+/// # Examples
+///
+/// ```
+/// use arbor_genevent::EventManager;
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let mgr = EventManager::<&'static str>::start().await.unwrap();
+/// mgr.notify("nobody listens");
+/// mgr.sync_notify("still nobody").await.unwrap();
+/// mgr.stop().await.unwrap();
+/// # }
+/// ```
+///
+/// # OTP
+///
+/// `gen_event:start/0,1` and `start_link/0,1`.
+pub struct EventManager<E>(PhantomData<fn(E)>);
+
+impl<E> fmt::Debug for EventManager<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EventManager")
+    }
+}
+
+/// Options for [`EventManager::start_opts`].
+#[derive(Debug, Clone, Default)]
+pub struct ManagerOpts {
+    /// Register the manager under this name.
+    pub name: Option<Name>,
+    /// Link the manager to the calling process, which becomes its parent:
+    /// an exit signal from the parent stops the manager (every handler's
+    /// `terminate(Stop)` runs) with the parent's reason.
+    pub link: bool,
+    /// Bound the number of queued [`notify`](EventManagerRef::notify)
+    /// events: at the bound, `notify` drops the event and counts it (see
+    /// [`EventManagerRef::dropped_notifies`]). `None` (the default):
+    /// unbounded.
+    pub notify_bound: Option<usize>,
+}
+
+impl ManagerOpts {
+    /// Register under `name`.
+    pub fn name(mut self, name: impl Into<Name>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Link to the caller (the caller becomes the parent).
+    pub fn link(mut self) -> Self {
+        self.link = true;
+        self
+    }
+
+    /// Drop `notify` events beyond `bound` queued ones.
+    pub fn notify_bound(mut self, bound: usize) -> Self {
+        self.notify_bound = Some(bound);
+        self
+    }
+}
+
+impl<E: Send + 'static> EventManager<E> {
+    /// Starts an unnamed, unlinked manager.
+    ///
+    /// # Errors
+    ///
+    /// Never for these options; see [`EventManager::start_opts`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may leave the manager starting; it exits at once
+    /// since nobody holds a handle to it.
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:start/0`.
+    pub async fn start() -> Result<EventManagerRef<E>, StartError> {
+        Self::start_opts(ManagerOpts::default()).await
+    }
+
+    /// Starts a manager linked to the calling process.
+    ///
+    /// # Errors
+    ///
+    /// Never for these options; see [`EventManager::start_opts`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`EventManager::start`].
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:start_link/0`.
+    pub async fn start_link() -> Result<EventManagerRef<E>, StartError> {
+        Self::start_opts(ManagerOpts::default().link()).await
+    }
+
+    /// Starts a manager with options.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError::AlreadyStarted`] with the holder's pid if the name is
+    /// taken (no exit signal reaches the caller).
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`EventManager::start`].
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:start/1,2`, `start_link/1,2` with `{local, Name}`.
+    pub async fn start_opts(opts: ManagerOpts) -> Result<EventManagerRef<E>, StartError> {
+        let (ack_tx, ack_rx) = oneshot::channel();
+        let parent = if opts.link {
+            arbor_process::current()
+        } else {
+            None
+        };
+        let gate = opts.notify_bound.map(|b| Arc::new(Gate::new(b)));
+        let spawn = SpawnOpts {
+            link: opts.link,
+            trap_exit: true,
+        };
+        let name = opts.name;
+        let server_gate = gate.clone();
+        let inner = arbor_process::spawn_opts(spawn, move |ctx| {
+            server::run(ctx, name, parent, server_gate, ack_tx)
+        });
+        match ack_rx.await {
+            Ok(Ok(())) => Ok(EventManagerRef { inner, gate }),
+            Ok(Err(e)) => {
+                inner.wait().await;
+                Err(e)
+            }
+            Err(_) => Err(StartError::Exited(inner.wait().await)),
+        }
+    }
+}

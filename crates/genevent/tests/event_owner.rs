@@ -261,3 +261,49 @@ async fn channel_owner_gets_notice() {
     assert_eq!((exit.id, exit.reason), (id("a"), RemoveReason::Deleted));
     keeper.send(()).unwrap();
 }
+
+/// `swap_sup_handler`: the new handler gets the caller as its owner; the old
+/// owner is told `{swapped, ..}` and its later death no longer affects the
+/// new handler.
+#[tokio::test]
+async fn swap_with_new_owner_moves_ownership() {
+    let (log, mut rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let (old_tx, mut old_notices) = tokio::sync::mpsc::unbounded_channel();
+    let old_owner = arbor_process::spawn(|mut ctx: Ctx<()>| async move {
+        let _ = ctx.recv().await;
+        ExitReason::custom("old_owner_done")
+    });
+    let opts = AddOpts::new().owner(Owner::channel(old_owner.pid(), old_tx));
+    mgr.add_handler_opts(id("a"), Probe::new("a", &log), opts)
+        .await
+        .unwrap();
+    let exit = as_owner(|mut me| async move {
+        let opts = AddOpts::new().owner(Owner::process(&me.handle()));
+        mgr.swap_handler_opts(&id("a"), id("b"), Probe::new("b", &log), opts)
+            .await
+            .unwrap();
+        // The old owner's death does not remove `b`.
+        old_owner.send(()).unwrap();
+        old_owner.wait().await;
+        assert_eq!(mgr.which_handlers().await.unwrap(), [id("b")]);
+        mgr.remove_handler(&id("b")).await.unwrap();
+        next_exit(&mut me).await
+    })
+    .await;
+    assert_eq!((exit.id, exit.reason), (id("b"), RemoveReason::Deleted));
+    let old = old_notices.recv().await.unwrap();
+    assert_eq!(
+        (old.id, old.reason),
+        (id("a"), RemoveReason::Swapped { to: id("b") })
+    );
+    assert_eq!(
+        drain(&mut rx),
+        [
+            "a:init",
+            "a:terminate:{swapped,b}",
+            "b:init_swapped:a-state",
+            "b:terminate:deleted"
+        ]
+    );
+}

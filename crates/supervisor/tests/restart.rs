@@ -590,3 +590,34 @@ async fn backoff_delays_the_restart_and_the_child_is_restarting_meanwhile() {
     );
     stop(sup).await;
 }
+
+#[tokio::test]
+async fn a_registered_child_is_reachable_by_name_again_once_restarted() {
+    use arbor_process::{Agent, StartOpts};
+    let spec = ChildSpec::worker("named", |_| async {
+        Agent::start_opts(
+            || 0u32,
+            StartOpts::default().name("restart_rs_named").link(),
+        )
+        .await
+    });
+    let sup = start(flags(Strategy::OneForOne, 5), vec![spec]).await;
+    for round in 0..3u32 {
+        let agent = Agent::<u32>::whereis("restart_rs_named").unwrap();
+        assert_eq!(
+            agent.get(|n| *n).await.unwrap(),
+            0,
+            "round {round}: fresh state"
+        );
+        agent.update(|n| *n += 1).await.unwrap();
+        arbor_process::kill(agent.pid());
+        agent.wait().await;
+        // The name was released before the supervisor heard of the exit,
+        // and this request is served after the restart.
+        let now = pid_of(&sup, "named").await;
+        assert_ne!(now, agent.pid());
+        assert_eq!(arbor_process::whereis("restart_rs_named"), Some(now));
+    }
+    stop(sup).await;
+    assert_eq!(arbor_process::whereis("restart_rs_named"), None);
+}

@@ -45,6 +45,9 @@ pub(crate) struct RawSup {
     pub(crate) intensity: u8,
     pub(crate) period: u8,
     pub(crate) auto: u8,
+    /// If it ends up top-level (and is not `s0`): add it to `s0` with
+    /// `start_child ... type=supervisor` instead of starting it.
+    pub(crate) dynamic: bool,
     pub(crate) children: Vec<RawChild>,
 }
 
@@ -97,15 +100,19 @@ fn sup() -> impl Strategy<Value = RawSup> {
         0u8..8,
         0u8..4,
         0u8..8,
+        any::<bool>(),
         prop::collection::vec(child(), 1..5),
     )
-        .prop_map(|(strategy, intensity, period, auto, children)| RawSup {
-            strategy,
-            intensity,
-            period,
-            auto,
-            children,
-        })
+        .prop_map(
+            |(strategy, intensity, period, auto, dynamic, children)| RawSup {
+                strategy,
+                intensity,
+                period,
+                auto,
+                dynamic,
+                children,
+            },
+        )
 }
 
 fn op() -> impl Strategy<Value = RawOp> {
@@ -356,9 +363,35 @@ pub(crate) fn render(raw: &Raw) -> String {
     out.push_str(&child_lines);
 
     // ===== ops =====
+    // Supervisors added to s0 as dynamic children.
+    let mut dynamic_sups = Vec::new();
+    if !sups[0].sofo {
+        for j in 1..n {
+            if sups[j].parent.is_none() && raw.sups[j].dynamic {
+                sups[j].parent = Some(0);
+                let id = sups[j].name.clone();
+                sups[0].ids.push(id.clone());
+                let mut l = format!("start_child s0 {id} type=supervisor");
+                match raw.sups[j].intensity % 3 {
+                    1 => l.push_str(" restart=transient"),
+                    2 => l.push_str(" restart=temporary"),
+                    _ => {}
+                }
+                if !any_infinite && raw.sups[j].period == 3 {
+                    l.push_str(" shutdown=brutal_kill");
+                }
+                dynamic_sups.push(l);
+            }
+        }
+    }
     let tops: Vec<usize> = (0..n).filter(|i| sups[*i].parent.is_none()).collect();
     for t in &tops {
         let _ = writeln!(out, "start {}", sups[*t].name);
+        if *t == 0 {
+            for l in &dynamic_sups {
+                let _ = writeln!(out, "{l}");
+            }
+        }
     }
     let mut stopped: Vec<usize> = Vec::new();
     let mut sofo_k = vec![0u32; n];

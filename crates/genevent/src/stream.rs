@@ -285,6 +285,12 @@ impl<E: Send + 'static> Stream for EventStream<E> {
     }
 }
 
+impl<E: Send + 'static> futures::stream::FusedStream for EventStream<E> {
+    fn is_terminated(&self) -> bool {
+        self.state != State::Subscribed && self.pending_ack.is_none()
+    }
+}
+
 impl<E: Send + 'static> Drop for EventStream<E> {
     fn drop(&mut self) {
         if self.state != State::Unsubscribed {

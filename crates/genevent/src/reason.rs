@@ -21,23 +21,26 @@ use crate::HandlerId;
 /// assert_eq!(e.to_string(), "disk full");
 /// assert_eq!(e, HandlerError::msg("disk full"));
 /// ```
+///
+/// One pointer wide, so a callback's `Result<Step<E>, HandlerError>` comes
+/// back in registers on the dispatch path.
 #[derive(Clone)]
-pub struct HandlerError(Arc<dyn Error + Send + Sync>);
+pub struct HandlerError(Arc<Box<dyn Error + Send + Sync>>);
 
 impl HandlerError {
     /// Wraps a user error.
     pub fn new(err: impl Error + Send + Sync + 'static) -> HandlerError {
-        HandlerError(Arc::new(err))
+        HandlerError(Arc::new(Box::new(err)))
     }
 
     /// An error that is just a message.
     pub fn msg(message: impl Into<String>) -> HandlerError {
-        HandlerError(Arc::new(Message(message.into())))
+        HandlerError::new(Message(message.into()))
     }
 
     /// The wrapped error.
     pub fn inner(&self) -> &(dyn Error + Send + Sync + 'static) {
-        &*self.0
+        &**self.0
     }
 }
 
@@ -54,7 +57,7 @@ impl Error for Message {}
 
 impl fmt::Display for HandlerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&*self.0, f)
+        fmt::Display::fmt(self.inner(), f)
     }
 }
 
@@ -74,7 +77,7 @@ impl Eq for HandlerError {}
 
 impl Error for HandlerError {
     fn source(&self) -> Option<&(dyn Error + 'static)> {
-        Some(&*self.0)
+        Some(self.inner())
     }
 }
 
@@ -199,6 +202,13 @@ mod tests {
         for (reason, text) in cases {
             assert_eq!(reason.to_string(), text);
         }
+    }
+
+    #[test]
+    fn callback_result_fits_in_two_registers() {
+        use crate::Step;
+        assert_eq!(std::mem::size_of::<HandlerError>(), 8);
+        assert_eq!(std::mem::size_of::<Result<Step<u64>, HandlerError>>(), 16);
     }
 
     #[test]

@@ -27,7 +27,8 @@
 //!
 //! - Start a manager: [`EventManager::start`] / [`start_link`](EventManager::start_link)
 //!   / [`start_opts`](EventManager::start_opts) with [`ManagerOpts`]; talk to
-//!   it with [`EventManagerRef`].
+//!   it with [`EventManagerRef`], or by name across restarts with
+//!   [`EventManagerName`].
 //! - Write a handler: implement [`EventHandler`]; callbacks return a
 //!   [`Step`] (keep, remove, swap), calls a [`HandlerReply`]; handlers are
 //!   named by a [`HandlerId`].
@@ -59,6 +60,7 @@ mod forwarder;
 mod handler;
 mod handler_id;
 mod manager;
+mod named;
 mod owner;
 mod payload;
 mod reason;
@@ -69,6 +71,7 @@ pub use forwarder::Forwarder;
 pub use handler::{EventHandler, HandlerCtx, HandlerReply, Info, Step, Swap};
 pub use handler_id::HandlerId;
 pub use manager::{EventManager, EventManagerRef, ManagerOpts};
+pub use named::EventManagerName;
 pub use owner::{AddOpts, Owner};
 pub use payload::Payload;
 pub use reason::{HandlerError, HandlerExit, RemoveReason};

@@ -1,6 +1,8 @@
 //! Public handles and futures are `Send + Sync` (style rule 19).
 
-use arbor_genevent::{EventManagerRef, EventStream, HandlerExit, HandlerId, Owner, StreamError};
+use arbor_genevent::{
+    EventManagerName, EventManagerRef, EventStream, HandlerExit, HandlerId, Owner, StreamError,
+};
 
 fn send_sync<T: Send + Sync>() {}
 fn send<T: Send>() {}
@@ -8,6 +10,7 @@ fn send<T: Send>() {}
 #[test]
 fn handles_are_send_sync() {
     send_sync::<EventManagerRef<u32>>();
+    send_sync::<EventManagerName<u32>>();
     send_sync::<HandlerId>();
     send_sync::<HandlerExit>();
     send_sync::<StreamError>();

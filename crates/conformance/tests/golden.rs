@@ -54,10 +54,18 @@ golden! {
     sofo_intensity => "18_sofo_intensity",
     // Shrunk counterexamples of the differential test.
     sofo_childspec_dead_pid => "19_sofo_childspec_dead_pid",
+    // Hand-written scenarios, traces from the oracle.
+    one_for_all_retry_parent_normal => "20_one_for_all_retry_parent_normal",
+    kill_nested_during_one_for_all => "21_kill_nested_during_one_for_all",
+    api_on_restart_types => "22_api_on_restart_types",
+    sofo_api_several_tops => "23_sofo_api_several_tops",
+    dynamic_supervisor_children => "24_dynamic_supervisor_children",
+    rest_for_one_all_significant => "25_rest_for_one_all_significant",
+    period_window_transient => "26_period_window_transient",
 }
 
-/// Every `.txt` in the golden directory has a test above (new shrunk
-/// counterexamples must be added to the list).
+/// Every `.txt` in the golden directory has a test above (new scenarios
+/// must be added to the list).
 #[test]
 fn every_golden_file_has_a_test() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
@@ -68,5 +76,5 @@ fn every_golden_file_has_a_test() {
                 .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "txt"))
         })
         .count();
-    assert_eq!(n, 19, "add the new golden scenario to the golden! list");
+    assert_eq!(n, 26, "add the new golden scenario to the golden! list");
 }

@@ -67,6 +67,20 @@ pub fn run_text(text: &str) -> Result<String, RunError> {
 /// Runs a parsed scenario on arbor's supervisor and returns its trace
 /// (every line ends with `\n`).
 ///
+/// The run owns a current-thread tokio runtime with paused time. The first
+/// call installs a panic hook that stays silent for the probes' deliberate
+/// start crashes (`start=crash`) and forwards every other panic to the
+/// previous hook.
+///
+/// # Panics
+///
+/// If called from inside a tokio runtime (it blocks on its own).
+///
+/// # OTP
+///
+/// What `oracle.erl` does with OTP's `supervisor` (its `run/1`), with the
+/// same probes, recorder and settle algorithm.
+///
 /// # Errors
 ///
 /// [`RunError`] with code 2 when an op is impossible in the state the

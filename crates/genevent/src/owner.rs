@@ -66,6 +66,16 @@ impl Owner {
         }
     }
 
+    /// The process `pid` owns the handler; removal notices are passed to
+    /// `notify`, which runs inside the manager and must not block (for
+    /// example a GenServer owner: `move |x| server.send_info(MyInfo::Removed(x))`).
+    pub fn with(pid: Pid, notify: impl Fn(HandlerExit) + Send + Sync + 'static) -> Owner {
+        Owner {
+            pid,
+            notify: Some(Box::new(notify)),
+        }
+    }
+
     /// The process `pid` owns the handler; removal notices are not sent.
     pub fn silent(pid: Pid) -> Owner {
         Owner { pid, notify: None }

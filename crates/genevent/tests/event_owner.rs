@@ -307,3 +307,55 @@ async fn swap_with_new_owner_moves_ownership() {
         ]
     );
 }
+
+/// A GenServer owner receives notices through its info messages
+/// (`Owner::with`).
+#[tokio::test]
+async fn genserver_owner_via_closure() {
+    use arbor_process::{CallReply, Control, GenServer, Info, ServerCtx};
+
+    struct Watcher(Vec<HandlerExit>);
+    impl GenServer for Watcher {
+        type Args = ();
+        type Call = ();
+        type Reply = Vec<HandlerExit>;
+        type Cast = ();
+        type Info = HandlerExit;
+        async fn init(_: (), _: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
+            Ok(Watcher(Vec::new()))
+        }
+        async fn handle_call(
+            &mut self,
+            _: (),
+            _: &mut ServerCtx<Self>,
+        ) -> CallReply<Vec<HandlerExit>> {
+            CallReply::Reply(std::mem::take(&mut self.0))
+        }
+        async fn handle_info(
+            &mut self,
+            info: Info<HandlerExit>,
+            _: &mut ServerCtx<Self>,
+        ) -> Control {
+            if let Info::Message(exit) = info {
+                self.0.push(exit);
+            }
+            Control::Continue
+        }
+    }
+
+    let (log, _rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let watcher = Watcher::start(()).await.unwrap();
+    let server = watcher.clone();
+    let owner = Owner::with(watcher.pid(), move |exit| server.send_info(exit));
+    mgr.add_handler_opts(id("a"), Probe::new("a", &log), AddOpts::new().owner(owner))
+        .await
+        .unwrap();
+    mgr.sync_notify(Ev::Fail("a")).await.unwrap();
+    let seen = watcher.call(()).await.unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].reason,
+        RemoveReason::Failed(HandlerError::msg("bad"))
+    );
+}

@@ -53,7 +53,14 @@ thread_local! {
 /// after the call's own deadline is reused as is. Tokio's timers have a
 /// resolution of 1 ms, so 1 ms costs no precision.
 fn slack(timeout: Duration) -> Duration {
-    (timeout / 16).min(Duration::from_millis(1))
+    const MAX: Duration = Duration::from_millis(1);
+    // A comparison first: the division is only needed for timeouts under
+    // 16 ms, and it showed up in every call's profile.
+    if timeout >= MAX * 16 {
+        MAX
+    } else {
+        timeout / 16
+    }
 }
 
 /// A call's timeout, taken from [`SPARE_TIMER`] (see [`SpareOnDrop`]).
@@ -95,9 +102,10 @@ impl CallTimer {
         deadline: Instant,
         slack: Duration,
     ) -> Poll<()> {
-        let fresh = self.deadline < deadline || self.deadline > deadline + slack;
+        let latest = deadline + slack;
+        let fresh = self.deadline < deadline || self.deadline > latest;
         if fresh {
-            self.deadline = deadline + slack;
+            self.deadline = latest;
             self.sleep.as_mut().reset(self.deadline);
         }
         let registered = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));

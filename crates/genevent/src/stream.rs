@@ -8,6 +8,8 @@
 //! 2. A synchronous event carries an ack sender; the consumer drops or fires
 //!    it when it asks for the next item (or drops the stream), which
 //!    releases the manager.
+//! 3. `Subscription::init` always succeeds and no owner is given, so adding
+//!    a subscription fails only with `AlreadyPresent` or `Manager`.
 
 use std::fmt;
 use std::future::Future;
@@ -170,17 +172,24 @@ impl<E: Clone + Send + 'static> EventManagerRef<E> {
     /// Elixir 1.x `GenEvent.stream/2` with `timeout:`; items are `Result`s
     /// where Elixir exits the consumer.
     pub async fn stream(&self, opts: StreamOpts) -> Result<EventStream<E>, CallError> {
-        let n = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
-        let id = HandlerId::new("EventStream").tag(n.to_string());
-        let (tx, rx) = mpsc::unbounded_channel();
-        match self
-            .add_slot(id.clone(), Box::new(Subscription { tx }), None)
-            .await
-        {
-            Ok(()) => {}
-            Err(AddError::Manager(e)) => return Err(e),
-            Err(other) => unreachable!("stream ids are unique and their init cannot fail: {other}"),
-        }
+        // A user may have installed a handler under a stream id: take the
+        // next number then.
+        let (id, rx) = loop {
+            let n = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
+            let id = HandlerId::new("EventStream").tag(n.to_string());
+            let (tx, rx) = mpsc::unbounded_channel();
+            match self
+                .add_slot(id.clone(), Box::new(Subscription { tx }), None)
+                .await
+            {
+                Ok(()) => break (id, rx),
+                Err(AddError::AlreadyPresent(_)) => continue,
+                Err(AddError::Manager(e)) => return Err(e),
+                Err(other) => {
+                    unreachable!("invariant 3: a subscription's init cannot fail: {other}")
+                }
+            }
+        };
         Ok(EventStream {
             rx,
             pending_ack: None,

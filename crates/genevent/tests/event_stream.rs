@@ -240,3 +240,22 @@ async fn stream_drop_releases_pending_sync_notify() {
     assert_eq!(pending.await.unwrap(), Ok(()));
     assert_eq!(mgr.which_handlers().await.unwrap(), []);
 }
+
+/// A user handler squatting on a stream id does not break `stream()`.
+#[tokio::test]
+async fn stream_id_taken_by_user_handler_skips_it() {
+    let (log, _rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let probe = mgr.stream(StreamOpts::default()).await.unwrap();
+    let next_n: u64 = probe.id().tag_str().unwrap().parse::<u64>().unwrap() + 1;
+    let squatter = arbor_genevent::HandlerId::new("EventStream").tag(next_n.to_string());
+    mgr.add_handler(squatter.clone(), Probe::new("sq", &log))
+        .await
+        .unwrap();
+    let s = mgr.stream(StreamOpts::default()).await.unwrap();
+    assert_ne!(s.id(), &squatter);
+    assert_eq!(
+        mgr.which_handlers().await.unwrap(),
+        [probe.id().clone(), squatter, s.id().clone()]
+    );
+}

@@ -1,4 +1,4 @@
-//! Stopping a tree leaves no process and no registered name behind. One
+//! Stopping a tree leaves no process, task or registered name behind. One
 //! test in this binary: it counts every live process.
 
 mod common;
@@ -9,9 +9,11 @@ use arbor_process::{ExitReason, process_count, registered};
 use arbor_supervisor::{StartArgs, Strategy, SupFlags, Supervisor};
 use common::{Log, Probe, boom, crash, probe};
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[tokio::test]
 async fn a_stopped_nested_tree_leaves_no_process_or_name_behind() {
     let baseline = process_count();
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let baseline_tasks = metrics.num_alive_tasks();
     let log = Log::default();
     let dynamic =
         Supervisor::simple(SupFlags::default(), Probe::new(&log, "d").spec()).name("leak_dyn");
@@ -39,5 +41,18 @@ async fn a_stopped_nested_tree_leaves_no_process_or_name_behind() {
         .await
         .unwrap();
     assert_eq!(process_count(), baseline);
+    // A process's task ends right after its exit processing; let the last
+    // ones return (bounded, no sleeping).
+    for _ in 0..10_000 {
+        if metrics.num_alive_tasks() <= baseline_tasks {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        metrics.num_alive_tasks(),
+        baseline_tasks,
+        "no task left behind"
+    );
     assert!(registered().is_empty(), "{:?}", registered());
 }

@@ -1,0 +1,330 @@
+//! [`TodoApp`]: the todo tree of the guide's chapter 5, built, and a client
+//! that finds its processes by name on every call.
+//!
+//! ```text
+//! todo_sup                    one_for_one
+//! ├─ event_manager            worker, registered as the todo event manager
+//! └─ inner                    one_for_all
+//!    ├─ list_sup              simple_one_for_one over temporary lists
+//!    └─ todo_manager          worker
+//! ```
+
+use std::time::Duration;
+
+use arbor_genevent::{EventManager, EventManagerRef, EventStream, ManagerOpts, StreamOpts};
+use arbor_process::{ExitReason, StopError};
+use arbor_supervisor::{
+    ChildSpec, StartOutcome, Strategy, SupFlags, SupStartError, Supervisor, SupervisorRef, TreeNode,
+};
+
+use crate::{AppError, EventTarget, ListSupervisor, TodoEvent, TodoList, TodoManager};
+
+/// The registered names of the tree's processes. Clients resolve them on
+/// every call, so they reach the current process after a restart.
+///
+/// [`TreeNames::default`] uses the names below; [`TreeNames::prefixed`]
+/// lets several trees run in one program (tests do this).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeNames {
+    /// The root supervisor (`todo_sup`).
+    pub root: String,
+    /// The event manager (`todo_event_manager`).
+    pub event_manager: String,
+    /// The inner one_for_all supervisor (`todo_inner_sup`).
+    pub inner: String,
+    /// The list supervisor (`todo_list_sup`).
+    pub list_sup: String,
+    /// The todo manager (`todo_manager`).
+    pub manager: String,
+}
+
+impl Default for TreeNames {
+    fn default() -> TreeNames {
+        TreeNames::prefixed("")
+    }
+}
+
+impl TreeNames {
+    /// The default names, each preceded by `prefix`.
+    pub fn prefixed(prefix: &str) -> TreeNames {
+        TreeNames {
+            root: format!("{prefix}todo_sup"),
+            event_manager: format!("{prefix}todo_event_manager"),
+            inner: format!("{prefix}todo_inner_sup"),
+            list_sup: format!("{prefix}todo_list_sup"),
+            manager: format!("{prefix}todo_manager"),
+        }
+    }
+}
+
+/// The restart intensity of both the root and the inner supervisor: more
+/// than this many restarts within [`RESTART_PERIOD`] and the supervisor
+/// gives up.
+pub const RESTART_INTENSITY: u32 = 3;
+
+/// The restart window of both supervisors.
+pub const RESTART_PERIOD: Duration = Duration::from_secs(5);
+
+/// The todo application: the nested tree and a client for it.
+///
+/// Cheap to clone. Every client method looks its process up by name first,
+/// so a `TodoApp` stays valid across restarts of any part of the tree.
+///
+/// # Examples
+///
+/// ```
+/// use arbor_todo::{TodoApp, TreeNames};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let app = TodoApp::start(TreeNames::prefixed("doc_")).await.unwrap();
+/// app.create("shopping").unwrap();
+/// let list = app.lookup("shopping").await.unwrap().unwrap();
+/// list.put("milk").await.unwrap();
+/// println!("{}", app.tree().await.unwrap());
+/// app.stop().await.unwrap();
+/// # }
+/// ```
+///
+/// # OTP
+///
+/// The guide's `Todo.Supervisor` with the nested tree chapter 5 proposes.
+#[derive(Debug, Clone)]
+pub struct TodoApp {
+    names: TreeNames,
+}
+
+impl TodoApp {
+    /// The tree's definition: the root supervisor with its children, ready
+    /// to start or embed (with [`Supervisor::into_child_spec`]).
+    pub fn definition(names: &TreeNames) -> Supervisor {
+        let em_name = names.event_manager.clone();
+        let event_manager = ChildSpec::worker("event_manager", move |_| {
+            let opts = ManagerOpts::default().name(em_name.as_str()).link();
+            async move {
+                let started = EventManager::<TodoEvent>::start_opts(opts).await;
+                StartOutcome::from(started.map(|m| m.process()))
+            }
+        });
+        let list_sup = ListSupervisor::definition()
+            .name(names.list_sup.clone())
+            .into_child_spec("list_sup");
+        let (ls_name, em_name, mgr_name) = (
+            names.list_sup.clone(),
+            names.event_manager.clone(),
+            names.manager.clone(),
+        );
+        let manager = ChildSpec::worker("todo_manager", move |_| {
+            let (ls_name, em_name, mgr_name) = (ls_name.clone(), em_name.clone(), mgr_name.clone());
+            async move {
+                // one_for_all: the list supervisor started just before us.
+                let Some(list_sup) = ListSupervisor::whereis(&ls_name) else {
+                    return StartOutcome::Error(ExitReason::NoProc);
+                };
+                let started =
+                    TodoManager::start_link(list_sup, EventTarget::named(em_name), Some(&mgr_name))
+                        .await;
+                StartOutcome::from(started.map(|m| m.process()))
+            }
+        });
+        let flags = |s| {
+            SupFlags::new(s)
+                .intensity(RESTART_INTENSITY)
+                .period(RESTART_PERIOD)
+        };
+        let inner = Supervisor::new(flags(Strategy::OneForAll))
+            .name(names.inner.clone())
+            .child(list_sup)
+            .child(manager)
+            .into_child_spec("inner");
+        Supervisor::new(flags(Strategy::OneForOne))
+            .name(names.root.clone())
+            .child(event_manager)
+            .child(inner)
+    }
+
+    /// Starts the tree linked to the caller.
+    ///
+    /// # Errors
+    ///
+    /// As [`Supervisor::start_link`]; [`SupStartError::AlreadyStarted`] if
+    /// a tree with these names runs.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe (as [`Supervisor::start_link`]).
+    ///
+    /// # OTP
+    ///
+    /// `Todo.Supervisor.start_link/0`.
+    pub async fn start_link(names: TreeNames) -> Result<TodoApp, SupStartError> {
+        Self::definition(&names).start_link().await?;
+        Ok(TodoApp { names })
+    }
+
+    /// Starts the tree with no parent; stop it with [`TodoApp::stop`].
+    ///
+    /// # Errors
+    ///
+    /// As [`TodoApp::start_link`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`TodoApp::start_link`].
+    pub async fn start(names: TreeNames) -> Result<TodoApp, SupStartError> {
+        Self::definition(&names).start().await?;
+        Ok(TodoApp { names })
+    }
+
+    /// A client for a tree started elsewhere under `names`.
+    pub fn client(names: TreeNames) -> TodoApp {
+        TodoApp { names }
+    }
+
+    /// The names this client resolves.
+    pub fn names(&self) -> &TreeNames {
+        &self.names
+    }
+
+    /// The root supervisor.
+    ///
+    /// # Errors
+    ///
+    /// [`AppError::NotRunning`] if the tree is not running.
+    pub fn root(&self) -> Result<SupervisorRef, AppError> {
+        SupervisorRef::whereis(&self.names.root).ok_or_else(|| self.not_running(&self.names.root))
+    }
+
+    /// The inner one_for_all supervisor.
+    ///
+    /// # Errors
+    ///
+    /// [`AppError::NotRunning`] if it is not running (stopped, or between
+    /// two incarnations).
+    pub fn inner(&self) -> Result<SupervisorRef, AppError> {
+        SupervisorRef::whereis(&self.names.inner).ok_or_else(|| self.not_running(&self.names.inner))
+    }
+
+    /// The event manager.
+    ///
+    /// # Errors
+    ///
+    /// As [`TodoApp::inner`].
+    pub fn event_manager(&self) -> Result<EventManagerRef<TodoEvent>, AppError> {
+        EventManagerRef::whereis(&self.names.event_manager)
+            .ok_or_else(|| self.not_running(&self.names.event_manager))
+    }
+
+    /// The list supervisor.
+    ///
+    /// # Errors
+    ///
+    /// As [`TodoApp::inner`].
+    pub fn list_supervisor(&self) -> Result<ListSupervisor, AppError> {
+        ListSupervisor::whereis(&self.names.list_sup)
+            .ok_or_else(|| self.not_running(&self.names.list_sup))
+    }
+
+    /// The todo manager.
+    ///
+    /// # Errors
+    ///
+    /// As [`TodoApp::inner`].
+    pub fn manager(&self) -> Result<TodoManager, AppError> {
+        TodoManager::whereis(&self.names.manager)
+            .ok_or_else(|| self.not_running(&self.names.manager))
+    }
+
+    /// Creates the list `name` unless it exists (asynchronous; a later
+    /// [`lookup`](TodoApp::lookup) sees it if the manager did not restart
+    /// in between).
+    ///
+    /// # Errors
+    ///
+    /// [`AppError::NotRunning`] if no manager is registered.
+    ///
+    /// # OTP
+    ///
+    /// `Todo.Manager.create(Todo.Manager, name)`.
+    pub fn create(&self, name: impl Into<String>) -> Result<(), AppError> {
+        self.manager()?.create(name);
+        Ok(())
+    }
+
+    /// The list named `name`, if there is one.
+    ///
+    /// # Errors
+    ///
+    /// [`AppError::NotRunning`]; [`AppError::Call`] if the manager died or
+    /// timed out.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn lookup(&self, name: &str) -> Result<Option<TodoList>, AppError> {
+        Ok(self.manager()?.lookup(name).await?)
+    }
+
+    /// The names of all lists, sorted.
+    ///
+    /// # Errors
+    ///
+    /// As [`TodoApp::lookup`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn list_names(&self) -> Result<Vec<String>, AppError> {
+        Ok(self.manager()?.names().await?)
+    }
+
+    /// A stream of the current event manager's events. It ends when that
+    /// event manager exits; subscribe again to follow its successor.
+    ///
+    /// # Errors
+    ///
+    /// As [`TodoApp::lookup`] (for the event manager).
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future may leave a subscription that is removed at the
+    /// next event.
+    pub async fn subscribe(&self) -> Result<EventStream<TodoEvent>, AppError> {
+        Ok(self.event_manager()?.stream(StreamOpts::default()).await?)
+    }
+
+    /// A snapshot of the whole tree (print it with `{}`).
+    ///
+    /// # Errors
+    ///
+    /// [`AppError::NotRunning`]; [`AppError::Call`] if the root died
+    /// meanwhile.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn tree(&self) -> Result<TreeNode, AppError> {
+        self.root()?.tree().await.map_err(|e| match e {
+            arbor_supervisor::SupError::Call(c) => AppError::Call(c),
+            other => AppError::Call(arbor_process::CallError::Exited(ExitReason::error(other))),
+        })
+    }
+
+    /// Stops the whole tree in order (inner pair, then the event manager)
+    /// with reason `shutdown`, waiting as long as that takes.
+    ///
+    /// # Errors
+    ///
+    /// [`StopError::NoProcess`] if the tree is not running; as
+    /// [`SupervisorRef::stop`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future after the request was sent still stops the tree.
+    pub async fn stop(&self) -> Result<(), StopError> {
+        let root = SupervisorRef::whereis(&self.names.root).ok_or(StopError::NoProcess)?;
+        root.stop(ExitReason::Shutdown, Duration::MAX).await
+    }
+
+    fn not_running(&self, name: &str) -> AppError {
+        AppError::NotRunning(name.to_owned())
+    }
+}

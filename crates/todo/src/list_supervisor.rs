@@ -1,0 +1,154 @@
+//! [`ListSupervisor`]: the simple_one_for_one supervisor of todo lists.
+
+use std::time::Duration;
+
+use arbor_process::{ExitReason, Pid, ProcessHandle, StopError};
+use arbor_supervisor::{
+    ChildSpec, Restart, StartArgs, StartInfo, StartOutcome, StartedChild, SupError, SupFlags,
+    SupStartError, Supervisor, SupervisorRef,
+};
+
+use crate::{StartListError, TodoList};
+
+/// The supervisor of all todo lists: simple_one_for_one over temporary
+/// [`TodoList`] children. A list that dies is not restarted (its items are
+/// gone anyway); the [`TodoManager`](crate::TodoManager) forgets it.
+///
+/// # Examples
+///
+/// ```
+/// use arbor_todo::ListSupervisor;
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let sup = ListSupervisor::start_link(None).await.unwrap();
+/// let list = sup.start_todo_list().await.unwrap();
+/// list.put("milk").await.unwrap();
+/// assert_eq!(list.get().await.unwrap(), ["milk"]);
+/// # }
+/// ```
+///
+/// # OTP
+///
+/// The guide's `Todo.List.Supervisor`.
+#[derive(Debug, Clone)]
+pub struct ListSupervisor {
+    sup: SupervisorRef,
+}
+
+impl ListSupervisor {
+    /// The supervisor's definition (flags and the list template), to start
+    /// it yourself or embed it in a tree with
+    /// [`Supervisor::into_child_spec`].
+    pub fn definition() -> Supervisor {
+        let template = ChildSpec::worker("todo_list", |_: StartArgs| async {
+            match TodoList::start_link().await {
+                // The list handle travels back to `start_todo_list` as the
+                // child's start info.
+                Ok(list) => StartOutcome::StartedInfo(list.process(), StartInfo::new(list)),
+                Err(e) => StartOutcome::from(e),
+            }
+        })
+        .restart(Restart::Temporary);
+        Supervisor::simple(SupFlags::default(), template)
+    }
+
+    /// Starts the list supervisor linked to the caller, registered under
+    /// `name` if given.
+    ///
+    /// # Errors
+    ///
+    /// [`SupStartError::AlreadyStarted`] if the name is taken.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe (as [`Supervisor::start_link`]).
+    ///
+    /// # OTP
+    ///
+    /// `Todo.List.Supervisor.start_link/1`.
+    pub async fn start_link(name: Option<&str>) -> Result<ListSupervisor, SupStartError> {
+        let mut def = Self::definition();
+        if let Some(name) = name {
+            def = def.name(name);
+        }
+        let sup = def.start_link().await?;
+        Ok(ListSupervisor { sup })
+    }
+
+    /// The list supervisor registered under `name`, if one runs there.
+    pub fn whereis(name: &str) -> Option<ListSupervisor> {
+        SupervisorRef::whereis(name).map(|sup| ListSupervisor { sup })
+    }
+
+    /// Wraps a running supervisor started from [`ListSupervisor::definition`].
+    pub fn from_ref(sup: SupervisorRef) -> ListSupervisor {
+        ListSupervisor { sup }
+    }
+
+    /// Starts a new, empty todo list under this supervisor.
+    ///
+    /// # Errors
+    ///
+    /// [`StartListError::Supervisor`] if the supervisor is gone or the
+    /// start failed; [`StartListError::NotAList`] if this supervisor was
+    /// not built from [`ListSupervisor::definition`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future after the request was sent may still start a
+    /// list (it stays under the supervisor).
+    ///
+    /// # OTP
+    ///
+    /// `Todo.List.Supervisor.start_todo_list/1`
+    /// (`Supervisor.start_child(sup, [])`).
+    pub async fn start_todo_list(&self) -> Result<TodoList, StartListError> {
+        match self.sup.start_child_with(StartArgs::none()).await? {
+            StartedChild::StartedInfo(_, info) => info
+                .get::<TodoList>()
+                .cloned()
+                .ok_or(StartListError::NotAList),
+            StartedChild::Started(_) | StartedChild::Ignored => Err(StartListError::NotAList),
+        }
+    }
+
+    /// How many lists run under this supervisor.
+    ///
+    /// # Errors
+    ///
+    /// As [`SupervisorRef::count_children`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn count(&self) -> Result<usize, SupError> {
+        Ok(self.sup.count_children().await?.active)
+    }
+
+    /// Stops the supervisor (every list first) with `reason`.
+    ///
+    /// # Errors
+    ///
+    /// As [`SupervisorRef::stop`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future after the request was sent still stops it.
+    pub async fn stop(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
+        self.sup.stop(reason, timeout).await
+    }
+
+    /// The underlying supervisor.
+    pub fn supervisor(&self) -> &SupervisorRef {
+        &self.sup
+    }
+
+    /// The supervisor's pid.
+    pub fn pid(&self) -> Pid {
+        self.sup.pid()
+    }
+
+    /// An untyped handle to the supervisor process.
+    pub fn process(&self) -> ProcessHandle {
+        self.sup.process()
+    }
+}

@@ -1,0 +1,92 @@
+//! Test tools for arbor supervision trees: a probe child that records its
+//! lifecycle, the shared lifecycle log, proptest generators for crash
+//! sequences, helpers to assert a tree's shape and restart history, and a
+//! pure reference [`model`] of supervisor semantics.
+//!
+//! Property-testing a user-defined tree (here: whatever the crashes, a
+//! `one_for_all` tree with a generous intensity ends with every child
+//! running, and each crash restarted all three):
+//!
+//! ```
+//! use std::time::Duration;
+//! use arbor_supervisor::{Strategy, SupFlags, Supervisor};
+//! use arbor_testkit::{LifecycleLog, Probe, assert_shape, crash_sequence, run_paused};
+//! use proptest::prelude::*;
+//!
+//! proptest!(ProptestConfig::with_cases(8), |(crashes in crash_sequence(3, 1..6))| {
+//!     run_paused(async {
+//!         let log = LifecycleLog::new();
+//!         let ids = ["db", "cache", "web"];
+//!         let flags = SupFlags::new(Strategy::OneForAll).intensity(10).period(Duration::from_secs(1));
+//!         let sup = Supervisor::new(flags)
+//!             .children(ids.map(|id| Probe::new(&log, id).spec()))
+//!             .start()
+//!             .await
+//!             .unwrap();
+//!         for (i, crash) in &crashes {
+//!             crash.inflict(log.last_pid(ids[*i]).unwrap()).await;
+//!             sup.which_children().await.unwrap(); // the restart is done
+//!         }
+//!         assert_shape(&sup, &["web=running", "cache=running", "db=running"]).await;
+//!         for id in ids {
+//!             assert_eq!(log.starts(id), 1 + crashes.len()); // one_for_all restarts everyone
+//!         }
+//!     });
+//! });
+//! ```
+//!
+//! # Which tool do I need?
+//!
+//! - A child that logs and dies on command: [`Probe`] (`.spec()` gives a
+//!   [`ChildSpec`](arbor_supervisor::ChildSpec)); kill it with a [`Crash`].
+//! - What happened, in order: [`LifecycleLog`] (`lines()`, `last_pid`,
+//!   `starts`).
+//! - Generators: [`crash`], [`crash_sequence`], [`restart_type`],
+//!   [`static_strategy`], [`any_strategy`], [`sup_flags`], [`pause`].
+//! - Shape assertions: [`shape`], [`assert_shape`], [`tree_shape`].
+//! - An async body inside a synchronous `proptest!`: [`run_paused`].
+//! - Queueing exits and requests at a blocked supervisor: [`hold`].
+//! - Predicting what a supervisor must do: [`model::TreeModel`].
+//!
+//! # Model-based tests and long runs
+//!
+//! `tests/model_supervisor.rs` drives a real tree and the model through the
+//! same generated operations with `proptest-state-machine` and compares
+//! `which_children`, `count_children`, restart windows, the lifecycle log
+//! and every API result after each step. CI runs 32 cases; set
+//! `ARBOR_MODEL_CASES` for long runs:
+//!
+//! ```text
+//! ARBOR_MODEL_CASES=10000 cargo test --release -p arbor-testkit --test model_supervisor
+//! ```
+//!
+//! # Guarantees
+//!
+//! - Probe events are logged in causal order: `start` is logged before the
+//!   supervisor can see the child, `stop`/`exit`/`panic` before the probe
+//!   exits, so after a supervisor call returns, everything it did is in
+//!   the log.
+//! - [`Crash::inflict`] returns after the probe is dead, when its exit is
+//!   already queued at its supervisor.
+
+#![doc(test(attr(deny(warnings))))]
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+mod crash;
+mod hold;
+mod log;
+pub mod model;
+mod probe;
+mod runtime;
+mod shape;
+mod strategies;
+
+pub use crash::{Crash, PANIC_MESSAGE};
+pub use hold::{Held, hold};
+pub use log::{Event, EventKind, LifecycleLog};
+pub use probe::{Probe, ProbeCmd, quiet_probe_panics};
+pub use runtime::{paused_runtime, run_paused};
+pub use shape::{assert_shape, child_line, shape, tree_shape};
+pub use strategies::{
+    any_strategy, crash, crash_sequence, pause, restart_type, static_strategy, sup_flags,
+};

@@ -1,0 +1,571 @@
+//! The model of a whole tree: a root supervisor, at most one level of
+//! nested supervisors, the operations and their predicted effects.
+
+use std::time::Duration;
+
+use arbor_process::ExitReason;
+use arbor_supervisor::{ChildCounts, Restart, SupFlags};
+use tokio::time::Instant;
+
+use super::sup::{ChildModel, ChildModelState, Flow, SupModel, shutdown, start_spec};
+use crate::Crash;
+
+/// A child spec in the model's configuration: a probe worker (tag = id),
+/// or a nested supervisor.
+#[derive(Debug, Clone)]
+pub struct SpecConfig {
+    /// The child id (also the probe's tag).
+    pub id: String,
+    /// Its restart type.
+    pub restart: Restart,
+    /// For a supervisor child: its configuration.
+    pub nested: Option<Box<SupConfig>>,
+}
+
+/// A supervisor's configuration.
+#[derive(Debug, Clone)]
+pub struct SupConfig {
+    /// Its flags (auto_shutdown must be `never`).
+    pub flags: SupFlags,
+    /// Static children, in start order (empty for simple_one_for_one).
+    pub children: Vec<SpecConfig>,
+    /// simple_one_for_one: the restart type of the template, whose probe
+    /// id is `t` (children are tagged `t:<n>`).
+    pub template: Option<Restart>,
+}
+
+/// An operation on the tree, as generated. Targets are indices resolved
+/// against the model's current state (modulo the number of candidates),
+/// so every operation stays meaningful when a sequence is shrunk.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Crash the `target`-th running probe (root workers, then nested
+    /// workers, then simple_one_for_one children).
+    Crash {
+        /// Index among running probes.
+        target: usize,
+        /// How.
+        crash: Crash,
+    },
+    /// `start_child` of the `id`-th spec of the pool with this restart type.
+    StartChild {
+        /// Index into the pool.
+        id: usize,
+        /// Restart type of the new spec.
+        restart: Restart,
+    },
+    /// `terminate_child` by the `id`-th pool id.
+    TerminateChild {
+        /// Index into the pool.
+        id: usize,
+    },
+    /// `restart_child` by the `id`-th pool id.
+    RestartChild {
+        /// Index into the pool.
+        id: usize,
+    },
+    /// `delete_child` by the `id`-th pool id.
+    DeleteChild {
+        /// Index into the pool.
+        id: usize,
+    },
+    /// `start_child_with(n)` (simple_one_for_one).
+    SofoStart,
+    /// `terminate_child(pid)` of the `target`-th dynamic child.
+    SofoTerminate {
+        /// Index among dynamic children.
+        target: usize,
+    },
+    /// Advance the paused clock.
+    Advance(Duration),
+    /// Kill the first running nested supervisor.
+    KillNested,
+}
+
+/// An operation resolved against the model: what the real test must do.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Nothing (no candidate, or the root is dead).
+    Noop,
+    /// Crash the probe with this tag.
+    Crash {
+        /// Probe tag.
+        tag: String,
+        /// How.
+        crash: Crash,
+    },
+    /// Kill the nested supervisor `id`; `workers` are its running probes.
+    KillNested {
+        /// Child id of the nested supervisor.
+        id: String,
+        /// Tags of its running probes.
+        workers: Vec<String>,
+    },
+    /// `start_child` with this spec.
+    StartChild(SpecConfig),
+    /// `terminate_child(id)`.
+    TerminateChild(String),
+    /// `restart_child(id)`.
+    RestartChild(String),
+    /// `delete_child(id)`.
+    DeleteChild(String),
+    /// `start_child_with(n)`.
+    SofoStart(u32),
+    /// `terminate_child(pid of tag)`.
+    SofoTerminate(String),
+    /// Advance the clock.
+    Advance(Duration),
+}
+
+/// An API result without pids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// No API call was made.
+    None,
+    /// `Ok(())`.
+    Ok,
+    /// `Ok(StartedChild::Started(_))`.
+    Started,
+    /// An error, by OTP name: `not_found`, `running`, `restarting`,
+    /// `already_started`, `already_present`, `simple_one_for_one`,
+    /// `not_simple_one_for_one`, `call` (the supervisor is dead), or
+    /// another error's text.
+    Err(String),
+}
+
+impl Reply {
+    fn err(s: &str) -> Reply {
+        Reply::Err(s.to_string())
+    }
+}
+
+/// Expected log entries: one line, or lines in any order (children
+/// stopped in parallel, or dying concurrently of a killed supervisor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// Exactly this line.
+    Line(String),
+    /// These lines, in some order.
+    Unordered(Vec<String>),
+}
+
+/// Checks `actual` log lines against expectations.
+///
+/// # Errors
+///
+/// A description of the first difference.
+pub fn match_log(expected: &[Expect], actual: &[String]) -> Result<(), String> {
+    let mut i = 0;
+    for e in expected {
+        match e {
+            Expect::Line(l) => {
+                if actual.get(i) != Some(l) {
+                    return Err(format!(
+                        "log[{i}]: expected {l:?}, got {:?} (expected {expected:?}, actual {actual:?})",
+                        actual.get(i)
+                    ));
+                }
+                i += 1;
+            }
+            Expect::Unordered(set) => {
+                let end = i + set.len();
+                let Some(got) = actual.get(i..end) else {
+                    return Err(format!(
+                        "log[{i}..{end}]: expected {set:?} in any order, log too short (expected {expected:?}, actual {actual:?})"
+                    ));
+                };
+                let mut got = got.to_vec();
+                let mut want = set.clone();
+                got.sort();
+                want.sort();
+                if got != want {
+                    return Err(format!(
+                        "log[{i}..{end}]: expected {want:?} in any order, got {got:?} (expected {expected:?}, actual {actual:?})"
+                    ));
+                }
+                i = end;
+            }
+        }
+    }
+    if i != actual.len() {
+        return Err(format!(
+            "log has extra lines {:?} (expected {expected:?})",
+            &actual[i..]
+        ));
+    }
+    Ok(())
+}
+
+/// Where a running probe is.
+#[derive(Debug, Clone, Copy)]
+enum Loc {
+    Root(usize),
+    Nested(usize, usize),
+    Dyn(usize),
+}
+
+/// The model of a tree, and the predicted effects of the last operation.
+#[derive(Debug, Clone)]
+pub struct TreeModel {
+    /// The root's configuration.
+    pub config: SupConfig,
+    /// Specs `start_child` may add (by index), besides the initial ones.
+    pub pool: Vec<SpecConfig>,
+    /// The root supervisor.
+    pub root: SupModel,
+    /// Whether the root is alive (it dies by giving up).
+    pub alive: bool,
+    /// Time since the start.
+    pub now: Duration,
+    base: Instant,
+    next_arg: u32,
+    /// The last operation, resolved.
+    pub action: Action,
+    /// The last API call's result.
+    pub reply: Reply,
+    /// The log lines the last operation produces (for a new model: the
+    /// initial starts).
+    pub log: Vec<Expect>,
+}
+
+impl TreeModel {
+    /// Starts the root with `config`; `pool` lists the specs
+    /// `Op::StartChild` may use (ids may repeat initial ones).
+    pub fn new(config: SupConfig, pool: Vec<SpecConfig>) -> TreeModel {
+        let mut log = Vec::new();
+        let root = SupModel::start(&config, &mut log);
+        TreeModel {
+            config,
+            pool,
+            root,
+            alive: true,
+            now: Duration::ZERO,
+            base: Instant::now(),
+            next_arg: 0,
+            action: Action::Noop,
+            reply: Reply::None,
+            log,
+        }
+    }
+
+    fn instant(&self) -> Instant {
+        self.base + self.now
+    }
+
+    /// Running probes: root workers, nested workers, dynamic children.
+    fn running(&self) -> Vec<(Loc, String)> {
+        let mut out = Vec::new();
+        for (i, c) in self.root.children.iter().enumerate() {
+            match &c.state {
+                ChildModelState::Running(None) => out.push((Loc::Root(i), c.spec.id.clone())),
+                ChildModelState::Running(Some(_)) | ChildModelState::Undefined => {}
+            }
+        }
+        for (n, c) in self.root.children.iter().enumerate() {
+            if let ChildModelState::Running(Some(sup)) = &c.state {
+                for (i, w) in sup.children.iter().enumerate() {
+                    if w.is_running() {
+                        out.push((Loc::Nested(n, i), w.spec.id.clone()));
+                    }
+                }
+            }
+        }
+        for (i, t) in self.root.dynamic.iter().enumerate() {
+            out.push((Loc::Dyn(i), t.clone()));
+        }
+        out
+    }
+
+    /// The first running nested supervisor: its index and model.
+    pub fn nested(&self) -> Option<(usize, &SupModel)> {
+        self.root
+            .children
+            .iter()
+            .enumerate()
+            .find_map(|(i, c)| match &c.state {
+                ChildModelState::Running(Some(s)) => Some((i, &**s)),
+                _ => None,
+            })
+    }
+
+    fn root_exit(&mut self, flow: Flow) {
+        if let Flow::Exit(_) = flow {
+            self.alive = false;
+        }
+    }
+
+    /// Applies `op`, setting [`action`](Self::action),
+    /// [`reply`](Self::reply) and [`log`](Self::log).
+    pub fn apply(&mut self, op: &Op) {
+        self.action = Action::Noop;
+        self.reply = Reply::None;
+        self.log = Vec::new();
+        let mut log = Vec::new();
+        let now = self.instant();
+        match op {
+            Op::Advance(d) => {
+                self.now += *d;
+                self.action = Action::Advance(*d);
+            }
+            _ if !self.alive => self.dead_api(op),
+            Op::Crash { target, crash } => {
+                let running = self.running();
+                if running.is_empty() {
+                    return;
+                }
+                let (loc, tag) = running[target % running.len()].clone();
+                let reason = crash.reason();
+                match crash {
+                    Crash::Kill => {}
+                    Crash::Panic => log.push(Expect::Line(format!("panic {tag}"))),
+                    _ => log.push(Expect::Line(format!("exit {tag} {reason}"))),
+                }
+                self.action = Action::Crash { tag, crash: *crash };
+                let flow = match loc {
+                    Loc::Root(i) => self.root.child_exited(i, &reason, now, &mut log),
+                    Loc::Dyn(i) => self.root.dynamic_exited(i, &reason, now, &mut log),
+                    Loc::Nested(n, i) => {
+                        let inner = match &mut self.root.children[n].state {
+                            ChildModelState::Running(Some(sup)) => {
+                                sup.child_exited(i, &reason, now, &mut log)
+                            }
+                            _ => Flow::Continue,
+                        };
+                        match inner {
+                            Flow::Continue => Flow::Continue,
+                            Flow::Exit(r) => self.root.child_exited(n, &r, now, &mut log),
+                        }
+                    }
+                };
+                self.root_exit(flow);
+            }
+            Op::KillNested => {
+                let Some((n, sup)) = self.nested() else {
+                    return;
+                };
+                let workers: Vec<String> = sup
+                    .children
+                    .iter()
+                    .filter(|c| c.is_running())
+                    .map(|c| c.spec.id.clone())
+                    .collect();
+                if !workers.is_empty() {
+                    log.push(Expect::Unordered(
+                        workers.iter().map(|w| format!("stop {w} killed")).collect(),
+                    ));
+                }
+                self.action = Action::KillNested {
+                    id: self.root.children[n].spec.id.clone(),
+                    workers,
+                };
+                let flow = self
+                    .root
+                    .child_exited(n, &ExitReason::Killed, now, &mut log);
+                self.root_exit(flow);
+            }
+            Op::StartChild { id, restart } => {
+                let Some(spec) = self.pool_spec(*id) else {
+                    return;
+                };
+                let spec = SpecConfig {
+                    restart: *restart,
+                    ..spec
+                };
+                self.action = Action::StartChild(spec.clone());
+                self.reply = if self.root.is_simple() {
+                    Reply::err("simple_one_for_one")
+                } else if let Some(i) = self.root.position(&spec.id) {
+                    if self.root.children[i].is_running() {
+                        Reply::err("already_started")
+                    } else {
+                        Reply::err("already_present")
+                    }
+                } else {
+                    let state = start_spec(&spec, &mut log);
+                    self.root.children.push(ChildModel { spec, state });
+                    Reply::Started
+                };
+            }
+            Op::TerminateChild { id } => {
+                let Some(id) = self.pool_id(*id) else { return };
+                self.action = Action::TerminateChild(id.clone());
+                self.reply = if self.root.is_simple() {
+                    Reply::err("simple_one_for_one")
+                } else if let Some(i) = self.root.position(&id) {
+                    shutdown(&mut self.root.children[i], &mut log);
+                    if self.root.children[i].spec.restart == Restart::Temporary {
+                        self.root.children.remove(i);
+                    }
+                    Reply::Ok
+                } else {
+                    Reply::err("not_found")
+                };
+            }
+            Op::RestartChild { id } => {
+                let Some(id) = self.pool_id(*id) else { return };
+                self.action = Action::RestartChild(id.clone());
+                self.reply = if self.root.is_simple() {
+                    Reply::err("simple_one_for_one")
+                } else if let Some(i) = self.root.position(&id) {
+                    if self.root.children[i].is_running() {
+                        Reply::err("running")
+                    } else {
+                        let state = start_spec(&self.root.children[i].spec, &mut log);
+                        self.root.children[i].state = state;
+                        Reply::Started
+                    }
+                } else {
+                    Reply::err("not_found")
+                };
+            }
+            Op::DeleteChild { id } => {
+                let Some(id) = self.pool_id(*id) else { return };
+                self.action = Action::DeleteChild(id.clone());
+                self.reply = if self.root.is_simple() {
+                    Reply::err("simple_one_for_one")
+                } else if let Some(i) = self.root.position(&id) {
+                    if self.root.children[i].is_running() {
+                        Reply::err("running")
+                    } else {
+                        self.root.children.remove(i);
+                        Reply::Ok
+                    }
+                } else {
+                    Reply::err("not_found")
+                };
+            }
+            Op::SofoStart => {
+                let n = self.next_arg;
+                self.next_arg += 1;
+                self.action = Action::SofoStart(n);
+                self.reply = if self.root.is_simple() {
+                    let tag = format!("t:{n}");
+                    log.push(Expect::Line(format!("start {tag}")));
+                    self.root.dynamic.push(tag);
+                    Reply::Started
+                } else {
+                    Reply::err("not_simple_one_for_one")
+                };
+            }
+            Op::SofoTerminate { target } => {
+                if self.root.dynamic.is_empty() {
+                    return;
+                }
+                let tag = self.root.dynamic.remove(target % self.root.dynamic.len());
+                log.push(Expect::Line(format!("stop {tag} shutdown")));
+                self.action = Action::SofoTerminate(tag);
+                self.reply = Reply::Ok;
+            }
+        }
+        self.log = log;
+    }
+
+    /// API calls on a dead root fail with `call`; crashes are no-ops.
+    fn dead_api(&mut self, op: &Op) {
+        let action = match op {
+            Op::StartChild { id, restart } => match self.pool_spec(*id) {
+                Some(spec) => Action::StartChild(SpecConfig {
+                    restart: *restart,
+                    ..spec
+                }),
+                None => return,
+            },
+            Op::TerminateChild { id } => match self.pool_id(*id) {
+                Some(id) => Action::TerminateChild(id),
+                None => return,
+            },
+            Op::RestartChild { id } => match self.pool_id(*id) {
+                Some(id) => Action::RestartChild(id),
+                None => return,
+            },
+            Op::DeleteChild { id } => match self.pool_id(*id) {
+                Some(id) => Action::DeleteChild(id),
+                None => return,
+            },
+            Op::SofoStart => {
+                let n = self.next_arg;
+                self.next_arg += 1;
+                Action::SofoStart(n)
+            }
+            _ => return,
+        };
+        self.action = action;
+        self.reply = Reply::err("call");
+    }
+
+    fn pool_spec(&self, i: usize) -> Option<SpecConfig> {
+        if self.pool.is_empty() {
+            return None;
+        }
+        Some(self.pool[i % self.pool.len()].clone())
+    }
+
+    fn pool_id(&self, i: usize) -> Option<String> {
+        self.pool_spec(i).map(|s| s.id)
+    }
+
+    /// The root's `which_children` without pids (see
+    /// [`child_line`](crate::child_line)), newest first; `None` if dead.
+    pub fn which_children(&self) -> Option<Vec<String>> {
+        self.alive.then(|| lines(&self.root))
+    }
+
+    /// The first running nested supervisor's id and children lines.
+    pub fn nested_children(&self) -> Option<(String, Vec<String>)> {
+        let (n, sup) = self.nested()?;
+        Some((self.root.children[n].spec.id.clone(), lines(sup)))
+    }
+
+    /// The root's `count_children`.
+    pub fn count_children(&self) -> ChildCounts {
+        if self.root.is_simple() {
+            let n = self.root.dynamic.len();
+            return ChildCounts {
+                specs: 1,
+                active: n,
+                supervisors: 0,
+                workers: n,
+            };
+        }
+        let c = &self.root.children;
+        let supervisors = c.iter().filter(|c| c.spec.nested.is_some()).count();
+        ChildCounts {
+            specs: c.len(),
+            active: c.iter().filter(|c| c.is_running()).count(),
+            supervisors,
+            workers: c.len() - supervisors,
+        }
+    }
+
+    /// Restarts in the current window: root, and the first running nested
+    /// supervisor.
+    pub fn restarts_in_window(&self) -> (usize, Option<usize>) {
+        let now = self.instant();
+        (
+            self.root.restarts_in_window(now),
+            self.nested().map(|(_, s)| s.restarts_in_window(now)),
+        )
+    }
+}
+
+fn lines(sup: &SupModel) -> Vec<String> {
+    if sup.is_simple() {
+        return sup
+            .dynamic
+            .iter()
+            .map(|_| "-=running".to_string())
+            .collect();
+    }
+    sup.children
+        .iter()
+        .rev()
+        .map(|c| {
+            let state = if c.is_running() {
+                "running"
+            } else {
+                "undefined"
+            };
+            format!("{}={state}", c.spec.id)
+        })
+        .collect()
+}

@@ -1,0 +1,401 @@
+//! Model-based test of the supervisor: a real tree and the pure
+//! [`TreeModel`] run the same generated operations (crashes with every
+//! kind of reason, the child API, simple_one_for_one starts and stops,
+//! paused-clock advances, killing a nested supervisor); after every step
+//! the log, the API result, `which_children` (with pids checked against
+//! the log), `count_children` and the restart windows must agree.
+//!
+//! 32 cases by default; `ARBOR_MODEL_CASES=10000` for a long run.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::time::Duration;
+
+use arbor_process::{Pid, ProcessHandle, kill};
+use arbor_supervisor::{
+    ChildSpec, ChildState, StartArgs, StartedChild, SupError, Supervisor, SupervisorRef,
+};
+use arbor_testkit::model::{Action, Op, Reply, SpecConfig, SupConfig, TreeModel, match_log};
+use arbor_testkit::{
+    LifecycleLog, Probe, any_strategy, crash, hold, pause, paused_runtime, quiet_probe_panics,
+    restart_type, shape, static_strategy, sup_flags,
+};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, FileFailurePersistence};
+use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
+use tokio::runtime::Runtime;
+
+fn cases() -> u32 {
+    std::env::var("ARBOR_MODEL_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32)
+}
+
+// ===== the reference machine =====
+
+struct Model;
+
+fn worker(id: &str, restart: arbor_supervisor::Restart) -> SpecConfig {
+    SpecConfig {
+        id: id.to_string(),
+        restart,
+        nested: None,
+    }
+}
+
+fn nested_config() -> impl Strategy<Value = SpecConfig> {
+    (
+        static_strategy().prop_flat_map(sup_flags),
+        proptest::collection::vec(restart_type(), 1..=3),
+        restart_type(),
+    )
+        .prop_map(|(flags, restarts, restart)| SpecConfig {
+            id: "n".to_string(),
+            restart,
+            nested: Some(Box::new(SupConfig {
+                flags,
+                children: restarts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| worker(&format!("n{}", i + 1), *r))
+                    .collect(),
+                template: None,
+            })),
+        })
+}
+
+fn tree_config() -> impl Strategy<Value = TreeModel> {
+    (
+        any_strategy().prop_flat_map(sup_flags),
+        proptest::collection::vec(restart_type(), 1..=3),
+        nested_config(),
+        proptest::option::of(0usize..4),
+        restart_type(),
+    )
+        .prop_map(|(flags, restarts, nested, nested_at, template)| {
+            let simple = flags.strategy == arbor_supervisor::Strategy::SimpleOneForOne;
+            let mut children: Vec<SpecConfig> = restarts
+                .iter()
+                .zip(["a", "b", "c"])
+                .map(|(r, id)| worker(id, *r))
+                .collect();
+            if let Some(at) = nested_at {
+                children.insert(at.min(children.len()), nested.clone());
+            }
+            let config = SupConfig {
+                flags,
+                children: if simple { Vec::new() } else { children },
+                template: simple.then_some(template),
+            };
+            let permanent = arbor_supervisor::Restart::Permanent;
+            let pool = vec![
+                worker("a", permanent),
+                worker("b", permanent),
+                worker("c", permanent),
+                worker("d", permanent),
+                worker("e", permanent),
+                nested,
+            ];
+            TreeModel::new(config, pool)
+        })
+}
+
+impl ReferenceStateMachine for Model {
+    type State = TreeModel;
+    type Transition = Op;
+
+    fn init_state() -> BoxedStrategy<TreeModel> {
+        tree_config().boxed()
+    }
+
+    fn transitions(state: &TreeModel) -> BoxedStrategy<Op> {
+        let simple = state.root.is_simple();
+        let sofo = if simple { 4 } else { 1 };
+        prop_oneof![
+            6 => (0usize..16, crash()).prop_map(|(target, crash)| Op::Crash { target, crash }),
+            2 => (0usize..6, restart_type()).prop_map(|(id, restart)| Op::StartChild { id, restart }),
+            2 => (0usize..6).prop_map(|id| Op::TerminateChild { id }),
+            2 => (0usize..6).prop_map(|id| Op::RestartChild { id }),
+            1 => (0usize..6).prop_map(|id| Op::DeleteChild { id }),
+            sofo => Just(Op::SofoStart),
+            sofo => (0usize..16).prop_map(|target| Op::SofoTerminate { target }),
+            3 => pause().prop_map(Op::Advance),
+            1 => Just(Op::KillNested),
+        ]
+        .boxed()
+    }
+
+    fn apply(mut state: TreeModel, op: &Op) -> TreeModel {
+        state.apply(op);
+        state
+    }
+}
+
+// ===== the system under test =====
+
+struct Sut {
+    rt: Runtime,
+    /// Log index where the current step's lines start.
+    cursor: usize,
+    log: LifecycleLog,
+    root: SupervisorRef,
+}
+
+fn build_sup(log: &LifecycleLog, cfg: &SupConfig) -> Supervisor {
+    match cfg.template {
+        Some(r) => Supervisor::simple(cfg.flags, Probe::new(log, "t").spec().restart(r)),
+        None => {
+            Supervisor::new(cfg.flags).children(cfg.children.iter().map(|s| build_spec(log, s)))
+        }
+    }
+}
+
+fn build_spec(log: &LifecycleLog, spec: &SpecConfig) -> ChildSpec {
+    match &spec.nested {
+        None => Probe::new(log, &spec.id).spec().restart(spec.restart),
+        Some(cfg) => build_sup(log, cfg)
+            .into_child_spec(spec.id.as_str())
+            .restart(spec.restart),
+    }
+}
+
+fn reply_of<T>(r: Result<T, SupError>, ok: impl FnOnce(T) -> Reply) -> Reply {
+    match r {
+        Ok(v) => ok(v),
+        Err(e) => Reply::Err(
+            match e {
+                SupError::NotFound => "not_found",
+                SupError::Running => "running",
+                SupError::Restarting => "restarting",
+                SupError::AlreadyStarted(_) => "already_started",
+                SupError::AlreadyPresent => "already_present",
+                SupError::SimpleOneForOne => "simple_one_for_one",
+                SupError::NotSimpleOneForOne => "not_simple_one_for_one",
+                SupError::Call(_) => "call",
+                other => return Reply::Err(other.to_string()),
+            }
+            .to_string(),
+        ),
+    }
+}
+
+fn started(s: StartedChild) -> Reply {
+    match s {
+        StartedChild::Started(_) => Reply::Started,
+        other => Reply::Err(format!("unexpected {other:?}")),
+    }
+}
+
+/// Running supervisor children of `root` (to settle them after a step).
+async fn nested_refs(root: &SupervisorRef) -> Vec<SupervisorRef> {
+    let Ok(children) = root.which_children().await else {
+        return Vec::new();
+    };
+    children
+        .iter()
+        .filter(|c| c.child_type == arbor_supervisor::ChildType::Supervisor)
+        .filter_map(|c| c.state.pid())
+        .filter_map(SupervisorRef::from_pid)
+        .collect()
+}
+
+fn pid_of(log: &LifecycleLog, tag: &str) -> Pid {
+    log.last_pid(tag)
+        .unwrap_or_else(|| panic!("no start of {tag} in the log"))
+}
+
+async fn perform(sut: &Sut, action: &Action) -> Reply {
+    let root = &sut.root;
+    let log = &sut.log;
+    match action {
+        Action::Noop => Reply::None,
+        Action::Advance(d) => {
+            tokio::time::advance(*d).await;
+            Reply::None
+        }
+        Action::Crash { tag, crash } => {
+            crash.inflict(pid_of(log, tag)).await;
+            Reply::None
+        }
+        Action::KillNested { id, workers } => {
+            let pid = root
+                .which_child(id.as_str())
+                .await
+                .unwrap()
+                .state
+                .pid()
+                .unwrap();
+            let sup = ProcessHandle::lookup(pid).unwrap();
+            let workers: Vec<ProcessHandle> = workers
+                .iter()
+                .filter_map(|w| ProcessHandle::lookup(pid_of(log, w)))
+                .collect();
+            // Hold the root so that the old workers' deaths are logged
+            // before it restarts the nested supervisor.
+            let held = hold(root).await;
+            kill(pid);
+            sup.wait().await;
+            for w in &workers {
+                w.wait().await;
+            }
+            held.release().await;
+            Reply::None
+        }
+        Action::StartChild(spec) => {
+            reply_of(root.start_child(build_spec(log, spec)).await, started)
+        }
+        Action::TerminateChild(id) => {
+            reply_of(root.terminate_child(id.as_str()).await, |_| Reply::Ok)
+        }
+        Action::RestartChild(id) => reply_of(root.restart_child(id.as_str()).await, started),
+        Action::DeleteChild(id) => reply_of(root.delete_child(id.as_str()).await, |_| Reply::Ok),
+        Action::SofoStart(n) => reply_of(root.start_child_with(StartArgs::new(*n)).await, started),
+        Action::SofoTerminate(tag) => {
+            reply_of(root.terminate_child(pid_of(log, tag)).await, |_| Reply::Ok)
+        }
+    }
+}
+
+/// Waits until every exit caused by the step was handled: nested
+/// supervisors answer (or are dead and their exit is queued at the root),
+/// then the root answers (or is dead).
+async fn settle(root: &SupervisorRef, nested: Vec<SupervisorRef>) {
+    for n in nested {
+        if n.which_children().await.is_err() {
+            n.wait().await;
+        }
+    }
+    if root.which_children().await.is_err() {
+        root.wait().await;
+    }
+}
+
+/// Compares the live tree with the model (log already compared).
+async fn compare(sut: &Sut, model: &TreeModel) {
+    let root = &sut.root;
+    let log = &sut.log;
+    let Some(expected) = model.which_children() else {
+        assert!(root.which_children().await.is_err(), "root should be dead");
+        assert!(!root.is_alive(), "root should be dead");
+        return;
+    };
+    let children = root.which_children().await.expect("root alive");
+    let lines: Vec<String> = children.iter().map(arbor_testkit::child_line).collect();
+    assert_eq!(lines, expected, "root which_children");
+    // Pids: every running probe is the one its latest start logged.
+    if model.root.is_simple() {
+        let tags = model.root.dynamic.iter().rev();
+        for (c, tag) in children.iter().zip(tags) {
+            assert_eq!(
+                c.state,
+                ChildState::Running(pid_of(log, tag)),
+                "pid of {tag}"
+            );
+        }
+    } else {
+        for (c, m) in children.iter().zip(model.root.children.iter().rev()) {
+            if m.spec.nested.is_none() && m.is_running() {
+                assert_eq!(c.state, ChildState::Running(pid_of(log, &m.spec.id)));
+            }
+        }
+    }
+    assert_eq!(
+        root.count_children().await.unwrap(),
+        model.count_children(),
+        "count_children"
+    );
+    let tree = root.tree().await.unwrap();
+    let (root_restarts, nested_restarts) = model.restarts_in_window();
+    assert_eq!(
+        tree.restarts_in_window,
+        Some(root_restarts),
+        "root restarts in window"
+    );
+    if let Some((id, expected)) = model.nested_children() {
+        let pid = root
+            .which_child(id.as_str())
+            .await
+            .unwrap()
+            .state
+            .pid()
+            .unwrap();
+        let nested = SupervisorRef::from_pid(pid).unwrap();
+        assert_eq!(
+            shape(&nested).await.unwrap(),
+            expected,
+            "nested which_children"
+        );
+        let node = tree.find(&id).unwrap();
+        assert_eq!(
+            node.restarts_in_window, nested_restarts,
+            "nested restarts in window"
+        );
+    }
+}
+
+struct SupervisorTest;
+
+impl StateMachineTest for SupervisorTest {
+    type SystemUnderTest = Sut;
+    type Reference = Model;
+
+    fn init_test(model: &TreeModel) -> Sut {
+        quiet_probe_panics();
+        let rt = paused_runtime();
+        let log = LifecycleLog::new();
+        let root = rt
+            .block_on(build_sup(&log, &model.config).start())
+            .expect("root starts");
+        let mut sut = Sut {
+            rt,
+            cursor: 0,
+            log,
+            root,
+        };
+        match_log(&model.log, &sut.log.lines_from(0)).unwrap();
+        sut.cursor = sut.log.len();
+        sut.rt.block_on(compare(&sut, model));
+        sut
+    }
+
+    fn apply(mut sut: Sut, model: &TreeModel, _op: Op) -> Sut {
+        sut.rt.block_on(async {
+            let nested = nested_refs(&sut.root).await;
+            let reply = perform(&sut, &model.action).await;
+            settle(&sut.root, nested).await;
+            let lines = sut.log.lines_from(sut.cursor);
+            if let Err(e) = match_log(&model.log, &lines) {
+                panic!("after {:?}: {e}", model.action);
+            }
+            assert_eq!(reply, model.reply, "reply to {:?}", model.action);
+            compare(&sut, model).await;
+        });
+        sut.cursor = sut.log.len();
+        sut
+    }
+
+    fn teardown(sut: Sut) {
+        sut.rt.block_on(async {
+            if sut.root.is_alive() {
+                let _ = sut
+                    .root
+                    .stop(arbor_process::ExitReason::Shutdown, Duration::MAX)
+                    .await;
+            }
+        });
+    }
+}
+
+prop_state_machine! {
+    #![proptest_config(Config {
+        cases: cases(),
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/model_supervisor.proptest-regressions",
+        ))),
+        max_shrink_iters: 4096,
+        .. Config::default()
+    })]
+
+    #[test]
+    fn supervisor_matches_model(sequential 1..30 => SupervisorTest);
+}

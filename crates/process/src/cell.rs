@@ -333,6 +333,11 @@ impl ProcessCell {
 
     /// Waits until the process has exited and returns its reason.
     pub(crate) async fn wait_exit(&self) -> ExitReason {
+        // Fast path without touching the `Notify` (a supervisor waits for
+        // thousands of children that are mostly gone already).
+        if let Some(r) = self.exit.get() {
+            return r.clone();
+        }
         let notified = self.exited.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use arbor_process::{Ctx, ExitReason, ProcessHandle, exit};
-use futures::future::join_all;
 
 use crate::{ChildSpec, Restart, Shutdown};
 
@@ -63,7 +62,15 @@ pub(crate) async fn shutdown_many<M: Send + 'static>(
         ctx.unlink(child.pid());
         exit(child.pid(), signal.clone());
     }
-    let all = join_all(children.iter().map(ProcessHandle::wait));
+    // Waiting one by one costs one wake-up for the first child still
+    // running; by then the others have mostly exited and answer at once.
+    let all = async {
+        let mut reasons = Vec::with_capacity(children.len());
+        for child in children {
+            reasons.push(child.wait().await);
+        }
+        reasons
+    };
     match shutdown {
         Shutdown::Timeout(limit) if limit != Duration::MAX => {
             match tokio::time::timeout(limit, all).await {
@@ -72,7 +79,11 @@ pub(crate) async fn shutdown_many<M: Send + 'static>(
                     for child in children.iter().filter(|c| c.is_alive()) {
                         exit(child.pid(), ExitReason::Kill);
                     }
-                    join_all(children.iter().map(ProcessHandle::wait)).await
+                    let mut reasons = Vec::with_capacity(children.len());
+                    for child in children {
+                        reasons.push(child.wait().await);
+                    }
+                    reasons
                 }
             }
         }

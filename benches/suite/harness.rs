@@ -186,11 +186,9 @@ pub(crate) fn rss() -> Rss {
 }
 
 /// A tiny deterministic PRNG (xorshift64*) for workloads that need random keys.
-#[allow(dead_code)] // used by W9, which waits for the todo crate
 #[derive(Debug, Clone)]
 pub(crate) struct Rng(u64);
 
-#[allow(dead_code)]
 impl Rng {
     pub(crate) fn new(seed: u64) -> Rng {
         Rng(seed.max(1))

@@ -10,6 +10,7 @@ mod w1_call_rtt;
 mod w3_events;
 mod w5_spawn;
 mod w6_restart;
+mod w9_todo;
 
 use harness::{Rt, Sample, median, run_on};
 
@@ -26,6 +27,9 @@ pub(crate) struct Sizes {
     pub(crate) ofa_m: u64,
     pub(crate) ofa_k: u64,
     pub(crate) shutdown_n: u64,
+    pub(crate) todo_lists: u64,
+    pub(crate) todo_lookups: u64,
+    pub(crate) todo_kills: u64,
 }
 
 impl Sizes {
@@ -41,6 +45,9 @@ impl Sizes {
             ofa_m: 100,
             ofa_k: 1_000,
             shutdown_n: 10_000,
+            todo_lists: 10_000,
+            todo_lookups: 100_000,
+            todo_kills: 1_000,
         }
     }
 
@@ -56,6 +63,9 @@ impl Sizes {
             ofa_m: 10,
             ofa_k: 20,
             shutdown_n: 500,
+            todo_lists: 200,
+            todo_lookups: 2_000,
+            todo_kills: 20,
         }
     }
 }
@@ -306,6 +316,18 @@ pub(crate) fn run(opts: &Options) -> Vec<Line> {
                 &[],
                 || run_on(rt, w5_spawn::shutdown_arbor(n)),
                 Some(&|| run_on(rt, w5_spawn::shutdown_raw(n))),
+            ));
+        }
+        if opts.selected("w9", "todo_workload") {
+            let (l, k, x) = (s.todo_lists, s.todo_lookups, s.todo_kills);
+            lines.push(compare(
+                opts,
+                "todo_workload",
+                rt,
+                l,
+                &[("lookups", k.to_string()), ("kills", x.to_string())],
+                || run_on(rt, w9_todo::todo_arbor(l, k, x)),
+                None,
             ));
         }
     }

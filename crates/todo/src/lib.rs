@@ -70,3 +70,8 @@ pub use event::TodoEvent;
 pub use list_supervisor::ListSupervisor;
 pub use manager::{EventTarget, TodoManager};
 pub use todo_list::TodoList;
+
+/// The code blocks of `docs/guide.md`, run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/guide.md")]
+pub struct GuideDoctests;

@@ -41,6 +41,8 @@
 //!   [`TodoList`], [`ListSupervisor`], [`TodoManager`] with an
 //!   [`EventTarget`].
 //! - What the manager publishes: [`TodoEvent`].
+//! - The todo service over TCP: [`TodoServer`], speaking the line
+//!   protocol of [`protocol`].
 //!
 //! # Guarantees
 //!
@@ -62,6 +64,8 @@ mod error;
 mod event;
 mod list_supervisor;
 mod manager;
+pub mod protocol;
+mod server;
 mod todo_list;
 
 pub use app::{RESTART_INTENSITY, RESTART_PERIOD, TodoApp, TreeNames};
@@ -69,6 +73,7 @@ pub use error::{AppError, StartListError};
 pub use event::TodoEvent;
 pub use list_supervisor::ListSupervisor;
 pub use manager::{EventTarget, TodoManager};
+pub use server::{MAX_EVENT_BACKLOG, TodoServer};
 pub use todo_list::TodoList;
 
 /// The code blocks of `docs/guide.md`, run as doctests.

@@ -1,0 +1,514 @@
+//! The todo service's line protocol, as pure functions: a bounded line
+//! decoder, the request parser and the reply formatter. The server
+//! ([`TodoServer`](crate::TodoServer)) only moves bytes and runs requests.
+//!
+//! # The protocol
+//!
+//! Requests are lines of UTF-8 text ending in `\n` (a `\r` before it is
+//! dropped), at most [`MAX_LINE_LEN`] bytes without the line end. The
+//! command word is case-insensitive; words are separated by spaces or tabs;
+//! a list name is one word; an item is the rest of the line (it may contain
+//! spaces).
+//!
+//! | request | reply |
+//! |---|---|
+//! | `CREATE <list>` | `OK` once the list can be found |
+//! | `PUT <list> <item>` | `OK` |
+//! | `LIST <list>` | one `* <item>` line per item, newest first, then `OK` |
+//! | `DELETE <list> <item>` | `OK` (the newest equal item is removed) |
+//! | `EVENTS` | `OK`, then an `EVENT create <list>` / `EVENT exit <list>` line per event |
+//!
+//! Every request line gets exactly one final line, `OK` or
+//! `ERR <reason>` (see [`ErrorReason`] for every reason). Replies end in
+//! `\n`.
+//!
+//! After `EVENTS` the connection streams events until the client
+//! disconnects and executes no more commands: every further line is
+//! answered `ERR events mode: commands are not accepted` (use a second
+//! connection for commands). If the event stream ends (the event manager
+//! stopped and no successor could be subscribed), the server writes
+//! `ERR events ended: <why>` and the connection accepts commands again.
+//!
+//! ```
+//! use arbor_todo::protocol::{self, ErrorReason, Reply, Request};
+//! assert_eq!(
+//!     protocol::parse("PUT shopping oat milk"),
+//!     Ok(Request::Put { list: "shopping".into(), item: "oat milk".into() }),
+//! );
+//! let err = protocol::parse("FROB").unwrap_err();
+//! assert_eq!(err, ErrorReason::UnknownCommand("FROB".into()));
+//! assert_eq!(Reply::Err(&err).to_string(), r#"ERR unknown command "FROB""#);
+//! ```
+
+use std::fmt;
+
+use crate::TodoEvent;
+
+/// The longest request line accepted, in bytes, without its line end.
+/// Longer lines are answered [`ErrorReason::LineTooLong`] and skipped.
+pub const MAX_LINE_LEN: usize = 4096;
+
+// ===== requests =====
+
+/// A parsed request line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// `CREATE <list>`: create the list unless it exists.
+    Create {
+        /// The list's name.
+        list: String,
+    },
+    /// `PUT <list> <item>`: add an item in front of the list.
+    Put {
+        /// The list's name.
+        list: String,
+        /// The item (may contain spaces).
+        item: String,
+    },
+    /// `LIST <list>`: the items, newest first.
+    List {
+        /// The list's name.
+        list: String,
+    },
+    /// `DELETE <list> <item>`: remove the newest item equal to `item`.
+    Delete {
+        /// The list's name.
+        list: String,
+        /// The item (may contain spaces).
+        item: String,
+    },
+    /// `EVENTS`: stream create/exit events to this connection.
+    Events,
+}
+
+/// Why a line was answered with `ERR`: its `Display` is the text after
+/// `ERR `.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ErrorReason {
+    /// The line was empty (or only spaces).
+    EmptyLine,
+    /// The first word is no command.
+    UnknownCommand(String),
+    /// A list name or item is missing.
+    MissingArgument {
+        /// How the command is used, e.g. `PUT <list> <item>`.
+        usage: &'static str,
+    },
+    /// Words after the last argument the command takes.
+    BadArguments {
+        /// How the command is used, e.g. `CREATE <list>`.
+        usage: &'static str,
+    },
+    /// The line was longer than [`MAX_LINE_LEN`] bytes; it was skipped.
+    LineTooLong,
+    /// The line was not valid UTF-8; it was skipped.
+    InvalidUtf8,
+    /// No list has this name.
+    UnknownList(String),
+    /// `DELETE`: the list has no such item.
+    UnknownItem {
+        /// The list's name.
+        list: String,
+        /// The item that was not found.
+        item: String,
+    },
+    /// `CREATE`: the manager did not keep the list (it died at once).
+    NotCreated(String),
+    /// The todo tree (or the list) could not answer: it is restarting or
+    /// stopped. The request may be retried.
+    Unavailable(String),
+    /// A command after `EVENTS` on the same connection.
+    EventsMode,
+    /// The connection's event stream ended; commands are accepted again.
+    EventsEnded(String),
+}
+
+impl fmt::Display for ErrorReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorReason::EmptyLine => f.write_str("empty line"),
+            ErrorReason::UnknownCommand(c) => write!(f, "unknown command {c:?}"),
+            ErrorReason::MissingArgument { usage } => {
+                write!(f, "missing argument (usage: {usage})")
+            }
+            ErrorReason::BadArguments { usage } => write!(f, "bad arguments (usage: {usage})"),
+            ErrorReason::LineTooLong => write!(f, "line too long (max {MAX_LINE_LEN} bytes)"),
+            ErrorReason::InvalidUtf8 => f.write_str("invalid UTF-8"),
+            ErrorReason::UnknownList(l) => write!(f, "unknown list {l:?}"),
+            ErrorReason::UnknownItem { list, item } => {
+                write!(f, "unknown item {item:?} in list {list:?}")
+            }
+            ErrorReason::NotCreated(l) => write!(f, "list {l:?} could not be created"),
+            ErrorReason::Unavailable(why) => write!(f, "unavailable: {why}"),
+            ErrorReason::EventsMode => f.write_str("events mode: commands are not accepted"),
+            ErrorReason::EventsEnded(why) => write!(f, "events ended: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ErrorReason {}
+
+const CREATE: &str = "CREATE <list>";
+const PUT: &str = "PUT <list> <item>";
+const LIST: &str = "LIST <list>";
+const DELETE: &str = "DELETE <list> <item>";
+const EVENTS: &str = "EVENTS";
+
+/// Parses one request line (without its line end).
+///
+/// # Errors
+///
+/// [`ErrorReason::EmptyLine`], [`ErrorReason::UnknownCommand`],
+/// [`ErrorReason::MissingArgument`] or [`ErrorReason::BadArguments`].
+pub fn parse(line: &str) -> Result<Request, ErrorReason> {
+    let (verb, rest) = split_word(line.trim_ascii());
+    if verb.is_empty() {
+        return Err(ErrorReason::EmptyLine);
+    }
+    let (list, item) = split_word(rest);
+    let list = list.to_owned();
+    let item = item.to_owned();
+    let request = match verb.to_ascii_uppercase().as_str() {
+        "CREATE" => one_word(list, &item, CREATE).map(|list| Request::Create { list })?,
+        "LIST" => one_word(list, &item, LIST).map(|list| Request::List { list })?,
+        "PUT" => with_item(list, item, PUT).map(|(list, item)| Request::Put { list, item })?,
+        "DELETE" => {
+            with_item(list, item, DELETE).map(|(list, item)| Request::Delete { list, item })?
+        }
+        "EVENTS" if list.is_empty() => Request::Events,
+        "EVENTS" => return Err(ErrorReason::BadArguments { usage: EVENTS }),
+        _ => return Err(ErrorReason::UnknownCommand(verb.to_owned())),
+    };
+    Ok(request)
+}
+
+/// The first word of `s` and the rest, with the spaces between removed.
+/// `s` has no leading or trailing whitespace.
+fn split_word(s: &str) -> (&str, &str) {
+    match s.split_once(|c: char| c.is_ascii_whitespace()) {
+        Some((word, rest)) => (word, rest.trim_ascii_start()),
+        None => (s, ""),
+    }
+}
+
+fn one_word(list: String, rest: &str, usage: &'static str) -> Result<String, ErrorReason> {
+    if list.is_empty() {
+        Err(ErrorReason::MissingArgument { usage })
+    } else if !rest.is_empty() {
+        Err(ErrorReason::BadArguments { usage })
+    } else {
+        Ok(list)
+    }
+}
+
+fn with_item(
+    list: String,
+    item: String,
+    usage: &'static str,
+) -> Result<(String, String), ErrorReason> {
+    if list.is_empty() || item.is_empty() {
+        Err(ErrorReason::MissingArgument { usage })
+    } else {
+        Ok((list, item))
+    }
+}
+
+// ===== replies =====
+
+/// One reply line; its `Display` is the line without the line end.
+#[derive(Debug, Clone, Copy)]
+pub enum Reply<'a> {
+    /// `OK`: the request succeeded.
+    Ok,
+    /// `* <item>`: one item of a `LIST` reply.
+    Item(&'a str),
+    /// `EVENT create <list>` / `EVENT exit <list>`.
+    Event(&'a TodoEvent),
+    /// `ERR <reason>`.
+    Err(&'a ErrorReason),
+}
+
+impl Reply<'_> {
+    /// Appends the line and its `\n` to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        // Writing into a Vec cannot fail.
+        let _ = writeln!(out, "{self}");
+    }
+}
+
+impl fmt::Display for Reply<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reply::Ok => f.write_str("OK"),
+            Reply::Item(item) => write!(f, "* {item}"),
+            Reply::Event(TodoEvent::Create { name, .. }) => write!(f, "EVENT create {name}"),
+            Reply::Event(TodoEvent::Exit { name, .. }) => write!(f, "EVENT exit {name}"),
+            Reply::Err(reason) => write!(f, "ERR {reason}"),
+        }
+    }
+}
+
+// ===== line decoder =====
+
+/// Splits a byte stream into request lines, holding at most about
+/// [`MAX_LINE_LEN`] bytes plus the last chunk fed.
+///
+/// A line longer than the limit yields [`ErrorReason::LineTooLong`] as
+/// soon as the limit is passed, and its bytes up to the next `\n` are
+/// dropped. A line that is not UTF-8 yields [`ErrorReason::InvalidUtf8`].
+/// Either way the following lines decode normally.
+///
+/// ```
+/// use arbor_todo::protocol::LineDecoder;
+/// let mut lines = LineDecoder::new(16);
+/// lines.feed(b"LIST a\r\nPUT a ");
+/// assert_eq!(lines.next_line(), Some(Ok("LIST a".to_owned())));
+/// assert_eq!(lines.next_line(), None);
+/// assert!(lines.has_partial());
+/// lines.feed(b"milk\n");
+/// assert_eq!(lines.next_line(), Some(Ok("PUT a milk".to_owned())));
+/// ```
+#[derive(Debug)]
+pub struct LineDecoder {
+    buf: Vec<u8>,
+    max: usize,
+    /// Bytes of `buf` known to hold no `\n`.
+    scanned: usize,
+    /// Dropping the rest of a line that was too long.
+    discarding: bool,
+}
+
+impl LineDecoder {
+    /// A decoder for lines of at most `max` bytes (without the line end).
+    pub fn new(max: usize) -> LineDecoder {
+        LineDecoder {
+            buf: Vec::new(),
+            max,
+            scanned: 0,
+            discarding: false,
+        }
+    }
+
+    /// Appends received bytes.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next complete line, if one was received.
+    pub fn next_line(&mut self) -> Option<Result<String, ErrorReason>> {
+        loop {
+            let newline = self.buf[self.scanned..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|i| self.scanned + i);
+            if self.discarding {
+                let Some(end) = newline else {
+                    self.buf.clear();
+                    self.scanned = 0;
+                    return None;
+                };
+                self.buf.drain(..=end);
+                self.scanned = 0;
+                self.discarding = false;
+                continue;
+            }
+            let Some(end) = newline else {
+                // `max` bytes and a `\r` may still end well.
+                if self.buf.len() > self.max + 1 {
+                    self.buf.clear();
+                    self.scanned = 0;
+                    self.discarding = true;
+                    return Some(Err(ErrorReason::LineTooLong));
+                }
+                self.scanned = self.buf.len();
+                return None;
+            };
+            let mut line: Vec<u8> = self.buf.drain(..=end).collect();
+            self.scanned = 0;
+            line.pop(); // the '\n'
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            if line.len() > self.max {
+                return Some(Err(ErrorReason::LineTooLong));
+            }
+            return Some(String::from_utf8(line).map_err(|_| ErrorReason::InvalidUtf8));
+        }
+    }
+
+    /// Whether part of a line was received and not yet its end (at end of
+    /// input, that part is dropped).
+    pub fn has_partial(&self) -> bool {
+        !self.buf.is_empty() && !self.discarding
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn s(x: &str) -> String {
+        x.to_owned()
+    }
+
+    #[test]
+    fn parses_every_command() {
+        assert_eq!(
+            parse("CREATE shopping"),
+            Ok(Request::Create {
+                list: s("shopping")
+            })
+        );
+        assert_eq!(
+            parse("LIST shopping"),
+            Ok(Request::List {
+                list: s("shopping")
+            })
+        );
+        assert_eq!(
+            parse("PUT shopping milk"),
+            Ok(Request::Put {
+                list: s("shopping"),
+                item: s("milk")
+            })
+        );
+        assert_eq!(
+            parse("DELETE shopping eggs"),
+            Ok(Request::Delete {
+                list: s("shopping"),
+                item: s("eggs")
+            })
+        );
+        assert_eq!(parse("EVENTS"), Ok(Request::Events));
+    }
+
+    #[test]
+    fn item_is_the_rest_of_the_line_and_words_may_be_spread() {
+        assert_eq!(
+            parse("  put\tshopping   oat  milk, 2 l  "),
+            Ok(Request::Put {
+                list: s("shopping"),
+                item: s("oat  milk, 2 l")
+            })
+        );
+        assert_eq!(parse("list a"), Ok(Request::List { list: s("a") }));
+        assert_eq!(parse("Events "), Ok(Request::Events));
+    }
+
+    #[test]
+    fn rejects_bad_lines_with_their_reason() {
+        assert_eq!(parse(""), Err(ErrorReason::EmptyLine));
+        assert_eq!(parse(" \t "), Err(ErrorReason::EmptyLine));
+        assert_eq!(parse("FROB x"), Err(ErrorReason::UnknownCommand(s("FROB"))));
+        assert_eq!(
+            parse("CREATE"),
+            Err(ErrorReason::MissingArgument { usage: CREATE })
+        );
+        assert_eq!(
+            parse("CREATE a b"),
+            Err(ErrorReason::BadArguments { usage: CREATE })
+        );
+        assert_eq!(
+            parse("LIST"),
+            Err(ErrorReason::MissingArgument { usage: LIST })
+        );
+        assert_eq!(
+            parse("LIST a b"),
+            Err(ErrorReason::BadArguments { usage: LIST })
+        );
+        assert_eq!(
+            parse("PUT"),
+            Err(ErrorReason::MissingArgument { usage: PUT })
+        );
+        assert_eq!(
+            parse("PUT a"),
+            Err(ErrorReason::MissingArgument { usage: PUT })
+        );
+        assert_eq!(
+            parse("DELETE a "),
+            Err(ErrorReason::MissingArgument { usage: DELETE })
+        );
+        assert_eq!(
+            parse("EVENTS now"),
+            Err(ErrorReason::BadArguments { usage: EVENTS })
+        );
+    }
+
+    #[test]
+    fn replies_format_as_documented() {
+        let line = |r: Reply<'_>| {
+            let mut out = Vec::new();
+            r.write_to(&mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(line(Reply::Ok), "OK\n");
+        assert_eq!(line(Reply::Item("oat milk")), "* oat milk\n");
+        assert_eq!(
+            line(Reply::Err(&ErrorReason::UnknownList(s("x")))),
+            "ERR unknown list \"x\"\n"
+        );
+        assert_eq!(
+            line(Reply::Err(&ErrorReason::MissingArgument { usage: PUT })),
+            "ERR missing argument (usage: PUT <list> <item>)\n"
+        );
+        assert_eq!(
+            line(Reply::Err(&ErrorReason::LineTooLong)),
+            "ERR line too long (max 4096 bytes)\n"
+        );
+    }
+
+    fn drain(d: &mut LineDecoder) -> Vec<Result<String, ErrorReason>> {
+        std::iter::from_fn(|| d.next_line()).collect()
+    }
+
+    #[test]
+    fn decoder_splits_lines_across_chunks_and_strips_crlf() {
+        let mut d = LineDecoder::new(MAX_LINE_LEN);
+        d.feed(b"CREATE a\r\nPU");
+        assert_eq!(drain(&mut d), [Ok(s("CREATE a"))]);
+        assert!(d.has_partial());
+        d.feed(b"T a b");
+        assert_eq!(drain(&mut d), []);
+        d.feed(b"\n\n");
+        assert_eq!(drain(&mut d), [Ok(s("PUT a b")), Ok(s(""))]);
+        assert!(!d.has_partial());
+    }
+
+    #[test]
+    fn decoder_accepts_exactly_max_bytes() {
+        let mut d = LineDecoder::new(4);
+        d.feed(b"abcd\r");
+        assert_eq!(drain(&mut d), []);
+        d.feed(b"\nabcd\n");
+        assert_eq!(drain(&mut d), [Ok(s("abcd")), Ok(s("abcd"))]);
+    }
+
+    #[test]
+    fn decoder_reports_a_long_line_once_and_resumes_after_it() {
+        let mut d = LineDecoder::new(4);
+        d.feed(b"abcde\nok\n");
+        assert_eq!(drain(&mut d), [Err(ErrorReason::LineTooLong), Ok(s("ok"))]);
+        // Across chunks: reported as soon as the limit is passed, the rest
+        // of the line is dropped without being kept.
+        d.feed(b"abcdef");
+        assert_eq!(drain(&mut d), [Err(ErrorReason::LineTooLong)]);
+        d.feed(b"ghijkl");
+        assert_eq!(drain(&mut d), []);
+        assert!(!d.has_partial());
+        assert!(d.buf.is_empty());
+        d.feed(b"mn\nok\n");
+        assert_eq!(drain(&mut d), [Ok(s("ok"))]);
+    }
+
+    #[test]
+    fn decoder_rejects_invalid_utf8_and_resumes() {
+        let mut d = LineDecoder::new(16);
+        d.feed(b"PUT a \xff\xfe\nPUT a \xc3\xa9\n");
+        assert_eq!(
+            drain(&mut d),
+            [Err(ErrorReason::InvalidUtf8), Ok(s("PUT a \u{e9}"))]
+        );
+    }
+}

@@ -199,6 +199,47 @@ async fn owner_death_removes_its_handlers() {
     assert_eq!(drain(&mut rx), ["other:N(1)"]);
 }
 
+/// Owner exits → all its handlers are terminated in list order, in one
+/// go, even when a swapped-in handler inherited an older monitor than a
+/// handler registered before it (OTP: one `{'EXIT', Owner, R}` removes every
+/// supervised handler in list order; found by `event_model`).
+#[tokio::test]
+async fn owner_death_terminates_handlers_in_list_order_after_swap() {
+    let (log, mut rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let owner = arbor_process::spawn(|mut ctx: Ctx<ExitReason>| async move {
+        match ctx.recv().await {
+            Msg::Message(reason) => reason,
+            _ => ExitReason::Normal,
+        }
+    });
+    let (tx, _notices) = tokio::sync::mpsc::unbounded_channel();
+    for name in ["a", "b"] {
+        let opts = AddOpts::new().owner(Owner::channel(owner.pid(), tx.clone()));
+        mgr.add_handler_opts(id(name), Probe::new(name, &log), opts)
+            .await
+            .unwrap();
+    }
+    // `c` takes `a`'s (older) monitor but is appended after `b`.
+    mgr.swap_handler(&id("a"), id("c"), Probe::new("c", &log))
+        .await
+        .unwrap();
+    assert_eq!(mgr.which_handlers().await.unwrap(), [id("b"), id("c")]);
+    drain(&mut rx);
+    owner.send(ExitReason::custom("owner_gone")).unwrap();
+    owner.wait().await;
+    // The manager has the owner's notifications queued: this call is
+    // answered after they were handled.
+    assert_eq!(mgr.which_handlers().await.unwrap(), []);
+    assert_eq!(
+        drain(&mut rx),
+        [
+            "b:terminate:{stop,owner_gone}",
+            "c:terminate:{stop,owner_gone}"
+        ]
+    );
+}
+
 /// `link: true` outside a process is an error, nothing installed.
 #[tokio::test]
 async fn link_outside_process_rejected() {

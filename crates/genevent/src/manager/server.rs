@@ -294,14 +294,28 @@ impl<E: Send + 'static> Manager<E> {
         }
     }
 
-    /// Removes the handlers owned through `monitor` (§3.4 owner death).
+    /// The owner watched through `monitor` died: removes **every** handler
+    /// of that owner, in registration order (§3.4: one owner exit removes
+    /// all its handlers in list order). Each handler holds its own monitor
+    /// (invariant 2), and after a swap the inherited monitor can be older
+    /// than a later-registered handler's, so the order must not follow the
+    /// order in which the monitors fire; the owner's other notifications
+    /// arrive later and match nothing (dropped as stale).
     fn owner_down(&mut self, me: &Myself, monitor: MonitorRef, reason: &ExitReason) {
+        let Some(owner) = self.entries.iter().find_map(|e| {
+            e.owner
+                .as_ref()
+                .filter(|o| o.monitor == monitor)
+                .map(|o| o.owner.pid)
+        }) else {
+            return;
+        };
         let mut i = 0;
         while i < self.entries.len() {
             if self.entries[i]
                 .owner
                 .as_ref()
-                .is_some_and(|o| o.monitor == monitor)
+                .is_some_and(|o| o.owner.pid == owner)
             {
                 self.remove_at(me, i, RemoveReason::OwnerExited(reason.clone()));
             } else {

@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --example todo                 # the guided tour (a few seconds, exits 0)
 //! RUST_LOG=debug cargo run --example todo  # the same with every report
+//! cargo run --example todo -- --serve 127.0.0.1:4040   # the todo service over TCP, until ctrl-c
 //! ```
 //!
 //! The tour starts the nested tree of the guide's chapter 5, prints it,
@@ -14,12 +15,16 @@
 //! done by waiting for the dead process's exit and then asking the
 //! supervisor, whose mailbox has that exit queued ahead of the question.
 //! The walk-through in prose is `docs/guide.md`.
+//!
+//! With `--serve ADDR` it starts the same tree and a [`TodoServer`] on
+//! `ADDR` instead (try `nc 127.0.0.1 4040`, then `CREATE shopping`), and
+//! shuts both down cleanly on ctrl-c.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use arbor::process::{ExitReason, Pid, exit, kill, process_count, wait_exit};
-use arbor::todo::{TodoApp, TodoEvent, TreeNames};
+use arbor::todo::{TodoApp, TodoEvent, TodoServer, TreeNames};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -38,10 +43,19 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
-    match tour().await {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let run = match args.as_slice() {
+        [] => tour().await,
+        [flag, addr] if flag == "--serve" => serve(addr).await,
+        _ => {
+            eprintln!("usage: cargo run --example todo [-- --serve ADDR]");
+            return ExitCode::from(2);
+        }
+    };
+    match run {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("the tour failed: {e}");
+            eprintln!("failed: {e}");
             ExitCode::FAILURE
         }
     }
@@ -174,6 +188,45 @@ async fn tour() -> Result<(), Error> {
         processes_before,
         process_count()
     ));
+    Ok(())
+}
+
+/// `--serve ADDR`: the todo tree and its TCP server, until ctrl-c.
+async fn serve(addr: &str) -> Result<(), Error> {
+    let app = TodoApp::start(TreeNames::default()).await?;
+    let server = TodoServer::bind(&app, addr).await?;
+    let at = server.local_addr();
+    println!();
+    println!(
+        "todo service listening on {at} (try: nc {} {})",
+        at.ip(),
+        at.port()
+    );
+    println!();
+    println!("  CREATE <list>           create a list (no-op if it exists)   -> OK");
+    println!("  PUT <list> <item>       add an item in front                 -> OK");
+    println!("  LIST <list>             one `* <item>` line per item, newest first, then OK");
+    println!("  DELETE <list> <item>    remove the newest equal item         -> OK");
+    println!(
+        "  EVENTS                  OK, then `EVENT create|exit <list>` lines (use another connection for commands)"
+    );
+    println!(
+        "  errors: `ERR <reason>` (unknown command or list or item, missing or extra arguments, line too long)"
+    );
+    println!();
+    show_tree(&app).await?;
+    println!("   the server's own tree:");
+    println!();
+    for line in server.supervisor().tree().await?.to_string().lines() {
+        println!("   {line}");
+    }
+    println!();
+    println!("ctrl-c to stop");
+    tokio::signal::ctrl_c().await?;
+    println!();
+    server.shutdown().await;
+    app.stop().await?;
+    println!("stopped the server, then the todo tree");
     Ok(())
 }
 

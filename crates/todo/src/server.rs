@@ -51,6 +51,9 @@ const READ_CHUNK: usize = 4096;
 /// connection waits for input.
 const FLUSH_AT: usize = 16 * 1024;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// How long a connection waits for the todo tree's root supervisor when
+/// its event manager went away.
+const RESUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The todo service on a TCP socket: one supervised process per
 /// connection, commands run through the [`TodoApp`] client (so they reach
@@ -434,7 +437,11 @@ impl Connection {
         // A request to the root supervisor is answered after it handled the
         // event manager's exit (restarted it, or gave up).
         let restarted = match self.app.root() {
-            Ok(root) => root.which_children().await.is_ok(),
+            Ok(root) => root
+                .with_timeout(RESUBSCRIBE_TIMEOUT)
+                .which_children()
+                .await
+                .is_ok(),
             Err(_) => false,
         };
         let events = if restarted {

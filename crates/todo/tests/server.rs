@@ -395,3 +395,52 @@ async fn shutdown_closes_every_connection_and_stops_accepting() {
     assert!(app.lookup("a").await.unwrap().is_some());
     app.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn events_follow_a_restarted_event_manager() {
+    let (app, server) = start("srv_em_").await;
+    let mut events = Client::connect(server.local_addr()).await;
+    assert_eq!(events.request("EVENTS").await, ["OK"]);
+    let em = app.event_manager().unwrap().pid();
+    kill(em);
+    wait_exit(em).await;
+    // The connection subscribes to the successor on its own; wait until it
+    // did (polling the manager's handlers, bounded by the hang guard).
+    tokio::time::timeout(HANG_GUARD, async {
+        loop {
+            if let Ok(em) = app.event_manager()
+                && em.which_handlers().await.is_ok_and(|h| !h.is_empty())
+            {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("hang guard: no new subscription");
+    let mut c = Client::connect(server.local_addr()).await;
+    assert_eq!(c.request("CREATE after").await, ["OK"]);
+    assert_eq!(events.line().await, "EVENT create after");
+    stop(app, server).await;
+}
+
+#[tokio::test]
+async fn a_stopped_tree_ends_the_event_stream_and_commands_work_again() {
+    let names = TreeNames::prefixed("srv_em_end_");
+    let app = TodoApp::start(names.clone()).await.unwrap();
+    let server = TodoServer::bind(&app, "127.0.0.1:0").await.unwrap();
+    let mut events = Client::connect(server.local_addr()).await;
+    assert_eq!(events.request("EVENTS").await, ["OK"]);
+    app.stop().await.unwrap();
+    assert_eq!(
+        events.line().await,
+        "ERR events ended: event manager stopped"
+    );
+    let app = TodoApp::start(names).await.unwrap();
+    assert_eq!(events.request("CREATE a").await, ["OK"]);
+    assert_eq!(events.request("EVENTS").await, ["OK"]);
+    let mut c = Client::connect(server.local_addr()).await;
+    assert_eq!(c.request("CREATE b").await, ["OK"]);
+    assert_eq!(events.line().await, "EVENT create b");
+    stop(app, server).await;
+}

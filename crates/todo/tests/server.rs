@@ -444,3 +444,38 @@ async fn a_stopped_tree_ends_the_event_stream_and_commands_work_again() {
     assert_eq!(events.line().await, "EVENT create b");
     stop(app, server).await;
 }
+
+#[tokio::test]
+async fn an_events_client_that_does_not_read_is_dropped_and_blocks_nobody() {
+    let (app, server) = start("srv_slow_").await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let slow = socket.connect(server.local_addr()).await.unwrap();
+    let (rd, wr) = slow.into_split();
+    let mut slow = Client {
+        lines: BufReader::new(rd).lines(),
+        wr,
+    };
+    assert_eq!(slow.request("EVENTS").await, ["OK"]);
+    let [pid] = connection_pids(&server).await[..] else {
+        panic!("one connection")
+    };
+    // Each list makes a ~4 KiB event line the slow client never reads. The
+    // manager publishes with sync_notify: were the connection to wait on
+    // its socket, these CREATEs would time out.
+    let mut c = Client::connect(server.local_addr()).await;
+    let long = "n".repeat(4000);
+    let mut created = 0;
+    let conn = arbor_process::ProcessHandle::lookup(pid).unwrap();
+    while conn.is_alive() {
+        assert_eq!(c.request(&format!("CREATE {long}{created}")).await, ["OK"]);
+        created += 1;
+        assert!(created < 100_000, "the slow client was never dropped");
+    }
+    let reason = conn.wait().await;
+    assert!(reason.is_normal(), "{reason:?}");
+    assert!(created > arbor_todo::MAX_EVENT_BACKLOG / 4000);
+    assert_eq!(app.list_names().await.unwrap().len(), created);
+    assert_eq!(server.connection_count().await.unwrap(), 1);
+    stop(app, server).await;
+}

@@ -15,8 +15,12 @@ pub enum Crash {
     Normal,
     /// Exits by itself with `shutdown`.
     Shutdown,
+    /// Exits by itself with `{shutdown,x}` (normal for a transient child).
+    ShutdownWith,
     /// Exits by itself with the custom reason `boom`.
     Custom,
+    /// Exits by itself with an error value (`{error,"bad"}`).
+    Error,
     /// Panics (reason `{panic,"probe crashed"}`).
     Panic,
     /// Is killed from outside (`kill`, reason `killed`).
@@ -28,10 +32,12 @@ pub const PANIC_MESSAGE: &str = "probe crashed";
 
 impl Crash {
     /// Every variant.
-    pub const ALL: [Crash; 5] = [
+    pub const ALL: [Crash; 7] = [
         Crash::Normal,
         Crash::Shutdown,
+        Crash::ShutdownWith,
         Crash::Custom,
+        Crash::Error,
         Crash::Panic,
         Crash::Kill,
     ];
@@ -41,7 +47,9 @@ impl Crash {
         match self {
             Crash::Normal => ExitReason::Normal,
             Crash::Shutdown => ExitReason::Shutdown,
+            Crash::ShutdownWith => ExitReason::shutdown_with("x"),
             Crash::Custom => ExitReason::custom("boom"),
+            Crash::Error => ExitReason::error(std::io::Error::other("bad")),
             Crash::Panic => ExitReason::Panic(PANIC_MESSAGE.into()),
             Crash::Kill => ExitReason::Killed,
         }
@@ -85,7 +93,9 @@ impl fmt::Display for Crash {
         let s = match self {
             Crash::Normal => "normal",
             Crash::Shutdown => "shutdown",
+            Crash::ShutdownWith => "shutdown_with",
             Crash::Custom => "custom",
+            Crash::Error => "error",
             Crash::Panic => "panic",
             Crash::Kill => "kill",
         };

@@ -1,16 +1,18 @@
 //! Model-based test of the supervisor: a real tree and the pure
 //! [`TreeModel`] run the same generated operations (crashes with every
 //! kind of reason, the child API, simple_one_for_one starts and stops,
-//! paused-clock advances, killing a nested supervisor); after every step
-//! the log, the API result, `which_children` (with pids checked against
-//! the log), `count_children` and the restart windows must agree.
+//! `terminate_child` by a pid that is gone or not a child, paused-clock
+//! advances, killing a nested supervisor); after every step the log, the
+//! API result, `which_children` of the root and of the nested supervisor
+//! (with pids checked against the log), `count_children`, the restart
+//! windows and a dead root's exit reason must agree.
 //!
 //! 32 cases by default; `ARBOR_MODEL_CASES=10000` for a long run.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::time::Duration;
 
-use arbor_process::{Pid, ProcessHandle, kill};
+use arbor_process::{ExitReason, Pid, ProcessHandle, kill};
 use arbor_supervisor::{
     ChildSpec, ChildState, StartArgs, StartedChild, SupError, Supervisor, SupervisorRef,
 };
@@ -119,6 +121,7 @@ impl ReferenceStateMachine for Model {
             1 => (0usize..6).prop_map(|id| Op::DeleteChild { id }),
             sofo => Just(Op::SofoStart),
             sofo => (0usize..16).prop_map(|target| Op::SofoTerminate { target }),
+            1 => (0usize..16).prop_map(|target| Op::TerminatePid { target }),
             3 => pause().prop_map(Op::Advance),
             1 => Just(Op::KillNested),
         ]
@@ -250,7 +253,7 @@ async fn perform(sut: &Sut, action: &Action) -> Reply {
         Action::RestartChild(id) => reply_of(root.restart_child(id.as_str()).await, started),
         Action::DeleteChild(id) => reply_of(root.delete_child(id.as_str()).await, |_| Reply::Ok),
         Action::SofoStart(n) => reply_of(root.start_child_with(StartArgs::new(*n)).await, started),
-        Action::SofoTerminate(tag) => {
+        Action::SofoTerminate(tag) | Action::TerminatePid(tag) => {
             reply_of(root.terminate_child(pid_of(log, tag)).await, |_| Reply::Ok)
         }
     }
@@ -277,6 +280,8 @@ async fn compare(sut: &Sut, model: &TreeModel) {
     let Some(expected) = model.which_children() else {
         assert!(root.which_children().await.is_err(), "root should be dead");
         assert!(!root.is_alive(), "root should be dead");
+        // Giving up is a `shutdown` exit (§2.7 step 3).
+        assert_eq!(root.wait().await, ExitReason::Shutdown, "root exit reason");
         return;
     };
     let children = root.which_children().await.expect("root alive");
@@ -325,6 +330,18 @@ async fn compare(sut: &Sut, model: &TreeModel) {
             expected,
             "nested which_children"
         );
+        let (_, model_nested) = model.nested().unwrap();
+        let children = nested.which_children().await.unwrap();
+        for (c, m) in children.iter().zip(model_nested.children.iter().rev()) {
+            if m.is_running() {
+                assert_eq!(
+                    c.state,
+                    ChildState::Running(pid_of(log, &m.spec.id)),
+                    "pid of nested {}",
+                    m.spec.id
+                );
+            }
+        }
         let node = tree.find(&id).unwrap();
         assert_eq!(
             node.restarts_in_window, nested_restarts,
@@ -377,10 +394,7 @@ impl StateMachineTest for SupervisorTest {
     fn teardown(sut: Sut) {
         sut.rt.block_on(async {
             if sut.root.is_alive() {
-                let _ = sut
-                    .root
-                    .stop(arbor_process::ExitReason::Shutdown, Duration::MAX)
-                    .await;
+                let _ = sut.root.stop(ExitReason::Shutdown, Duration::MAX).await;
             }
         });
     }

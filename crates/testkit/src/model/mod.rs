@@ -4,9 +4,9 @@
 //! order, the restart window, give-up and its escalation to the parent,
 //! and the result of every API call.
 //!
-//! The model reuses the supervisor's pure cores ([`exit_action`],
-//! [`RestartWindow`]), so it checks the *process* machinery around them:
-//! strategies, ordering, shutdown, nesting and the API.
+//! The restart table (§2.6) and the intensity window (§2.7) are written
+//! here again from the reference rather than taken from the supervisor's
+//! pure cores, so a bug there shows up as a difference too.
 //!
 //! Scope: probe workers that trap exits and always start, at most one
 //! level of nested static supervisors, auto_shutdown `never`, no backoff.
@@ -16,5 +16,5 @@
 mod sup;
 mod tree;
 
-pub use sup::{ChildModel, ChildModelState, SupModel};
+pub use sup::{ChildModel, ChildModelState, SupModel, Window};
 pub use tree::{Action, Expect, Op, Reply, SpecConfig, SupConfig, TreeModel, match_log};

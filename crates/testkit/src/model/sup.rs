@@ -1,7 +1,9 @@
 //! One supervisor of the model.
 
+use std::time::Duration;
+
 use arbor_process::ExitReason;
-use arbor_supervisor::{ExitAction, Restart, RestartWindow, Strategy, SupFlags, exit_action};
+use arbor_supervisor::{Restart, Strategy, SupFlags};
 use tokio::time::Instant;
 
 use super::tree::{Expect, SpecConfig, SupConfig};
@@ -31,6 +33,67 @@ impl ChildModel {
     }
 }
 
+/// What happens to a child that exited by itself (otp-reference §2.6),
+/// written from the table rather than taken from the supervisor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnExit {
+    Restart,
+    /// Not restarted; the spec stays (pid `undefined`).
+    Keep,
+    /// Not restarted; the spec is deleted.
+    Remove,
+}
+
+fn on_exit(restart: Restart, reason: &ExitReason) -> OnExit {
+    let normal = matches!(
+        reason,
+        ExitReason::Normal | ExitReason::Shutdown | ExitReason::ShutdownWith(_)
+    );
+    match (restart, normal) {
+        (Restart::Permanent, _) => OnExit::Restart,
+        (Restart::Transient, true) => OnExit::Keep,
+        (Restart::Transient, false) => OnExit::Restart,
+        (Restart::Temporary, _) => OnExit::Remove,
+    }
+}
+
+/// The model's restart history (otp-reference §2.7 with arbor's decision:
+/// exact durations, the window `[now - period, now]` inclusive): giving
+/// up when a restart makes more than `intensity` restarts in the window.
+#[derive(Debug, Clone)]
+pub struct Window {
+    intensity: u32,
+    period: Duration,
+    /// Restart times, oldest first.
+    restarts: Vec<Instant>,
+}
+
+impl Window {
+    fn new(intensity: u32, period: Duration) -> Window {
+        Window {
+            intensity,
+            period,
+            restarts: Vec::new(),
+        }
+    }
+
+    /// Records a restart at `now`; `false` means give up.
+    fn allow(&mut self, now: Instant) -> bool {
+        let period = self.period;
+        self.restarts.retain(|t| now.duration_since(*t) <= period);
+        self.restarts.push(now);
+        self.restarts.len() <= self.intensity as usize
+    }
+
+    /// Restarts in the window ending at `now`.
+    pub fn count(&self, now: Instant) -> usize {
+        self.restarts
+            .iter()
+            .filter(|t| now.duration_since(**t) <= self.period)
+            .count()
+    }
+}
+
 /// What a supervisor does after handling an exit.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Flow {
@@ -53,7 +116,7 @@ pub struct SupModel {
     /// simple_one_for_one children (their tags), in start order.
     pub dynamic: Vec<String>,
     /// Its restart history.
-    pub window: RestartWindow,
+    pub window: Window,
 }
 
 impl SupModel {
@@ -64,7 +127,7 @@ impl SupModel {
             children: Vec::new(),
             template: config.template,
             dynamic: Vec::new(),
-            window: RestartWindow::new(config.flags.intensity, config.flags.period),
+            window: Window::new(config.flags.intensity, config.flags.period),
         };
         if config.template.is_none() {
             for spec in &config.children {
@@ -124,14 +187,14 @@ impl SupModel {
             return Flow::Continue;
         };
         child.state = ChildModelState::Undefined;
-        match exit_action(child.spec.restart, reason) {
-            ExitAction::Keep => Flow::Continue,
-            ExitAction::Remove => {
+        match on_exit(child.spec.restart, reason) {
+            OnExit::Keep => Flow::Continue,
+            OnExit::Remove => {
                 self.children.remove(idx);
                 Flow::Continue
             }
-            ExitAction::Restart => {
-                if self.window.record(now).is_err() {
+            OnExit::Restart => {
+                if !self.window.allow(now) {
                     self.terminate_children(log);
                     return Flow::Exit(ExitReason::Shutdown);
                 }
@@ -155,13 +218,13 @@ impl SupModel {
         if idx >= self.dynamic.len() {
             return Flow::Continue;
         }
-        match exit_action(restart, reason) {
-            ExitAction::Keep | ExitAction::Remove => {
+        match on_exit(restart, reason) {
+            OnExit::Keep | OnExit::Remove => {
                 self.dynamic.remove(idx);
                 Flow::Continue
             }
-            ExitAction::Restart => {
-                if self.window.record(now).is_err() {
+            OnExit::Restart => {
+                if !self.window.allow(now) {
                     self.dynamic.remove(idx);
                     self.terminate_children(log);
                     return Flow::Exit(ExitReason::Shutdown);

@@ -76,6 +76,14 @@ pub enum Op {
         /// Index among dynamic children.
         target: usize,
     },
+    /// `terminate_child(pid)` with the pid of a probe that need not be a
+    /// child: simple_one_for_one root: the `target`-th dynamic child ever
+    /// started (a current one is stopped; one that is gone is dead, `ok`,
+    /// §2.13); static root: a running probe (`not_found`, §2.12).
+    TerminatePid {
+        /// Index among candidates.
+        target: usize,
+    },
     /// Advance the paused clock.
     Advance(Duration),
     /// Kill the first running nested supervisor.
@@ -111,8 +119,10 @@ pub enum Action {
     DeleteChild(String),
     /// `start_child_with(n)`.
     SofoStart(u32),
-    /// `terminate_child(pid of tag)`.
+    /// `terminate_child(pid of tag)` for a current dynamic child.
     SofoTerminate(String),
+    /// `terminate_child(latest pid of tag)`, whatever that process is.
+    TerminatePid(String),
     /// Advance the clock.
     Advance(Duration),
 }
@@ -455,6 +465,30 @@ impl TreeModel {
                 log.push(Expect::Line(format!("stop {tag} shutdown")));
                 self.action = Action::SofoTerminate(tag);
                 self.reply = Reply::Ok;
+            }
+            Op::TerminatePid { target } => {
+                if self.root.is_simple() {
+                    // Every `t:<n>` below `next_arg` was started (the root
+                    // is alive, so it always was).
+                    if self.next_arg == 0 {
+                        return;
+                    }
+                    let tag = format!("t:{}", *target as u32 % self.next_arg);
+                    if let Some(i) = self.root.dynamic.iter().position(|t| *t == tag) {
+                        self.root.dynamic.remove(i);
+                        log.push(Expect::Line(format!("stop {tag} shutdown")));
+                    }
+                    self.action = Action::TerminatePid(tag);
+                    self.reply = Reply::Ok;
+                } else {
+                    let running = self.running();
+                    if running.is_empty() {
+                        return;
+                    }
+                    let (_, tag) = running[target % running.len()].clone();
+                    self.action = Action::TerminatePid(tag);
+                    self.reply = Reply::err("not_found");
+                }
             }
         }
         self.log = log;

@@ -9,6 +9,7 @@
 //!    └─ todo_manager          worker
 //! ```
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use arbor_genevent::{EventManager, EventManagerRef, EventStream, ManagerOpts, StreamOpts};
@@ -16,6 +17,7 @@ use arbor_process::{ExitReason, StopError};
 use arbor_supervisor::{
     ChildSpec, StartOutcome, Strategy, SupFlags, SupStartError, Supervisor, SupervisorRef, TreeNode,
 };
+use parking_lot::Mutex;
 
 use crate::{AppError, EventTarget, ListSupervisor, TodoEvent, TodoList, TodoManager};
 
@@ -68,7 +70,10 @@ pub const RESTART_PERIOD: Duration = Duration::from_secs(5);
 /// The todo application: the nested tree and a client for it.
 ///
 /// Cheap to clone. Every client method looks its process up by name first,
-/// so a `TodoApp` stays valid across restarts of any part of the tree.
+/// so a `TodoApp` stays valid across restarts of any part of the tree. The
+/// todo manager, which `create` and `lookup` reach on every call, is
+/// remembered once found and looked up again after it has exited (clones
+/// share what they remembered).
 ///
 /// # Examples
 ///
@@ -90,6 +95,8 @@ pub const RESTART_PERIOD: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct TodoApp {
     names: TreeNames,
+    /// The todo manager found last (see [`TodoApp::manager`]).
+    manager: Arc<Mutex<Option<TodoManager>>>,
 }
 
 impl TodoApp {
@@ -157,7 +164,7 @@ impl TodoApp {
     /// `Todo.Supervisor.start_link/0`.
     pub async fn start_link(names: TreeNames) -> Result<TodoApp, SupStartError> {
         Self::definition(&names).start_link().await?;
-        Ok(TodoApp { names })
+        Ok(TodoApp::client(names))
     }
 
     /// Starts the tree with no parent; stop it with [`TodoApp::stop`].
@@ -171,12 +178,15 @@ impl TodoApp {
     /// As [`TodoApp::start_link`].
     pub async fn start(names: TreeNames) -> Result<TodoApp, SupStartError> {
         Self::definition(&names).start().await?;
-        Ok(TodoApp { names })
+        Ok(TodoApp::client(names))
     }
 
     /// A client for a tree started elsewhere under `names`.
     pub fn client(names: TreeNames) -> TodoApp {
-        TodoApp { names }
+        TodoApp {
+            names,
+            manager: Arc::default(),
+        }
     }
 
     /// The names this client resolves.
@@ -229,7 +239,16 @@ impl TodoApp {
     ///
     /// As [`TodoApp::inner`].
     pub fn manager(&self) -> Result<TodoManager, AppError> {
-        TodoManager::whereis(&self.names.manager)
+        // The registry lookup hashes the name and takes a shard lock; a
+        // live manager found before is still the registered one (the tree
+        // never unregisters a living process), so reuse it.
+        let mut cached = self.manager.lock();
+        if let Some(manager) = cached.as_ref().filter(|m| m.is_alive()) {
+            return Ok(manager.clone());
+        }
+        *cached = TodoManager::whereis(&self.names.manager);
+        cached
+            .clone()
             .ok_or_else(|| self.not_running(&self.names.manager))
     }
 

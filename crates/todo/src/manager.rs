@@ -25,8 +25,10 @@ use crate::{ListSupervisor, TodoEvent, TodoList};
 pub enum EventTarget {
     /// This event manager process (events are lost once it exits).
     Manager(EventManagerRef<TodoEvent>),
-    /// Whatever event manager is registered under this name when an event
-    /// is published: follows the manager across restarts.
+    /// Whatever event manager is registered under this name: follows the
+    /// manager across restarts. The name is resolved at the first
+    /// publication and again after the manager found last has exited (in
+    /// the todo tree a name changes owner only when its process dies).
     Named(String),
 }
 
@@ -36,10 +38,21 @@ impl EventTarget {
         EventTarget::Named(name.into())
     }
 
-    fn resolve(&self) -> Option<EventManagerRef<TodoEvent>> {
+    /// The manager to publish to: `cached` while it lives, else the one
+    /// registered now (remembered in `cached`).
+    fn resolve(
+        &self,
+        cached: &mut Option<EventManagerRef<TodoEvent>>,
+    ) -> Option<EventManagerRef<TodoEvent>> {
         match self {
             EventTarget::Manager(m) => Some(m.clone()),
-            EventTarget::Named(n) => EventManagerRef::whereis(n),
+            EventTarget::Named(n) => {
+                if let Some(m) = cached.as_ref().filter(|m| m.is_alive()) {
+                    return Some(m.clone());
+                }
+                *cached = EventManagerRef::whereis(n);
+                cached.clone()
+            }
         }
     }
 }
@@ -234,13 +247,15 @@ pub(crate) enum Cast {
 pub(crate) struct Server {
     list_sup: ListSupervisor,
     events: EventTarget,
+    /// The event manager `events` named when last resolved.
+    resolved: Option<EventManagerRef<TodoEvent>>,
     names: HashMap<String, TodoList>,
     refs: HashMap<MonitorRef, String>,
 }
 
 impl Server {
-    async fn publish(&self, event: TodoEvent) {
-        let Some(events) = self.events.resolve() else {
+    async fn publish(&mut self, event: TodoEvent) {
+        let Some(events) = self.events.resolve(&mut self.resolved) else {
             tracing::warn!(target: "arbor::todo", %event, "no event manager: event dropped");
             return;
         };
@@ -264,6 +279,7 @@ impl GenServer for Server {
         Ok(Server {
             list_sup,
             events,
+            resolved: None,
             names: HashMap::new(),
             refs: HashMap::new(),
         })

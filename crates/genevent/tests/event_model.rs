@@ -1,6 +1,6 @@
 //! Model test of the event manager: random sequences of add / remove /
-//! swap (API and callback), handler crashes (panic, error, remove),
-//! notify / sync_notify, owner death (killed or exiting by itself, and
+//! swap (API and callback), handler crashes (panic, error, remove) in
+//! events and calls, notify / sync_notify, info messages, owner death (killed or exiting by itself, and
 //! adds naming a dead owner), event streams (subscribe, drop, removed or
 //! swapped out) and a final stop or kill, checked after every step against
 //! a pure model: every handler callback in order, what every stream
@@ -19,8 +19,8 @@ mod support;
 use std::time::Duration;
 
 use arbor_genevent::{
-    AddError, AddOpts, EventManager, EventManagerRef, EventStream, HandlerExit, HandlerId, Owner,
-    RemoveError, StreamOpts, SwapError,
+    AddError, AddOpts, EventManager, EventManagerRef, EventStream, HandlerCallError, HandlerExit,
+    HandlerId, Owner, RemoveError, StreamOpts, SwapError,
 };
 use arbor_process::{Ctx, ExitReason, Msg, ProcessRef};
 use futures::{FutureExt, StreamExt};
@@ -51,6 +51,14 @@ enum EvKind {
     Swap,
 }
 
+#[derive(Clone, Copy, Debug)]
+enum CallKind {
+    Double(u32),
+    Remove,
+    Panic,
+    Bad,
+}
+
 /// Handler targets (`Remove`, `Swap`'s old id) are `0..6`: `0..4` name a
 /// probe, `4..6` the stream in that slot (a probe name if the slot is empty).
 #[derive(Clone, Debug)]
@@ -75,6 +83,14 @@ enum Op {
         b: usize,
         sync: bool,
     },
+    /// `call` to a target: `Double(n)` replies `2n`; the others make the
+    /// probe remove itself (`remove`), panic (`panic`) or fail (`bad`).
+    Call {
+        target: usize,
+        kind: CallKind,
+    },
+    /// A plain message to the manager: every handler's `handle_info`.
+    Info,
     Subscribe(usize),
     Unsubscribe(usize),
     /// Owner `k` dies (killed, or exits with `owner_gone`) if alive, or a
@@ -102,6 +118,14 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(old, new, owner, fail_init)| Op::Swap { old, new, owner, fail_init }),
         5 => (kind, 0..4usize, 0..4usize, any::<bool>())
             .prop_map(|(kind, a, b, sync)| Op::Event { kind, a, b, sync }),
+        2 => (0..6usize, prop_oneof![
+            3 => (0..100u32).prop_map(CallKind::Double),
+            1 => Just(CallKind::Remove),
+            1 => Just(CallKind::Panic),
+            1 => Just(CallKind::Bad),
+        ])
+            .prop_map(|(target, kind)| Op::Call { target, kind }),
+        1 => Just(Op::Info),
         1 => (0..STREAMS).prop_map(Op::Subscribe),
         1 => (0..STREAMS).prop_map(Op::Unsubscribe),
         1 => (0..OWNERS, any::<bool>()).prop_map(|(k, kill)| Op::Owner { k, kill }),
@@ -324,6 +348,47 @@ impl Model {
         out
     }
 
+    /// `call` (§3.2): a stream's handler answers no call and is removed.
+    fn call(&mut self, target: &HandlerId, kind: CallKind) -> Out {
+        let mut out = Out::default();
+        let Some(i) = self.position(target) else {
+            out.reply = "not_found".into();
+            return out;
+        };
+        let failed = |reason: &str| format!("failed:{reason}");
+        let (reply, removal) = match (self.entries[i].who, kind) {
+            (Who::Stream(_), _) => (failed("{error,\"bad_call\"}"), Some("{error,\"bad_call\"}")),
+            (Who::Probe(_), CallKind::Double(n)) => (format!("ok:{}", 2 * n), None),
+            (Who::Probe(_), CallKind::Remove) => ("ok:bye".into(), Some("remove_handler")),
+            (Who::Probe(_), CallKind::Panic) => (
+                failed("{panic,\"call_panic\"}"),
+                Some("{panic,\"call_panic\"}"),
+            ),
+            (Who::Probe(_), CallKind::Bad) => (
+                failed("{error,\"bad_request\"}"),
+                Some("{error,\"bad_request\"}"),
+            ),
+        };
+        out.reply = reply;
+        if let Some(reason) = removal {
+            if let Who::Stream(k) = self.entries[i].who {
+                out.streams[k].push(format!("err:stream handler removed: {reason}"));
+            }
+            self.remove_at(i, reason, &mut out);
+        }
+        out
+    }
+
+    fn info(&self) -> Out {
+        let mut out = Out::default();
+        for e in &self.entries {
+            if let Who::Probe(name) = e.who {
+                out.log.push(format!("{name}:info:ping"));
+            }
+        }
+        out
+    }
+
     fn owner_dies(&mut self, k: usize, reason: &str) -> Out {
         let mut out = Out::default();
         self.owners_alive[k] = false;
@@ -518,6 +583,15 @@ fn remove_reply(r: Result<arbor_genevent::Payload, RemoveError>) -> String {
     }
 }
 
+fn call_reply(r: Result<String, HandlerCallError>) -> String {
+    match r {
+        Ok(v) => format!("ok:{v}"),
+        Err(HandlerCallError::NotFound) => "not_found".into(),
+        Err(HandlerCallError::Failed(reason)) => format!("failed:{reason}"),
+        Err(e) => format!("unexpected:{e}"),
+    }
+}
+
 async fn run(ops: Vec<Op>, kill_at_end: bool) {
     let mut sut = Sut::start().await;
     let mut model = Model::new();
@@ -575,6 +649,34 @@ async fn run(ops: Vec<Op>, kill_at_end: bool) {
                     sut.mgr.notify(ev.clone());
                 }
                 (String::new(), model.dispatch(&ev))
+            }
+            Op::Call { target, kind } => {
+                let target = model.target(target);
+                let got = match kind {
+                    CallKind::Double(n) => {
+                        sut.mgr.call::<u32>(&target, n).await.map(|r| r.to_string())
+                    }
+                    CallKind::Remove => sut
+                        .mgr
+                        .call::<&str>(&target, "remove")
+                        .await
+                        .map(str::to_string),
+                    CallKind::Panic => sut
+                        .mgr
+                        .call::<&str>(&target, "panic")
+                        .await
+                        .map(str::to_string),
+                    CallKind::Bad => sut
+                        .mgr
+                        .call::<&str>(&target, "bad")
+                        .await
+                        .map(str::to_string),
+                };
+                (call_reply(got), model.call(&target, kind))
+            }
+            Op::Info => {
+                sut.mgr.send_info("ping");
+                (String::new(), model.info())
             }
             Op::Subscribe(k) => {
                 if model.streams[k].is_none() {
@@ -702,7 +804,11 @@ fn quiet_boom() {
     ONCE.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if info.payload().downcast_ref::<&str>() != Some(&"boom") {
+            let expected = matches!(
+                info.payload().downcast_ref::<&str>(),
+                Some(&"boom" | &"call_panic")
+            );
+            if !expected {
                 default(info);
             }
         }));

@@ -300,8 +300,8 @@ enum End {
 }
 
 async fn connection(app: TodoApp, socket: TcpStream, peer: SocketAddr) -> ExitReason {
-    let pid = arbor_process::current();
-    tracing::info!(target: TARGET, %peer, ?pid, "connection accepted");
+    let pid = arbor_process::current().map(tracing::field::display);
+    tracing::info!(target: TARGET, %peer, pid, "connection accepted");
     let run = AssertUnwindSafe(Connection::new(app, socket).run()).catch_unwind();
     match run.await {
         Ok(End::Closed { partial }) => {

@@ -1,7 +1,8 @@
 //! Model-based test of the supervisor: a real tree and the pure
 //! [`TreeModel`] run the same generated operations (crashes with every
 //! kind of reason, the child API, simple_one_for_one starts and stops,
-//! `terminate_child` by a pid that is gone or not a child, paused-clock
+//! `terminate_child` by a pid that is gone or not a child, failing starts
+//! (restart retries through the intensity check), paused-clock
 //! advances, killing a nested supervisor); after every step the log, the
 //! API result, `which_children` of the root and of the nested supervisor
 //! (with pids checked against the log), `count_children`, the restart
@@ -10,6 +11,8 @@
 //! 32 cases by default; `ARBOR_MODEL_CASES=10000` for a long run.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use arbor_process::{ExitReason, Pid, ProcessHandle, kill};
@@ -122,6 +125,7 @@ impl ReferenceStateMachine for Model {
             sofo => Just(Op::SofoStart),
             sofo => (0usize..16).prop_map(|target| Op::SofoTerminate { target }),
             1 => (0usize..16).prop_map(|target| Op::TerminatePid { target }),
+            1 => (0usize..8, 1u32..=3).prop_map(|(target, n)| Op::FailNext { target, n }),
             3 => pause().prop_map(Op::Advance),
             1 => Just(Op::KillNested),
         ]
@@ -136,27 +140,42 @@ impl ReferenceStateMachine for Model {
 
 // ===== the system under test =====
 
+/// The probes of the root's static workers, by id (to make their next
+/// starts fail).
+type Probes = RefCell<HashMap<String, Probe>>;
+
 struct Sut {
     rt: Runtime,
+    probes: Probes,
     /// Log index where the current step's lines start.
     cursor: usize,
     log: LifecycleLog,
     root: SupervisorRef,
 }
 
-fn build_sup(log: &LifecycleLog, cfg: &SupConfig) -> Supervisor {
+/// Builds a supervisor; its workers' probes go into `probes` if given.
+fn build_sup(log: &LifecycleLog, cfg: &SupConfig, probes: Option<&Probes>) -> Supervisor {
     match cfg.template {
         Some(r) => Supervisor::simple(cfg.flags, Probe::new(log, "t").spec().restart(r)),
-        None => {
-            Supervisor::new(cfg.flags).children(cfg.children.iter().map(|s| build_spec(log, s)))
-        }
+        None => Supervisor::new(cfg.flags).children(
+            cfg.children
+                .iter()
+                .map(|s| build_spec(log, s, probes))
+                .collect::<Vec<_>>(),
+        ),
     }
 }
 
-fn build_spec(log: &LifecycleLog, spec: &SpecConfig) -> ChildSpec {
+fn build_spec(log: &LifecycleLog, spec: &SpecConfig, probes: Option<&Probes>) -> ChildSpec {
     match &spec.nested {
-        None => Probe::new(log, &spec.id).spec().restart(spec.restart),
-        Some(cfg) => build_sup(log, cfg)
+        None => {
+            let probe = Probe::new(log, &spec.id);
+            if let Some(p) = probes {
+                p.borrow_mut().insert(spec.id.clone(), probe.clone());
+            }
+            probe.spec().restart(spec.restart)
+        }
+        Some(cfg) => build_sup(log, cfg, None)
             .into_child_spec(spec.id.as_str())
             .restart(spec.restart),
     }
@@ -175,6 +194,7 @@ fn reply_of<T>(r: Result<T, SupError>, ok: impl FnOnce(T) -> Reply) -> Reply {
                 SupError::SimpleOneForOne => "simple_one_for_one",
                 SupError::NotSimpleOneForOne => "not_simple_one_for_one",
                 SupError::Call(_) => "call",
+                SupError::StartFailed(r) => return Reply::Err(format!("start_failed:{r}")),
                 other => return Reply::Err(other.to_string()),
             }
             .to_string(),
@@ -245,7 +265,17 @@ async fn perform(sut: &Sut, action: &Action) -> Reply {
             Reply::None
         }
         Action::StartChild(spec) => {
-            reply_of(root.start_child(build_spec(log, spec)).await, started)
+            let new = Probes::default();
+            let got = root.start_child(build_spec(log, spec, Some(&new))).await;
+            if got.is_ok() {
+                sut.probes.borrow_mut().extend(new.into_inner());
+            }
+            reply_of(got, started)
+        }
+        Action::FailNext(id, n) => {
+            let probe = sut.probes.borrow()[id].clone();
+            let _ = probe.fail_next(*n);
+            Reply::None
         }
         Action::TerminateChild(id) => {
             reply_of(root.terminate_child(id.as_str()).await, |_| Reply::Ok)
@@ -268,8 +298,17 @@ async fn settle(root: &SupervisorRef, nested: Vec<SupervisorRef>) {
             n.wait().await;
         }
     }
-    if root.which_children().await.is_err() {
-        root.wait().await;
+    // A failed restart queued a retry behind this call: let the retries
+    // run until none is pending (§2.9).
+    loop {
+        match root.which_children().await {
+            Err(_) => {
+                root.wait().await;
+                return;
+            }
+            Ok(c) if c.iter().any(|c| c.state == ChildState::Restarting) => {}
+            Ok(_) => return,
+        }
     }
 }
 
@@ -360,11 +399,13 @@ impl StateMachineTest for SupervisorTest {
         quiet_probe_panics();
         let rt = paused_runtime();
         let log = LifecycleLog::new();
+        let probes = Probes::default();
         let root = rt
-            .block_on(build_sup(&log, &model.config).start())
+            .block_on(build_sup(&log, &model.config, Some(&probes)).start())
             .expect("root starts");
         let mut sut = Sut {
             rt,
+            probes,
             cursor: 0,
             log,
             root,

@@ -24,6 +24,9 @@ pub struct ChildModel {
     pub spec: SpecConfig,
     /// Running or not.
     pub state: ChildModelState,
+    /// How many of its next starts fail (a probe's
+    /// [`fail_next`](crate::Probe::fail_next); workers only).
+    pub fail: u32,
 }
 
 impl ChildModel {
@@ -135,6 +138,7 @@ impl SupModel {
                 sup.children.push(ChildModel {
                     spec: spec.clone(),
                     state,
+                    fail: 0,
                 });
             }
         }
@@ -198,8 +202,7 @@ impl SupModel {
                     self.terminate_children(log);
                     return Flow::Exit(ExitReason::Shutdown);
                 }
-                self.restart_static(idx, log);
-                Flow::Continue
+                self.restart_static(idx, now, log)
             }
         }
     }
@@ -235,7 +238,30 @@ impl SupModel {
         }
     }
 
-    fn restart_static(&mut self, idx: usize, log: &mut Vec<Expect>) {
+    /// The strategy's restart of child `idx` (§2.8); a failed start marks
+    /// the child restarting and queues a retry, which first goes through
+    /// the intensity check (§2.9), until a restart succeeds or the
+    /// supervisor gives up. The test lets the retries run before it looks.
+    fn restart_static(&mut self, idx: usize, now: Instant, log: &mut Vec<Expect>) -> Flow {
+        let mut idx = idx;
+        loop {
+            let Some(failed) = self.restart_once(idx, log) else {
+                return Flow::Continue;
+            };
+            if !self.window.allow(now) {
+                self.terminate_children(log);
+                return Flow::Exit(ExitReason::Shutdown);
+            }
+            match self.position(&failed) {
+                Some(i) => idx = i,
+                None => return Flow::Continue,
+            }
+        }
+    }
+
+    /// One restart attempt; the id of the child whose start failed (it
+    /// stays not running, later ones are not started).
+    fn restart_once(&mut self, idx: usize, log: &mut Vec<Expect>) -> Option<String> {
         let (first, last) = match self.flags.strategy {
             Strategy::OneForOne => (idx, idx + 1),
             Strategy::OneForAll => {
@@ -246,14 +272,26 @@ impl SupModel {
                 self.terminate_range(idx + 1, log);
                 (idx, self.children.len())
             }
-            Strategy::SimpleOneForOne => return,
+            Strategy::SimpleOneForOne => return None,
         };
         for i in first..last.min(self.children.len()) {
-            if !self.children[i].is_running() {
-                let state = start_spec(&self.children[i].spec, log);
-                self.children[i].state = state;
+            if !self.children[i].is_running() && !self.start_at(i, log) {
+                return Some(self.children[i].spec.id.clone());
             }
         }
+        None
+    }
+
+    /// Starts child `i`; `false` if its start fails (logged `failed id`).
+    pub(crate) fn start_at(&mut self, i: usize, log: &mut Vec<Expect>) -> bool {
+        let child = &mut self.children[i];
+        if child.fail > 0 {
+            child.fail -= 1;
+            log.push(Expect::Line(format!("failed {}", child.spec.id)));
+            return false;
+        }
+        child.state = start_spec(&child.spec, log);
+        true
     }
 
     /// Stops children `from..` in reverse start order and drops the

@@ -84,6 +84,14 @@ pub enum Op {
         /// Index among candidates.
         target: usize,
     },
+    /// Make the next `n` starts of the `target`-th worker of the root fail
+    /// (`Probe::fail_next`).
+    FailNext {
+        /// Index among the root's static workers.
+        target: usize,
+        /// Failing starts.
+        n: u32,
+    },
     /// Advance the paused clock.
     Advance(Duration),
     /// Kill the first running nested supervisor.
@@ -123,6 +131,8 @@ pub enum Action {
     SofoTerminate(String),
     /// `terminate_child(latest pid of tag)`, whatever that process is.
     TerminatePid(String),
+    /// The next `n` starts of the root's worker `id` fail.
+    FailNext(String, u32),
     /// Advance the clock.
     Advance(Duration),
 }
@@ -392,7 +402,11 @@ impl TreeModel {
                     }
                 } else {
                     let state = start_spec(&spec, &mut log);
-                    self.root.children.push(ChildModel { spec, state });
+                    self.root.children.push(ChildModel {
+                        spec,
+                        state,
+                        fail: 0,
+                    });
                     Reply::Started
                 };
             }
@@ -419,10 +433,11 @@ impl TreeModel {
                 } else if let Some(i) = self.root.position(&id) {
                     if self.root.children[i].is_running() {
                         Reply::err("running")
-                    } else {
-                        let state = start_spec(&self.root.children[i].spec, &mut log);
-                        self.root.children[i].state = state;
+                    } else if self.root.start_at(i, &mut log) {
                         Reply::Started
+                    } else {
+                        // No retry for an API start (§2.12: `{error,R}`).
+                        Reply::err("start_failed:start_failed")
                     }
                 } else {
                     Reply::err("not_found")
@@ -465,6 +480,17 @@ impl TreeModel {
                 log.push(Expect::Line(format!("stop {tag} shutdown")));
                 self.action = Action::SofoTerminate(tag);
                 self.reply = Reply::Ok;
+            }
+            Op::FailNext { target, n } => {
+                let workers: Vec<usize> = (0..self.root.children.len())
+                    .filter(|i| self.root.children[*i].spec.nested.is_none())
+                    .collect();
+                if workers.is_empty() {
+                    return;
+                }
+                let i = workers[target % workers.len()];
+                self.root.children[i].fail = *n;
+                self.action = Action::FailNext(self.root.children[i].spec.id.clone(), *n);
             }
             Op::TerminatePid { target } => {
                 if self.root.is_simple() {

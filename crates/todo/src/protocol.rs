@@ -511,4 +511,60 @@ mod tests {
             [Err(ErrorReason::InvalidUtf8), Ok(s("PUT a \u{e9}"))]
         );
     }
+
+    /// What the decoder must yield for one complete line of input (the
+    /// bytes before its `\n`).
+    fn model(line: &[u8], max: usize) -> Result<String, ErrorReason> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.len() > max {
+            Err(ErrorReason::LineTooLong)
+        } else {
+            String::from_utf8(line.to_vec()).map_err(|_| ErrorReason::InvalidUtf8)
+        }
+    }
+
+    proptest::proptest! {
+        /// However the input is cut into chunks, every complete line gives
+        /// exactly its model result, in order; a trailing partial line
+        /// gives nothing (or one early `LineTooLong` if already too long)
+        /// and the buffer never holds much more than a line and a chunk.
+        #[test]
+        fn decoder_matches_the_line_model_for_any_chunking(
+            lines in proptest::collection::vec(
+                proptest::collection::vec(
+                    proptest::sample::select(vec![b'a', b' ', b'\r', 0xff, 0xc3, 0xa9]),
+                    0..14,
+                ),
+                0..8,
+            ),
+            partial in proptest::collection::vec(proptest::sample::select(vec![b'b', b'\r']), 0..14),
+            cuts in proptest::collection::vec(1usize..9, 1..40),
+        ) {
+            const MAX: usize = 6;
+            let mut input = Vec::new();
+            for line in &lines {
+                input.extend_from_slice(line);
+                input.push(b'\n');
+            }
+            input.extend_from_slice(&partial);
+            let mut expected: Vec<_> = lines.iter().map(|l| model(l, MAX)).collect();
+            if partial.len() > MAX + 1 {
+                expected.push(Err(ErrorReason::LineTooLong));
+            }
+
+            let mut d = LineDecoder::new(MAX);
+            let mut got = Vec::new();
+            let mut rest = &input[..];
+            let mut cuts = cuts.iter().cycle();
+            while !rest.is_empty() {
+                let n = (*cuts.next().unwrap()).min(rest.len());
+                d.feed(&rest[..n]);
+                rest = &rest[n..];
+                got.extend(drain(&mut d));
+                proptest::prop_assert!(d.buf.len() <= MAX + 1);
+            }
+            proptest::prop_assert_eq!(got, expected);
+            proptest::prop_assert_eq!(d.has_partial(), !partial.is_empty() && partial.len() <= MAX + 1);
+        }
+    }
 }

@@ -25,8 +25,10 @@
 //! After `EVENTS` the connection streams events until the client
 //! disconnects and executes no more commands: every further line is
 //! answered `ERR events mode: commands are not accepted` (use a second
-//! connection for commands). If the event stream ends (the event manager
-//! stopped and no successor could be subscribed), the server writes
+//! connection for commands). If the event manager is killed, the stream
+//! follows its restarted successor (events published while it restarts
+//! are lost: the todo manager drops them too). If the event stream ends
+//! otherwise (the tree stopped), the server writes
 //! `ERR events ended: <why>` and the connection accepts commands again.
 //!
 //! ```
@@ -156,6 +158,15 @@ const EVENTS: &str = "EVENTS";
 
 /// Parses one request line (without its line end).
 ///
+/// ```
+/// use arbor_todo::protocol::{parse, ErrorReason, Request};
+/// assert_eq!(parse("list shopping"), Ok(Request::List { list: "shopping".into() }));
+/// assert_eq!(
+///     parse("DELETE shopping"),
+///     Err(ErrorReason::MissingArgument { usage: "DELETE <list> <item>" }),
+/// );
+/// ```
+///
 /// # Errors
 ///
 /// [`ErrorReason::EmptyLine`], [`ErrorReason::UnknownCommand`],
@@ -216,6 +227,15 @@ fn with_item(
 // ===== replies =====
 
 /// One reply line; its `Display` is the line without the line end.
+///
+/// ```
+/// use arbor_todo::protocol::{ErrorReason, Reply};
+/// let mut out = Vec::new();
+/// Reply::Item("milk").write_to(&mut out);
+/// Reply::Ok.write_to(&mut out);
+/// Reply::Err(&ErrorReason::UnknownList("work".into())).write_to(&mut out);
+/// assert_eq!(out, b"* milk\nOK\nERR unknown list \"work\"\n");
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub enum Reply<'a> {
     /// `OK`: the request succeeded.

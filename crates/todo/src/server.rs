@@ -78,6 +78,14 @@ const RESUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// # }
 /// ```
 ///
+/// # Reports
+///
+/// To `tracing`, target `arbor::todo::server`: listening and stopped;
+/// connection accepted (peer, pid), closed (peer; the I/O error or whether
+/// a partial line was dropped), crashed (peer, panic; at `error`); accept
+/// failures; slow event consumers dropped. The connection supervisor adds
+/// its own child reports (target `arbor::supervisor`).
+///
 /// # OTP
 ///
 /// The classic `gen_tcp` server: an acceptor and a `simple_one_for_one`

@@ -484,3 +484,17 @@ async fn an_events_client_that_does_not_read_is_dropped_and_blocks_nobody() {
     assert_eq!(server.connection_count().await.unwrap(), 1);
     stop(app, server).await;
 }
+
+/// Compile-time: the handle and its futures can move between tasks.
+#[test]
+fn the_server_handle_and_its_futures_are_send() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<F: std::future::Future + Send>(_: F) {}
+    fn shutdown_is_send(server: TodoServer) {
+        send(server.shutdown());
+    }
+    send_sync::<TodoServer>();
+    let app = TodoApp::client(TreeNames::prefixed("srv_send_"));
+    send(TodoServer::bind(&app, "127.0.0.1:0"));
+    let _ = shutdown_is_send;
+}

@@ -50,11 +50,16 @@
 //!
 //! # Model-based tests and long runs
 //!
-//! `tests/model_supervisor.rs` drives a real tree and the model through the
-//! same generated operations with `proptest-state-machine` and compares
-//! `which_children`, `count_children`, restart windows, the lifecycle log
-//! and every API result after each step. CI runs 32 cases; set
-//! `ARBOR_MODEL_CASES` for long runs:
+//! `tests/model_supervisor.rs` drives a real tree (all four strategies, all
+//! restart types, a nested supervisor) and the model through the same
+//! generated operations with `proptest-state-machine`: crashes with every
+//! [`Crash`] reason, the child API, simple_one_for_one starts and stops by
+//! pid, failing starts, paused-clock advances, killing the nested
+//! supervisor. After each step it compares `which_children`,
+//! `count_children`, restart windows, the lifecycle log and every API
+//! result. CI runs 32 cases; set `ARBOR_MODEL_CASES` for long runs (the
+//! event manager's model test, `crates/genevent/tests/event_model.rs`,
+//! reads the same variable):
 //!
 //! ```text
 //! ARBOR_MODEL_CASES=10000 cargo test --release -p arbor-testkit --test model_supervisor

@@ -8,7 +8,9 @@
 //! here again from the reference rather than taken from the supervisor's
 //! pure cores, so a bug there shows up as a difference too.
 //!
-//! Scope: probe workers that trap exits and always start, at most one
+//! Scope: probe workers that trap exits (their starts may be made to fail:
+//! automatic restarts are retried until they succeed or the supervisor
+//! gives up; the state in between is not observed), at most one
 //! level of nested static supervisors, auto_shutdown `never`, no backoff.
 //!
 //! The model's log lines are those of [`LifecycleLog::lines`](crate::LifecycleLog::lines).

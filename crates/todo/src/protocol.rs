@@ -20,7 +20,9 @@
 //!
 //! Every request line gets exactly one final line, `OK` or
 //! `ERR <reason>` (see [`ErrorReason`] for every reason). Replies end in
-//! `\n`.
+//! `\n`. The end of the client's input (a close or a half-close) ends the
+//! connection once every complete line was answered; a partial last line
+//! is dropped.
 //!
 //! After `EVENTS` the connection streams events until the client
 //! disconnects and executes no more commands: every further line is

@@ -498,3 +498,22 @@ fn the_server_handle_and_its_futures_are_send() {
     send(TodoServer::bind(&app, "127.0.0.1:0"));
     let _ = shutdown_is_send;
 }
+
+#[tokio::test]
+async fn a_client_that_half_closes_gets_every_reply_then_the_end() {
+    let (app, server) = start("srv_half_").await;
+    let mut stream = TcpStream::connect(server.local_addr()).await.unwrap();
+    // As `printf '...' | nc -N host port` does: everything, then end of input.
+    stream
+        .write_all(b"CREATE a\nPUT a milk\nLIST a\nLIST b\nPUT a half")
+        .await
+        .unwrap();
+    stream.shutdown().await.unwrap();
+    let mut replies = String::new();
+    tokio::time::timeout(HANG_GUARD, stream.read_to_string(&mut replies))
+        .await
+        .expect("hang guard")
+        .unwrap();
+    assert_eq!(replies, "OK\nOK\n* milk\nOK\nERR unknown list \"b\"\n");
+    stop(app, server).await;
+}

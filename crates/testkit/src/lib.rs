@@ -54,8 +54,8 @@
 //! restart types, a nested supervisor) and the model through the same
 //! generated operations with `proptest-state-machine`: crashes with every
 //! [`Crash`] reason, the child API, simple_one_for_one starts and stops by
-//! pid, failing starts, paused-clock advances, killing the nested
-//! supervisor. After each step it compares `which_children`,
+//! pid, failing starts and calls that meet a child left restarting,
+//! paused-clock advances, killing the nested supervisor. After each step it compares `which_children`,
 //! `count_children`, restart windows, the lifecycle log and every API
 //! result. CI runs 32 cases; set `ARBOR_MODEL_CASES` for long runs (the
 //! event manager's model test, `crates/genevent/tests/event_model.rs`,

@@ -2,8 +2,10 @@
 //! [`TreeModel`] run the same generated operations (crashes with every
 //! kind of reason, the child API, simple_one_for_one starts and stops,
 //! `terminate_child` by a pid that is gone or not a child, failing starts
-//! (restart retries through the intensity check), paused-clock
-//! advances, killing a nested supervisor); after every step the log, the
+//! (restart retries through the intensity check), an API call queued right
+//! behind a crash (so it meets a child left restarting, §2.9),
+//! paused-clock advances, killing a nested supervisor); after every step
+//! the log, the
 //! API result, `which_children` of the root and of the nested supervisor
 //! (with pids checked against the log), `count_children`, the restart
 //! windows and a dead root's exit reason must agree.
@@ -19,7 +21,9 @@ use arbor_process::{ExitReason, Pid, ProcessHandle, kill};
 use arbor_supervisor::{
     ChildSpec, ChildState, StartArgs, StartedChild, SupError, Supervisor, SupervisorRef,
 };
-use arbor_testkit::model::{Action, Op, Reply, SpecConfig, SupConfig, TreeModel, match_log};
+use arbor_testkit::model::{
+    Action, ApiCall, Op, Reply, SpecConfig, SupConfig, TreeModel, match_log,
+};
 use arbor_testkit::{
     LifecycleLog, Probe, any_strategy, crash, hold, pause, paused_runtime, quiet_probe_panics,
     restart_type, shape, static_strategy, sup_flags,
@@ -67,6 +71,15 @@ fn nested_config() -> impl Strategy<Value = SpecConfig> {
                 template: None,
             })),
         })
+}
+
+fn api_call() -> impl Strategy<Value = ApiCall> {
+    prop_oneof![
+        restart_type().prop_map(ApiCall::Start),
+        Just(ApiCall::Terminate),
+        Just(ApiCall::Restart),
+        Just(ApiCall::Delete),
+    ]
 }
 
 fn tree_config() -> impl Strategy<Value = TreeModel> {
@@ -126,6 +139,8 @@ impl ReferenceStateMachine for Model {
             sofo => (0usize..16).prop_map(|target| Op::SofoTerminate { target }),
             1 => (0usize..16).prop_map(|target| Op::TerminatePid { target }),
             1 => (0usize..8, 1u32..=3).prop_map(|(target, n)| Op::FailNext { target, n }),
+            2 => (0usize..8, crash(), api_call())
+                .prop_map(|(target, crash, call)| Op::CrashAndCall { target, crash, call }),
             3 => pause().prop_map(Op::Advance),
             1 => Just(Op::KillNested),
         ]
@@ -227,7 +242,14 @@ fn pid_of(log: &LifecycleLog, tag: &str) -> Pid {
         .unwrap_or_else(|| panic!("no start of {tag} in the log"))
 }
 
-async fn perform(sut: &Sut, action: &Action) -> Reply {
+fn perform<'a>(
+    sut: &'a Sut,
+    action: &'a Action,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Reply> + 'a>> {
+    Box::pin(perform_one(sut, action))
+}
+
+async fn perform_one(sut: &Sut, action: &Action) -> Reply {
     let root = &sut.root;
     let log = &sut.log;
     match action {
@@ -271,6 +293,20 @@ async fn perform(sut: &Sut, action: &Action) -> Reply {
                 sut.probes.borrow_mut().extend(new.into_inner());
             }
             reply_of(got, started)
+        }
+        Action::CrashAndCall { tag, crash, call } => {
+            // Hold the root so that the exit and then the call queue up
+            // behind each other: a retry the exit queues comes after the
+            // call.
+            let held = hold(root).await;
+            crash.inflict(pid_of(log, tag)).await;
+            let mut reply = perform(sut, call);
+            assert!(
+                futures::poll!(&mut reply).is_pending(),
+                "the call waits for the held root"
+            );
+            held.release().await;
+            reply.await
         }
         Action::FailNext(id, n) => {
             let probe = sut.probes.borrow()[id].clone();

@@ -9,8 +9,9 @@
 //! pure cores, so a bug there shows up as a difference too.
 //!
 //! Scope: probe workers that trap exits (their starts may be made to fail:
-//! automatic restarts are retried until they succeed or the supervisor
-//! gives up; the state in between is not observed), at most one
+//! a failed automatic restart leaves the child restarting with a retry
+//! queued, observed by a call made right after the crash; retries then
+//! run until they succeed or the supervisor gives up), at most one
 //! level of nested static supervisors, auto_shutdown `never`, no backoff.
 //!
 //! The model's log lines are those of [`LifecycleLog::lines`](crate::LifecycleLog::lines).
@@ -19,4 +20,4 @@ mod sup;
 mod tree;
 
 pub use sup::{ChildModel, ChildModelState, SupModel, Window};
-pub use tree::{Action, Expect, Op, Reply, SpecConfig, SupConfig, TreeModel, match_log};
+pub use tree::{Action, ApiCall, Expect, Op, Reply, SpecConfig, SupConfig, TreeModel, match_log};

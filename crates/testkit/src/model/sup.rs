@@ -15,6 +15,8 @@ pub enum ChildModelState {
     Running(Option<Box<SupModel>>),
     /// Not running (`undefined`).
     Undefined,
+    /// Its restart failed; a retry is queued (§2.9).
+    Restarting,
 }
 
 /// A static child of the model.
@@ -120,6 +122,8 @@ pub struct SupModel {
     pub dynamic: Vec<String>,
     /// Its restart history.
     pub window: Window,
+    /// The static child whose retry is queued, if any.
+    pub pending: Option<String>,
 }
 
 impl SupModel {
@@ -131,6 +135,7 @@ impl SupModel {
             template: config.template,
             dynamic: Vec::new(),
             window: Window::new(config.flags.intensity, config.flags.period),
+            pending: None,
         };
         if config.template.is_none() {
             for spec in &config.children {
@@ -202,7 +207,7 @@ impl SupModel {
                     self.terminate_children(log);
                     return Flow::Exit(ExitReason::Shutdown);
                 }
-                self.restart_static(idx, now, log)
+                self.restart_static(idx, log)
             }
         }
     }
@@ -238,25 +243,43 @@ impl SupModel {
         }
     }
 
-    /// The strategy's restart of child `idx` (§2.8); a failed start marks
-    /// the child restarting and queues a retry, which first goes through
-    /// the intensity check (§2.9), until a restart succeeds or the
-    /// supervisor gives up. The test lets the retries run before it looks.
-    fn restart_static(&mut self, idx: usize, now: Instant, log: &mut Vec<Expect>) -> Flow {
-        let mut idx = idx;
-        loop {
-            let Some(failed) = self.restart_once(idx, log) else {
-                return Flow::Continue;
+    /// The strategy's restart of child `idx` (§2.8). A failed start marks
+    /// the child restarting and queues a retry (§2.9), which runs after
+    /// the requests already queued: see [`run_retries`](Self::run_retries).
+    fn restart_static(&mut self, idx: usize, log: &mut Vec<Expect>) -> Flow {
+        if let Some(failed) = self.restart_once(idx, log) {
+            self.mark_restarting(&failed);
+        }
+        Flow::Continue
+    }
+
+    fn mark_restarting(&mut self, id: &str) {
+        if let Some(i) = self.position(id) {
+            self.children[i].state = ChildModelState::Restarting;
+            self.pending = Some(id.to_string());
+        }
+    }
+
+    /// Runs the queued retries until none is left: each retry of a child
+    /// that is still restarting first goes through the intensity check,
+    /// then restarts with the strategy, and may queue the next retry.
+    pub(crate) fn run_retries(&mut self, now: Instant, log: &mut Vec<Expect>) -> Flow {
+        while let Some(id) = self.pending.take() {
+            let Some(idx) = self.position(&id) else {
+                continue;
             };
+            if !matches!(self.children[idx].state, ChildModelState::Restarting) {
+                continue; // e.g. terminated meanwhile: the retry is dropped
+            }
             if !self.window.allow(now) {
                 self.terminate_children(log);
                 return Flow::Exit(ExitReason::Shutdown);
             }
-            match self.position(&failed) {
-                Some(i) => idx = i,
-                None => return Flow::Continue,
+            if let Some(failed) = self.restart_once(idx, log) {
+                self.mark_restarting(&failed);
             }
         }
+        Flow::Continue
     }
 
     /// One restart attempt; the id of the child whose start failed (it
@@ -332,6 +355,6 @@ pub(crate) fn shutdown(child: &mut ChildModel, log: &mut Vec<Expect>) {
             log.push(Expect::Line(format!("stop {} shutdown", child.spec.id)));
         }
         ChildModelState::Running(Some(mut sup)) => sup.terminate_children(log),
-        ChildModelState::Undefined => {}
+        ChildModelState::Undefined | ChildModelState::Restarting => {}
     }
 }

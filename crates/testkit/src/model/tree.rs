@@ -92,10 +92,34 @@ pub enum Op {
         /// Failing starts.
         n: u32,
     },
+    /// Crash the `target`-th running worker of the root and, before the
+    /// root handled anything else (a failed restart's retry is still
+    /// queued), make an API call about that child.
+    CrashAndCall {
+        /// Index among the root's running static workers.
+        target: usize,
+        /// How.
+        crash: Crash,
+        /// The call.
+        call: ApiCall,
+    },
     /// Advance the paused clock.
     Advance(Duration),
     /// Kill the first running nested supervisor.
     KillNested,
+}
+
+/// An API call about one child (see [`Op::CrashAndCall`]).
+#[derive(Debug, Clone, Copy)]
+pub enum ApiCall {
+    /// `start_child` of a spec with the same id and this restart type.
+    Start(Restart),
+    /// `terminate_child`.
+    Terminate,
+    /// `restart_child`.
+    Restart,
+    /// `delete_child`.
+    Delete,
 }
 
 /// An operation resolved against the model: what the real test must do.
@@ -133,6 +157,15 @@ pub enum Action {
     TerminatePid(String),
     /// The next `n` starts of the root's worker `id` fail.
     FailNext(String, u32),
+    /// Crash the probe `tag`, then at once perform `call`.
+    CrashAndCall {
+        /// Probe tag.
+        tag: String,
+        /// How.
+        crash: Crash,
+        /// The API call that follows.
+        call: Box<Action>,
+    },
     /// Advance the clock.
     Advance(Duration),
 }
@@ -276,9 +309,8 @@ impl TreeModel {
     fn running(&self) -> Vec<(Loc, String)> {
         let mut out = Vec::new();
         for (i, c) in self.root.children.iter().enumerate() {
-            match &c.state {
-                ChildModelState::Running(None) => out.push((Loc::Root(i), c.spec.id.clone())),
-                ChildModelState::Running(Some(_)) | ChildModelState::Undefined => {}
+            if let ChildModelState::Running(None) = &c.state {
+                out.push((Loc::Root(i), c.spec.id.clone()));
             }
         }
         for (n, c) in self.root.children.iter().enumerate() {
@@ -319,8 +351,19 @@ impl TreeModel {
     pub fn apply(&mut self, op: &Op) {
         self.action = Action::Noop;
         self.reply = Reply::None;
-        self.log = Vec::new();
         let mut log = Vec::new();
+        self.step(op, &mut log);
+        // Queued retries run after the step's requests (the test lets them
+        // finish before it looks).
+        if self.alive {
+            let now = self.instant();
+            let flow = self.root.run_retries(now, &mut log);
+            self.root_exit(flow);
+        }
+        self.log = log;
+    }
+
+    fn step(&mut self, op: &Op, log: &mut Vec<Expect>) {
         let now = self.instant();
         match op {
             Op::Advance(d) => {
@@ -342,18 +385,18 @@ impl TreeModel {
                 }
                 self.action = Action::Crash { tag, crash: *crash };
                 let flow = match loc {
-                    Loc::Root(i) => self.root.child_exited(i, &reason, now, &mut log),
-                    Loc::Dyn(i) => self.root.dynamic_exited(i, &reason, now, &mut log),
+                    Loc::Root(i) => self.root.child_exited(i, &reason, now, log),
+                    Loc::Dyn(i) => self.root.dynamic_exited(i, &reason, now, log),
                     Loc::Nested(n, i) => {
                         let inner = match &mut self.root.children[n].state {
                             ChildModelState::Running(Some(sup)) => {
-                                sup.child_exited(i, &reason, now, &mut log)
+                                sup.child_exited(i, &reason, now, log)
                             }
                             _ => Flow::Continue,
                         };
                         match inner {
                             Flow::Continue => Flow::Continue,
-                            Flow::Exit(r) => self.root.child_exited(n, &r, now, &mut log),
+                            Flow::Exit(r) => self.root.child_exited(n, &r, now, log),
                         }
                     }
                 };
@@ -378,86 +421,37 @@ impl TreeModel {
                     id: self.root.children[n].spec.id.clone(),
                     workers,
                 };
-                let flow = self
-                    .root
-                    .child_exited(n, &ExitReason::Killed, now, &mut log);
+                let flow = self.root.child_exited(n, &ExitReason::Killed, now, log);
                 self.root_exit(flow);
             }
             Op::StartChild { id, restart } => {
                 let Some(spec) = self.pool_spec(*id) else {
                     return;
                 };
-                let spec = SpecConfig {
+                let action = Action::StartChild(SpecConfig {
                     restart: *restart,
                     ..spec
-                };
-                self.action = Action::StartChild(spec.clone());
-                self.reply = if self.root.is_simple() {
-                    Reply::err("simple_one_for_one")
-                } else if let Some(i) = self.root.position(&spec.id) {
-                    if self.root.children[i].is_running() {
-                        Reply::err("already_started")
-                    } else {
-                        Reply::err("already_present")
-                    }
-                } else {
-                    let state = start_spec(&spec, &mut log);
-                    self.root.children.push(ChildModel {
-                        spec,
-                        state,
-                        fail: 0,
-                    });
-                    Reply::Started
-                };
+                });
+                self.reply = self.api(&action, log);
+                self.action = action;
             }
             Op::TerminateChild { id } => {
                 let Some(id) = self.pool_id(*id) else { return };
-                self.action = Action::TerminateChild(id.clone());
-                self.reply = if self.root.is_simple() {
-                    Reply::err("simple_one_for_one")
-                } else if let Some(i) = self.root.position(&id) {
-                    shutdown(&mut self.root.children[i], &mut log);
-                    if self.root.children[i].spec.restart == Restart::Temporary {
-                        self.root.children.remove(i);
-                    }
-                    Reply::Ok
-                } else {
-                    Reply::err("not_found")
-                };
+                let action = Action::TerminateChild(id);
+                self.reply = self.api(&action, log);
+                self.action = action;
             }
             Op::RestartChild { id } => {
                 let Some(id) = self.pool_id(*id) else { return };
-                self.action = Action::RestartChild(id.clone());
-                self.reply = if self.root.is_simple() {
-                    Reply::err("simple_one_for_one")
-                } else if let Some(i) = self.root.position(&id) {
-                    if self.root.children[i].is_running() {
-                        Reply::err("running")
-                    } else if self.root.start_at(i, &mut log) {
-                        Reply::Started
-                    } else {
-                        // No retry for an API start (§2.12: `{error,R}`).
-                        Reply::err("start_failed:start_failed")
-                    }
-                } else {
-                    Reply::err("not_found")
-                };
+                let action = Action::RestartChild(id);
+                self.reply = self.api(&action, log);
+                self.action = action;
             }
             Op::DeleteChild { id } => {
                 let Some(id) = self.pool_id(*id) else { return };
-                self.action = Action::DeleteChild(id.clone());
-                self.reply = if self.root.is_simple() {
-                    Reply::err("simple_one_for_one")
-                } else if let Some(i) = self.root.position(&id) {
-                    if self.root.children[i].is_running() {
-                        Reply::err("running")
-                    } else {
-                        self.root.children.remove(i);
-                        Reply::Ok
-                    }
-                } else {
-                    Reply::err("not_found")
-                };
+                let action = Action::DeleteChild(id);
+                self.reply = self.api(&action, log);
+                self.action = action;
             }
             Op::SofoStart => {
                 let n = self.next_arg;
@@ -516,8 +510,111 @@ impl TreeModel {
                     self.reply = Reply::err("not_found");
                 }
             }
+            Op::CrashAndCall {
+                target,
+                crash,
+                call,
+            } => {
+                let workers: Vec<usize> = (0..self.root.children.len())
+                    .filter(|i| {
+                        let c = &self.root.children[*i];
+                        c.spec.nested.is_none() && c.is_running()
+                    })
+                    .collect();
+                if workers.is_empty() {
+                    return;
+                }
+                let i = workers[target % workers.len()];
+                let spec = self.root.children[i].spec.clone();
+                let reason = crash.reason();
+                match crash {
+                    Crash::Kill => {}
+                    Crash::Panic => log.push(Expect::Line(format!("panic {}", spec.id))),
+                    _ => log.push(Expect::Line(format!("exit {} {reason}", spec.id))),
+                }
+                let flow = self.root.child_exited(i, &reason, now, log);
+                self.root_exit(flow);
+                let api = match call {
+                    ApiCall::Start(restart) => Action::StartChild(SpecConfig {
+                        restart: *restart,
+                        ..spec.clone()
+                    }),
+                    ApiCall::Terminate => Action::TerminateChild(spec.id.clone()),
+                    ApiCall::Restart => Action::RestartChild(spec.id.clone()),
+                    ApiCall::Delete => Action::DeleteChild(spec.id.clone()),
+                };
+                self.reply = if self.alive {
+                    self.api(&api, log)
+                } else {
+                    Reply::err("call")
+                };
+                self.action = Action::CrashAndCall {
+                    tag: spec.id,
+                    crash: *crash,
+                    call: Box::new(api),
+                };
+            }
         }
-        self.log = log;
+    }
+
+    /// The child API on a live root (§2.12, with §2.9 for a restarting
+    /// child).
+    fn api(&mut self, action: &Action, log: &mut Vec<Expect>) -> Reply {
+        if self.root.is_simple() {
+            return Reply::err("simple_one_for_one");
+        }
+        let id = match action {
+            Action::StartChild(spec) => &spec.id,
+            Action::TerminateChild(id) | Action::RestartChild(id) | Action::DeleteChild(id) => id,
+            _ => return Reply::None,
+        };
+        let Some(i) = self.root.position(id) else {
+            return match action {
+                Action::StartChild(spec) => {
+                    let state = start_spec(spec, log);
+                    self.root.children.push(ChildModel {
+                        spec: spec.clone(),
+                        state,
+                        fail: 0,
+                    });
+                    Reply::Started
+                }
+                _ => Reply::err("not_found"),
+            };
+        };
+        let state = match self.root.children[i].state {
+            ChildModelState::Running(_) => "running",
+            ChildModelState::Restarting => "restarting",
+            ChildModelState::Undefined => "undefined",
+        };
+        match (action, state) {
+            (Action::StartChild(_), "running") => Reply::err("already_started"),
+            (Action::StartChild(_), _) => Reply::err("already_present"),
+            (Action::TerminateChild(_), _) => {
+                // A restarting child's queued retry is dropped.
+                shutdown(&mut self.root.children[i], log);
+                if self.root.children[i].spec.restart == Restart::Temporary {
+                    self.root.children.remove(i);
+                }
+                Reply::Ok
+            }
+            (Action::RestartChild(_) | Action::DeleteChild(_), "running" | "restarting") => {
+                Reply::err(state)
+            }
+            (Action::RestartChild(_), _) => {
+                if self.root.start_at(i, log) {
+                    Reply::Started
+                } else {
+                    // No retry for an API start (§2.12: `{error,R}`).
+                    Reply::err("start_failed:start_failed")
+                }
+            }
+            (Action::DeleteChild(_), _) => {
+                self.root.children.remove(i);
+                Reply::Ok
+            }
+            _ => Reply::None,
+        }
     }
 
     /// API calls on a dead root fail with `call`; crashes are no-ops.
@@ -620,10 +717,10 @@ fn lines(sup: &SupModel) -> Vec<String> {
         .iter()
         .rev()
         .map(|c| {
-            let state = if c.is_running() {
-                "running"
-            } else {
-                "undefined"
+            let state = match c.state {
+                ChildModelState::Running(_) => "running",
+                ChildModelState::Restarting => "restarting",
+                ChildModelState::Undefined => "undefined",
             };
             format!("{}={state}", c.spec.id)
         })

@@ -31,12 +31,10 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use arbor::genevent::{EventManager, Forwarder, HandlerId, ManagerOpts};
+use arbor::genevent::{Forwarder, HandlerId};
 use arbor::process::{ExitReason, Pid, is_alive, kill, wait_exit};
-use arbor::supervisor::{ChildSpec, StartOutcome, Strategy, SupFlags, Supervisor};
-use arbor::todo::{
-    AppError, EventTarget, ListSupervisor, TodoApp, TodoEvent, TodoList, TodoManager, TreeNames,
-};
+use arbor::supervisor::{Strategy, SupFlags, Supervisor};
+use arbor::todo::{AppError, TodoApp, TodoEvent, TodoList, TreeNames};
 use tokio::sync::mpsc;
 
 /// The lists restored before every step.
@@ -91,44 +89,16 @@ impl Shape {
 /// The flat tree over the todo crate's public parts: the chapter's
 /// `Todo.Supervisor` before it was nested, with `strategy`.
 fn flat_tree(strategy: Strategy, names: &TreeNames) -> Supervisor {
-    let em_name = names.event_manager.clone();
-    let event_manager = ChildSpec::worker("event_manager", move |_| {
-        let opts = ManagerOpts::default().name(em_name.as_str()).link();
-        async move {
-            let started = EventManager::<TodoEvent>::start_opts(opts).await;
-            StartOutcome::from(started.map(|m| m.process()))
-        }
-    });
-    let list_sup = ListSupervisor::definition()
-        .name(names.list_sup.clone())
-        .into_child_spec("list_sup");
-    let (ls_name, em_name, mgr_name) = (
-        names.list_sup.clone(),
-        names.event_manager.clone(),
-        names.manager.clone(),
-    );
-    let manager = ChildSpec::worker("todo_manager", move |_| {
-        let (ls_name, em_name, mgr_name) = (ls_name.clone(), em_name.clone(), mgr_name.clone());
-        async move {
-            // The list supervisor is found once, at start (as in TodoApp):
-            // a manager that outlives it keeps a dead handle.
-            let Some(list_sup) = ListSupervisor::whereis(&ls_name) else {
-                return StartOutcome::Error(ExitReason::NoProc);
-            };
-            let started =
-                TodoManager::start_link(list_sup, EventTarget::named(em_name), Some(&mgr_name))
-                    .await;
-            StartOutcome::from(started.map(|m| m.process()))
-        }
-    });
+    // The todo manager finds the list supervisor once, at start (as in
+    // TodoApp): a manager that outlives it keeps a dead handle.
     let flags = SupFlags::new(strategy)
         .intensity(10)
         .period(Duration::from_secs(5));
     Supervisor::new(flags)
         .name(names.root.clone())
-        .child(list_sup)
-        .child(event_manager)
-        .child(manager)
+        .child(TodoApp::list_supervisor_spec(names))
+        .child(TodoApp::event_manager_spec(names))
+        .child(TodoApp::manager_spec(names))
 }
 
 /// The pids of the named processes, `None` where nothing is registered.

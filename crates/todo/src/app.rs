@@ -103,26 +103,58 @@ impl TodoApp {
     /// The tree's definition: the root supervisor with its children, ready
     /// to start or embed (with [`Supervisor::into_child_spec`]).
     pub fn definition(names: &TreeNames) -> Supervisor {
+        let flags = |s| {
+            SupFlags::new(s)
+                .intensity(RESTART_INTENSITY)
+                .period(RESTART_PERIOD)
+        };
+        let inner = Supervisor::new(flags(Strategy::OneForAll))
+            .name(names.inner.clone())
+            .child(Self::list_supervisor_spec(names))
+            .child(Self::manager_spec(names))
+            .into_child_spec("inner");
+        Supervisor::new(flags(Strategy::OneForOne))
+            .name(names.root.clone())
+            .child(Self::event_manager_spec(names))
+            .child(inner)
+    }
+
+    /// The child spec of the tree's event manager (id `event_manager`,
+    /// registered as `names.event_manager`): a building block for trees of
+    /// another shape (`examples/strategies.rs` builds the flat ones).
+    pub fn event_manager_spec(names: &TreeNames) -> ChildSpec {
         let em_name = names.event_manager.clone();
-        let event_manager = ChildSpec::worker("event_manager", move |_| {
+        ChildSpec::worker("event_manager", move |_| {
             let opts = ManagerOpts::default().name(em_name.as_str()).link();
             async move {
                 let started = EventManager::<TodoEvent>::start_opts(opts).await;
                 StartOutcome::from(started.map(|m| m.process()))
             }
-        });
-        let list_sup = ListSupervisor::definition()
+        })
+    }
+
+    /// The child spec of the list supervisor (id `list_sup`, registered as
+    /// `names.list_sup`).
+    pub fn list_supervisor_spec(names: &TreeNames) -> ChildSpec {
+        ListSupervisor::definition()
             .name(names.list_sup.clone())
-            .into_child_spec("list_sup");
+            .into_child_spec("list_sup")
+    }
+
+    /// The child spec of the todo manager (id `todo_manager`, registered as
+    /// `names.manager`). It finds the list supervisor by name when it
+    /// starts, so it must start after [`TodoApp::list_supervisor_spec`]'s
+    /// child (a start without one fails with `noproc`), and it publishes
+    /// to the event manager registered as `names.event_manager`.
+    pub fn manager_spec(names: &TreeNames) -> ChildSpec {
         let (ls_name, em_name, mgr_name) = (
             names.list_sup.clone(),
             names.event_manager.clone(),
             names.manager.clone(),
         );
-        let manager = ChildSpec::worker("todo_manager", move |_| {
+        ChildSpec::worker("todo_manager", move |_| {
             let (ls_name, em_name, mgr_name) = (ls_name.clone(), em_name.clone(), mgr_name.clone());
             async move {
-                // one_for_all: the list supervisor started just before us.
                 let Some(list_sup) = ListSupervisor::whereis(&ls_name) else {
                     return StartOutcome::Error(ExitReason::NoProc);
                 };
@@ -131,21 +163,7 @@ impl TodoApp {
                         .await;
                 StartOutcome::from(started.map(|m| m.process()))
             }
-        });
-        let flags = |s| {
-            SupFlags::new(s)
-                .intensity(RESTART_INTENSITY)
-                .period(RESTART_PERIOD)
-        };
-        let inner = Supervisor::new(flags(Strategy::OneForAll))
-            .name(names.inner.clone())
-            .child(list_sup)
-            .child(manager)
-            .into_child_spec("inner");
-        Supervisor::new(flags(Strategy::OneForOne))
-            .name(names.root.clone())
-            .child(event_manager)
-            .child(inner)
+        })
     }
 
     /// Starts the tree linked to the caller.

@@ -479,6 +479,31 @@ impl<M: Send + 'static> Ctx<M> {
     }
 }
 
+/// Closes the mailbox and drops every message in it, including a message
+/// whose send was still in flight, so every pending caller's reply channel
+/// closes and the caller learns of the exit.
+///
+/// Dropping tokio's receiver drains only the messages fully enqueued: a send
+/// racing with the close can land after that drain and stay in the channel
+/// as long as any sender lives (the cell and every handle hold one), and a
+/// call without a timeout to the exited process then waits forever (found
+/// by `examples/chaos.rs`; `tests/exit_race.rs`). After `close`, the
+/// receiver reports the end only when no send is in flight any more; such a
+/// send is a few instructions on another thread, so the wait is a yield.
+impl<M> Drop for Ctx<M> {
+    fn drop(&mut self) {
+        self.rx.close();
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            match self.rx.poll_recv(&mut cx) {
+                Poll::Ready(Some(_)) => {}
+                Poll::Ready(None) => return,
+                Poll::Pending => std::thread::yield_now(),
+            }
+        }
+    }
+}
+
 impl<M> fmt::Debug for Ctx<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Ctx")

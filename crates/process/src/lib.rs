@@ -77,6 +77,7 @@ pub use gen_server::{
     CallReply, Control, DEFAULT_CALL_TIMEOUT, GenServer, Info, ReplyTo, ServerCtx, ServerRef,
     StartOpts,
 };
+pub use id_hash::{IdBuildHasher, IdHasher};
 pub use pid::{MonitorRef, Pid};
 pub use process::{
     Ctx, Myself, ProcessHandle, ProcessRef, SpawnOpts, TimerRef, current, exit, is_alive, kill,

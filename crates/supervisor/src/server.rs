@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use arbor_process::{
-    Ctx, ExitReason, ExitSignal, Msg, Pid, ProcessHandle, ReplyTo, StopError, register,
+    Ctx, ExitReason, ExitSignal, IdBuildHasher, Msg, Pid, ProcessHandle, ReplyTo, StopError,
+    register,
 };
 use futures::FutureExt;
 use tokio::sync::oneshot;
@@ -129,10 +130,12 @@ pub(crate) struct Server {
     window: RestartWindow,
     /// Static children in start order (OTP keeps them reversed).
     children: Vec<Child>,
-    /// simple_one_for_one: the template and the dynamic children.
+    /// simple_one_for_one: the template and the dynamic children. Keyed
+    /// by ids the supervisor hands out (or pids), hence the id hasher:
+    /// SipHash was the largest part of an insert on every `start_child`.
     template: Option<ChildSpec>,
-    dynamic: HashMap<u64, DynChild>,
-    by_pid: HashMap<Pid, u64>,
+    dynamic: HashMap<u64, DynChild, IdBuildHasher>,
+    by_pid: HashMap<Pid, u64, IdBuildHasher>,
     next_key: u64,
 }
 
@@ -154,8 +157,8 @@ pub(crate) async fn run(
         parent,
         children: Vec::new(),
         template: None,
-        dynamic: HashMap::new(),
-        by_pid: HashMap::new(),
+        dynamic: HashMap::default(),
+        by_pid: HashMap::default(),
         next_key: 0,
     };
     match server.init(specs).await {

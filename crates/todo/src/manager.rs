@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use arbor_genevent::EventManagerRef;
 use arbor_process::{
-    CallError, CallReply, Control, ExitReason, GenServer, Info, MonitorRef, Pid, ProcessHandle,
-    ServerCtx, ServerRef, StartError, StartOpts, StopError,
+    CallError, CallReply, Control, ExitReason, GenServer, IdBuildHasher, Info, MonitorRef, Pid,
+    ProcessHandle, ServerCtx, ServerRef, StartError, StartOpts, StopError,
 };
 
 use crate::{ListSupervisor, TodoEvent, TodoList};
@@ -249,8 +249,10 @@ pub(crate) struct Server {
     events: EventTarget,
     /// The event manager `events` named when last resolved.
     resolved: Option<EventManagerRef<TodoEvent>>,
+    /// Keyed by names that clients choose (over TCP too): SipHash.
     names: HashMap<String, TodoList>,
-    refs: HashMap<MonitorRef, String>,
+    /// Keyed by monitor refs the runtime hands out: the id hasher.
+    refs: HashMap<MonitorRef, String, IdBuildHasher>,
 }
 
 impl Server {
@@ -281,7 +283,7 @@ impl GenServer for Server {
             events,
             resolved: None,
             names: HashMap::new(),
-            refs: HashMap::new(),
+            refs: HashMap::default(),
         })
     }
 

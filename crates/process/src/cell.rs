@@ -201,6 +201,16 @@ impl ProcessCell {
             self.signal_exit(other, ExitReason::NoProc, SignalKind::Link);
             return;
         };
+        self.link_cell(&peer);
+    }
+
+    /// [`ProcessCell::link`] with the peer's cell at hand (a process
+    /// spawned by `self`), without looking it up in [`TABLE`].
+    pub(crate) fn link_cell(self: &Arc<Self>, peer: &Arc<ProcessCell>) {
+        let other = peer.pid;
+        if other == self.pid {
+            return;
+        }
         {
             let mut st = self.state.lock();
             if st.links.contains_key(&other) {

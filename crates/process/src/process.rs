@@ -141,7 +141,8 @@ where
     let (ctx, handle) = new_process::<M>();
     ctx.cell.set_trap_exit(opts.trap_exit);
     if let Some(parent) = opts.link.then(current_cell).flatten() {
-        parent.link(ctx.cell.pid);
+        // The child's cell is at hand: no table lookup for it.
+        parent.link_cell(&ctx.cell);
     }
     let cell = ctx.cell.clone();
     let fut = body(ctx);

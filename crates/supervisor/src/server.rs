@@ -684,21 +684,19 @@ impl Server {
     }
 
     async fn start_child_with(&mut self, args: StartArgs) -> Result<StartedChild, SupError> {
-        let Some(template) = self.template.clone() else {
+        // Borrowed, not cloned: `start_spec` only reads the supervisor.
+        let Some(template) = &self.template else {
             return Err(SupError::NotSimpleOneForOne);
         };
-        match self.start_spec(&template, args.clone()).await {
+        let temporary = template.restart_type() == Restart::Temporary;
+        match self.start_spec(template, args.clone()).await {
             Ok(Started::Running(h, info)) => {
                 let pid = h.pid();
                 let key = self.next_key;
                 self.next_key += 1;
                 // Temporary children are never restarted: no need to keep
                 // their arguments.
-                let args = if template.restart_type() == Restart::Temporary {
-                    StartArgs::none()
-                } else {
-                    args
-                };
+                let args = if temporary { StartArgs::none() } else { args };
                 self.dynamic.insert(
                     key,
                     DynChild {

@@ -17,7 +17,7 @@
 //!    firing it wakes the task that last polled it, which is a spurious
 //!    wake-up that every future tolerates.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -46,7 +46,11 @@ thread_local! {
     /// driver), while moving the deadline of a registered timer *later* is a
     /// single atomic update, and leaving it alone when it is already late
     /// enough (invariant 3) costs nothing.
-    static SPARE_TIMER: RefCell<Option<CallTimer>> = const { RefCell::new(None) };
+    ///
+    /// Boxed in a `Cell`: taking it out and putting it back moves one
+    /// pointer, with no `RefCell` borrow flag to check and set (every call
+    /// does both).
+    static SPARE_TIMER: Cell<Option<Box<CallTimer>>> = const { Cell::new(None) };
 }
 
 /// How late a call may time out: a timer whose deadline is at most this much
@@ -76,23 +80,20 @@ struct CallTimer {
 impl CallTimer {
     /// The spare timer if it can serve the task of `cx` (invariants 1, 2),
     /// else a new one.
-    fn take(cx: &Context<'_>, deadline: Instant) -> CallTimer {
-        let spare = SPARE_TIMER
-            .try_with(|s| s.borrow_mut().take())
-            .ok()
-            .flatten();
+    fn take(cx: &Context<'_>, deadline: Instant) -> Box<CallTimer> {
+        let spare = SPARE_TIMER.try_with(Cell::take).ok().flatten();
         if let Some(t) = spare {
             let same_task = t.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
             if same_task || t.runtime == Handle::current().id() {
                 return t;
             }
         }
-        CallTimer {
+        Box::new(CallTimer {
             runtime: Handle::current().id(),
             sleep: Box::pin(tokio::time::sleep_until(deadline)),
             deadline,
             waker: None,
-        }
+        })
     }
 
     /// `Ready` once `deadline` has passed (at most `slack` late).
@@ -122,13 +123,14 @@ impl CallTimer {
 
 /// Gives the timer back to [`SPARE_TIMER`] when the call ends, also when
 /// the call future is dropped.
-struct SpareOnDrop(Option<CallTimer>);
+struct SpareOnDrop(Option<Box<CallTimer>>);
 
 impl Drop for SpareOnDrop {
     fn drop(&mut self) {
         if let Some(t) = self.0.take() {
             // During thread teardown the slot is gone; the timer just drops.
-            let _ = SPARE_TIMER.try_with(|s| s.borrow_mut().replace(t));
+            // A timer already in the slot (a concurrent call's) is dropped.
+            let _ = SPARE_TIMER.try_with(|s| s.set(Some(t)));
         }
     }
 }

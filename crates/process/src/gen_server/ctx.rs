@@ -84,6 +84,7 @@ impl<R> ReplyTo<R> {
     /// # OTP
     ///
     /// `gen_server:reply/2`.
+    #[inline]
     pub fn reply(self, reply: R) -> bool {
         self.0.send(reply).is_ok()
     }

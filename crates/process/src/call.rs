@@ -31,6 +31,7 @@ use crate::cell::ProcessCell;
 use crate::error::CallError;
 
 /// `CallingSelf` if the calling task is the process `cell`.
+#[inline]
 pub(crate) fn check_not_self(cell: &ProcessCell) -> Result<(), CallError> {
     match crate::process::current() {
         Some(me) if me == cell.pid => Err(CallError::CallingSelf),
@@ -56,6 +57,7 @@ thread_local! {
 /// How late a call may time out: a timer whose deadline is at most this much
 /// after the call's own deadline is reused as is. Tokio's timers have a
 /// resolution of 1 ms, so 1 ms costs no precision.
+#[inline]
 fn slack(timeout: Duration) -> Duration {
     const MAX: Duration = Duration::from_millis(1);
     // A comparison first: the division is only needed for timeouts under

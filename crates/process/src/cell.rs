@@ -156,19 +156,26 @@ impl ProcessCell {
                 return Poll::Pending;
             }
         }
-        let reason = self.state.lock().kill_reason.clone();
-        Poll::Ready(reason.unwrap_or(ExitReason::Killed))
+        Poll::Ready(self.kill_reason())
     }
 
     /// [`ProcessCell::poll_killed`] for a driver whose waker is registered
     /// already (its last `poll_killed` had a waker that `will_wake` the
-    /// current one): only the flag is read.
+    /// current one): only the flag is read. Inline: it runs before every
+    /// poll of every process, and the flag check is one load.
+    #[inline]
     pub(crate) fn poll_killed_registered(&self) -> Poll<ExitReason> {
         if !self.killed.load(Ordering::Acquire) {
             return Poll::Pending;
         }
+        Poll::Ready(self.kill_reason())
+    }
+
+    /// The reason of a kill (the `killed` flag is set).
+    #[cold]
+    fn kill_reason(&self) -> ExitReason {
         let reason = self.state.lock().kill_reason.clone();
-        Poll::Ready(reason.unwrap_or(ExitReason::Killed))
+        reason.unwrap_or(ExitReason::Killed)
     }
 
     /// Delivers an exit signal from `from` with the Erlang rules:

@@ -40,12 +40,14 @@ thread_local! {
 struct EnterProcess(Option<Pid>);
 
 impl EnterProcess {
+    #[inline]
     fn new(pid: Pid) -> EnterProcess {
         EnterProcess(CURRENT.with(|c| c.replace(Some(pid))))
     }
 }
 
 impl Drop for EnterProcess {
+    #[inline]
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.0));
     }
@@ -60,6 +62,7 @@ pub(crate) fn current_cell() -> Option<Arc<ProcessCell>> {
 /// # OTP
 ///
 /// `erlang:self/0`.
+#[inline]
 pub fn current() -> Option<Pid> {
     CURRENT.with(Cell::get)
 }

@@ -499,12 +499,15 @@ impl<M: Send + 'static> Ctx<M> {
 /// by `examples/chaos.rs`; `tests/exit_race.rs`). After `close`, the
 /// receiver reports the end only when no send is in flight any more; such a
 /// send is a few instructions on another thread, so the wait is a yield.
+/// The polls run outside the task's coop budget: with the budget used up,
+/// `poll_recv` would answer `Pending` for ever.
 impl<M> Drop for Ctx<M> {
     fn drop(&mut self) {
         self.rx.close();
         let mut cx = Context::from_waker(Waker::noop());
         loop {
-            match self.rx.poll_recv(&mut cx) {
+            let next = tokio::task::unconstrained(std::future::poll_fn(|cx| self.rx.poll_recv(cx)));
+            match std::pin::pin!(next).poll(&mut cx) {
                 Poll::Ready(Some(_)) => {}
                 Poll::Ready(None) => return,
                 Poll::Pending => std::thread::yield_now(),

@@ -59,3 +59,44 @@ async fn a_call_racing_with_the_callee_exit_returns() {
         }
     }
 }
+
+/// The exit drain also works when the process used up tokio's coop budget
+/// in its last poll (receiving many queued messages at once): the drain
+/// must not read the budget's `Pending` as "a send is in flight" and spin.
+#[test]
+fn a_process_exiting_with_its_coop_budget_used_up_exits() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let exited = rt.block_on(async {
+        // Around tokio's budget of 128 operations per poll.
+        for n in [1usize, 127, 128, 129, 255, 256, 257, 1000] {
+            let p = spawn(move |mut ctx: Ctx<u32>| async move {
+                let me = ctx.handle();
+                for i in 0..n {
+                    me.send(i as u32).unwrap();
+                }
+                for _ in 0..n {
+                    ctx.recv().await;
+                }
+                ExitReason::Normal
+            });
+            // A safety net, not a synchronisation: a spinning drain never
+            // lets the process finish its exit.
+            let done = tokio::time::timeout(Duration::from_secs(10), p.wait()).await;
+            if done != Ok(ExitReason::Normal) {
+                return Err(n);
+            }
+        }
+        Ok(())
+    });
+    // A spinning worker would keep a plain runtime drop waiting.
+    rt.shutdown_background();
+    assert_eq!(
+        exited,
+        Ok(()),
+        "the process receiving n messages never exited"
+    );
+}

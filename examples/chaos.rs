@@ -49,22 +49,26 @@
 //! and RSS. Exit code 1 on any violation. `RUST_LOG=arbor=info` shows the
 //! supervisor reports (many).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use arbor::genevent::{AddError, Forwarder, HandlerId};
-use arbor::process::{ExitReason, Pid, exit, is_alive, kill, process_count, registered, whereis};
+use arbor::process::{
+    ExitReason, Pid, ProcessHandle, exit, is_alive, kill, process_count, registered, whereis,
+};
 use arbor::supervisor::{ChildState, Strategy, SupFlags, Supervisor, SupervisorRef, TreeNode};
 use arbor::todo::{TodoApp, TodoEvent, TodoList, TreeNames};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 
 /// Prefix of the clients' event names: `#<seq>`.
 const SEQ: &str = "#";
+/// Prefix of the checker's flush markers: `!<n>`.
+const FLUSH: &str = "!";
 /// A crash that has not taken effect after this long is a violation (a
 /// safety net against hangs, not a synchronisation).
 const DEATH_TIMEOUT: Duration = Duration::from_secs(30);
@@ -194,24 +198,116 @@ const ERR: u8 = 2;
 const SEEN: u8 = 4;
 const VERIFIED: u8 = 8;
 
-/// One status byte per client event sequence number.
+/// What became of every client event, by sequence number: a status byte
+/// for the seqs not verified yet (a window that moves on as they are) and
+/// one "forwarded" bit for every seq ever sent, to catch a second forward
+/// at any time. Memory: one bit per event.
 #[derive(Debug, Default)]
 struct Ledger {
-    status: Vec<u8>,
-    /// Every seq below this one is decided and verified.
-    verified_from: usize,
+    /// The seq of `window[0]`; every seq below it is verified.
+    base: u64,
+    window: VecDeque<u8>,
+    forwarded: Vec<u64>,
     ok: u64,
     err: u64,
     seen: u64,
+    err_seen: u64,
 }
 
 impl Ledger {
-    fn slot(&mut self, seq: u64) -> &mut u8 {
-        let i = seq as usize;
-        if i >= self.status.len() {
-            self.status.resize(i + 1, 0);
+    /// The status byte of a seq not verified yet.
+    fn status(&mut self, seq: u64) -> Option<&mut u8> {
+        let i = usize::try_from(seq.checked_sub(self.base)?).ok()?;
+        if i >= self.window.len() {
+            self.window.resize(i + 1, 0);
         }
-        &mut self.status[i]
+        self.window.get_mut(i)
+    }
+
+    /// A client's outcome: `OK` or `ERR`.
+    fn record(&mut self, seq: u64, bit: u8) {
+        if bit == OK {
+            self.ok += 1;
+        } else {
+            self.err += 1;
+            if self.was_forwarded(seq) {
+                self.err_seen += 1;
+            }
+        }
+        // A seq is undecided until here, so it is still in the window.
+        if let Some(s) = self.status(seq) {
+            *s |= bit;
+        }
+    }
+
+    fn was_forwarded(&self, seq: u64) -> bool {
+        let (word, bit) = ((seq / 64) as usize, seq % 64);
+        self.forwarded
+            .get(word)
+            .is_some_and(|w| w & (1 << bit) != 0)
+    }
+
+    /// The handler forwarded `seq`.
+    fn forward(&mut self, seq: u64, allocated: u64, violations: &Violations) {
+        if seq >= allocated {
+            violations.report(format!("event #{seq} forwarded but never sent"));
+        }
+        if self.was_forwarded(seq) {
+            violations.report(format!("event #{seq} forwarded twice"));
+        }
+        let (word, bit) = ((seq / 64) as usize, seq % 64);
+        if word >= self.forwarded.len() {
+            self.forwarded.resize(word + 1, 0);
+        }
+        self.forwarded[word] |= 1 << bit;
+        self.seen += 1;
+        let failed = match self.status(seq) {
+            Some(s) => {
+                *s |= SEEN;
+                *s & ERR != 0
+            }
+            // Verified already, so it failed (an Ok one was forwarded
+            // before it was verified, and a second forward is caught above).
+            None => true,
+        };
+        if failed {
+            self.err_seen += 1;
+        }
+    }
+
+    /// Step 1 of a check: the `Ok`s not verified yet; failed ones need no
+    /// check and are marked verified.
+    fn oks_to_verify(&mut self) -> Vec<u64> {
+        let mut oks = Vec::new();
+        for (i, s) in self.window.iter_mut().enumerate() {
+            if *s & VERIFIED == 0 {
+                if *s & OK != 0 {
+                    oks.push(self.base + i as u64);
+                } else if *s & ERR != 0 {
+                    *s |= VERIFIED;
+                }
+            }
+        }
+        oks
+    }
+
+    /// Step 3: each of `oks` must have been forwarded; then the window
+    /// moves past the verified seqs.
+    fn verify(&mut self, oks: &[u64], violations: &Violations) {
+        for &seq in oks {
+            if let Some(s) = self.status(seq) {
+                if *s & SEEN == 0 {
+                    violations.report(format!(
+                        "event #{seq}: sync_notify returned Ok but the handler never forwarded it"
+                    ));
+                }
+                *s |= VERIFIED;
+            }
+        }
+        while self.window.front().is_some_and(|s| s & VERIFIED != 0) {
+            self.window.pop_front();
+            self.base += 1;
+        }
     }
 }
 
@@ -269,11 +365,26 @@ impl<S: tracing::Subscriber> Layer<S> for CountLayer {
             }
             m if m.starts_with("restart failed") => {
                 *lock(&self.0.failed_restarts)
-                    .entry(format!("{sup}/{}: {}", f.child, f.reason))
+                    .entry(format!("{sup}/{}: {}", f.child, summarize(&f.reason)))
                     .or_default() += 1;
             }
             _ => {}
         }
+    }
+}
+
+/// A start failure, without pids and nesting: the innermost child that
+/// failed and why.
+fn summarize(reason: &str) -> String {
+    let clean: String = reason.chars().filter(|c| *c != '\\' && *c != '"').collect();
+    let inner = clean
+        .rsplit("failed to start child ")
+        .next()
+        .unwrap_or(&clean)
+        .trim_end_matches('}');
+    match inner.find("<0.") {
+        Some(i) => format!("{}<pid>", &inner[..i]),
+        None => inner.to_owned(),
     }
 }
 
@@ -354,9 +465,32 @@ struct Client {
     confirmed: Option<Pid>,
     /// The list the client's events carry (the event type needs one).
     probe: TodoList,
+    /// What the client awaits now (an index into `PHASES`), to name a hang.
+    phase: Arc<AtomicU64>,
+    /// The event manager the client talks to, to name it in a hang.
+    callee: Arc<Mutex<Option<ProcessHandle>>>,
 }
 
+const PHASES: [&str; 12] = [
+    "idle",
+    "add_handler",
+    "sync_notify",
+    "lookup (create)",
+    "put",
+    "get (create)",
+    "list stop normal",
+    "delete",
+    "lookup (read)",
+    "get (read)",
+    "dead list check",
+    "probe stop",
+];
+
 impl Client {
+    fn at(&self, phase: u64) {
+        self.phase.store(phase, Ordering::Relaxed);
+    }
+
     async fn run(mut self, stop: Arc<AtomicBool>) -> ClientStats {
         while !stop.load(Ordering::Relaxed) {
             self.stats.ops += 1;
@@ -367,6 +501,7 @@ impl Client {
             }
             tokio::task::yield_now().await;
         }
+        self.at(11);
         let _ = self.probe.stop(ExitReason::Normal, Duration::MAX).await;
         self.stats
     }
@@ -376,7 +511,9 @@ impl Client {
             self.stats.not_running += 1;
             return;
         };
+        *lock(&self.callee) = Some(em.process());
         if self.confirmed != Some(em.pid()) {
+            self.at(1);
             match em
                 .add_handler(handler_id(), Forwarder::to_channel(self.tx.clone()))
                 .await
@@ -392,18 +529,13 @@ impl Client {
             name: format!("{SEQ}{seq}"),
             list: self.probe.clone(),
         };
+        self.at(2);
         let bit = if em.sync_notify(event).await.is_ok() {
             OK
         } else {
             ERR
         };
-        let mut ledger = lock(&self.shared.ledger);
-        *ledger.slot(seq) |= bit;
-        if bit == OK {
-            ledger.ok += 1;
-        } else {
-            ledger.err += 1;
-        }
+        lock(&self.shared.ledger).record(seq, bit);
     }
 
     async fn create_and_put(&mut self) {
@@ -413,27 +545,34 @@ impl Client {
             return;
         }
         self.stats.creates += 1;
+        self.at(3);
         let Ok(Some(list)) = self.app.lookup(&name).await else {
             return; // the manager restarted in between, or is restarting
         };
         let item = format!("item{}", self.rng.below(4));
+        self.at(4);
         if list.put(item.clone()).await.is_err() {
             self.stats.puts_failed += 1;
             self.stats.dead_lists_checked += 1;
+            self.at(10);
             check_dead_list(&self.app, &name, &list, &self.shared).await;
             return;
         }
         self.stats.puts_ok += 1;
         // Keep lists small; a full one exits `normal` (the manager forgets it).
+        self.at(5);
         match list.get().await {
             Ok(items) if items.len() > 8 => {
+                self.at(6);
                 if list.stop(ExitReason::Normal, Duration::MAX).await.is_ok() {
                     self.stats.lists_stopped += 1;
                 }
                 self.stats.dead_lists_checked += 1;
+                self.at(10);
                 check_dead_list(&self.app, &name, &list, &self.shared).await;
             }
             Ok(_) if self.rng.below(2) == 0 => {
+                self.at(7);
                 let _ = list.delete(item).await;
             }
             Ok(_) => {}
@@ -443,10 +582,13 @@ impl Client {
 
     async fn read(&mut self) {
         let name = format!("c{}-{}", self.id, self.rng.below(16));
+        self.at(8);
         match self.app.lookup(&name).await {
             Ok(Some(list)) => {
+                self.at(9);
                 if list.get().await.is_err() {
                     self.stats.dead_lists_checked += 1;
+                    self.at(10);
                     check_dead_list(&self.app, &name, &list, &self.shared).await;
                 }
             }
@@ -579,7 +721,8 @@ async fn inject(app: &TodoApp, target: Target, reason: Reason, pick: u64, shared
             pid
         }
     };
-    wait_dead(victim, &format!("{target:?}"), shared).await;
+    tracing::debug!(target: "chaos", %victim, "waiting for the victim");
+    wait_dead(victim, &format!("{target:?} ({reason:?})"), shared).await;
     true
 }
 
@@ -686,13 +829,16 @@ struct Checker {
     app: TodoApp,
     top: SupervisorRef,
     shared: Arc<Shared>,
-    rx: mpsc::UnboundedReceiver<TodoEvent>,
+    /// To send flush markers through the forwarding channel.
+    tx: mpsc::UnboundedSender<TodoEvent>,
+    flushed: watch::Receiver<u64>,
+    flushes: u64,
+    marker_list: TodoList,
     expected_shape: String,
     last_pids: TreePids,
     pid_changes: BTreeMap<&'static str, u64>,
     quiet_points: u64,
     settle_attempts_max: usize,
-    app_events: u64,
     lists_checked: u64,
 }
 
@@ -753,7 +899,7 @@ impl Checker {
         }
         self.last_pids = pids;
         self.check_names().await;
-        self.check_events();
+        self.check_events().await;
     }
 
     /// Invariant 2: no name leads to a dead process.
@@ -783,65 +929,53 @@ impl Checker {
     }
 
     /// Invariant 1: every `Ok` recorded so far was forwarded exactly once.
-    fn check_events(&mut self) {
-        // 1. The Oks to verify, recorded before the drain below.
-        let mut to_verify = Vec::new();
+    async fn check_events(&mut self) {
+        // 1. The Oks to verify: each was forwarded (if at all) before the
+        //    client recorded it, so before the flush marker below.
+        let oks = lock(&self.shared.ledger).oks_to_verify();
+        // 2. The collector has taken everything forwarded up to the marker.
+        self.flushes += 1;
+        let marker = TodoEvent::Create {
+            name: format!("{FLUSH}{}", self.flushes),
+            list: self.marker_list.clone(),
+        };
+        if self.tx.send(marker).is_err()
+            || self.flushed.wait_for(|n| *n >= self.flushes).await.is_err()
         {
-            let mut ledger = lock(&self.shared.ledger);
-            let from = ledger.verified_from;
-            let mut advance = true;
-            for i in from..ledger.status.len() {
-                let s = ledger.status[i];
-                if s & VERIFIED == 0 {
-                    if s & OK != 0 {
-                        to_verify.push(i);
-                    } else if s & ERR != 0 {
-                        ledger.status[i] |= VERIFIED; // nothing to expect
-                    } else {
-                        advance = false; // still in flight
-                    }
-                }
-                if advance {
-                    ledger.verified_from = i + 1;
-                }
-            }
-        }
-        // 2. Everything forwarded up to now.
-        let mut seqs = Vec::new();
-        while let Ok(event) = self.rx.try_recv() {
-            match event.name().strip_prefix(SEQ).map(str::parse::<u64>) {
-                Some(Ok(seq)) => seqs.push(seq),
-                _ => self.app_events += 1,
-            }
-        }
-        let allocated = self.shared.next_seq.load(Ordering::SeqCst);
-        let mut ledger = lock(&self.shared.ledger);
-        for seq in seqs {
-            if seq >= allocated {
-                self.shared
-                    .violations
-                    .report(format!("event #{seq} forwarded but never sent"));
-            }
-            let slot = ledger.slot(seq);
-            if *slot & SEEN != 0 {
-                self.shared
-                    .violations
-                    .report(format!("event #{seq} forwarded twice"));
-            }
-            *slot |= SEEN;
-            ledger.seen += 1;
+            self.shared
+                .violations
+                .report("the event collector ended early");
+            return;
         }
         // 3. Verify.
-        for i in to_verify {
-            let s = ledger.status[i];
-            if s & SEEN == 0 {
-                self.shared.violations.report(format!(
-                    "event #{i}: sync_notify returned Ok but the handler never forwarded it"
-                ));
+        lock(&self.shared.ledger).verify(&oks, &self.shared.violations);
+    }
+}
+
+/// Takes every forwarded event off the channel at once (so it never piles
+/// up) and marks client events in the ledger; answers flush markers.
+async fn collect(
+    mut rx: mpsc::UnboundedReceiver<TodoEvent>,
+    shared: Arc<Shared>,
+    flushed: watch::Sender<u64>,
+) -> u64 {
+    let mut app_events = 0;
+    let mut batch = Vec::with_capacity(256);
+    while rx.recv_many(&mut batch, 256).await > 0 {
+        let allocated = shared.next_seq.load(Ordering::SeqCst);
+        let mut ledger = lock(&shared.ledger);
+        for event in batch.drain(..) {
+            let name = event.name();
+            if let Some(seq) = name.strip_prefix(SEQ).and_then(|n| n.parse().ok()) {
+                ledger.forward(seq, allocated, &shared.violations);
+            } else if let Some(n) = name.strip_prefix(FLUSH).and_then(|n| n.parse().ok()) {
+                flushed.send_replace(n);
+            } else {
+                app_events += 1;
             }
-            ledger.status[i] |= VERIFIED;
         }
     }
+    app_events
 }
 
 // ===== main =====
@@ -914,17 +1048,28 @@ async fn main() {
 
     let shared = Arc::new(Shared::default());
     let (tx, rx) = mpsc::unbounded_channel();
+    let (flushed_tx, flushed) = watch::channel(0);
+    let collector = tokio::spawn(collect(rx, shared.clone(), flushed_tx));
+    let marker_list = match TodoList::start().await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("could not start the marker list: {e}");
+            std::process::exit(1);
+        }
+    };
     let mut checker = Checker {
         app: app.clone(),
         top: top.clone(),
         shared: shared.clone(),
-        rx,
+        tx: tx.clone(),
+        flushed,
+        flushes: 0,
+        marker_list,
         expected_shape: shape(&first),
         last_pids: TreePids::of(&first),
         pid_changes: BTreeMap::new(),
         quiet_points: 0,
         settle_attempts_max: 0,
-        app_events: 0,
         lists_checked: 0,
     };
 
@@ -949,8 +1094,11 @@ async fn main() {
             stats: ClientStats::default(),
             confirmed: None,
             probe,
+            phase: Arc::new(AtomicU64::new(0)),
+            callee: Arc::new(Mutex::new(None)),
         };
-        clients.push(tokio::spawn(client.run(stop.clone())));
+        let (phase, callee) = (client.phase.clone(), client.callee.clone());
+        clients.push((id, phase, callee, tokio::spawn(client.run(stop.clone()))));
     }
     drop(tx);
 
@@ -969,6 +1117,7 @@ async fn main() {
             next_crash += Duration::from_secs_f64(-rng.unit().ln() / cfg.rate);
             tokio::time::sleep_until(next_crash.into()).await; // pacing only
             let (target, reason) = pick_crash(&mut rng);
+            tracing::debug!(target: "chaos", ?target, ?reason, "crash");
             let pick = rng.next();
             if inject(&app, target, reason, pick, &shared).await {
                 *crashes.entry((target, reason)).or_default() += 1;
@@ -976,7 +1125,9 @@ async fn main() {
                 skipped += 1;
             }
         }
+        tracing::debug!(target: "chaos", bursts, "quiet point");
         checker.quiet_point().await;
+        tracing::debug!(target: "chaos", "quiet point done");
         if Instant::now() >= next_sample {
             rss_samples.push((start.elapsed(), rss_bytes()));
             next_sample += cfg.duration / 10;
@@ -987,10 +1138,30 @@ async fn main() {
     // Stop the clients, then a last quiet point with every event decided.
     stop.store(true, Ordering::Relaxed);
     let mut stats = ClientStats::default();
-    for c in clients {
-        match c.await {
-            Ok(s) => stats.add(&s),
-            Err(e) => shared.violations.report(format!("client task failed: {e}")),
+    for (id, phase, callee, mut c) in clients {
+        match tokio::time::timeout(DEATH_TIMEOUT, &mut c).await {
+            Ok(Ok(s)) => stats.add(&s),
+            Ok(Err(e)) => shared.violations.report(format!("client task failed: {e}")),
+            Err(_) => {
+                let at = PHASES[phase.load(Ordering::Relaxed) as usize];
+                let em = lock(&callee).clone().map(|h| {
+                    format!(
+                        "{} (alive: {}, exit reason: {:?})",
+                        h.pid(),
+                        h.is_alive(),
+                        h.exit_reason()
+                    )
+                });
+                shared.violations.report(format!(
+                    "client {id} hangs in {at} for {DEATH_TIMEOUT:?}; last event manager {em:?}; registered: {:?}",
+                    registered()
+                        .iter()
+                        .map(|n| (n.as_str().to_owned(), whereis(n.as_str())))
+                        .collect::<Vec<_>>()
+                ));
+                c.abort();
+                let _ = c.await;
+            }
         }
     }
     checker.quiet_point().await;
@@ -1004,8 +1175,26 @@ async fn main() {
             .violations
             .report(format!("stopping the tree failed: {e}"));
     }
-    checker.check_events(); // the handler's last forwards (none expected)
-    drop(checker.rx);
+    checker.check_events().await; // the handler's last forwards (none expected)
+    let _ = checker
+        .marker_list
+        .stop(ExitReason::Normal, Duration::MAX)
+        .await;
+    let (quiet_points, pid_changes, settle_max, lists_checked) = (
+        checker.quiet_points,
+        std::mem::take(&mut checker.pid_changes),
+        checker.settle_attempts_max,
+        checker.lists_checked,
+    );
+    drop(checker);
+    // Every sender is gone now (clients, handlers, checker): the collector ends.
+    let app_events = match tokio::time::timeout(DEATH_TIMEOUT, collector).await {
+        Ok(Ok(n)) => n,
+        _ => {
+            shared.violations.report("the event collector did not end");
+            0
+        }
+    };
     let mut tasks_after = metrics.num_alive_tasks();
     let waited = Instant::now();
     while tasks_after > tasks_before && waited.elapsed() < Duration::from_secs(10) {
@@ -1069,19 +1258,17 @@ async fn main() {
     );
     println!(
         "pid changes seen at {} quiet points: {:?} (longest settle: {} attempts)",
-        checker.quiet_points, checker.pid_changes, checker.settle_attempts_max
+        quiet_points, pid_changes, settle_max
     );
     let sent = shared.next_seq.load(Ordering::SeqCst);
     println!(
         "events: {} sync_notify sent, {} Ok (each verified forwarded exactly once), {} failed (manager died), {} forwarded in all; {} app events (create/exit) forwarded",
-        sent, ledger.ok, ledger.err, ledger.seen, checker.app_events
+        sent, ledger.ok, ledger.err, ledger.seen, app_events
     );
-    let failed_seen = ledger
-        .status
-        .iter()
-        .filter(|s| **s & ERR != 0 && **s & SEEN != 0)
-        .count();
-    println!("  failed sync_notify that had still been forwarded: {failed_seen}");
+    println!(
+        "  failed sync_notify that had still been forwarded: {}",
+        ledger.err_seen
+    );
     println!(
         "  handler (re-)added {} times, found present {} times",
         stats.handler_added, stats.handler_present
@@ -1095,7 +1282,7 @@ async fn main() {
         stats.lists_stopped,
         stats.not_running,
         stats.dead_lists_checked,
-        checker.lists_checked
+        lists_checked
     );
     println!(
         "tokio alive tasks: {tasks_before} before, {tasks_running} while running, {tasks_after} after stop"
@@ -1103,7 +1290,7 @@ async fn main() {
     println!(
         "arbor processes: {procs_before} before, {procs_running} while running, {procs_after} after stop"
     );
-    let ledger_mib = mib(ledger.status.capacity() as u64);
+    let ledger_mib = mib((ledger.forwarded.capacity() * 8 + ledger.window.capacity()) as u64);
     println!(
         "RSS: {:.1} MiB before, {:.1} MiB at end of run, {:.1} MiB after stop (growth {:+.1} MiB, of which the event ledger {:.1} MiB)",
         mib(rss_before),

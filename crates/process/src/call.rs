@@ -81,14 +81,23 @@ struct CallTimer {
 
 impl CallTimer {
     /// The spare timer if it can serve the task of `cx` (invariants 1, 2),
-    /// else a new one.
+    /// else a new one. Inline: the spare timer of the same task is the
+    /// common case (every call of a client in a loop).
+    #[inline]
     fn take(cx: &Context<'_>, deadline: Instant) -> Box<CallTimer> {
-        let spare = SPARE_TIMER.try_with(Cell::take).ok().flatten();
-        if let Some(t) = spare {
-            let same_task = t.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
-            if same_task || t.runtime == Handle::current().id() {
-                return t;
-            }
+        match SPARE_TIMER.try_with(Cell::take).ok().flatten() {
+            Some(t) if t.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) => t,
+            spare => CallTimer::take_other(spare, deadline),
+        }
+    }
+
+    /// [`CallTimer::take`] when the spare timer (if any) was last polled
+    /// by another task: reused if it belongs to this runtime (invariant 1).
+    fn take_other(spare: Option<Box<CallTimer>>, deadline: Instant) -> Box<CallTimer> {
+        if let Some(t) = spare
+            && t.runtime == Handle::current().id()
+        {
+            return t;
         }
         Box::new(CallTimer {
             runtime: Handle::current().id(),
@@ -98,7 +107,9 @@ impl CallTimer {
         })
     }
 
-    /// `Ready` once `deadline` has passed (at most `slack` late).
+    /// `Ready` once `deadline` has passed (at most `slack` late). Inline:
+    /// the common case is the first branch (invariant 3), a few compares.
+    #[inline]
     fn poll_deadline(
         &mut self,
         cx: &mut Context<'_>,
@@ -107,14 +118,25 @@ impl CallTimer {
     ) -> Poll<()> {
         let latest = deadline + slack;
         let fresh = self.deadline < deadline || self.deadline > latest;
-        if fresh {
-            self.deadline = latest;
-            self.sleep.as_mut().reset(self.deadline);
-        }
         let registered = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
         if !fresh && registered && !self.sleep.is_elapsed() {
             // Invariant 3: the sleep will wake this task in time.
             return Poll::Pending;
+        }
+        self.rearm(cx, fresh.then_some(latest), registered)
+    }
+
+    /// Moves the deadline to `reset` if given, registers the task of `cx`
+    /// unless `registered`, and polls the sleep.
+    fn rearm(
+        &mut self,
+        cx: &mut Context<'_>,
+        reset: Option<Instant>,
+        registered: bool,
+    ) -> Poll<()> {
+        if let Some(at) = reset {
+            self.deadline = at;
+            self.sleep.as_mut().reset(at);
         }
         if !registered {
             self.waker = Some(cx.waker().clone());
@@ -128,6 +150,7 @@ impl CallTimer {
 struct SpareOnDrop(Option<Box<CallTimer>>);
 
 impl Drop for SpareOnDrop {
+    #[inline]
     fn drop(&mut self) {
         if let Some(t) = self.0.take() {
             // During thread teardown the slot is gone; the timer just drops.

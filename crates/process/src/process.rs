@@ -388,6 +388,23 @@ struct Timers<M> {
     next: u64,
 }
 
+impl<M> Timers<M> {
+    /// The next expired timer's message. Kept out of line: the delay
+    /// queue's poll is large, and inlined into every `recv` it kept the
+    /// mailbox poll itself from being inlined into the receive loops.
+    #[inline(never)]
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Msg<M>> {
+        match self.queue.poll_expired(cx) {
+            Poll::Ready(Some(expired)) => {
+                let (id, msg) = expired.into_inner();
+                self.keys.remove(&id);
+                Poll::Ready(Msg::Message(msg))
+            }
+            Poll::Ready(None) | Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
 impl<M> Default for Timers<M> {
     fn default() -> Self {
         Timers {
@@ -434,21 +451,17 @@ impl<M: Send + 'static> Ctx<M> {
     /// The mailbox first, then expired timers. A hand-written poll keeps
     /// the `recv` future one pointer wide (it lives in every process's task).
     #[inline]
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Msg<M>> {
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Msg<M>> {
         if let Poll::Ready(env) = self.rx.poll_recv(cx) {
             return Poll::Ready(match env {
                 Some(env) => env.into(),
                 None => unreachable!("invariant: a process holds a sender to its own mailbox"),
             });
         }
-        if let Some(timers) = self.timers.as_deref_mut()
-            && let Poll::Ready(Some(expired)) = timers.queue.poll_expired(cx)
-        {
-            let (id, msg) = expired.into_inner();
-            timers.keys.remove(&id);
-            return Poll::Ready(Msg::Message(msg));
+        match self.timers.as_deref_mut() {
+            Some(timers) => timers.poll_expired(cx),
+            None => Poll::Pending,
         }
-        Poll::Pending
     }
 
     /// Takes the next message if one is queued, without waiting.

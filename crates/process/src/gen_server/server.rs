@@ -134,7 +134,8 @@ async fn run<S: GenServer>(
 /// A panicking callback unwinds out of it (caught by `run`).
 async fn serve<S: GenServer>(state: &mut S, ctx: &mut ServerCtx<S>) -> ExitReason {
     loop {
-        let control = match ctx.proc.recv().await {
+        // `poll_recv` directly: no `recv` state machine to resume per message.
+        let control = match std::future::poll_fn(|cx| ctx.proc.poll_recv(cx)).await {
             Msg::Message(ServerMsg::Call(req, reply)) => {
                 ctx.caller = Some(ReplyTo(reply));
                 let outcome = state.handle_call(req, ctx).await;

@@ -444,14 +444,16 @@ impl<M: Send + 'static> Ctx<M> {
     /// # Cancel safety
     ///
     /// Cancel safe: a message is removed from the mailbox only when returned.
-    pub async fn recv(&mut self) -> Msg<M> {
-        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    pub fn recv(&mut self) -> impl Future<Output = Msg<M>> + '_ {
+        // Not an `async fn`: `Recv` is the whole future, and its poll is
+        // inlined into the receive loop that awaits it.
+        Recv(self)
     }
 
     /// The mailbox first, then expired timers. A hand-written poll keeps
     /// the `recv` future one pointer wide (it lives in every process's task).
     #[inline]
-    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Msg<M>> {
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Msg<M>> {
         if let Poll::Ready(env) = self.rx.poll_recv(cx) {
             return Poll::Ready(match env {
                 Some(env) => env.into(),
@@ -534,6 +536,18 @@ impl<M> fmt::Debug for Ctx<M> {
         f.debug_struct("Ctx")
             .field("pid", &self.me.cell.pid)
             .finish()
+    }
+}
+
+/// The future of [`Ctx::recv`]: one pointer, polled by [`Ctx::poll_recv`].
+struct Recv<'a, M>(&'a mut Ctx<M>);
+
+impl<M: Send + 'static> Future for Recv<'_, M> {
+    type Output = Msg<M>;
+
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Msg<M>> {
+        self.get_mut().0.poll_recv(cx)
     }
 }
 

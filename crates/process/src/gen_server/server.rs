@@ -134,8 +134,7 @@ async fn run<S: GenServer>(
 /// A panicking callback unwinds out of it (caught by `run`).
 async fn serve<S: GenServer>(state: &mut S, ctx: &mut ServerCtx<S>) -> ExitReason {
     loop {
-        // `poll_recv` directly: no `recv` state machine to resume per message.
-        let control = match std::future::poll_fn(|cx| ctx.proc.poll_recv(cx)).await {
+        let control = match ctx.proc.recv().await {
             Msg::Message(ServerMsg::Call(req, reply)) => {
                 ctx.caller = Some(ReplyTo(reply));
                 let outcome = state.handle_call(req, ctx).await;

@@ -636,7 +636,10 @@ impl<M: Send + 'static> ProcessRef<M> {
     ) -> Result<R, CallError> {
         check_not_self(&self.cell)?;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.tx.send(Envelope::User(make(ReplyTo(tx)))).is_err() {
+        // `if let`, not `is_err()`: the success path then has no drop of
+        // the send's result to call.
+        if let Err(unsent) = self.tx.send(Envelope::User(make(ReplyTo(tx)))) {
+            drop(unsent);
             return Err(CallError::NoProcess);
         }
         await_reply(rx, &self.cell, timeout).await

@@ -77,7 +77,10 @@ impl<S: GenServer> ServerRef<S> {
         check_not_self(&self.inner.cell)?;
         let (tx, rx) = oneshot::channel();
         let msg = Envelope::User(ServerMsg::Call(request, tx));
-        if self.inner.tx.send(msg).is_err() {
+        // `if let`, not `is_err()`: the success path then has no drop of
+        // the send's result to call.
+        if let Err(unsent) = self.inner.tx.send(msg) {
+            drop(unsent);
             return Err(CallError::NoProcess);
         }
         await_reply(rx, &self.inner.cell, timeout).await

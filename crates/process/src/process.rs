@@ -206,6 +206,8 @@ where
 {
     type Output = ExitReason;
 
+    // Always inlined: its one caller is `drive`, which polls nothing else.
+    #[inline(always)]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ExitReason> {
         let registered = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
         let killed = if registered {

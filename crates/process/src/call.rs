@@ -160,6 +160,36 @@ impl Drop for SpareOnDrop {
     }
 }
 
+/// The reply, or `None` once `deadline` has passed (at most `slack` late).
+/// The timer is taken at the first `Pending` and given back when this
+/// future is dropped (`SpareOnDrop`), also when the call is cancelled.
+struct ReplyOrDeadline<'a, R> {
+    rx: &'a mut oneshot::Receiver<R>,
+    deadline: Instant,
+    slack: Duration,
+    timer: SpareOnDrop,
+}
+
+impl<R> Future for ReplyOrDeadline<'_, R> {
+    type Output = Option<Result<R, oneshot::error::RecvError>>;
+
+    /// Always inlined: its one caller is `await_reply`, which awaits
+    /// nothing else on the common path (a poll_fn closure was not inlined).
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Poll::Ready(r) = Pin::new(&mut *this.rx).poll(cx) {
+            return Poll::Ready(Some(r));
+        }
+        let deadline = this.deadline;
+        let t = this
+            .timer
+            .0
+            .get_or_insert_with(|| CallTimer::take(cx, deadline));
+        t.poll_deadline(cx, deadline, this.slack).map(|()| None)
+    }
+}
+
 /// Waits for the reply to a request already queued at `cell`'s process.
 ///
 /// A closed reply channel means the request was dropped: by the process's
@@ -177,17 +207,13 @@ pub(crate) async fn await_reply<R>(
             Err(_) => Err(CallError::Exited(cell.wait_exit().await)),
         };
     };
-    let slack = slack(timeout);
-    let mut timer = SpareOnDrop(None);
-    let outcome = std::future::poll_fn(|cx| {
-        if let Poll::Ready(r) = Pin::new(&mut rx).poll(cx) {
-            return Poll::Ready(Some(r));
-        }
-        let t = timer.0.get_or_insert_with(|| CallTimer::take(cx, deadline));
-        t.poll_deadline(cx, deadline, slack).map(|()| None)
-    })
+    let outcome = ReplyOrDeadline {
+        rx: &mut rx,
+        deadline,
+        slack: slack(timeout),
+        timer: SpareOnDrop(None),
+    }
     .await;
-    drop(timer);
     match outcome {
         Some(Ok(r)) => Ok(r),
         Some(Err(_)) => match tokio::time::timeout_at(deadline, cell.wait_exit()).await {

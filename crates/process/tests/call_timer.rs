@@ -1,0 +1,120 @@
+//! Call timeouts with the per-thread reused call timer (`src/call.rs`,
+//! invariants 1–4): whatever an earlier call left in the timer, a call
+//! times out at its own deadline, never earlier and at most the slack
+//! (timeout / 16, at most 1 ms, rounded up to tokio's 1 ms) later.
+//! Paused time: the elapsed times below are the virtual clock's, exact.
+
+use std::time::Duration;
+
+use arbor_process::{CallError, Ctx, Msg, ProcessRef, ReplyTo, spawn};
+use tokio::time::Instant;
+
+/// `Some(n)` is answered with `n`; `None` is kept unanswered (a slow server).
+type Req = (Option<u32>, ReplyTo<u32>);
+
+fn server() -> ProcessRef<Req> {
+    spawn(|mut ctx: Ctx<Req>| async move {
+        let mut held = Vec::new();
+        while let Msg::Message((answer, reply)) = ctx.recv().await {
+            match answer {
+                Some(n) => {
+                    reply.reply(n);
+                }
+                None => held.push(reply),
+            }
+        }
+        arbor_process::ExitReason::Normal
+    })
+}
+
+async fn call(
+    s: &ProcessRef<Req>,
+    answer: Option<u32>,
+    timeout: Duration,
+) -> Result<u32, CallError> {
+    s.call(|r| (answer, r), timeout).await
+}
+
+/// Asserts that `elapsed` lies in `[timeout, timeout + 2 ms]`.
+fn assert_fired_on_time(what: &str, elapsed: Duration, timeout: Duration) {
+    assert!(
+        elapsed >= timeout && elapsed <= timeout + Duration::from_millis(2),
+        "{what}: timed out after {elapsed:?}, timeout {timeout:?}"
+    );
+}
+
+/// After a call with a long timeout left the timer far in the future, a
+/// call with a short timeout still times out at its own deadline.
+#[tokio::test(start_paused = true)]
+async fn a_short_timeout_after_a_long_one_fires_at_its_own_deadline() {
+    let s = server();
+    assert_eq!(call(&s, Some(1), Duration::from_secs(5)).await, Ok(1));
+    let start = Instant::now();
+    let timeout = Duration::from_millis(100);
+    assert_eq!(call(&s, None, timeout).await, Err(CallError::Timeout));
+    assert_fired_on_time("short after long", start.elapsed(), timeout);
+}
+
+/// After a call with a short timeout, a call with a long timeout is not cut
+/// short by the timer's earlier deadline.
+#[tokio::test(start_paused = true)]
+async fn a_long_timeout_after_a_short_one_waits_its_full_timeout() {
+    let s = server();
+    assert_eq!(call(&s, Some(1), Duration::from_millis(10)).await, Ok(1));
+    let start = Instant::now();
+    let timeout = Duration::from_secs(1);
+    assert_eq!(call(&s, None, timeout).await, Err(CallError::Timeout));
+    assert_fired_on_time("long after short", start.elapsed(), timeout);
+}
+
+/// Many answered calls in a row, then one that times out: the deadline is
+/// still the last call's.
+#[tokio::test(start_paused = true)]
+async fn a_timeout_after_many_answered_calls_fires_on_time() {
+    let s = server();
+    for i in 0..100 {
+        assert_eq!(call(&s, Some(i), Duration::from_millis(50)).await, Ok(i));
+        tokio::time::advance(Duration::from_millis(3)).await;
+    }
+    let start = Instant::now();
+    let timeout = Duration::from_millis(50);
+    assert_eq!(call(&s, None, timeout).await, Err(CallError::Timeout));
+    assert_fired_on_time("after many calls", start.elapsed(), timeout);
+}
+
+/// Two calls waiting at once in one task (only one can hold the spare
+/// timer) each time out at their own deadline.
+#[tokio::test(start_paused = true)]
+async fn concurrent_calls_in_one_task_time_out_at_their_own_deadlines() {
+    let s = server();
+    let start = Instant::now();
+    let (short, long) = (Duration::from_millis(300), Duration::from_secs(2));
+    let timed = |timeout| {
+        let s = s.clone();
+        async move {
+            let r = call(&s, None, timeout).await;
+            (r, start.elapsed())
+        }
+    };
+    let ((r1, e1), (r2, e2)) = tokio::join!(timed(long), timed(short));
+    assert_eq!((r1, r2), (Err(CallError::Timeout), Err(CallError::Timeout)));
+    assert_fired_on_time("long, concurrent", e1, long);
+    assert_fired_on_time("short, concurrent", e2, short);
+}
+
+/// A call cancelled while waiting gives the timer back; the next call
+/// times out at its own deadline.
+#[tokio::test(start_paused = true)]
+async fn a_call_after_a_cancelled_one_times_out_on_time() {
+    let s = server();
+    let cancelled = tokio::time::timeout(
+        Duration::from_millis(10),
+        call(&s, None, Duration::from_secs(3)),
+    )
+    .await;
+    assert!(cancelled.is_err(), "the outer timeout cancels the call");
+    let start = Instant::now();
+    let timeout = Duration::from_millis(200);
+    assert_eq!(call(&s, None, timeout).await, Err(CallError::Timeout));
+    assert_fired_on_time("after a cancelled call", start.elapsed(), timeout);
+}

@@ -9,6 +9,7 @@
 //!    and then the `Exit` event is published.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fmt;
 use std::time::Duration;
 
@@ -300,22 +301,27 @@ impl GenServer for Server {
 
     async fn handle_cast(&mut self, message: Cast, ctx: &mut ServerCtx<Self>) -> Control {
         let Cast::Create(name) = message;
-        if self.names.contains_key(&name) {
+        // The name is hashed once: its vacant slot is held across the start
+        // (the manager handles one message at a time; nothing else touches
+        // `names` meanwhile) and filled after it.
+        let Entry::Vacant(slot) = self.names.entry(name) else {
             return Control::Continue;
-        }
+        };
         let list = match self.list_sup.start_todo_list().await {
             Ok(list) => list,
             Err(e) => {
                 // The list supervisor is part of our one_for_all pair: if it
                 // is gone, so are we shortly. Crash like the guide's match.
+                let name = slot.key();
                 tracing::error!(target: "arbor::todo", %name, error = %e, "could not start a todo list");
                 return Control::Stop(ExitReason::error(e));
             }
         };
         // Invariant 1: the monitor and both entries are added together.
         let monitor = ctx.monitor(list.pid());
+        let name = slot.key().clone();
+        slot.insert(list.clone());
         self.refs.insert(monitor, name.clone());
-        self.names.insert(name.clone(), list.clone());
         tracing::info!(target: "arbor::todo", %name, list = %list.pid(), "todo list created");
         self.publish(TodoEvent::Create { name, list }).await;
         Control::Continue

@@ -218,7 +218,7 @@ impl<T: Send + 'static> Agent<T> {
         {
             return Err(CallError::NoProcess);
         }
-        await_reply(rx, cell, timeout).await
+        await_reply!(rx, cell, timeout)
     }
 
     /// Updates the state without waiting. Never fails; dropped if the agent

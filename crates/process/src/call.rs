@@ -163,18 +163,35 @@ impl Drop for SpareOnDrop {
 /// The reply, or `None` once `deadline` has passed (at most `slack` late).
 /// The timer is taken at the first `Pending` and given back when this
 /// future is dropped (`SpareOnDrop`), also when the call is cancelled.
-struct ReplyOrDeadline<'a, R> {
+pub(crate) struct ReplyOrDeadline<'a, R> {
     rx: &'a mut oneshot::Receiver<R>,
     deadline: Instant,
     slack: Duration,
     timer: SpareOnDrop,
 }
 
+impl<'a, R> ReplyOrDeadline<'a, R> {
+    /// Waits on `rx` until `deadline`, the deadline of a call with `timeout`.
+    #[inline]
+    pub(crate) fn new(
+        rx: &'a mut oneshot::Receiver<R>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Self {
+        ReplyOrDeadline {
+            rx,
+            deadline,
+            slack: slack(timeout),
+            timer: SpareOnDrop(None),
+        }
+    }
+}
+
 impl<R> Future for ReplyOrDeadline<'_, R> {
     type Output = Option<Result<R, oneshot::error::RecvError>>;
 
-    /// Always inlined: its one caller is `await_reply`, which awaits
-    /// nothing else on the common path (a poll_fn closure was not inlined).
+    /// Always inlined: its callers are the calls' `async fn`s (through
+    /// [`await_reply!`]), which await nothing else on the common path.
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
@@ -190,36 +207,71 @@ impl<R> Future for ReplyOrDeadline<'_, R> {
     }
 }
 
-/// Waits for the reply to a request already queued at `cell`'s process.
+/// The deadline of a call with `timeout` starting now; `None` for no
+/// deadline (`Duration::MAX`, or beyond the clock's range).
+#[inline]
+pub(crate) fn deadline(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
+
+/// A call without a deadline: the reply, or the exit reason once the
+/// reply channel closed.
+pub(crate) async fn reply_forever<R>(
+    rx: oneshot::Receiver<R>,
+    cell: &ProcessCell,
+) -> Result<R, CallError> {
+    match rx.await {
+        Ok(r) => Ok(r),
+        Err(_) => Err(CallError::Exited(cell.wait_exit().await)),
+    }
+}
+
+/// A call with a deadline that got no reply: `closed` (the request was
+/// dropped) → the exit reason if the process exits before the deadline,
+/// else `Timeout`.
+pub(crate) async fn no_reply<R>(
+    closed: bool,
+    deadline: Instant,
+    cell: &ProcessCell,
+) -> Result<R, CallError> {
+    if !closed {
+        return Err(CallError::Timeout);
+    }
+    match tokio::time::timeout_at(deadline, cell.wait_exit()).await {
+        Ok(reason) => Err(CallError::Exited(reason)),
+        Err(_) => Err(CallError::Timeout),
+    }
+}
+
+/// `await_reply!(rx, cell, timeout)` waits for the reply to a request
+/// already queued at `cell`'s process (`rx: oneshot::Receiver<R>`,
+/// `cell: &ProcessCell`, `timeout: Duration`) and evaluates to
+/// `Result<R, CallError>`.
 ///
 /// A closed reply channel means the request was dropped: by the process's
 /// exit (→ `Exited(reason)`), or by a handler that dropped the caller while
 /// staying alive (→ `Timeout` when the deadline passes, as in Erlang).
 /// `Duration::MAX` waits forever.
-pub(crate) async fn await_reply<R>(
-    mut rx: oneshot::Receiver<R>,
-    cell: &ProcessCell,
-    timeout: Duration,
-) -> Result<R, CallError> {
-    let Some(deadline) = Instant::now().checked_add(timeout) else {
-        return match rx.await {
-            Ok(r) => Ok(r),
-            Err(_) => Err(CallError::Exited(cell.wait_exit().await)),
-        };
-    };
-    let outcome = ReplyOrDeadline {
-        rx: &mut rx,
-        deadline,
-        slack: slack(timeout),
-        timer: SpareOnDrop(None),
-    }
-    .await;
-    match outcome {
-        Some(Ok(r)) => Ok(r),
-        Some(Err(_)) => match tokio::time::timeout_at(deadline, cell.wait_exit()).await {
-            Ok(reason) => Err(CallError::Exited(reason)),
-            Err(_) => Err(CallError::Timeout),
-        },
-        None => Err(CallError::Timeout),
-    }
+///
+/// A macro, expanded in the calling `async fn`, rather than an `async fn`
+/// of its own: on the common path (a reply before the deadline) the call
+/// then resumes and drops one state machine instead of two. The rare paths
+/// (no deadline, no reply) are `async fn`s awaited from the expansion.
+macro_rules! await_reply {
+    ($rx:expr, $cell:expr, $timeout:expr) => {{
+        let mut rx = $rx;
+        let cell: &$crate::cell::ProcessCell = $cell;
+        let timeout: ::std::time::Duration = $timeout;
+        match $crate::call::deadline(timeout) {
+            None => $crate::call::reply_forever(rx, cell).await,
+            Some(deadline) => {
+                match $crate::call::ReplyOrDeadline::new(&mut rx, deadline, timeout).await {
+                    Some(Ok(r)) => Ok(r),
+                    other => $crate::call::no_reply(other.is_some(), deadline, cell).await,
+                }
+            }
+        }
+    }};
 }
+
+pub(crate) use await_reply;

@@ -644,7 +644,7 @@ impl<M: Send + 'static> ProcessRef<M> {
             drop(unsent);
             return Err(CallError::NoProcess);
         }
-        await_reply(rx, &self.cell, timeout).await
+        await_reply!(rx, &self.cell, timeout)
     }
 
     /// An untyped handle to this process.

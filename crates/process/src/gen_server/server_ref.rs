@@ -83,7 +83,7 @@ impl<S: GenServer> ServerRef<S> {
             drop(unsent);
             return Err(CallError::NoProcess);
         }
-        await_reply(rx, &self.inner.cell, timeout).await
+        await_reply!(rx, &self.inner.cell, timeout)
     }
 
     /// Sends a cast. Never blocks and never fails; a cast to a dead server

@@ -513,7 +513,7 @@ impl<M: Send + 'static> Ctx<M> {
 /// racing with the close can land after that drain and stay in the channel
 /// as long as any sender lives (the cell and every handle hold one), and a
 /// call without a timeout to the exited process then waits forever (found
-/// by `examples/chaos.rs`; `tests/exit_race.rs`). After `close`, the
+/// by `examples/chaos/`; `tests/exit_race.rs`). After `close`, the
 /// receiver reports the end only when no send is in flight any more; such a
 /// send is a few instructions on another thread, so the wait is a yield.
 /// The polls run outside the task's coop budget: with the budget used up,

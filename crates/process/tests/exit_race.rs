@@ -7,7 +7,7 @@
 //! many times on a multi-thread runtime. It passes on every run when the
 //! mailbox is drained exactly at exit, and fails with a hang report when
 //! a late request is left in the closed mailbox (found by the chaos soak,
-//! `examples/chaos.rs`).
+//! `examples/chaos/`).
 
 use std::time::Duration;
 

@@ -719,6 +719,19 @@ impl ProcessHandle {
     pub async fn wait(&self) -> ExitReason {
         self.cell.wait_exit().await
     }
+
+    /// Sends this process an exit signal with `reason`, exactly as
+    /// [`exit`]`(self.pid(), reason)` does, without looking the pid up in
+    /// the process table (a supervisor stopping thousands of children has
+    /// their handles already). No-op once the process has exited.
+    ///
+    /// # OTP
+    ///
+    /// `erlang:exit(Pid, Reason)`.
+    pub fn exit(&self, reason: ExitReason) {
+        let from = current().unwrap_or(Pid::ANONYMOUS);
+        self.cell.signal_exit(from, reason, SignalKind::Exit);
+    }
 }
 
 impl fmt::Debug for ProcessHandle {

@@ -140,6 +140,43 @@ async fn exit_signal_without_link() {
     assert_eq!(sender_and_reason, ExitReason::Normal);
 }
 
+/// `ProcessHandle::exit` is `exit/2` by handle: the same rules (normal
+/// ignored unless trapping, kill untrappable, the sender's pid in the
+/// signal) and a no-op on an exited process.
+#[tokio::test]
+async fn exit_by_handle_follows_exit_2() {
+    let p = idle(false).process();
+    p.exit(ExitReason::Normal);
+    p.exit(ExitReason::custom("bye"));
+    assert_eq!(p.wait().await, ExitReason::custom("bye"));
+    p.exit(ExitReason::Kill); // already dead: nothing happens
+    assert_eq!(p.exit_reason(), Some(ExitReason::custom("bye")));
+
+    let trapping = idle(true).process();
+    trapping.exit(ExitReason::Kill);
+    assert_eq!(trapping.wait().await, ExitReason::Killed);
+
+    let (sender, got) = scope(|me: Ctx<()>| async move {
+        let opts = SpawnOpts {
+            trap_exit: true,
+            ..SpawnOpts::default()
+        };
+        let target = spawn_opts(opts, |mut ctx: Ctx<()>| async move {
+            match ctx.recv().await {
+                Msg::Exit(ExitSignal { from, reason }) => {
+                    ExitReason::custom(format!("{from} {reason}"))
+                }
+                _ => ExitReason::custom("bad"),
+            }
+        });
+        target.process().exit(ExitReason::Shutdown);
+        (me.pid(), target.wait().await)
+    })
+    .await
+    .unwrap();
+    assert_eq!(got, ExitReason::custom(format!("{sender} shutdown")));
+}
+
 /// Linking to a dead process delivers `noproc` at once.
 #[tokio::test]
 async fn link_to_dead_process_gives_noproc() {

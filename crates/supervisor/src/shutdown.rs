@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use arbor_process::{Ctx, ExitReason, ProcessHandle, exit};
+use arbor_process::{Ctx, ExitReason, ProcessHandle};
 
 use crate::{ChildSpec, Restart, Shutdown};
 
@@ -26,19 +26,19 @@ pub(crate) async fn shutdown_one<M: Send + 'static>(
     }
     match shutdown {
         Shutdown::BrutalKill => {
-            exit(child.pid(), ExitReason::Kill);
+            child.exit(ExitReason::Kill);
             child.wait().await
         }
         Shutdown::Infinity => {
-            exit(child.pid(), ExitReason::Shutdown);
+            child.exit(ExitReason::Shutdown);
             child.wait().await
         }
         Shutdown::Timeout(limit) => {
-            exit(child.pid(), ExitReason::Shutdown);
+            child.exit(ExitReason::Shutdown);
             match tokio::time::timeout(limit, child.wait()).await {
                 Ok(reason) => reason,
                 Err(_) => {
-                    exit(child.pid(), ExitReason::Kill);
+                    child.exit(ExitReason::Kill);
                     child.wait().await
                 }
             }
@@ -60,7 +60,7 @@ pub(crate) async fn shutdown_many<M: Send + 'static>(
     };
     for child in children {
         ctx.unlink(child.pid());
-        exit(child.pid(), signal.clone());
+        child.exit(signal.clone());
     }
     // Waiting one by one costs one wake-up for the first child still
     // running; by then the others have mostly exited and answer at once.
@@ -77,7 +77,7 @@ pub(crate) async fn shutdown_many<M: Send + 'static>(
                 Ok(reasons) => reasons,
                 Err(_) => {
                     for child in children.iter().filter(|c| c.is_alive()) {
-                        exit(child.pid(), ExitReason::Kill);
+                        child.exit(ExitReason::Kill);
                     }
                     let mut reasons = Vec::with_capacity(children.len());
                     for child in children {

@@ -7,9 +7,51 @@
 //! - [`supervisor`]: OTP supervisors (one_for_one, one_for_all,
 //!   rest_for_one, simple_one_for_one);
 //! - [`genevent`]: event managers with handlers and event streams;
-//! - [`todo`]: the reference todo application built on all of the above.
+//! - [`todo`](mod@todo): the reference todo application built on all of the above.
 //!
-//! Start with `docs/architecture.md` in the repository.
+//! A worker under a supervisor, found by name after it crashed:
+//!
+//! ```
+//! use std::time::Duration;
+//! use arbor::process::{Agent, ExitReason, StartOpts, kill, wait_exit};
+//! use arbor::supervisor::{ChildSpec, Strategy, SupFlags, Supervisor};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let counter = ChildSpec::worker("counter", |_| async {
+//!     Agent::start_opts(|| 0u64, StartOpts::default().link().name("counter")).await
+//! });
+//! let flags = SupFlags::new(Strategy::OneForOne).intensity(3).period(Duration::from_secs(5));
+//! let sup = Supervisor::new(flags).child(counter).start().await.unwrap();
+//!
+//! let first = Agent::<u64>::whereis("counter").unwrap();
+//! first.update(|n| *n += 1).await.unwrap();
+//! kill(first.pid());
+//! wait_exit(first.pid()).await;
+//! sup.which_children().await.unwrap(); // answered after the restart
+//!
+//! let second = Agent::<u64>::whereis("counter").unwrap();
+//! assert_ne!(second.pid(), first.pid());
+//! assert_eq!(second.get(|n| *n).await.unwrap(), 0); // a restart starts afresh
+//! sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+//! # }
+//! ```
+//!
+//! # Guarantees
+//!
+//! Each crate's documentation lists its own; the ones everything rests on:
+//!
+//! - Messages from one sender arrive in order, and exit signals share that
+//!   one ordered mailbox, so a request sent after observing a death is
+//!   handled after the death.
+//! - A panic ends only the process it happened in, with
+//!   `ExitReason::Panic`; the runtime and other processes keep running.
+//! - Calls fail with typed errors (timeout, no process, exited with a
+//!   reason, calling self); library code does not panic on bad input.
+//! - A stopped tree leaves no process, task, timer or registered name.
+//!
+//! Start with `docs/architecture.md` in the repository; differences from
+//! OTP are listed in docs/supervisor.md, docs/genevent.md and
+//! docs/conformance.md.
 #![doc(test(attr(deny(warnings))))]
 
 pub use arbor_genevent as genevent;

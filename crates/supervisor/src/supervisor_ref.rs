@@ -47,7 +47,9 @@ impl SupervisorRef {
         ProcessRef::from_pid(pid).map(SupervisorRef::new)
     }
 
-    /// A copy whose calls fail with [`CallError::Timeout`] after `timeout`.
+    /// A copy whose calls fail with
+    /// [`CallError::Timeout`](arbor_process::CallError::Timeout) after
+    /// `timeout`.
     pub fn with_timeout(&self, timeout: Duration) -> SupervisorRef {
         SupervisorRef {
             process: self.process.clone(),

@@ -59,6 +59,14 @@ impl EventHandler<Event> for Fragile {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
+    // The manager's reports (handler added / removed / crashed) on stderr.
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_ansi(colour)
+        .with_writer(std::io::stderr)
+        .init();
     // One line per panic instead of a backtrace: the manager catches it.
     std::panic::set_hook(Box::new(|info| {
         eprintln!("panic (caught by the manager): {info}")

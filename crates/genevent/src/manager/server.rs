@@ -174,21 +174,34 @@ impl<E: Send + 'static> Manager<E> {
 
     #[inline]
     fn dispatch_from(&mut self, me: &Myself, event: &E, sync: bool, i: &mut usize) {
-        while *i < self.entries.len() {
+        loop {
+            // The pass over the rest of the list iterates a slice, so the
+            // loop bounds stay in registers across the handlers' calls; only
+            // an outcome other than `Keep` leaves it (and `apply` changes
+            // the list).
             let Manager {
                 entries,
                 me: mref,
                 acks,
             } = self;
-            let entry = &mut entries[*i];
-            let ctx = HandlerCtx {
-                manager: mref,
-                id: &entry.id,
-            };
-            let acks = if sync { Some(acks) } else { None };
-            match entry.slot.event(event, acks, &ctx) {
-                Ok(Step::Keep) => *i += 1,
-                other => *i = self.apply(me, *i, other.map_err(RemoveReason::Failed)),
+            let mut acks = if sync { Some(acks) } else { None };
+            let mut outcome = None;
+            for entry in entries[*i..].iter_mut() {
+                let ctx = HandlerCtx {
+                    manager: mref,
+                    id: &entry.id,
+                };
+                match entry.slot.event(event, acks.as_deref_mut(), &ctx) {
+                    Ok(Step::Keep) => *i += 1,
+                    other => {
+                        outcome = Some(other);
+                        break;
+                    }
+                }
+            }
+            match outcome {
+                None => return,
+                Some(other) => *i = self.apply(me, *i, other.map_err(RemoveReason::Failed)),
             }
         }
     }

@@ -199,9 +199,13 @@ impl ProcessCell {
     // ===== links and monitors (called by the process itself) =====
 
     /// Links `self` (the calling process) with `other`. A dead `other`
-    /// delivers an exit signal `noproc` to `self` at once.
+    /// delivers an exit signal `noproc` to `self` at once; linking to a
+    /// process already linked is a no-op, as in Erlang, also while that
+    /// process is exiting (its exit signal comes through the existing link,
+    /// once, rather than a second `noproc`). That check comes first: a
+    /// supervisor links every child its start function already linked.
     pub(crate) fn link(self: &Arc<Self>, other: Pid) {
-        if other == self.pid {
+        if other == self.pid || self.state.lock().links.contains_key(&other) {
             return;
         }
         let Some(peer) = lookup(other) else {

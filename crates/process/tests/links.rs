@@ -177,6 +177,41 @@ async fn exit_by_handle_follows_exit_2() {
     assert_eq!(got, ExitReason::custom(format!("{sender} shutdown")));
 }
 
+/// Links are a set, as in Erlang: linking twice gives one link (one exit
+/// signal when the peer dies), and one unlink removes it. Links are
+/// signalled before monitors, so the monitor's `Down` marks the end.
+#[tokio::test]
+async fn link_twice_is_one_link() {
+    let order = scope(|mut me: Ctx<()>| async move {
+        me.trap_exit(true);
+        let mut seen = Vec::new();
+        for unlink in [false, true] {
+            let peer = idle(false);
+            me.monitor(peer.pid());
+            me.link(peer.pid());
+            me.link(peer.pid());
+            if unlink {
+                me.unlink(peer.pid());
+            }
+            exit(peer.pid(), ExitReason::custom("bye"));
+            loop {
+                match me.recv().await {
+                    Msg::Exit(sig) => seen.push(format!("exit {}", sig.reason)),
+                    Msg::Down(down) => {
+                        seen.push(format!("down {}", down.reason));
+                        break;
+                    }
+                    Msg::Message(()) => seen.push("message".to_owned()),
+                }
+            }
+        }
+        seen
+    })
+    .await
+    .unwrap();
+    assert_eq!(order, ["exit bye", "down bye", "down bye"]);
+}
+
 /// Linking to a dead process delivers `noproc` at once.
 #[tokio::test]
 async fn link_to_dead_process_gives_noproc() {

@@ -62,33 +62,32 @@ pub(crate) async fn shutdown_many<M: Send + 'static>(
         ctx.unlink(child.pid());
         child.exit(signal.clone());
     }
-    // Waiting one by one costs one wake-up for the first child still
-    // running; by then the others have mostly exited and answer at once.
-    let all = async {
-        let mut reasons = Vec::with_capacity(children.len());
-        for child in children {
-            reasons.push(child.wait().await);
-        }
-        reasons
-    };
     match shutdown {
         Shutdown::Timeout(limit) if limit != Duration::MAX => {
-            match tokio::time::timeout(limit, all).await {
+            match tokio::time::timeout(limit, wait_all(children)).await {
                 Ok(reasons) => reasons,
                 Err(_) => {
                     for child in children.iter().filter(|c| c.is_alive()) {
                         child.exit(ExitReason::Kill);
                     }
-                    let mut reasons = Vec::with_capacity(children.len());
-                    for child in children {
-                        reasons.push(child.wait().await);
-                    }
-                    reasons
+                    wait_all(children).await
                 }
             }
         }
-        _ => all.await,
+        _ => wait_all(children).await,
     }
+}
+
+/// The exit reasons of `children`, in order, once all have exited.
+///
+/// Waiting one by one costs one wake-up for the first child still running;
+/// by then the others have mostly exited and answer at once.
+async fn wait_all(children: &[ProcessHandle]) -> Vec<ExitReason> {
+    let mut reasons = Vec::with_capacity(children.len());
+    for child in children {
+        reasons.push(child.wait().await);
+    }
+    reasons
 }
 
 /// Whether a reason is an expected result of stopping this child: `killed`

@@ -19,6 +19,7 @@ use arbor_supervisor::{
 };
 use parking_lot::Mutex;
 
+use crate::resolved::live_or_whereis;
 use crate::{AppError, EventTarget, ListSupervisor, TodoEvent, TodoList, TodoManager};
 
 /// The registered names of the tree's processes. Clients resolve them on
@@ -257,17 +258,10 @@ impl TodoApp {
     ///
     /// As [`TodoApp::inner`].
     pub fn manager(&self) -> Result<TodoManager, AppError> {
-        // The registry lookup hashes the name and takes a shard lock; a
-        // live manager found before is still the registered one (the tree
-        // never unregisters a living process), so reuse it.
-        let mut cached = self.manager.lock();
-        if let Some(manager) = cached.as_ref().filter(|m| m.is_alive()) {
-            return Ok(manager.clone());
-        }
-        *cached = TodoManager::whereis(&self.names.manager);
-        cached
-            .clone()
-            .ok_or_else(|| self.not_running(&self.names.manager))
+        live_or_whereis(&mut self.manager.lock(), TodoManager::is_alive, || {
+            TodoManager::whereis(&self.names.manager)
+        })
+        .ok_or_else(|| self.not_running(&self.names.manager))
     }
 
     /// Creates the list `name` unless it exists (asynchronous; a later

@@ -65,6 +65,7 @@ mod event;
 mod list_supervisor;
 mod manager;
 pub mod protocol;
+mod resolved;
 mod server;
 mod todo_list;
 

@@ -19,6 +19,7 @@ use arbor_process::{
     ProcessHandle, ServerCtx, ServerRef, StartError, StartOpts, StopError,
 };
 
+use crate::resolved::live_or_whereis;
 use crate::{ListSupervisor, TodoEvent, TodoList};
 
 /// Where the manager publishes its events.
@@ -47,13 +48,9 @@ impl EventTarget {
     ) -> Option<EventManagerRef<TodoEvent>> {
         match self {
             EventTarget::Manager(m) => Some(m.clone()),
-            EventTarget::Named(n) => {
-                if let Some(m) = cached.as_ref().filter(|m| m.is_alive()) {
-                    return Some(m.clone());
-                }
-                *cached = EventManagerRef::whereis(n);
-                cached.clone()
-            }
+            EventTarget::Named(n) => live_or_whereis(cached, EventManagerRef::is_alive, || {
+                EventManagerRef::whereis(n)
+            }),
         }
     }
 }

@@ -1,0 +1,20 @@
+//! Keeping a process found by name while it lives.
+
+/// `cached` while its process is alive, else what `whereis` finds now
+/// (remembered in `cached`).
+///
+/// A live process found under a name is still the one registered there:
+/// the todo tree never unregisters a living process, so a name changes
+/// owner only when its process dies. This saves the registry lookup (a
+/// hash of the name and a shard lock) on every call.
+pub(crate) fn live_or_whereis<T: Clone>(
+    cached: &mut Option<T>,
+    is_alive: impl Fn(&T) -> bool,
+    whereis: impl FnOnce() -> Option<T>,
+) -> Option<T> {
+    if let Some(process) = cached.as_ref().filter(|p| is_alive(p)) {
+        return Some(process.clone());
+    }
+    *cached = whereis();
+    cached.clone()
+}

@@ -29,6 +29,7 @@ use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc};
 
 use crate::id_hash::IdBuildHasher;
+use crate::links::Links;
 use crate::registry::{self, Name};
 use crate::signal::{Down, Envelope, ExitSignal, Sys};
 use crate::{ExitReason, MonitorRef, Pid};
@@ -65,13 +66,16 @@ impl<M: Send + 'static> SysSink for mpsc::UnboundedSender<Envelope<M>> {
 struct CellState {
     alive: bool,
     kill_reason: Option<ExitReason>,
-    /// Linked peers by pid: O(1) link/unlink even for a supervisor with
-    /// 100k children.
-    links: HashMap<Pid, Arc<ProcessCell>, IdBuildHasher>,
+    /// Linked peers: inline for one, a map (O(1) link/unlink even for a
+    /// supervisor with 100k children) for more.
+    links: Links,
     /// Monitors on this process: who to tell when it exits.
     monitors: Vec<(MonitorRef, Arc<ProcessCell>)>,
-    /// Monitors this process holds on others, removed when it exits.
-    monitoring: HashMap<MonitorRef, Pid, IdBuildHasher>,
+    /// Monitors this process holds on others, removed when it exits. Boxed
+    /// on first use: most processes never monitor, and an empty map inline
+    /// would cost every process 32 bytes.
+    #[allow(clippy::box_collection)] // the point: 8 bytes inline, not 32
+    monitoring: Option<Box<HashMap<MonitorRef, Pid, IdBuildHasher>>>,
     name: Option<Name>,
 }
 
@@ -183,7 +187,7 @@ impl ProcessCell {
     pub(crate) fn signal_exit(&self, from: Pid, reason: ExitReason, kind: SignalKind) {
         if kind == SignalKind::Link {
             let mut st = self.state.lock();
-            st.links.remove(&from);
+            st.links.remove(from);
         }
         if kind == SignalKind::Exit && reason == ExitReason::Kill {
             self.kill_with(ExitReason::Killed);
@@ -205,7 +209,7 @@ impl ProcessCell {
     /// once, rather than a second `noproc`). That check comes first: a
     /// supervisor links every child its start function already linked.
     pub(crate) fn link(self: &Arc<Self>, other: Pid) {
-        if other == self.pid || self.state.lock().links.contains_key(&other) {
+        if other == self.pid || self.state.lock().links.contains(other) {
             return;
         }
         let Some(peer) = lookup(other) else {
@@ -224,10 +228,9 @@ impl ProcessCell {
         }
         {
             let mut st = self.state.lock();
-            if st.links.contains_key(&other) {
+            if !st.links.insert(other, peer.clone()) {
                 return;
             }
-            st.links.insert(other, peer.clone());
         }
         let peer_alive = {
             let mut pst = peer.state.lock();
@@ -244,10 +247,10 @@ impl ProcessCell {
     pub(crate) fn unlink(&self, other: Pid) {
         let peer = {
             let mut st = self.state.lock();
-            st.links.remove(&other)
+            st.links.remove(other)
         };
         if let Some(peer) = peer {
-            peer.state.lock().links.remove(&self.pid);
+            peer.state.lock().links.remove(self.pid);
         }
     }
 
@@ -265,7 +268,8 @@ impl ProcessCell {
             None => false,
         };
         if registered {
-            self.state.lock().monitoring.insert(mref, target);
+            let mut st = self.state.lock();
+            st.monitoring.get_or_insert_default().insert(mref, target);
         } else {
             self.mailbox.push(Sys::Down(Down {
                 monitor: mref,
@@ -280,7 +284,7 @@ impl ProcessCell {
     pub(crate) fn demonitor(&self, mref: MonitorRef) -> bool {
         let target = {
             let mut st = self.state.lock();
-            st.monitoring.remove(&mref)
+            st.monitoring.as_mut().and_then(|m| m.remove(&mref))
         };
         let Some(target) = target else { return false };
         match lookup(target) {
@@ -314,7 +318,7 @@ impl ProcessCell {
             let mut st = self.state.lock();
             st.alive = false;
             (
-                std::mem::take(&mut st.links),
+                st.links.take(),
                 std::mem::take(&mut st.monitors),
                 std::mem::take(&mut st.monitoring),
                 st.name.take(),
@@ -324,7 +328,7 @@ impl ProcessCell {
         if let Some(name) = name {
             registry::release(&name, self.pid);
         }
-        for peer in links.into_values() {
+        for peer in links {
             peer.signal_exit(self.pid, reason.clone(), SignalKind::Link);
         }
         for (mref, watcher) in monitors {
@@ -333,10 +337,12 @@ impl ProcessCell {
                 pid: self.pid,
                 reason: reason.clone(),
             };
-            watcher.state.lock().monitoring.remove(&mref);
+            if let Some(m) = watcher.state.lock().monitoring.as_mut() {
+                m.remove(&mref);
+            }
             watcher.mailbox.push(Sys::Down(down));
         }
-        for (mref, target) in monitoring {
+        for (mref, target) in monitoring.into_iter().flat_map(|m| *m) {
             if let Some(peer) = lookup(target) {
                 peer.state.lock().monitors.retain(|(r, _)| *r != mref);
             }

@@ -65,6 +65,7 @@ mod error;
 mod exit_reason;
 pub mod gen_server;
 mod id_hash;
+mod links;
 mod pid;
 mod process;
 mod registry;

@@ -130,6 +130,11 @@ impl<T: Send + 'static> Agent<T> {
         self.server.is_alive()
     }
 
+    /// The exit reason, once the agent has exited.
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        self.server.exit_reason()
+    }
+
     /// Runs `f` on the state and returns its result (5 s timeout).
     ///
     /// # Errors

@@ -47,7 +47,9 @@
 //! # Guarantees
 //!
 //! 1. `create` then `lookup` from the same caller sees the list (one
-//!    ordered mailbox).
+//!    ordered mailbox; a lookup that finds the list in the manager's table
+//!    skips the mailbox, and the table is filled only after the `Create`
+//!    was published).
 //! 2. `Create` is published after the list started and is monitored;
 //!    `Exit` after the list died. Both with `sync_notify`: when a handler
 //!    sees `Exit`, a `lookup` no longer finds the list.

@@ -2,16 +2,22 @@
 //! publishes.
 //!
 //! Invariants of the server state:
-//! 1. `names` and `refs` describe the same lists: every monitor in `refs`
-//!    names an entry of `names` whose list is the monitored process, and
-//!    every entry of `names` has exactly one monitor in `refs`.
+//! 1. Between messages, `table` and `refs` describe the same lists: every
+//!    monitor in `refs` names an entry of `table` whose list is the
+//!    monitored process, and every entry of `table` has exactly one
+//!    monitor in `refs`.
 //! 2. An entry is removed only when its monitor fired (the list is dead),
 //!    and then the `Exit` event is published.
+//! 3. Only the server writes `table`; handles read it (as an ETS table
+//!    with `protected` access), and never while the server holds an entry:
+//!    no shard lock is held across an `.await`.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+
+use dashmap::DashMap;
 
 use arbor_genevent::EventManagerRef;
 use arbor_process::{
@@ -89,9 +95,23 @@ impl From<EventManagerRef<TodoEvent>> for EventTarget {
 /// # OTP
 ///
 /// The guide's `Todo.Manager` (a `GenServer`), chapter 5 version.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct TodoManager {
     server: ServerRef<Server>,
+    /// The manager's table, once this handle knows it: from the start, or
+    /// from the first lookup that asked the manager (a handle found by
+    /// name). Shared by the handle's clones.
+    table: Arc<OnceLock<Table>>,
+}
+
+/// Lists by name. Keyed by names that clients choose (over TCP too):
+/// SipHash.
+type Table = Arc<DashMap<String, TodoList>>;
+
+impl PartialEq for TodoManager {
+    fn eq(&self, other: &TodoManager) -> bool {
+        self.server == other.server
+    }
 }
 
 impl TodoManager {
@@ -119,13 +139,20 @@ impl TodoManager {
         if let Some(name) = name {
             opts = opts.name(name);
         }
-        let server = Server::start_opts((list_sup, events.into()), opts).await?;
-        Ok(TodoManager { server })
+        let table = Table::default();
+        let server = Server::start_opts((list_sup, events.into(), table.clone()), opts).await?;
+        Ok(TodoManager {
+            server,
+            table: Arc::new(OnceLock::from(table)),
+        })
     }
 
     /// The manager registered under `name`, if one runs there.
     pub fn whereis(name: &str) -> Option<TodoManager> {
-        ServerRef::whereis(name).map(|server| TodoManager { server })
+        ServerRef::whereis(name).map(|server| TodoManager {
+            server,
+            table: Arc::default(),
+        })
     }
 
     /// Creates the list `name` unless it exists. Asynchronous: returns at
@@ -141,6 +168,18 @@ impl TodoManager {
 
     /// The list named `name`, if there is one.
     ///
+    /// A list found is read from the manager's table without a message (the
+    /// Elixir guide's ETS registry: lookups do not queue behind the
+    /// manager's work). The manager is asked instead when the name is not
+    /// in the table, or names a list whose exit is published, or the
+    /// manager's is: its answer is then ordered after this caller's earlier
+    /// [`create`](TodoManager::create)s and after the list's `Down` (queued
+    /// before the exit is published). The manager fills the table after
+    /// publishing `Create` and empties it before publishing `Exit`. So a
+    /// lookup after a `create`, after an event, or after seeing the list
+    /// exit (`wait`) answers as a lookup by message would; a list that is
+    /// dying unobserved can be returned, as with a message.
+    ///
     /// # Errors
     ///
     /// [`CallError`] if the manager is gone or does not answer in 5 s.
@@ -153,8 +192,19 @@ impl TodoManager {
     ///
     /// `Todo.Manager.lookup/2` (`{:ok, pid}` / `:error` as an `Option`).
     pub async fn lookup(&self, name: &str) -> Result<Option<TodoList>, CallError> {
+        if let Some(table) = self.table.get()
+            && let Some(list) = table.get(name)
+            && list.exit_reason().is_none()
+            && self.server.exit_reason().is_none()
+        {
+            return Ok(Some(list.clone()));
+        }
         match self.server.call(Call::Lookup(name.to_owned())).await? {
-            Reply::List(list) => Ok(list),
+            Reply::List(list, table) => {
+                // Set already if this handle knew the table: the same one.
+                let _ = self.table.set(table);
+                Ok(list)
+            }
             Reply::Names(_) => Err(CallError::NoProcess), // never sent for Lookup
         }
     }
@@ -171,7 +221,7 @@ impl TodoManager {
     pub async fn names(&self) -> Result<Vec<String>, CallError> {
         match self.server.call(Call::Names).await? {
             Reply::Names(names) => Ok(names),
-            Reply::List(_) => Err(CallError::NoProcess), // never sent for Names
+            Reply::List(..) => Err(CallError::NoProcess), // never sent for Names
         }
     }
 
@@ -234,7 +284,8 @@ pub(crate) enum Call {
 }
 
 pub(crate) enum Reply {
-    List(Option<TodoList>),
+    /// The list, and the table for the handle to read next time.
+    List(Option<TodoList>, Table),
     Names(Vec<String>),
 }
 
@@ -247,8 +298,8 @@ pub(crate) struct Server {
     events: EventTarget,
     /// The event manager `events` named when last resolved.
     resolved: Option<EventManagerRef<TodoEvent>>,
-    /// Keyed by names that clients choose (over TCP too): SipHash.
-    names: HashMap<String, TodoList>,
+    /// The lists by name, read by handles without a message.
+    table: Table,
     /// Keyed by monitor refs the runtime hands out: the id hasher.
     refs: HashMap<MonitorRef, String, IdBuildHasher>,
 }
@@ -266,30 +317,33 @@ impl Server {
 }
 
 impl GenServer for Server {
-    type Args = (ListSupervisor, EventTarget);
+    type Args = (ListSupervisor, EventTarget, Table);
     type Call = Call;
     type Reply = Reply;
     type Cast = Cast;
     type Info = ();
 
     async fn init(
-        (list_sup, events): (ListSupervisor, EventTarget),
+        (list_sup, events, table): (ListSupervisor, EventTarget, Table),
         _ctx: &mut ServerCtx<Self>,
     ) -> Result<Self, ExitReason> {
         Ok(Server {
             list_sup,
             events,
             resolved: None,
-            names: HashMap::new(),
+            table,
             refs: HashMap::default(),
         })
     }
 
     async fn handle_call(&mut self, request: Call, _ctx: &mut ServerCtx<Self>) -> CallReply<Reply> {
         match request {
-            Call::Lookup(name) => CallReply::Reply(Reply::List(self.names.get(&name).cloned())),
+            Call::Lookup(name) => {
+                let list = self.table.get(&name).map(|l| l.clone());
+                CallReply::Reply(Reply::List(list, self.table.clone()))
+            }
             Call::Names => {
-                let mut names: Vec<String> = self.names.keys().cloned().collect();
+                let mut names: Vec<String> = self.table.iter().map(|e| e.key().clone()).collect();
                 names.sort();
                 CallReply::Reply(Reply::Names(names))
             }
@@ -298,29 +352,33 @@ impl GenServer for Server {
 
     async fn handle_cast(&mut self, message: Cast, ctx: &mut ServerCtx<Self>) -> Control {
         let Cast::Create(name) = message;
-        // The name is hashed once: its vacant slot is held across the start
-        // (the manager handles one message at a time; nothing else touches
-        // `names` meanwhile) and filled after it.
-        let Entry::Vacant(slot) = self.names.entry(name) else {
+        // Checked, then inserted after the start (invariant 3: no entry is
+        // held across the `.await`; the manager is the only writer, so the
+        // name is still free then).
+        if self.table.contains_key(&name) {
             return Control::Continue;
-        };
+        }
         let list = match self.list_sup.start_todo_list().await {
             Ok(list) => list,
             Err(e) => {
                 // The list supervisor is part of our one_for_all pair: if it
                 // is gone, so are we shortly. Crash like the guide's match.
-                let name = slot.key();
                 tracing::error!(target: "arbor::todo", %name, error = %e, "could not start a todo list");
                 return Control::Stop(ExitReason::error(e));
             }
         };
-        // Invariant 1: the monitor and both entries are added together.
+        // Invariant 1: the monitor and both entries are added in one message.
+        // The table entry comes last: a handle that finds the list knows its
+        // `Create` was published (as a lookup by message would).
         let monitor = ctx.monitor(list.pid());
-        let name = slot.key().clone();
-        slot.insert(list.clone());
         self.refs.insert(monitor, name.clone());
         tracing::info!(target: "arbor::todo", %name, list = %list.pid(), "todo list created");
-        self.publish(TodoEvent::Create { name, list }).await;
+        self.publish(TodoEvent::Create {
+            name: name.clone(),
+            list: list.clone(),
+        })
+        .await;
+        self.table.insert(name, list);
         Control::Continue
     }
 
@@ -328,12 +386,20 @@ impl GenServer for Server {
         if let Info::Down(down) = info {
             // Invariant 2: only a fired monitor removes an entry.
             if let Some(name) = self.refs.remove(&down.monitor)
-                && let Some(list) = self.names.remove(&name)
+                && let Some((_, list)) = self.table.remove(&name)
             {
                 tracing::info!(target: "arbor::todo", %name, list = %list.pid(), reason = %down.reason, "todo list exited");
                 self.publish(TodoEvent::Exit { name, list }).await;
             }
         }
         Control::Continue
+    }
+}
+
+/// The table dies with its manager, as an ETS table with its owner: handles
+/// that still hold it find nothing (and a dead manager answers no lookup).
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.table.clear();
     }
 }

@@ -170,6 +170,12 @@ impl TodoList {
     pub fn is_alive(&self) -> bool {
         self.agent.is_alive()
     }
+
+    /// The exit reason, once the list has exited (and its monitors, the
+    /// todo manager's among them, have the `Down` queued).
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        self.agent.exit_reason()
+    }
 }
 
 impl fmt::Debug for TodoList {

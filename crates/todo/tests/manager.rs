@@ -7,9 +7,12 @@ mod support;
 
 use std::time::Duration;
 
-use arbor_genevent::{EventManager, EventManagerRef, Forwarder, HandlerId};
-use arbor_process::{Ctx, ExitReason, exit, scope, spawn};
+use arbor_genevent::{
+    EventManager, EventManagerRef, EventStream, Forwarder, HandlerId, StreamOpts,
+};
+use arbor_process::{CallError, Ctx, ExitReason, exit, scope, spawn};
 use arbor_todo::{ListSupervisor, TodoEvent, TodoManager};
+use futures::StreamExt;
 use support::{Mailbox, forward_to_me};
 
 struct Setup {
@@ -194,4 +197,126 @@ async fn manager_survives_a_dead_event_manager() {
     assert!(manager.is_alive());
     manager.stop().await.unwrap();
     sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+}
+
+// ===== lookups read the manager's table =====
+
+/// Blocks `s.manager` inside the `sync_notify` of `name`'s Create event: a
+/// stream that is not read holds every `sync_notify` (the Forwarder, added
+/// first, has passed the event to the test process by then). Returns the
+/// stream: reading or dropping it releases the manager.
+async fn block_manager_on_create(
+    s: &Setup,
+    inbox: &mut Mailbox<'_>,
+    name: &str,
+) -> EventStream<TodoEvent> {
+    let stream = s.event.stream(StreamOpts::default()).await.unwrap();
+    s.manager.create(name);
+    match inbox.next_event().await {
+        TodoEvent::Create { name: n, .. } if n == name => stream,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// A list that exists is found without a message: the lookup answers
+/// while the manager is blocked, also through a handle found by name
+/// (which asked the manager once and reads the table since).
+#[tokio::test]
+async fn lookup_of_a_known_list_does_not_wait_for_the_manager() {
+    scope(|mut me: Ctx<TodoEvent>| async move {
+        let sup = ListSupervisor::start_link(None).await.unwrap();
+        let event = EventManager::<TodoEvent>::start().await.unwrap();
+        let manager = TodoManager::start_link(sup.clone(), event.clone(), Some("table_manager"))
+            .await
+            .unwrap();
+        forward_to_me(&event, &me).await;
+        let s = Setup {
+            manager,
+            event,
+            sup,
+        };
+        let by_name = TodoManager::whereis("table_manager").unwrap();
+        s.manager.create("a");
+        let a = by_name.lookup("a").await.unwrap().unwrap();
+        let mut inbox = Mailbox::new(&mut me);
+        assert!(matches!(inbox.next_event().await, TodoEvent::Create { name, .. } if name == "a"));
+
+        let mut stream = block_manager_on_create(&s, &mut inbox, "b").await;
+        // A lookup by message would now wait 5 s and fail with a timeout.
+        assert_eq!(s.manager.lookup("a").await, Ok(Some(a.clone())));
+        assert_eq!(by_name.lookup("a").await, Ok(Some(a)));
+        // b is not in the table before its Create is published: the lookup
+        // asks the (blocked) manager.
+        {
+            let lookup_b = s.manager.lookup("b");
+            futures::pin_mut!(lookup_b);
+            assert!(futures::poll!(lookup_b.as_mut()).is_pending());
+        }
+
+        let Some(Ok(TodoEvent::Create { name, list: b })) = stream.next().await else {
+            panic!("no Create event on the stream");
+        };
+        assert_eq!(name, "b");
+        drop(stream);
+        assert_eq!(s.manager.lookup("b").await, Ok(Some(b)));
+        on_exit(&me, s).await;
+    })
+    .await
+    .unwrap();
+}
+
+/// A list whose exit the caller has seen is not returned from the table
+/// while the manager has yet to handle its `Down`: the lookup asks the
+/// manager, which handles the `Down` first (queued before the exit was
+/// published).
+#[tokio::test]
+async fn lookup_after_seeing_the_exit_answers_none_even_before_the_manager_ran() {
+    scope(|mut me: Ctx<TodoEvent>| async move {
+        let s = setup(&me).await;
+        s.manager.create("a");
+        let a = s.manager.lookup("a").await.unwrap().unwrap();
+        let mut inbox = Mailbox::new(&mut me);
+        assert!(matches!(inbox.next_event().await, TodoEvent::Create { name, .. } if name == "a"));
+        let mut stream = block_manager_on_create(&s, &mut inbox, "b").await;
+
+        exit(a.pid(), ExitReason::Shutdown);
+        assert_eq!(a.wait().await, ExitReason::Shutdown);
+        let release = async {
+            // The Create of b, then the Exit of a, once the manager got to
+            // a's Down; dropping the stream releases that publication.
+            let mut events = Vec::new();
+            for _ in 0..2 {
+                match stream.next().await {
+                    Some(Ok(TodoEvent::Create { name, .. })) => {
+                        events.push(format!("create {name}"))
+                    }
+                    Some(Ok(TodoEvent::Exit { name, .. })) => events.push(format!("exit {name}")),
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            drop(stream);
+            events
+        };
+        let (found, events) = tokio::join!(s.manager.lookup("a"), release);
+        assert_eq!(found, Ok(None));
+        assert_eq!(events, ["create b", "exit a"]);
+        on_exit(&me, s).await;
+    })
+    .await
+    .unwrap();
+}
+
+/// A dead manager answers no lookup, not even of a list in its table.
+#[tokio::test]
+async fn lookup_through_a_dead_manager_fails() {
+    scope(|me: Ctx<TodoEvent>| async move {
+        let s = setup(&me).await;
+        s.manager.create("a");
+        assert!(s.manager.lookup("a").await.unwrap().is_some());
+        let manager = s.manager.clone();
+        on_exit(&me, s).await;
+        assert_eq!(manager.lookup("a").await, Err(CallError::NoProcess));
+    })
+    .await
+    .unwrap();
 }

@@ -144,6 +144,12 @@ impl<S: GenServer> ServerRef<S> {
         self.inner.is_alive()
     }
 
+    /// The exit reason, once the server has exited (and every process
+    /// linked to or monitoring it has its exit signal queued).
+    pub fn exit_reason(&self) -> Option<ExitReason> {
+        self.inner.exit_reason()
+    }
+
     /// Waits for the server to exit and returns its reason.
     ///
     /// # Cancel safety

@@ -258,9 +258,17 @@ impl TodoApp {
     ///
     /// As [`TodoApp::inner`].
     pub fn manager(&self) -> Result<TodoManager, AppError> {
-        live_or_whereis(&mut self.manager.lock(), TodoManager::is_alive, || {
+        self.with_manager(TodoManager::clone)
+    }
+
+    /// `f` on the todo manager, found as [`TodoApp::manager`] finds it,
+    /// without cloning the handle.
+    fn with_manager<R>(&self, f: impl FnOnce(&TodoManager) -> R) -> Result<R, AppError> {
+        let mut cached = self.manager.lock();
+        live_or_whereis(&mut cached, TodoManager::is_alive, || {
             TodoManager::whereis(&self.names.manager)
         })
+        .map(f)
         .ok_or_else(|| self.not_running(&self.names.manager))
     }
 
@@ -291,6 +299,11 @@ impl TodoApp {
     ///
     /// Cancel safe.
     pub async fn lookup(&self, name: &str) -> Result<Option<TodoList>, AppError> {
+        // The table read of `TodoManager::lookup` on the cached handle; the
+        // handle is cloned only to ask the manager.
+        if let Some(list) = self.with_manager(|m| m.find_in_table(name))? {
+            return Ok(Some(list));
+        }
         Ok(self.manager()?.lookup(name).await?)
     }
 

@@ -56,7 +56,8 @@ impl EventTarget {
             EventTarget::Manager(m) => Some(m.clone()),
             EventTarget::Named(n) => live_or_whereis(cached, EventManagerRef::is_alive, || {
                 EventManagerRef::whereis(n)
-            }),
+            })
+            .cloned(),
         }
     }
 }
@@ -192,12 +193,8 @@ impl TodoManager {
     ///
     /// `Todo.Manager.lookup/2` (`{:ok, pid}` / `:error` as an `Option`).
     pub async fn lookup(&self, name: &str) -> Result<Option<TodoList>, CallError> {
-        if let Some(table) = self.table.get()
-            && let Some(list) = table.get(name)
-            && list.exit_reason().is_none()
-            && self.server.exit_reason().is_none()
-        {
-            return Ok(Some(list.clone()));
+        if let Some(list) = self.find_in_table(name) {
+            return Ok(Some(list));
         }
         match self.server.call(Call::Lookup(name.to_owned())).await? {
             Reply::List(list, table) => {
@@ -207,6 +204,15 @@ impl TodoManager {
             }
             Reply::Names(_) => Err(CallError::NoProcess), // never sent for Lookup
         }
+    }
+
+    /// What [`lookup`](TodoManager::lookup) answers without a message: the
+    /// list `name` if this handle knows the table, the list is in it, and
+    /// neither the list nor the manager has published its exit.
+    pub(crate) fn find_in_table(&self, name: &str) -> Option<TodoList> {
+        let table = self.table.get()?;
+        let list = table.get(name)?;
+        (list.exit_reason().is_none() && self.server.exit_reason().is_none()).then(|| list.clone())
     }
 
     /// The names of all lists, sorted.

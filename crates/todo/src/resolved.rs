@@ -7,14 +7,13 @@
 /// the todo tree never unregisters a living process, so a name changes
 /// owner only when its process dies. This saves the registry lookup (a
 /// hash of the name and a shard lock) on every call.
-pub(crate) fn live_or_whereis<T: Clone>(
+pub(crate) fn live_or_whereis<T>(
     cached: &mut Option<T>,
     is_alive: impl Fn(&T) -> bool,
     whereis: impl FnOnce() -> Option<T>,
-) -> Option<T> {
-    if let Some(process) = cached.as_ref().filter(|p| is_alive(p)) {
-        return Some(process.clone());
+) -> Option<&T> {
+    if !cached.as_ref().is_some_and(is_alive) {
+        *cached = whereis();
     }
-    *cached = whereis();
-    cached.clone()
+    cached.as_ref()
 }

@@ -586,10 +586,15 @@ impl Server {
                 })
                 .collect();
             self.by_pid.clear();
-            let reasons = shutdown_many(&self.ctx, &handles, template.shutdown_value()).await;
-            for (h, reason) in handles.iter().zip(&reasons) {
-                report_shutdown(&label, template, h.pid(), reason);
-            }
+            shutdown_many(
+                &self.ctx,
+                handles,
+                template.shutdown_value(),
+                |h, reason| {
+                    report_shutdown(&label, template, h.pid(), &reason);
+                },
+            )
+            .await;
             return;
         }
         for child in self.children.iter_mut().rev() {

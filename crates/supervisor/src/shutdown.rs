@@ -48,46 +48,57 @@ pub(crate) async fn shutdown_one<M: Send + 'static>(
 
 /// Stops many children in parallel under one timer (simple_one_for_one
 /// termination): every child is signalled at once, survivors of the
-/// timeout are killed together. Returns the reasons in input order.
+/// timeout are killed together. `exited` gets each child with its reason,
+/// in input order, as soon as it is known; the handle is dropped right
+/// after, so each child's memory is touched once more, not once per pass.
 pub(crate) async fn shutdown_many<M: Send + 'static>(
     ctx: &Ctx<M>,
-    children: &[ProcessHandle],
+    children: Vec<ProcessHandle>,
     shutdown: Shutdown,
-) -> Vec<ExitReason> {
+    mut exited: impl FnMut(&ProcessHandle, ExitReason),
+) {
     let signal = match shutdown {
         Shutdown::BrutalKill => ExitReason::Kill,
         _ => ExitReason::Shutdown,
     };
-    for child in children {
+    for child in &children {
         ctx.unlink(child.pid());
         child.exit(signal.clone());
     }
-    match shutdown {
-        Shutdown::Timeout(limit) if limit != Duration::MAX => {
-            match tokio::time::timeout(limit, wait_all(children)).await {
-                Ok(reasons) => reasons,
-                Err(_) => {
-                    for child in children.iter().filter(|c| c.is_alive()) {
-                        child.exit(ExitReason::Kill);
-                    }
-                    wait_all(children).await
-                }
-            }
+    let mut children: Vec<Option<ProcessHandle>> = children.into_iter().map(Some).collect();
+    let mut next = 0;
+    if let Shutdown::Timeout(limit) = shutdown
+        && limit != Duration::MAX
+    {
+        let waited = wait_each(&mut children, &mut next, &mut exited);
+        if tokio::time::timeout(limit, waited).await.is_ok() {
+            return;
         }
-        _ => wait_all(children).await,
+        for child in children[next..].iter().flatten().filter(|c| c.is_alive()) {
+            child.exit(ExitReason::Kill);
+        }
     }
+    wait_each(&mut children, &mut next, &mut exited).await;
 }
 
-/// The exit reasons of `children`, in order, once all have exited.
+/// Waits for `children[*next..]` in order, handing each to `exited` and
+/// dropping it. Cancel safe: `*next` counts the children handed over.
 ///
 /// Waiting one by one costs one wake-up for the first child still running;
 /// by then the others have mostly exited and answer at once.
-async fn wait_all(children: &[ProcessHandle]) -> Vec<ExitReason> {
-    let mut reasons = Vec::with_capacity(children.len());
-    for child in children {
-        reasons.push(child.wait().await);
+async fn wait_each(
+    children: &mut [Option<ProcessHandle>],
+    next: &mut usize,
+    exited: &mut impl FnMut(&ProcessHandle, ExitReason),
+) {
+    while let Some(slot) = children.get_mut(*next) {
+        if let Some(child) = slot.as_ref() {
+            let reason = child.wait().await;
+            exited(child, reason);
+        }
+        *slot = None;
+        *next += 1;
     }
-    reasons
 }
 
 /// Whether a reason is an expected result of stopping this child: `killed`

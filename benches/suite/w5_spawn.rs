@@ -202,14 +202,16 @@ pub(crate) async fn shutdown_raw(n: u64) -> Sample {
     let (sup, task) = spawn_raw_sup();
     let txs = raw_start_children("shutdown raw: start", &sup, n).await;
     raw_ping_sample("shutdown raw: ping", &txs).await;
+    // The supervisor holds the only senders, as arbor's cells do: a second
+    // one here would leave each channel's close and free out of the timed
+    // shutdown (arbor frees its mailboxes inside it). That every child
+    // ended is the supervisor's count of joined tasks.
+    drop(txs);
     let (elapsed, ended) = timed(async {
         let _ = sup.send(RawSupMsg::Shutdown);
         ok("shutdown raw: join", task.await)
     })
     .await;
     check_eq("shutdown raw: children ended", ended as u64, n);
-    if txs.iter().any(|tx| !tx.is_closed()) {
-        fail("shutdown raw: a child outlived its supervisor");
-    }
     shutdown_sample(elapsed, n)
 }

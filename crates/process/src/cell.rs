@@ -5,10 +5,11 @@
 //!
 //! 1. A cell is in [`TABLE`] from spawn until its exit processing starts;
 //!    `alive == false` from that moment on and never flips back.
-//! 2. `links`, `monitors`, `monitoring` and `name` are only changed under
-//!    `state`; exit processing takes them all in one critical section, so a
-//!    link or monitor added concurrently either is taken (and fires) or
-//!    finds the process dead (and reports `noproc`).
+//! 2. `links`, `monitors`, `monitoring`, `name` and the cell's `mailbox`
+//!    sender are only changed under `state`; exit processing takes them all
+//!    in one critical section, so a link or monitor added concurrently
+//!    either is taken (and fires) or finds the process dead (and reports
+//!    `noproc`), and no system message is pushed after it.
 //! 3. Lock order: one cell's `state` at a time, except registry insertion
 //!    which holds the cell lock and then a registry shard lock. No code path
 //!    holds two cell locks.
@@ -48,14 +49,15 @@ pub(crate) fn live_count() -> usize {
 
 /// The type-erased mailbox of a process, for system messages.
 pub(crate) trait SysSink: Send + Sync {
-    /// Enqueues a system message; `false` if the mailbox is closed.
-    fn push(&self, sys: Sys) -> bool;
+    /// Enqueues a system message (boxed by the caller, outside any lock);
+    /// `false` if the mailbox is closed.
+    fn push(&self, sys: Box<Sys>) -> bool;
     fn as_any(&self) -> &dyn Any;
 }
 
 impl<M: Send + 'static> SysSink for mpsc::UnboundedSender<Envelope<M>> {
-    fn push(&self, sys: Sys) -> bool {
-        self.send(Envelope::Sys(Box::new(sys))).is_ok()
+    fn push(&self, sys: Box<Sys>) -> bool {
+        self.send(Envelope::Sys(sys)).is_ok()
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -77,6 +79,13 @@ struct CellState {
     #[allow(clippy::box_collection)] // the point: 8 bytes inline, not 32
     monitoring: Option<Box<HashMap<MonitorRef, Pid, IdBuildHasher>>>,
     name: Option<Name>,
+    /// The cell's sender to the process's mailbox, for system messages and
+    /// typed handles found by pid or name; `None` from exit processing on.
+    /// Dropped by the exiting process itself: with no other handle
+    /// holding a sender, its mailbox is closed and freed as it exits (its
+    /// memory still in cache), not whenever the last handle to the cell
+    /// goes (a supervisor dropping thousands of children's handles).
+    mailbox: Option<Box<dyn SysSink>>,
 }
 
 pub(crate) struct ProcessCell {
@@ -85,7 +94,6 @@ pub(crate) struct ProcessCell {
     killed: AtomicBool,
     kill_waker: AtomicWaker,
     state: Mutex<CellState>,
-    mailbox: Box<dyn SysSink>,
     exit: OnceLock<ExitReason>,
     exited: Notify,
 }
@@ -107,9 +115,9 @@ impl ProcessCell {
             kill_waker: AtomicWaker::new(),
             state: Mutex::new(CellState {
                 alive: true,
+                mailbox: Some(mailbox),
                 ..CellState::default()
             }),
-            mailbox,
             exit: OnceLock::new(),
             exited: Notify::new(),
         })
@@ -120,8 +128,17 @@ impl ProcessCell {
         TABLE.insert(self.pid, self.clone());
     }
 
-    pub(crate) fn mailbox_any(&self) -> &dyn Any {
-        self.mailbox.as_any()
+    /// `f` on the type-erased mailbox sender; `None` once the process is
+    /// exiting.
+    pub(crate) fn with_mailbox<R>(&self, f: impl FnOnce(&dyn Any) -> R) -> Option<R> {
+        self.state.lock().mailbox.as_deref().map(|m| f(m.as_any()))
+    }
+
+    /// Enqueues a system message under the lock the caller holds.
+    fn push_locked(st: &CellState, sys: Box<Sys>) {
+        if let Some(mailbox) = &st.mailbox {
+            mailbox.push(sys);
+        }
     }
 
     pub(crate) fn set_trap_exit(&self, on: bool) -> bool {
@@ -192,7 +209,8 @@ impl ProcessCell {
         if kind == SignalKind::Exit && reason == ExitReason::Kill {
             self.kill_with(ExitReason::Killed);
         } else if self.is_trapping() {
-            self.mailbox.push(Sys::Exit(ExitSignal { from, reason }));
+            let sys = Box::new(Sys::Exit(ExitSignal { from, reason }));
+            Self::push_locked(&self.state.lock(), sys);
         } else if reason.is_normal() {
             // Ignored by a process that does not trap exits.
         } else {
@@ -271,11 +289,12 @@ impl ProcessCell {
             let mut st = self.state.lock();
             st.monitoring.get_or_insert_default().insert(mref, target);
         } else {
-            self.mailbox.push(Sys::Down(Down {
+            let sys = Box::new(Sys::Down(Down {
                 monitor: mref,
                 pid: target,
                 reason: ExitReason::NoProc,
             }));
+            Self::push_locked(&self.state.lock(), sys);
         }
         mref
     }
@@ -314,7 +333,7 @@ impl ProcessCell {
 
     /// Exit processing, run once by the process's own task (invariants 1, 4).
     pub(crate) fn terminate(self: &Arc<Self>, reason: ExitReason) {
-        let (links, monitors, monitoring, name) = {
+        let (links, monitors, monitoring, name, mailbox) = {
             let mut st = self.state.lock();
             st.alive = false;
             (
@@ -322,6 +341,7 @@ impl ProcessCell {
                 std::mem::take(&mut st.monitors),
                 std::mem::take(&mut st.monitoring),
                 st.name.take(),
+                st.mailbox.take(),
             )
         };
         TABLE.remove(&self.pid);
@@ -337,10 +357,12 @@ impl ProcessCell {
                 pid: self.pid,
                 reason: reason.clone(),
             };
-            if let Some(m) = watcher.state.lock().monitoring.as_mut() {
+            let sys = Box::new(Sys::Down(down));
+            let mut wst = watcher.state.lock();
+            if let Some(m) = wst.monitoring.as_mut() {
                 m.remove(&mref);
             }
-            watcher.mailbox.push(Sys::Down(down));
+            Self::push_locked(&wst, sys);
         }
         for (mref, target) in monitoring.into_iter().flat_map(|m| *m) {
             if let Some(peer) = lookup(target) {
@@ -351,6 +373,7 @@ impl ProcessCell {
         // signal already delivered.
         let _ = self.exit.set(reason);
         self.exited.notify_waiters();
+        drop(mailbox);
     }
 
     /// The exit reason, once the process has exited.

@@ -659,10 +659,7 @@ impl<M: Send + 'static> ProcessRef<M> {
     /// `None` if it is dead or has another message type.
     pub fn from_pid(pid: Pid) -> Option<ProcessRef<M>> {
         let cell = cell::lookup(pid)?;
-        let tx = cell
-            .mailbox_any()
-            .downcast_ref::<mpsc::UnboundedSender<Envelope<M>>>()?
-            .clone();
+        let tx = typed_sender(&cell)?;
         Some(ProcessRef { cell, tx })
     }
 
@@ -670,12 +667,21 @@ impl<M: Send + 'static> ProcessRef<M> {
     /// `M`. `None` if the name is free or the process has another message type.
     pub fn whereis(name: &str) -> Option<ProcessRef<M>> {
         let cell = crate::registry::whereis_cell(name)?;
-        let tx = cell
-            .mailbox_any()
-            .downcast_ref::<mpsc::UnboundedSender<Envelope<M>>>()?
-            .clone();
+        let tx = typed_sender(&cell)?;
         Some(ProcessRef { cell, tx })
     }
+}
+
+/// A sender to `cell`'s mailbox if its messages are of type `M` and it is
+/// not exiting.
+fn typed_sender<M: Send + 'static>(
+    cell: &ProcessCell,
+) -> Option<mpsc::UnboundedSender<Envelope<M>>> {
+    cell.with_mailbox(|m| {
+        m.downcast_ref::<mpsc::UnboundedSender<Envelope<M>>>()
+            .cloned()
+    })
+    .flatten()
 }
 
 /// An untyped handle to a process: its pid, liveness, and its exit reason

@@ -160,42 +160,49 @@ impl Drop for SpareOnDrop {
     }
 }
 
-/// The reply, or `None` once `deadline` has passed (at most `slack` late).
-/// The timer is taken at the first `Pending` and given back when this
-/// future is dropped (`SpareOnDrop`), also when the call is cancelled.
-pub(crate) struct ReplyOrDeadline<'a, R> {
-    rx: &'a mut oneshot::Receiver<R>,
+/// `fut`'s output, or `None` once `deadline` has passed (at most `slack`
+/// late), on the thread's reused timer. The timer is taken at the first
+/// `Pending` and given back when this future is dropped (`SpareOnDrop`),
+/// also when it is cancelled. A call waits for its reply this way
+/// (`fut` = `&mut` the reply receiver); a supervisor, for a child's exit.
+pub(crate) struct OrDeadline<F> {
+    fut: F,
     deadline: Instant,
     slack: Duration,
     timer: SpareOnDrop,
 }
 
-impl<'a, R> ReplyOrDeadline<'a, R> {
-    /// Waits on `rx` until `deadline`, the deadline of a call with `timeout`.
+impl<F> OrDeadline<F> {
+    /// Waits on `fut` until `deadline`, the deadline of a call with
+    /// `timeout` (which may fire up to the call slack late).
     #[inline]
-    pub(crate) fn new(
-        rx: &'a mut oneshot::Receiver<R>,
-        deadline: Instant,
-        timeout: Duration,
-    ) -> Self {
-        ReplyOrDeadline {
-            rx,
+    pub(crate) fn new(fut: F, deadline: Instant, timeout: Duration) -> Self {
+        OrDeadline::with_slack(fut, deadline, slack(timeout))
+    }
+
+    /// Waits on `fut` until `deadline`, firing at most `slack` late. With
+    /// no slack the timer is still reused: moving a registered deadline
+    /// later costs one atomic update.
+    #[inline]
+    pub(crate) fn with_slack(fut: F, deadline: Instant, slack: Duration) -> Self {
+        OrDeadline {
+            fut,
             deadline,
-            slack: slack(timeout),
+            slack,
             timer: SpareOnDrop(None),
         }
     }
 }
 
-impl<R> Future for ReplyOrDeadline<'_, R> {
-    type Output = Option<Result<R, oneshot::error::RecvError>>;
+impl<F: Future + Unpin> Future for OrDeadline<F> {
+    type Output = Option<F::Output>;
 
     /// Always inlined: its callers are the calls' `async fn`s (through
     /// [`await_reply!`]), which await nothing else on the common path.
     #[inline(always)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if let Poll::Ready(r) = Pin::new(&mut *this.rx).poll(cx) {
+        if let Poll::Ready(r) = Pin::new(&mut this.fut).poll(cx) {
             return Poll::Ready(Some(r));
         }
         let deadline = this.deadline;
@@ -265,7 +272,7 @@ macro_rules! await_reply {
         match $crate::call::deadline(timeout) {
             None => $crate::call::reply_forever(rx, cell).await,
             Some(deadline) => {
-                match $crate::call::ReplyOrDeadline::new(&mut rx, deadline, timeout).await {
+                match $crate::call::OrDeadline::new(&mut rx, deadline, timeout).await {
                     Some(Ok(r)) => Ok(r),
                     other => $crate::call::no_reply(other.is_some(), deadline, cell).await,
                 }

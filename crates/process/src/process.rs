@@ -727,6 +727,29 @@ impl ProcessHandle {
         self.cell.wait_exit().await
     }
 
+    /// Waits up to `timeout` for the process to exit: its reason, or `None`
+    /// if it is still running then (with tokio's 1 ms timer resolution).
+    /// `Duration::MAX` waits forever.
+    ///
+    /// The timer is the one calls reuse on this thread (see
+    /// [`ProcessRef::call`]): a supervisor stopping children one after the
+    /// other moves one registered deadline later instead of registering and
+    /// cancelling a timer per child.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn wait_timeout(&self, timeout: Duration) -> Option<ExitReason> {
+        if let Some(reason) = self.cell.exit_reason() {
+            return Some(reason);
+        }
+        let Some(deadline) = crate::call::deadline(timeout) else {
+            return Some(self.cell.wait_exit().await);
+        };
+        let exit = std::pin::pin!(self.cell.wait_exit());
+        crate::call::OrDeadline::with_slack(exit, deadline, Duration::ZERO).await
+    }
+
     /// Sends this process an exit signal with `reason`, exactly as
     /// [`exit`]`(self.pid(), reason)` does, without looking the pid up in
     /// the process table (a supervisor stopping thousands of children has

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use arbor_process::{CallError, Ctx, Msg, ProcessRef, ReplyTo, spawn};
+use arbor_process::{CallError, Ctx, ExitReason, Msg, ProcessRef, ReplyTo, spawn};
 use tokio::time::Instant;
 
 /// `Some(n)` is answered with `n`; `None` is kept unanswered (a slow server).
@@ -23,7 +23,7 @@ fn server() -> ProcessRef<Req> {
                 None => held.push(reply),
             }
         }
-        arbor_process::ExitReason::Normal
+        ExitReason::Normal
     })
 }
 
@@ -117,4 +117,78 @@ async fn a_call_after_a_cancelled_one_times_out_on_time() {
     let timeout = Duration::from_millis(200);
     assert_eq!(call(&s, None, timeout).await, Err(CallError::Timeout));
     assert_fired_on_time("after a cancelled call", start.elapsed(), timeout);
+}
+
+// ===== ProcessHandle::wait_timeout: the same timer, no slack =====
+
+/// A process that never exits by itself (until killed).
+fn idle() -> ProcessRef<()> {
+    spawn(|mut ctx: Ctx<()>| async move {
+        loop {
+            ctx.recv().await;
+        }
+    })
+}
+
+/// Exits with `custom("done")` after `after`.
+fn exits_after(after: Duration) -> ProcessRef<()> {
+    spawn(move |_ctx: Ctx<()>| async move {
+        tokio::time::sleep(after).await;
+        ExitReason::custom("done")
+    })
+}
+
+/// A process that exits in time: its reason, when it exits.
+#[tokio::test(start_paused = true)]
+async fn wait_timeout_returns_the_reason_when_the_process_exits_in_time() {
+    let p = exits_after(Duration::from_millis(100)).process();
+    let start = Instant::now();
+    let reason = p.wait_timeout(Duration::from_secs(1)).await;
+    assert_eq!(reason, Some(ExitReason::custom("done")));
+    assert_eq!(start.elapsed(), Duration::from_millis(100));
+    // Already exited: at once.
+    assert_eq!(
+        p.wait_timeout(Duration::ZERO).await,
+        Some(ExitReason::custom("done"))
+    );
+}
+
+/// A process still running at the deadline: `None` exactly then (no
+/// slack: a supervisor's shutdown timeout is exact), the process untouched.
+#[tokio::test(start_paused = true)]
+async fn wait_timeout_gives_none_exactly_at_the_deadline() {
+    let p = idle().process();
+    let start = Instant::now();
+    assert_eq!(p.wait_timeout(Duration::from_millis(250)).await, None);
+    assert_eq!(start.elapsed(), Duration::from_millis(250));
+    assert!(p.is_alive());
+    p.exit(ExitReason::Kill);
+    assert_eq!(p.wait().await, ExitReason::Killed);
+}
+
+/// Whatever a call left in the thread's timer (a deadline 5 s ahead), and
+/// with waits one after the other (each deadline later than the last, the
+/// timer moved, not re-registered), each wait ends at its own deadline.
+#[tokio::test(start_paused = true)]
+async fn wait_timeouts_after_a_call_and_each_other_end_at_their_own_deadlines() {
+    let s = server();
+    assert_eq!(call(&s, Some(1), Duration::from_secs(5)).await, Ok(1));
+    let p = idle().process();
+    for ms in [10, 300, 20, 20, 4000] {
+        let start = Instant::now();
+        let timeout = Duration::from_millis(ms);
+        assert_eq!(p.wait_timeout(timeout).await, None);
+        assert_eq!(start.elapsed(), timeout, "a wait of {ms} ms");
+    }
+    p.exit(ExitReason::Kill);
+}
+
+/// `Duration::MAX` waits until the process exits.
+#[tokio::test(start_paused = true)]
+async fn wait_timeout_without_a_deadline_waits_for_the_exit() {
+    let p = exits_after(Duration::from_secs(3600)).process();
+    assert_eq!(
+        p.wait_timeout(Duration::MAX).await,
+        Some(ExitReason::custom("done"))
+    );
 }

@@ -35,9 +35,9 @@ pub(crate) async fn shutdown_one<M: Send + 'static>(
         }
         Shutdown::Timeout(limit) => {
             child.exit(ExitReason::Shutdown);
-            match tokio::time::timeout(limit, child.wait()).await {
-                Ok(reason) => reason,
-                Err(_) => {
+            match child.wait_timeout(limit).await {
+                Some(reason) => reason,
+                None => {
                     child.exit(ExitReason::Kill);
                     child.wait().await
                 }

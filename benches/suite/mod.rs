@@ -305,6 +305,18 @@ pub(crate) fn run(opts: &Options) -> Vec<Line> {
                 || run_on(rt, w6_restart::one_for_all_arbor(m, k)),
                 Some(&|| run_on(rt, w6_restart::one_for_all_raw(m, k))),
             ));
+            // Not a workload of benchmarks.md: the same arbor run against a
+            // raw supervisor bound to OTP's one-at-a-time stop, to show how
+            // much of W7's ratio is the protocol.
+            lines.push(compare(
+                opts,
+                "one_for_all_restart_one_by_one",
+                rt,
+                k,
+                &[("m", m.to_string())],
+                || run_on(rt, w6_restart::one_for_all_arbor(m, k)),
+                Some(&|| run_on(rt, w6_restart::one_for_all_raw_one_by_one(m, k))),
+            ));
         }
         if opts.selected("w8", "shutdown_tree") {
             let n = s.shutdown_n;

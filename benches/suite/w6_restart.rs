@@ -123,10 +123,20 @@ struct RawGet {
     reply: oneshot::Sender<(u64, Vec<mpsc::UnboundedSender<RawChildMsg>>)>,
 }
 
+/// How the raw supervisor stops the surviving children before a restart.
+#[derive(Clone, Copy)]
+enum RawStop {
+    /// All at once, then join them all (the fastest hand-written way).
+    Parallel,
+    /// As OTP does: in reverse start order, each one waited for before the
+    /// next is signalled.
+    OneByOne,
+}
+
 /// A hand-written supervisor of `m` children: when any child ends, it shuts
 /// the others down (one_for_all; with m = 1 that is one_for_one), starts
 /// all of them again and bumps the generation.
-fn spawn_raw_restarter(m: u64) -> mpsc::UnboundedSender<RawGet> {
+fn spawn_raw_restarter(m: u64, stop: RawStop) -> mpsc::UnboundedSender<RawGet> {
     let (tx, mut rx) = mpsc::unbounded_channel::<RawGet>();
     tokio::spawn(async move {
         let mut generation = 0u64;
@@ -136,8 +146,21 @@ fn spawn_raw_restarter(m: u64) -> mpsc::UnboundedSender<RawGet> {
         loop {
             tokio::select! {
                 Some(_ended) = set.join_next() => {
-                    for tx in &txs {
-                        let _ = tx.send(RawChildMsg::Shutdown);
+                    match stop {
+                        RawStop::Parallel => {
+                            for tx in &txs {
+                                let _ = tx.send(RawChildMsg::Shutdown);
+                            }
+                        }
+                        RawStop::OneByOne => {
+                            // Only the signalled child can end next: the
+                            // dead one's mailbox is closed, the send fails.
+                            for tx in txs.iter().rev() {
+                                if tx.send(RawChildMsg::Shutdown).is_ok() {
+                                    let _ = set.join_next().await;
+                                }
+                            }
+                        }
                     }
                     while set.join_next().await.is_some() {}
                     txs = start_raw_children(&mut set, m);
@@ -185,8 +208,8 @@ async fn raw_get(
     ok(what, rrx.await)
 }
 
-async fn raw_cycles(what: &'static str, m: u64, k: u64) -> Sample {
-    let sup = spawn_raw_restarter(m);
+async fn raw_cycles(what: &'static str, m: u64, k: u64, stop: RawStop) -> Sample {
+    let sup = spawn_raw_restarter(m, stop);
     let (mut generation, mut txs) = raw_get(what, &sup, None).await;
     let mut cycles = Vec::with_capacity(k as usize);
     for cycle in 0..k {
@@ -208,9 +231,15 @@ async fn raw_cycles(what: &'static str, m: u64, k: u64) -> Sample {
 }
 
 pub(crate) async fn restart_raw(k: u64) -> Sample {
-    raw_cycles("restart raw", 1, k).await
+    raw_cycles("restart raw", 1, k, RawStop::Parallel).await
 }
 
 pub(crate) async fn one_for_all_raw(m: u64, k: u64) -> Sample {
-    raw_cycles("one_for_all raw", m, k).await
+    raw_cycles("one_for_all raw", m, k, RawStop::Parallel).await
+}
+
+/// W7 against a raw supervisor that stops the siblings one at a time as
+/// OTP (and arbor) must: the part of W7's gap that is the protocol.
+pub(crate) async fn one_for_all_raw_one_by_one(m: u64, k: u64) -> Sample {
+    raw_cycles("one_for_all raw one by one", m, k, RawStop::OneByOne).await
 }

@@ -19,19 +19,20 @@ fn list_name(i: u64) -> String {
     format!("list{i}")
 }
 
-/// Receives `n` events of the expected kind and returns their names.
+/// Receives `n` events of the expected kind and returns their names, in
+/// arrival order (the caller checks them after its clock stopped).
 async fn expect_events(
     what: &str,
     rx: &mut mpsc::UnboundedReceiver<TodoEvent>,
     n: u64,
     create: bool,
-) -> HashSet<String> {
-    let mut names = HashSet::with_capacity(n as usize);
+) -> Vec<String> {
+    let mut names = Vec::with_capacity(n as usize);
     for _ in 0..n {
         let event = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await;
         match ok(what, event) {
-            Some(TodoEvent::Create { name, .. }) if create => names.insert(name),
-            Some(TodoEvent::Exit { name, .. }) if !create => names.insert(name),
+            Some(TodoEvent::Create { name, .. }) if create => names.push(name),
+            Some(TodoEvent::Exit { name, .. }) if !create => names.push(name),
             other => fail(&format!("{what}: unexpected event {other:?}")),
         };
     }
@@ -64,6 +65,7 @@ pub(crate) async fn todo_arbor(lists: u64, lookups: u64, kills: u64) -> Sample {
         expect_events("todo: create events", &mut rx, lists, true).await
     })
     .await;
+    let created: HashSet<String> = created.into_iter().collect();
     check_eq("todo: distinct lists created", created.len() as u64, lists);
 
     let mut rng = Rng::new(0x5eed);
@@ -97,6 +99,7 @@ pub(crate) async fn todo_arbor(lists: u64, lookups: u64, kills: u64) -> Sample {
     })
     .await;
     let want: HashSet<String> = victims.into_iter().map(|(n, _)| n).collect();
+    let exited: HashSet<String> = exited.into_iter().collect();
     check_eq("todo: exit events name the killed lists", exited, want);
     let left = ok("todo: names", app.list_names().await).len() as u64;
     check_eq("todo: lists left", left, lists - kills.min(lists));

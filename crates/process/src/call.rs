@@ -1,4 +1,6 @@
-//! The waiting half of a synchronous call, shared by GenServer and Agent.
+//! The waiting half of a synchronous call, shared by GenServer and Agent,
+//! and the reused timer it waits with (also behind
+//! [`ProcessHandle::wait_timeout`](crate::ProcessHandle::wait_timeout)).
 //!
 //! # Invariants
 //!

@@ -739,6 +739,12 @@ impl ProcessHandle {
     /// # Cancel safety
     ///
     /// Cancel safe.
+    ///
+    /// # OTP
+    ///
+    /// A monitor and `receive {'DOWN', Ref, process, Pid, Reason} -> ...
+    /// after Timeout -> ... end`, as `supervisor:shutdown/2` waits for a
+    /// child.
     pub async fn wait_timeout(&self, timeout: Duration) -> Option<ExitReason> {
         if let Some(reason) = self.cell.exit_reason() {
             return Some(reason);

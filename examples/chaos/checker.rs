@@ -53,14 +53,11 @@ pub(crate) struct Checker {
     marker_list: TodoList,
     expected_shape: String,
     last_pids: TreePids,
-    pid_changes: BTreeMap<&'static str, u64>,
-    quiet_points: u64,
-    settle_attempts_max: usize,
-    lists_checked: u64,
+    stats: QuietStats,
 }
 
 /// What the quiet points saw, for the report.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct QuietStats {
     pub(crate) quiet_points: u64,
     pub(crate) pid_changes: BTreeMap<&'static str, u64>,
@@ -89,10 +86,7 @@ impl Checker {
             marker_list,
             expected_shape: shape(first),
             last_pids: TreePids::of(first),
-            pid_changes: BTreeMap::new(),
-            quiet_points: 0,
-            settle_attempts_max: 0,
-            lists_checked: 0,
+            stats: QuietStats::default(),
         }
     }
 
@@ -129,7 +123,7 @@ impl Checker {
                     "names do not lead to the tree: tree {in_tree:?}, names {named:?}"
                 ));
             }
-            self.settle_attempts_max = self.settle_attempts_max.max(attempt);
+            self.stats.settle_attempts_max = self.stats.settle_attempts_max.max(attempt);
             return Some(tree);
         }
         self.shared.violations.report(format!(
@@ -140,14 +134,14 @@ impl Checker {
 
     /// A quiet point: tree, names, lists, events.
     pub(crate) async fn quiet_point(&mut self) {
-        self.quiet_points += 1;
+        self.stats.quiet_points += 1;
         let Some(tree) = self.settle().await else {
             return;
         };
         let pids = TreePids::of(&tree);
         for (what, changed) in self.last_pids.changes(pids) {
             if changed {
-                *self.pid_changes.entry(what).or_default() += 1;
+                *self.stats.pid_changes.entry(what).or_default() += 1;
             }
         }
         self.last_pids = pids;
@@ -162,7 +156,7 @@ impl Checker {
                 if let Ok(Some(list)) = self.app.lookup(&name).await
                     && !list.is_alive()
                 {
-                    self.lists_checked += 1;
+                    self.stats.lists_checked += 1;
                     check_dead_list(&self.app, &name, &list, &self.shared).await;
                 }
             }
@@ -211,11 +205,6 @@ impl Checker {
             .marker_list
             .stop(ExitReason::Normal, Duration::MAX)
             .await;
-        QuietStats {
-            quiet_points: self.quiet_points,
-            pid_changes: self.pid_changes,
-            settle_attempts_max: self.settle_attempts_max,
-            lists_checked: self.lists_checked,
-        }
+        self.stats
     }
 }

@@ -1,6 +1,7 @@
 //! The shutdown protocol (otp-reference §2.10): how a supervisor stops one
 //! child, and all simple_one_for_one children at once.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use arbor_process::{Ctx, ExitReason, ProcessHandle};
@@ -65,39 +66,34 @@ pub(crate) async fn shutdown_many<M: Send + 'static>(
         ctx.unlink(child.pid());
         child.exit(signal.clone());
     }
-    let mut children: Vec<Option<ProcessHandle>> = children.into_iter().map(Some).collect();
-    let mut next = 0;
+    let mut children = VecDeque::from(children);
     if let Shutdown::Timeout(limit) = shutdown
         && limit != Duration::MAX
     {
-        let waited = wait_each(&mut children, &mut next, &mut exited);
+        let waited = wait_each(&mut children, &mut exited);
         if tokio::time::timeout(limit, waited).await.is_ok() {
             return;
         }
-        for child in children[next..].iter().flatten().filter(|c| c.is_alive()) {
+        for child in children.iter().filter(|c| c.is_alive()) {
             child.exit(ExitReason::Kill);
         }
     }
-    wait_each(&mut children, &mut next, &mut exited).await;
+    wait_each(&mut children, &mut exited).await;
 }
 
-/// Waits for `children[*next..]` in order, handing each to `exited` and
-/// dropping it. Cancel safe: `*next` counts the children handed over.
+/// Waits for `children` in order, handing each to `exited` and dropping
+/// it. Cancel safe: a child leaves the queue only once handed over.
 ///
 /// Waiting one by one costs one wake-up for the first child still running;
 /// by then the others have mostly exited and answer at once.
 async fn wait_each(
-    children: &mut [Option<ProcessHandle>],
-    next: &mut usize,
+    children: &mut VecDeque<ProcessHandle>,
     exited: &mut impl FnMut(&ProcessHandle, ExitReason),
 ) {
-    while let Some(slot) = children.get_mut(*next) {
-        if let Some(child) = slot.as_ref() {
-            let reason = child.wait().await;
-            exited(child, reason);
-        }
-        *slot = None;
-        *next += 1;
+    while let Some(child) = children.front() {
+        let reason = child.wait().await;
+        exited(child, reason);
+        children.pop_front();
     }
 }
 

@@ -299,12 +299,14 @@ impl TodoApp {
     ///
     /// Cancel safe.
     pub async fn lookup(&self, name: &str) -> Result<Option<TodoList>, AppError> {
-        // The table read of `TodoManager::lookup` on the cached handle; the
-        // handle is cloned only to ask the manager.
-        if let Some(list) = self.with_manager(|m| m.find_in_table(name))? {
-            return Ok(Some(list));
+        // The table read of `TodoManager::lookup` on the cached handle,
+        // under one lock of the cache; the handle is cloned only to ask the
+        // manager (the table is not read a second time then).
+        let found = self.with_manager(|m| m.find_in_table(name).ok_or_else(|| m.clone()))?;
+        match found {
+            Ok(list) => Ok(Some(list)),
+            Err(manager) => Ok(manager.ask_lookup(name).await?),
         }
-        Ok(self.manager()?.lookup(name).await?)
     }
 
     /// The names of all lists, sorted.

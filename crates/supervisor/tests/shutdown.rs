@@ -116,7 +116,11 @@ async fn simple_one_for_one_children_are_signalled_in_reverse_start_order() {
     watch.wait().await;
     let after = sup.which_children().await.unwrap();
     assert_eq!(after.len(), 4);
-    assert_ne!(after[2].state.pid(), Some(b), "b was restarted in its place");
+    assert_ne!(
+        after[2].state.pid(),
+        Some(b),
+        "b was restarted in its place"
+    );
     log.take();
     sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
     assert_eq!(

@@ -217,8 +217,7 @@ impl<T: Send + 'static> Agent<T> {
         if self
             .server
             .inner
-            .tx
-            .send(Envelope::User(ServerMsg::Cast(op)))
+            .send_envelope(Envelope::User(ServerMsg::Cast(op)))
             .is_err()
         {
             return Err(CallError::NoProcess);

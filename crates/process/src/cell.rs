@@ -5,11 +5,11 @@
 //!
 //! 1. A cell is in [`TABLE`] from spawn until its exit processing starts;
 //!    `alive == false` from that moment on and never flips back.
-//! 2. `links`, `monitors`, `monitoring`, `name` and the cell's `mailbox`
-//!    sender are only changed under `state`; exit processing takes them all
-//!    in one critical section, so a link or monitor added concurrently
-//!    either is taken (and fires) or finds the process dead (and reports
-//!    `noproc`), and no system message is pushed after it.
+//! 2. `links`, `monitors`, `monitoring`, `name` and the `mailbox` slot are
+//!    only changed under `state`; exit processing takes them all in one
+//!    critical section, so a link or monitor added concurrently either is
+//!    taken (and fires) or finds the process dead (and reports `noproc`),
+//!    and no system message is pushed, nor a mailbox opened, after it.
 //! 3. Lock order: one cell's `state` at a time, except registry insertion
 //!    which holds the cell lock and then a registry shard lock. No code path
 //!    holds two cell locks.
@@ -18,21 +18,21 @@
 //!    notified. So when `wait()` returns, every linked and monitoring
 //!    process already has the exit in its mailbox.
 
-use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use dashmap::DashMap;
 use futures::task::AtomicWaker;
 use parking_lot::Mutex;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 
 use crate::id_hash::IdBuildHasher;
 use crate::links::Links;
+use crate::mailbox::{MailboxSlot, Rx, SysSink, Tx};
 use crate::registry::{self, Name};
-use crate::signal::{Down, Envelope, ExitSignal, Sys};
+use crate::signal::{Down, ExitSignal, Sys};
 use crate::{ExitReason, MonitorRef, Pid};
 
 /// Every live process, by pid.
@@ -47,24 +47,6 @@ pub(crate) fn live_count() -> usize {
     TABLE.len()
 }
 
-/// The type-erased mailbox of a process, for system messages.
-pub(crate) trait SysSink: Send + Sync {
-    /// Enqueues a system message (boxed by the caller, outside any lock);
-    /// `false` if the mailbox is closed.
-    fn push(&self, sys: Box<Sys>) -> bool;
-    fn as_any(&self) -> &dyn Any;
-}
-
-impl<M: Send + 'static> SysSink for mpsc::UnboundedSender<Envelope<M>> {
-    fn push(&self, sys: Box<Sys>) -> bool {
-        self.send(Envelope::Sys(sys)).is_ok()
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-#[derive(Default)]
 struct CellState {
     alive: bool,
     kill_reason: Option<ExitReason>,
@@ -79,13 +61,14 @@ struct CellState {
     #[allow(clippy::box_collection)] // the point: 8 bytes inline, not 32
     monitoring: Option<Box<HashMap<MonitorRef, Pid, IdBuildHasher>>>,
     name: Option<Name>,
-    /// The cell's sender to the process's mailbox, for system messages and
-    /// typed handles found by pid or name; `None` from exit processing on.
-    /// Dropped by the exiting process itself: with no other handle
-    /// holding a sender, its mailbox is closed and freed as it exits (its
-    /// memory still in cache), not whenever the last handle to the cell
-    /// goes (a supervisor dropping thousands of children's handles).
-    mailbox: Option<Box<dyn SysSink>>,
+    /// The process's mailbox: unborn until the first message, then the
+    /// cell's sender for system messages and typed handles found by pid or
+    /// name; closed from exit processing on. Dropped by the exiting process
+    /// itself: with no other handle holding a sender, its mailbox is closed
+    /// and freed as it exits (its memory still in cache), not whenever the
+    /// last handle to the cell goes (a supervisor dropping thousands of
+    /// children's handles).
+    mailbox: MailboxSlot,
 }
 
 pub(crate) struct ProcessCell {
@@ -107,7 +90,8 @@ pub(crate) enum SignalKind {
 }
 
 impl ProcessCell {
-    pub(crate) fn new(mailbox: Box<dyn SysSink>) -> Arc<ProcessCell> {
+    /// A live cell whose mailbox `open` makes on the first message.
+    pub(crate) fn new(open: fn() -> Box<dyn SysSink>) -> Arc<ProcessCell> {
         Arc::new(ProcessCell {
             pid: Pid::fresh(),
             trap: AtomicBool::new(false),
@@ -115,8 +99,12 @@ impl ProcessCell {
             kill_waker: AtomicWaker::new(),
             state: Mutex::new(CellState {
                 alive: true,
-                mailbox: Some(mailbox),
-                ..CellState::default()
+                kill_reason: None,
+                links: Links::default(),
+                monitors: Vec::new(),
+                monitoring: None,
+                name: None,
+                mailbox: MailboxSlot::Unborn { open, waiter: None },
             }),
             exit: OnceLock::new(),
             exited: Notify::new(),
@@ -128,17 +116,32 @@ impl ProcessCell {
         TABLE.insert(self.pid, self.clone());
     }
 
-    /// `f` on the type-erased mailbox sender; `None` once the process is
-    /// exiting.
-    pub(crate) fn with_mailbox<R>(&self, f: impl FnOnce(&dyn Any) -> R) -> Option<R> {
-        self.state.lock().mailbox.as_deref().map(|m| f(m.as_any()))
+    /// A sender to the mailbox (opening it) if the process's messages are
+    /// of type `M`; `None` once it is exiting or for another type.
+    pub(crate) fn sender<M: Send + 'static>(&self) -> Option<Tx<M>> {
+        let (tx, woken) = self.state.lock().mailbox.sender::<M>();
+        wake(woken);
+        tx
     }
 
-    /// Enqueues a system message under the lock the caller holds.
-    fn push_locked(st: &CellState, sys: Box<Sys>) {
-        if let Some(mailbox) = &st.mailbox {
-            mailbox.push(sys);
-        }
+    /// For the process itself: its sender and receiver once the mailbox is
+    /// open; until then `waiter` is woken by the first message. `None` if
+    /// the mailbox is unborn or the receiver was taken already.
+    pub(crate) fn claim_mailbox<M: Send + 'static>(
+        &self,
+        waiter: Option<&Waker>,
+    ) -> Option<(Tx<M>, Rx<M>)> {
+        self.state.lock().mailbox.claim::<M>(waiter)
+    }
+
+    /// Enqueues a system message under the lock the caller holds, opening
+    /// the mailbox; returns the waker of a process waiting for its mailbox,
+    /// to wake once the lock is released.
+    #[must_use]
+    fn push_locked(st: &mut CellState, sys: Box<Sys>) -> Option<Waker> {
+        let (mailbox, woken) = st.mailbox.open()?;
+        mailbox.push(sys);
+        woken
     }
 
     pub(crate) fn set_trap_exit(&self, on: bool) -> bool {
@@ -210,7 +213,8 @@ impl ProcessCell {
             self.kill_with(ExitReason::Killed);
         } else if self.is_trapping() {
             let sys = Box::new(Sys::Exit(ExitSignal { from, reason }));
-            Self::push_locked(&self.state.lock(), sys);
+            let woken = Self::push_locked(&mut self.state.lock(), sys);
+            wake(woken);
         } else if reason.is_normal() {
             // Ignored by a process that does not trap exits.
         } else {
@@ -294,7 +298,8 @@ impl ProcessCell {
                 pid: target,
                 reason: ExitReason::NoProc,
             }));
-            Self::push_locked(&self.state.lock(), sys);
+            let woken = Self::push_locked(&mut self.state.lock(), sys);
+            wake(woken);
         }
         mref
     }
@@ -341,7 +346,7 @@ impl ProcessCell {
                 std::mem::take(&mut st.monitors),
                 std::mem::take(&mut st.monitoring),
                 st.name.take(),
-                st.mailbox.take(),
+                std::mem::replace(&mut st.mailbox, MailboxSlot::Closed),
             )
         };
         TABLE.remove(&self.pid);
@@ -358,11 +363,14 @@ impl ProcessCell {
                 reason: reason.clone(),
             };
             let sys = Box::new(Sys::Down(down));
-            let mut wst = watcher.state.lock();
-            if let Some(m) = wst.monitoring.as_mut() {
-                m.remove(&mref);
-            }
-            Self::push_locked(&wst, sys);
+            let woken = {
+                let mut wst = watcher.state.lock();
+                if let Some(m) = wst.monitoring.as_mut() {
+                    m.remove(&mref);
+                }
+                Self::push_locked(&mut wst, sys)
+            };
+            wake(woken);
         }
         for (mref, target) in monitoring.into_iter().flat_map(|m| *m) {
             if let Some(peer) = lookup(target) {
@@ -396,5 +404,12 @@ impl ProcessCell {
         }
         notified.await;
         self.exit.get().cloned().unwrap_or(ExitReason::NoProc)
+    }
+}
+
+/// Wakes a process that was waiting for its mailbox to open.
+fn wake(woken: Option<Waker>) {
+    if let Some(w) = woken {
+        w.wake();
     }
 }

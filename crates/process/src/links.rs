@@ -89,11 +89,9 @@ impl Links {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signal::Envelope;
 
     fn cell() -> Arc<ProcessCell> {
-        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel::<Envelope<()>>();
-        ProcessCell::new(Box::new(tx))
+        ProcessCell::new(crate::mailbox::open::<()>)
     }
 
     fn pids(links: &mut Links) -> Vec<Pid> {

@@ -9,12 +9,11 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures::FutureExt;
-use tokio::sync::mpsc;
 use tokio_util::time::DelayQueue;
 use tokio_util::time::delay_queue;
 
@@ -22,6 +21,7 @@ use crate::call::{await_reply, check_not_self};
 use crate::cell::{self, ProcessCell, SignalKind};
 use crate::error::{CallError, SendError};
 use crate::gen_server::ReplyTo;
+use crate::mailbox::{self, Rx, Tx};
 use crate::signal::{Envelope, Msg};
 use crate::{ExitReason, MonitorRef, Pid};
 
@@ -154,18 +154,18 @@ where
     handle
 }
 
+/// A new process's context and handle; its mailbox is opened by the first
+/// message (`mailbox.rs`).
 fn new_process<M: Send + 'static>() -> (Ctx<M>, ProcessRef<M>) {
-    let (tx, rx) = mpsc::unbounded_channel::<Envelope<M>>();
-    let cell = ProcessCell::new(Box::new(tx.clone()));
+    let cell = ProcessCell::new(mailbox::open::<M>);
     cell.publish();
     let handle = ProcessRef {
         cell: cell.clone(),
-        tx: tx.clone(),
+        tx: OnceLock::new(),
     };
     let ctx = Ctx {
         me: Myself { cell },
-        tx,
-        rx,
+        mailbox: None,
         timers: None,
     };
     (ctx, handle)
@@ -375,8 +375,10 @@ impl fmt::Debug for Myself {
 /// A process's own context: its mailbox, timers and [`Myself`].
 pub struct Ctx<M> {
     me: Myself,
-    tx: mpsc::UnboundedSender<Envelope<M>>,
-    rx: mpsc::UnboundedReceiver<Envelope<M>>,
+    /// The process's own sender and its receiver, taken from the cell once
+    /// the mailbox is open (`None` before the first message). Holding its
+    /// own sender, the process never sees its mailbox end.
+    mailbox: Option<(Tx<M>, Rx<M>)>,
     /// Created by the first `send_after`: an empty `DelayQueue` allocates
     /// its timer wheel (about 6 KB), more than the rest of a process.
     timers: Option<Box<Timers<M>>>,
@@ -435,10 +437,32 @@ impl<M: Send + 'static> Ctx<M> {
 
     /// A handle to this process, to give to others.
     pub fn handle(&self) -> ProcessRef<M> {
+        // The handle is for sending: open the mailbox now (the receiver
+        // stays in the cell until this process next receives).
+        let tx = match &self.mailbox {
+            Some((own, _)) => Some(own.clone()),
+            None => self.me.cell.sender::<M>(),
+        };
         ProcessRef {
             cell: self.me.cell.clone(),
-            tx: self.tx.clone(),
+            tx: tx.map(OnceLock::from).unwrap_or_default(),
         }
+    }
+
+    /// The mailbox, taken from the cell once it is open; until then
+    /// `waiter` is woken by the first message.
+    #[inline]
+    fn claim(&mut self, waiter: Option<&Waker>) -> Option<&mut (Tx<M>, Rx<M>)> {
+        if self.mailbox.is_some() {
+            return self.mailbox.as_mut();
+        }
+        self.claim_slow(waiter)
+    }
+
+    #[cold]
+    fn claim_slow(&mut self, waiter: Option<&Waker>) -> Option<&mut (Tx<M>, Rx<M>)> {
+        let claimed = self.me.cell.claim_mailbox::<M>(waiter)?;
+        Some(self.mailbox.insert(claimed))
     }
 
     /// Receives the next message, exit signal (when trapping) or monitor
@@ -457,7 +481,9 @@ impl<M: Send + 'static> Ctx<M> {
     /// the `recv` future one pointer wide (it lives in every process's task).
     #[inline]
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Msg<M>> {
-        if let Poll::Ready(env) = self.rx.poll_recv(cx) {
+        if let Some((_, rx)) = self.claim(Some(cx.waker()))
+            && let Poll::Ready(env) = rx.poll_recv(cx)
+        {
             return Poll::Ready(match env {
                 Some(env) => env.into(),
                 None => unreachable!("invariant: a process holds a sender to its own mailbox"),
@@ -471,7 +497,8 @@ impl<M: Send + 'static> Ctx<M> {
 
     /// Takes the next message if one is queued, without waiting.
     pub fn try_recv(&mut self) -> Option<Msg<M>> {
-        self.rx.try_recv().ok().map(Into::into)
+        let (_, rx) = self.claim(None)?;
+        rx.try_recv().ok().map(Into::into)
     }
 
     /// Delivers `msg` to this process after `delay`. The timer is owned by
@@ -506,30 +533,12 @@ impl<M: Send + 'static> Ctx<M> {
     }
 }
 
-/// Closes the mailbox and drops every message in it, including a message
-/// whose send was still in flight, so every pending caller's reply channel
-/// closes and the caller learns of the exit.
-///
-/// Dropping tokio's receiver drains only the messages fully enqueued: a send
-/// racing with the close can land after that drain and stay in the channel
-/// as long as any sender lives (the cell and every handle hold one), and a
-/// call without a timeout to the exited process then waits forever (found
-/// by `examples/chaos/`; `tests/exit_race.rs`). After `close`, the
-/// receiver reports the end only when no send is in flight any more; such a
-/// send is a few instructions on another thread, so the wait is a yield.
-/// The polls run outside the task's coop budget: with the budget used up,
-/// `poll_recv` would answer `Pending` for ever.
+/// Closes the mailbox and drops every message in it, including one whose
+/// send was still in flight ([`mailbox::close_and_drain`]).
 impl<M> Drop for Ctx<M> {
     fn drop(&mut self) {
-        self.rx.close();
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            let next = tokio::task::unconstrained(std::future::poll_fn(|cx| self.rx.poll_recv(cx)));
-            match std::pin::pin!(next).poll(&mut cx) {
-                Poll::Ready(Some(_)) => {}
-                Poll::Ready(None) => return,
-                Poll::Pending => std::thread::yield_now(),
-            }
+        if let Some((_, rx)) = self.mailbox.as_mut() {
+            mailbox::close_and_drain(rx);
         }
     }
 }
@@ -564,7 +573,9 @@ pub struct TimerRef(u64, PhantomData<()>);
 /// liveness and exit reason. Cheap to clone.
 pub struct ProcessRef<M> {
     pub(crate) cell: Arc<ProcessCell>,
-    pub(crate) tx: mpsc::UnboundedSender<Envelope<M>>,
+    /// The sender, cached on first use (the first message opens the
+    /// process's mailbox).
+    tx: OnceLock<Tx<M>>,
 }
 
 impl<M> Clone for ProcessRef<M> {
@@ -592,10 +603,36 @@ impl<M: Send + 'static> ProcessRef<M> {
     ///
     /// `Pid ! Msg` (which never fails in Erlang; here the message comes back).
     pub fn send(&self, msg: M) -> Result<(), SendError<M>> {
-        self.tx.send(Envelope::User(msg)).map_err(|e| match e.0 {
-            Envelope::User(m) => SendError(m),
-            Envelope::Sys(_) => unreachable!("only user envelopes are sent here"),
-        })
+        self.send_envelope(Envelope::User(msg))
+            .map_err(|e| match e {
+                Envelope::User(m) => SendError(m),
+                Envelope::Sys(_) => unreachable!("only user envelopes are sent here"),
+            })
+    }
+
+    /// Enqueues an envelope; gives it back if the process has exited.
+    #[inline]
+    pub(crate) fn send_envelope(&self, env: Envelope<M>) -> Result<(), Envelope<M>> {
+        match self.sender() {
+            Some(tx) => tx.send(env).map_err(|e| e.0),
+            None => Err(env),
+        }
+    }
+
+    /// The sender to the process's mailbox, opening it on first use;
+    /// `None` once the process is exiting.
+    #[inline]
+    pub(crate) fn sender(&self) -> Option<&Tx<M>> {
+        match self.tx.get() {
+            Some(tx) => Some(tx),
+            None => self.sender_slow(),
+        }
+    }
+
+    #[cold]
+    fn sender_slow(&self) -> Option<&Tx<M>> {
+        let tx = self.cell.sender::<M>()?;
+        Some(self.tx.get_or_init(|| tx))
     }
 
     /// Whether the process is alive.
@@ -641,7 +678,7 @@ impl<M: Send + 'static> ProcessRef<M> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         // `if let`, not `is_err()`: the success path then has no drop of
         // the send's result to call.
-        if let Err(unsent) = self.tx.send(Envelope::User(make(ReplyTo(tx)))) {
+        if let Err(unsent) = self.send_envelope(Envelope::User(make(ReplyTo(tx)))) {
             drop(unsent);
             return Err(CallError::NoProcess);
         }
@@ -658,30 +695,24 @@ impl<M: Send + 'static> ProcessRef<M> {
     /// A handle to the live process `pid` if its messages are of type `M`;
     /// `None` if it is dead or has another message type.
     pub fn from_pid(pid: Pid) -> Option<ProcessRef<M>> {
-        let cell = cell::lookup(pid)?;
-        let tx = typed_sender(&cell)?;
-        Some(ProcessRef { cell, tx })
+        Self::typed(cell::lookup(pid)?)
     }
 
     /// Looks up a process registered under `name` whose messages are of type
     /// `M`. `None` if the name is free or the process has another message type.
     pub fn whereis(name: &str) -> Option<ProcessRef<M>> {
-        let cell = crate::registry::whereis_cell(name)?;
-        let tx = typed_sender(&cell)?;
-        Some(ProcessRef { cell, tx })
+        Self::typed(crate::registry::whereis_cell(name)?)
     }
-}
 
-/// A sender to `cell`'s mailbox if its messages are of type `M` and it is
-/// not exiting.
-fn typed_sender<M: Send + 'static>(
-    cell: &ProcessCell,
-) -> Option<mpsc::UnboundedSender<Envelope<M>>> {
-    cell.with_mailbox(|m| {
-        m.downcast_ref::<mpsc::UnboundedSender<Envelope<M>>>()
-            .cloned()
-    })
-    .flatten()
+    /// A handle to `cell` if its messages are of type `M` and it is not
+    /// exiting (the type is checked on the mailbox, which this opens).
+    fn typed(cell: Arc<ProcessCell>) -> Option<ProcessRef<M>> {
+        let tx = cell.sender::<M>()?;
+        Some(ProcessRef {
+            cell,
+            tx: OnceLock::from(tx),
+        })
+    }
 }
 
 /// An untyped handle to a process: its pid, liveness, and its exit reason

@@ -79,7 +79,7 @@ impl<S: GenServer> ServerRef<S> {
         let msg = Envelope::User(ServerMsg::Call(request, tx));
         // `if let`, not `is_err()`: the success path then has no drop of
         // the send's result to call.
-        if let Err(unsent) = self.inner.tx.send(msg) {
+        if let Err(unsent) = self.inner.send_envelope(msg) {
             drop(unsent);
             return Err(CallError::NoProcess);
         }
@@ -93,7 +93,9 @@ impl<S: GenServer> ServerRef<S> {
     ///
     /// `gen_server:cast/2`.
     pub fn cast(&self, message: S::Cast) {
-        let _ = self.inner.tx.send(Envelope::User(ServerMsg::Cast(message)));
+        let _ = self
+            .inner
+            .send_envelope(Envelope::User(ServerMsg::Cast(message)));
     }
 
     /// Sends a plain message, handled by `handle_info` as
@@ -103,7 +105,9 @@ impl<S: GenServer> ServerRef<S> {
     ///
     /// `Pid ! Msg`.
     pub fn send_info(&self, message: S::Info) {
-        let _ = self.inner.tx.send(Envelope::User(ServerMsg::Info(message)));
+        let _ = self
+            .inner
+            .send_envelope(Envelope::User(ServerMsg::Info(message)));
     }
 
     /// Stops the server with `reason` (its `terminate` runs) and waits up to
@@ -123,7 +127,7 @@ impl<S: GenServer> ServerRef<S> {
             return Err(StopError::CallingSelf);
         }
         let msg = Envelope::User(ServerMsg::Stop(Box::new(reason.clone())));
-        if self.inner.tx.send(msg).is_err() {
+        if self.inner.send_envelope(msg).is_err() {
             return Err(StopError::NoProcess);
         }
         match tokio::time::timeout(timeout, self.inner.wait()).await {

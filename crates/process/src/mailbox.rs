@@ -1,0 +1,243 @@
+//! A process's mailbox: a tokio unbounded channel, created by the first
+//! message sent to the process rather than when it is spawned.
+//!
+//! The channel is half of what a small process costs: a cache-padded
+//! 512-byte `Chan` and a first 544-byte block of 32 slots, both allocated
+//! (and later freed) whether or not a message ever arrives. A supervisor
+//! with 100k mostly idle children pays that 100k times. So a cell starts
+//! with an [`MailboxSlot::Unborn`] slot that knows how to make the typed
+//! channel; the first sender (a typed handle, a link or monitor signal, or
+//! the process asking for its own handle) opens it, and the process, which
+//! may already be waiting in `recv`, is woken and takes the receiver.
+//!
+//! After that the message path is the same as with an eager channel: each
+//! handle caches its sender, and the process owns its receiver. What the
+//! first message costs extra is one lock of the cell.
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use tokio::sync::mpsc;
+
+use crate::signal::{Envelope, Sys};
+
+pub(crate) type Tx<M> = mpsc::UnboundedSender<Envelope<M>>;
+pub(crate) type Rx<M> = mpsc::UnboundedReceiver<Envelope<M>>;
+
+/// The type-erased open mailbox a cell holds: system messages go through
+/// it, and typed handles found by pid or name downcast it to [`Open`].
+pub(crate) trait SysSink: Send + Sync {
+    /// Enqueues a system message; `false` if the mailbox is closed.
+    fn push(&self, sys: Box<Sys>) -> bool;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+/// An open mailbox: the cell's sender, and the receiver until the process
+/// takes it.
+pub(crate) struct Open<M> {
+    pub(crate) tx: Tx<M>,
+    pub(crate) rx: Option<Rx<M>>,
+}
+
+impl<M: Send + 'static> SysSink for Open<M> {
+    fn push(&self, sys: Box<Sys>) -> bool {
+        self.tx.send(Envelope::Sys(sys)).is_ok()
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// A receiver the process never took (it exited before asking for a
+/// message) is closed and drained like the process's own.
+impl<M> Drop for Open<M> {
+    fn drop(&mut self) {
+        if let Some(rx) = self.rx.as_mut() {
+            close_and_drain(rx);
+        }
+    }
+}
+
+/// Makes the typed mailbox of a process with messages `M`.
+pub(crate) fn open<M: Send + 'static>() -> Box<dyn SysSink> {
+    let (tx, rx) = mpsc::unbounded_channel::<Envelope<M>>();
+    Box::new(Open { tx, rx: Some(rx) })
+}
+
+/// The mailbox as the cell holds it, under the cell's lock.
+pub(crate) enum MailboxSlot {
+    /// Nothing was sent yet. `open` makes the mailbox; `waiter` is the
+    /// process's waker while it waits in `recv` for one.
+    Unborn {
+        open: fn() -> Box<dyn SysSink>,
+        waiter: Option<Waker>,
+    },
+    Open(Box<dyn SysSink>),
+    /// Exit processing took the mailbox: nothing is delivered any more.
+    Closed,
+}
+
+impl MailboxSlot {
+    /// The open mailbox, creating it if nothing was sent yet; `None` once
+    /// closed. A process waiting for its mailbox comes back as the waker to
+    /// wake (after the caller's lock is released).
+    pub(crate) fn open(&mut self) -> Option<(&mut Box<dyn SysSink>, Option<Waker>)> {
+        let mut woken = None;
+        if let MailboxSlot::Unborn { open, waiter } = self {
+            woken = waiter.take();
+            *self = MailboxSlot::Open(open());
+        }
+        match self {
+            MailboxSlot::Open(sink) => Some((sink, woken)),
+            _ => None,
+        }
+    }
+
+    /// The process's sender and receiver if its mailbox is open and the
+    /// receiver not yet taken. While the mailbox is unborn, `waiter` (when
+    /// given) is kept to be woken by the first message.
+    pub(crate) fn claim<M: Send + 'static>(
+        &mut self,
+        waiter: Option<&Waker>,
+    ) -> Option<(Tx<M>, Rx<M>)> {
+        match self {
+            MailboxSlot::Unborn { waiter: slot, .. } => {
+                if let Some(w) = waiter
+                    && !slot.as_ref().is_some_and(|s| s.will_wake(w))
+                {
+                    *slot = Some(w.clone());
+                }
+                None
+            }
+            MailboxSlot::Open(sink) => {
+                let open = sink.as_any_mut().downcast_mut::<Open<M>>()?;
+                let rx = open.rx.take()?;
+                Some((open.tx.clone(), rx))
+            }
+            MailboxSlot::Closed => None,
+        }
+    }
+
+    /// A sender of type `M`, creating the mailbox; `None` once closed or if
+    /// the process's messages have another type.
+    pub(crate) fn sender<M: Send + 'static>(&mut self) -> (Option<Tx<M>>, Option<Waker>) {
+        match self.open() {
+            Some((sink, woken)) => {
+                let tx = sink
+                    .as_any_mut()
+                    .downcast_mut::<Open<M>>()
+                    .map(|o| o.tx.clone());
+                (tx, woken)
+            }
+            None => (None, None),
+        }
+    }
+}
+
+/// Closes the mailbox and drops every message in it, including a message
+/// whose send was still in flight, so every pending caller's reply channel
+/// closes and the caller learns of the exit.
+///
+/// Dropping tokio's receiver drains only the messages fully enqueued: a send
+/// racing with the close can land after that drain and stay in the channel
+/// as long as any sender lives (the cell and every handle hold one), and a
+/// call without a timeout to the exited process then waits forever (found
+/// by `examples/chaos/`; `tests/exit_race.rs`). After `close`, the
+/// receiver reports the end only when no send is in flight any more; such a
+/// send is a few instructions on another thread, so the wait is a yield.
+/// The polls run outside the task's coop budget: with the budget used up,
+/// `poll_recv` would answer `Pending` for ever.
+pub(crate) fn close_and_drain<M>(rx: &mut Rx<M>) {
+    rx.close();
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        let next = tokio::task::unconstrained(std::future::poll_fn(|cx| rx.poll_recv(cx)));
+        match pin!(next).poll(&mut cx) {
+            Poll::Ready(Some(_)) => {}
+            Poll::Ready(None) => return,
+            Poll::Pending => std::thread::yield_now(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    use super::*;
+    use crate::signal::Envelope;
+
+    struct CountWakes(AtomicUsize);
+
+    impl Wake for CountWakes {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn unborn() -> MailboxSlot {
+        MailboxSlot::Unborn {
+            open: open::<u8>,
+            waiter: None,
+        }
+    }
+
+    #[test]
+    fn an_unborn_mailbox_keeps_the_waiter_until_the_first_sender_opens_it() {
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut slot = unborn();
+        assert!(slot.claim::<u8>(Some(&waker)).is_none());
+        assert!(matches!(
+            slot,
+            MailboxSlot::Unborn {
+                waiter: Some(_),
+                ..
+            }
+        ));
+        let (tx, woken) = slot.sender::<u8>();
+        let tx = tx.expect("open");
+        woken.expect("the waiting process is handed back").wake();
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        tx.send(Envelope::User(5)).unwrap();
+        // The second sender finds it open and wakes no one.
+        let (second, woken) = slot.sender::<u8>();
+        assert!(second.is_some() && woken.is_none());
+        let (_own, mut rx) = slot.claim::<u8>(None).expect("receiver");
+        assert!(matches!(rx.try_recv(), Ok(Envelope::User(5))));
+        assert!(slot.claim::<u8>(None).is_none(), "taken once");
+    }
+
+    #[test]
+    fn a_sender_of_another_type_opens_but_gets_nothing() {
+        let mut slot = unborn();
+        let (tx, _) = slot.sender::<String>();
+        assert!(tx.is_none());
+        assert!(matches!(slot, MailboxSlot::Open(_)));
+        assert!(slot.sender::<u8>().0.is_some());
+    }
+
+    #[test]
+    fn a_closed_mailbox_opens_for_no_one() {
+        let mut slot = MailboxSlot::Closed;
+        assert!(slot.open().is_none());
+        assert!(slot.sender::<u8>().0.is_none());
+        assert!(slot.claim::<u8>(None).is_none());
+    }
+
+    #[test]
+    fn a_receiver_left_in_the_slot_is_drained_when_the_slot_is_dropped() {
+        let mut slot = unborn();
+        let (tx, _) = slot.sender::<u8>();
+        let tx = tx.expect("open");
+        tx.send(Envelope::User(1)).unwrap();
+        drop(slot);
+        assert!(tx.is_closed());
+        assert!(tx.send(Envelope::User(2)).is_err());
+    }
+}

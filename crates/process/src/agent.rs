@@ -217,8 +217,8 @@ impl<T: Send + 'static> Agent<T> {
         if self
             .server
             .inner
-            .send_envelope(Envelope::User(ServerMsg::Cast(op)))
-            .is_err()
+            .sender()
+            .is_none_or(|tx| tx.send(Envelope::User(ServerMsg::Cast(op))).is_err())
         {
             return Err(CallError::NoProcess);
         }

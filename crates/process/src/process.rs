@@ -603,24 +603,17 @@ impl<M: Send + 'static> ProcessRef<M> {
     ///
     /// `Pid ! Msg` (which never fails in Erlang; here the message comes back).
     pub fn send(&self, msg: M) -> Result<(), SendError<M>> {
-        self.send_envelope(Envelope::User(msg))
-            .map_err(|e| match e {
-                Envelope::User(m) => SendError(m),
-                Envelope::Sys(_) => unreachable!("only user envelopes are sent here"),
-            })
+        let Some(tx) = self.sender() else {
+            return Err(SendError(msg));
+        };
+        tx.send(Envelope::User(msg)).map_err(|e| match e.0 {
+            Envelope::User(m) => SendError(m),
+            Envelope::Sys(_) => unreachable!("only user envelopes are sent here"),
+        })
     }
 
-    /// Enqueues an envelope; gives it back if the process has exited.
-    #[inline]
-    pub(crate) fn send_envelope(&self, env: Envelope<M>) -> Result<(), Envelope<M>> {
-        match self.sender() {
-            Some(tx) => tx.send(env).map_err(|e| e.0),
-            None => Err(env),
-        }
-    }
-
-    /// The sender to the process's mailbox, opening it on first use;
-    /// `None` once the process is exiting.
+    /// The sender to the process's mailbox, opening it on a handle's first
+    /// use; `None` once the process is exiting.
     #[inline]
     pub(crate) fn sender(&self) -> Option<&Tx<M>> {
         match self.tx.get() {
@@ -629,7 +622,10 @@ impl<M: Send + 'static> ProcessRef<M> {
         }
     }
 
+    /// [`ProcessRef::sender`] for a handle without one yet: it gets one
+    /// from the cell (opening the mailbox) and keeps it.
     #[cold]
+    #[inline(never)]
     fn sender_slow(&self) -> Option<&Tx<M>> {
         let tx = self.cell.sender::<M>()?;
         Some(self.tx.get_or_init(|| tx))
@@ -678,7 +674,10 @@ impl<M: Send + 'static> ProcessRef<M> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         // `if let`, not `is_err()`: the success path then has no drop of
         // the send's result to call.
-        if let Err(unsent) = self.send_envelope(Envelope::User(make(ReplyTo(tx)))) {
+        let Some(sender) = self.sender() else {
+            return Err(CallError::NoProcess);
+        };
+        if let Err(unsent) = sender.send(Envelope::User(make(ReplyTo(tx)))) {
             drop(unsent);
             return Err(CallError::NoProcess);
         }

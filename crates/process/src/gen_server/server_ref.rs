@@ -76,10 +76,13 @@ impl<S: GenServer> ServerRef<S> {
     ) -> Result<S::Reply, CallError> {
         check_not_self(&self.inner.cell)?;
         let (tx, rx) = oneshot::channel();
+        let Some(sender) = self.inner.sender() else {
+            return Err(CallError::NoProcess);
+        };
         let msg = Envelope::User(ServerMsg::Call(request, tx));
         // `if let`, not `is_err()`: the success path then has no drop of
         // the send's result to call.
-        if let Err(unsent) = self.inner.send_envelope(msg) {
+        if let Err(unsent) = sender.send(msg) {
             drop(unsent);
             return Err(CallError::NoProcess);
         }
@@ -93,9 +96,9 @@ impl<S: GenServer> ServerRef<S> {
     ///
     /// `gen_server:cast/2`.
     pub fn cast(&self, message: S::Cast) {
-        let _ = self
-            .inner
-            .send_envelope(Envelope::User(ServerMsg::Cast(message)));
+        if let Some(tx) = self.inner.sender() {
+            let _ = tx.send(Envelope::User(ServerMsg::Cast(message)));
+        }
     }
 
     /// Sends a plain message, handled by `handle_info` as
@@ -105,9 +108,9 @@ impl<S: GenServer> ServerRef<S> {
     ///
     /// `Pid ! Msg`.
     pub fn send_info(&self, message: S::Info) {
-        let _ = self
-            .inner
-            .send_envelope(Envelope::User(ServerMsg::Info(message)));
+        if let Some(tx) = self.inner.sender() {
+            let _ = tx.send(Envelope::User(ServerMsg::Info(message)));
+        }
     }
 
     /// Stops the server with `reason` (its `terminate` runs) and waits up to
@@ -127,7 +130,7 @@ impl<S: GenServer> ServerRef<S> {
             return Err(StopError::CallingSelf);
         }
         let msg = Envelope::User(ServerMsg::Stop(Box::new(reason.clone())));
-        if self.inner.send_envelope(msg).is_err() {
+        if self.inner.sender().is_none_or(|tx| tx.send(msg).is_err()) {
             return Err(StopError::NoProcess);
         }
         match tokio::time::timeout(timeout, self.inner.wait()).await {

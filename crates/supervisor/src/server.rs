@@ -64,7 +64,8 @@ pub(crate) struct Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Key {
     Static(ChildId),
-    Dynamic(u64),
+    /// A simple_one_for_one child by its last pid.
+    Dynamic(Pid),
 }
 
 /// The run state of one child (`pid | undefined | restarting`).
@@ -99,11 +100,12 @@ struct Child {
     backoff: BackoffState,
 }
 
-/// A simple_one_for_one child. `pid` is its current pid, or its last one
+/// A simple_one_for_one child, keyed by its current pid, or its last one
 /// while restarting (so `terminate_child(pid)` still finds it).
 #[derive(Debug)]
 struct DynChild {
-    pid: Pid,
+    /// Start order: a restarted child keeps its place.
+    order: u64,
     slot: Slot,
     args: StartArgs,
     backoff: BackoffState,
@@ -130,13 +132,13 @@ pub(crate) struct Server {
     window: RestartWindow,
     /// Static children in start order (OTP keeps them reversed).
     children: Vec<Child>,
-    /// simple_one_for_one: the template and the dynamic children. Keyed
-    /// by ids the supervisor hands out (or pids), hence the id hasher:
-    /// SipHash was the largest part of an insert on every `start_child`.
+    /// simple_one_for_one: the template and the dynamic children, one map
+    /// keyed by pid (a restart moves the entry to the new pid), hashed
+    /// with the id hasher: SipHash was the largest part of an insert on
+    /// every `start_child`.
     template: Option<ChildSpec>,
-    dynamic: HashMap<u64, DynChild, IdBuildHasher>,
-    by_pid: HashMap<Pid, u64, IdBuildHasher>,
-    next_key: u64,
+    dynamic: HashMap<Pid, DynChild, IdBuildHasher>,
+    next_order: u64,
 }
 
 /// The supervisor process body: init (name, children in order), reply
@@ -158,8 +160,7 @@ pub(crate) async fn run(
         children: Vec::new(),
         template: None,
         dynamic: HashMap::default(),
-        by_pid: HashMap::default(),
-        next_key: 0,
+        next_order: 0,
     };
     match server.init(specs).await {
         Ok(()) => {
@@ -310,10 +311,10 @@ impl Server {
     }
 
     async fn dynamic_exited(&mut self, pid: Pid, reason: ExitReason) -> Flow {
-        let Some(&key) = self.by_pid.get(&pid) else {
+        if !self.dynamic.contains_key(&pid) {
             debug!(target: "arbor::supervisor", supervisor = %self.label(), %pid, %reason, "exit signal from a non-child ignored");
             return Flow::Continue;
-        };
+        }
         let Some(template) = self.template.clone() else {
             return Flow::Continue;
         };
@@ -321,21 +322,20 @@ impl Server {
         report_exit(&self.label(), &id, pid, &reason);
         match exit_action(template.restart_type(), &reason) {
             ExitAction::Keep | ExitAction::Remove => {
-                self.by_pid.remove(&pid);
-                self.dynamic.remove(&key);
+                self.dynamic.remove(&pid);
                 Flow::Continue
             }
             ExitAction::Restart => {
-                if let Some(c) = self.dynamic.get_mut(&key) {
+                if let Some(c) = self.dynamic.get_mut(&pid) {
                     c.slot = Slot::Restarting;
                 }
                 if let Some(flow) = self.intensity_check().await {
                     return flow;
                 }
-                if self.delay_restart(&Key::Dynamic(key)) {
+                if self.delay_restart(&Key::Dynamic(pid)) {
                     return Flow::Continue;
                 }
-                self.restart_dynamic(key).await;
+                self.restart_dynamic(pid).await;
                 Flow::Continue
             }
         }
@@ -518,34 +518,32 @@ impl Server {
         }
     }
 
-    async fn restart_dynamic(&mut self, key: u64) {
+    /// Restarts the dynamic child last seen as `pid`.
+    async fn restart_dynamic(&mut self, pid: Pid) {
         let Some(template) = self.template.clone() else {
             return;
         };
-        let Some(args) = self.dynamic.get(&key).map(|c| c.args.clone()) else {
+        let Some(args) = self.dynamic.get(&pid).map(|c| c.args.clone()) else {
             return;
         };
         info!(target: "arbor::supervisor", supervisor = %self.label(), child = %template.id(), "restarting child");
         match self.start_spec(&template, args).await {
             Ok(Started::Running(h, _)) => {
-                if let Some(c) = self.dynamic.get_mut(&key) {
-                    self.by_pid.remove(&c.pid);
-                    c.pid = h.pid();
+                if let Some(mut c) = self.dynamic.remove(&pid) {
+                    let new_pid = h.pid();
                     c.slot = Slot::Running(h);
-                    self.by_pid.insert(c.pid, key);
+                    self.dynamic.insert(new_pid, c);
                 }
             }
             Ok(Started::Ignored) => {
                 // Newest OTP drops the child (OTP 25 kept a bogus entry).
-                if let Some(c) = self.dynamic.remove(&key) {
-                    self.by_pid.remove(&c.pid);
-                }
+                self.dynamic.remove(&pid);
             }
             Err(_) => {
-                if let Some(c) = self.dynamic.get_mut(&key) {
+                if let Some(c) = self.dynamic.get_mut(&pid) {
                     c.slot = Slot::Restarting;
                 }
-                self.queue_retry(Key::Dynamic(key));
+                self.queue_retry(Key::Dynamic(pid));
             }
         }
     }
@@ -585,14 +583,13 @@ impl Server {
             let mut running: Vec<(u64, ProcessHandle)> = self
                 .dynamic
                 .drain()
-                .filter_map(|(key, c)| match c.slot {
-                    Slot::Running(h) => Some((key, h)),
+                .filter_map(|(_, c)| match c.slot {
+                    Slot::Running(h) => Some((c.order, h)),
                     _ => None,
                 })
                 .collect();
-            running.sort_unstable_by_key(|&(key, _)| std::cmp::Reverse(key));
+            running.sort_unstable_by_key(|&(order, _)| std::cmp::Reverse(order));
             let handles = running.into_iter().map(|(_, h)| h).collect();
-            self.by_pid.clear();
             shutdown_many(
                 &self.ctx,
                 handles,
@@ -704,21 +701,20 @@ impl Server {
         match self.start_spec(template, args.clone()).await {
             Ok(Started::Running(h, info)) => {
                 let pid = h.pid();
-                let key = self.next_key;
-                self.next_key += 1;
+                let order = self.next_order;
+                self.next_order += 1;
                 // Temporary children are never restarted: no need to keep
                 // their arguments.
                 let args = if temporary { StartArgs::none() } else { args };
                 self.dynamic.insert(
-                    key,
+                    pid,
                     DynChild {
-                        pid,
+                        order,
                         slot: Slot::Running(h),
                         args,
                         backoff: BackoffState::default(),
                     },
                 );
-                self.by_pid.insert(pid, key);
                 Ok(started(pid, info))
             }
             Ok(Started::Ignored) => Ok(StartedChild::Ignored),
@@ -732,7 +728,7 @@ impl Server {
             let ChildRef::Pid(pid) = target else {
                 return Err(SupError::SimpleOneForOne);
             };
-            let Some(key) = self.by_pid.remove(&pid) else {
+            let Some(child) = self.dynamic.remove(&pid) else {
                 // A dead pid is fine (it may have just exited); a live
                 // process that is not our child is not.
                 return if arbor_process::is_alive(pid) {
@@ -741,11 +737,7 @@ impl Server {
                     Ok(())
                 };
             };
-            if let Some(DynChild {
-                slot: Slot::Running(h),
-                ..
-            }) = self.dynamic.remove(&key)
-            {
+            if let Slot::Running(h) = child.slot {
                 let reason = shutdown_one(&self.ctx, &h, template.shutdown_value()).await;
                 report_shutdown(&label, &template, pid, &reason);
             }
@@ -819,11 +811,11 @@ impl Server {
     /// Newest first; dynamic children by descending start order.
     fn children_with_restart(&self) -> Vec<(ChildInfo, Restart)> {
         if let Some(t) = &self.template {
-            let mut keys: Vec<(&u64, &DynChild)> = self.dynamic.iter().collect();
-            keys.sort_unstable_by(|a, b| b.0.cmp(a.0));
-            return keys
+            let mut newest_first: Vec<&DynChild> = self.dynamic.values().collect();
+            newest_first.sort_unstable_by_key(|c| std::cmp::Reverse(c.order));
+            return newest_first
                 .into_iter()
-                .map(|(_, c)| {
+                .map(|c| {
                     let info = ChildInfo {
                         id: None,
                         state: c.slot.state(),
@@ -850,8 +842,7 @@ impl Server {
     fn which_child(&self, target: ChildRef) -> Result<ChildInfo, SupError> {
         match (&self.template, target) {
             (Some(t), ChildRef::Pid(pid)) => {
-                let key = self.by_pid.get(&pid).ok_or(SupError::NotFound)?;
-                let c = self.dynamic.get(key).ok_or(SupError::NotFound)?;
+                let c = self.dynamic.get(&pid).ok_or(SupError::NotFound)?;
                 Ok(ChildInfo {
                     id: None,
                     state: c.slot.state(),
@@ -917,7 +908,7 @@ impl Server {
             // OTP answers with the template for a current child and for any
             // dead pid (as terminate_child answers ok for one).
             (Some(t), ChildRef::Pid(pid))
-                if self.by_pid.contains_key(&pid) || !arbor_process::is_alive(pid) =>
+                if self.dynamic.contains_key(&pid) || !arbor_process::is_alive(pid) =>
             {
                 Ok(t.clone())
             }

@@ -156,6 +156,12 @@ impl ProcessCell {
         self.state.lock().alive
     }
 
+    /// Whether the mailbox is still unborn (nothing was sent yet).
+    #[cfg(test)]
+    pub(crate) fn mailbox_is_unborn(&self) -> bool {
+        matches!(self.state.lock().mailbox, MailboxSlot::Unborn { .. })
+    }
+
     // ===== signals =====
 
     /// Makes the process exit with `reason` at its next suspension point,

@@ -222,6 +222,32 @@ mod tests {
         assert!(slot.sender::<u8>().0.is_some());
     }
 
+    /// The point of the lazy mailbox: spawning, linking, and a supervisor's
+    /// bookkeeping open nothing; the first message does.
+    #[tokio::test]
+    async fn a_process_gets_its_channel_with_its_first_message() {
+        let (seen_tx, seen) = tokio::sync::oneshot::channel();
+        let p = crate::spawn(|mut ctx: crate::Ctx<u8>| async move {
+            let _ = ctx.recv().await;
+            let _ = seen_tx.send(());
+            crate::ExitReason::Normal
+        });
+        let cell = p.cell.clone();
+        let linked = crate::scope(|ctx: crate::Ctx<()>| async move {
+            ctx.link(p.pid());
+            ctx.unlink(p.pid());
+            tokio::task::yield_now().await;
+            (p.clone(), crate::ProcessHandle::lookup(p.pid()).is_some())
+        })
+        .await;
+        let (p, found) = linked.unwrap();
+        assert!(found && cell.mailbox_is_unborn());
+        p.send(1).unwrap();
+        assert!(!cell.mailbox_is_unborn());
+        seen.await.unwrap();
+        assert_eq!(p.wait().await, crate::ExitReason::Normal);
+    }
+
     #[test]
     fn a_closed_mailbox_opens_for_no_one() {
         let mut slot = MailboxSlot::Closed;

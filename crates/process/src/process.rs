@@ -534,7 +534,7 @@ impl<M: Send + 'static> Ctx<M> {
 }
 
 /// Closes the mailbox and drops every message in it, including one whose
-/// send was still in flight ([`mailbox::close_and_drain`]).
+/// send was still in flight (`mailbox::close_and_drain`).
 impl<M> Drop for Ctx<M> {
     fn drop(&mut self) {
         if let Some((_, rx)) = self.mailbox.as_mut() {

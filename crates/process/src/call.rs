@@ -12,9 +12,13 @@
 //!    keeps the task's allocation alive, so `will_wake` on it identifies the
 //!    same task, which runs on the same runtime (invariant 1 holds).
 //! 3. `CallTimer::deadline` is the sleep's deadline. A call may skip polling
-//!    the sleep only while `deadline` lies within `[call deadline, call
-//!    deadline + slack]` and the sleep is registered with the calling
-//!    task's waker (invariant 2): it then fires at most `slack` late.
+//!    the sleep only while `deadline` is at most its own deadline + slack
+//!    and the sleep is registered with the calling task's waker (invariant
+//!    2): it then fires at most `slack` late, or early, at a deadline an
+//!    earlier call left; an early fire is recognised by `deadline` being
+//!    before the call's own, and the call then moves the sleep to its own
+//!    deadline. So a call never times out before its deadline, and the
+//!    sleep is moved about once per timeout, not once per call.
 //! 4. A cached timer may still be registered with a deadline in the future;
 //!    firing it wakes the task that last polled it, which is a spurious
 //!    wake-up that every future tolerates.
@@ -119,13 +123,15 @@ impl CallTimer {
         slack: Duration,
     ) -> Poll<()> {
         let latest = deadline + slack;
-        let fresh = self.deadline < deadline || self.deadline > latest;
+        let too_late = self.deadline > latest;
         let registered = self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
-        if !fresh && registered && !self.sleep.is_elapsed() {
-            // Invariant 3: the sleep will wake this task in time.
+        if !too_late && registered && !self.sleep.is_elapsed() {
+            // Invariant 3: the sleep wakes this task in time (or early).
             return Poll::Pending;
         }
-        self.rearm(cx, fresh.then_some(latest), registered)
+        // Too late, or fired for an earlier deadline: move it to ours.
+        let reset = too_late || (self.deadline < deadline && self.sleep.is_elapsed());
+        self.rearm(cx, reset.then_some(latest), registered)
     }
 
     /// Moves the deadline to `reset` if given, registers the task of `cx`

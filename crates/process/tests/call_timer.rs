@@ -183,6 +183,34 @@ async fn wait_timeouts_after_a_call_and_each_other_end_at_their_own_deadlines() 
     p.exit(ExitReason::Kill);
 }
 
+/// A wait that ended early (the process exited) leaves the timer armed at
+/// its deadline; a longer wait after it is woken then and must go on to its
+/// own deadline, not report a timeout at the earlier one.
+#[tokio::test(start_paused = true)]
+async fn a_long_wait_after_a_short_one_that_ended_early_waits_its_full_timeout() {
+    let done = exits_after(Duration::from_millis(5)).process();
+    assert_eq!(
+        done.wait_timeout(Duration::from_millis(20)).await,
+        Some(ExitReason::custom("done"))
+    );
+    let p = idle().process();
+    for ms in [300, 40, 1000] {
+        let start = Instant::now();
+        let timeout = Duration::from_millis(ms);
+        assert_eq!(p.wait_timeout(timeout).await, None);
+        assert_eq!(start.elapsed(), timeout, "a wait of {ms} ms");
+        // A short wait that ends early again, before the next long one.
+        let quick = exits_after(Duration::from_millis(1)).process();
+        assert!(
+            quick
+                .wait_timeout(Duration::from_millis(30))
+                .await
+                .is_some()
+        );
+    }
+    p.exit(ExitReason::Kill);
+}
+
 /// `Duration::MAX` waits until the process exits.
 #[tokio::test(start_paused = true)]
 async fn wait_timeout_without_a_deadline_waits_for_the_exit() {

@@ -50,9 +50,9 @@ thread_local! {
     ///
     /// Registering a fresh tokio timer per call costs more than the rest of
     /// the call together (on the multi-thread runtime it can wake the time
-    /// driver), while moving the deadline of a registered timer *later* is a
-    /// single atomic update, and leaving it alone when it is already late
-    /// enough (invariant 3) costs nothing.
+    /// driver), while leaving a registered timer alone when it fires in
+    /// time (invariant 3) costs nothing, and moving it when it fired early
+    /// happens about once per timeout.
     ///
     /// Boxed in a `Cell`: taking it out and putting it back moves one
     /// pointer, with no `RefCell` borrow flag to check and set (every call
@@ -189,8 +189,7 @@ impl<F> OrDeadline<F> {
     }
 
     /// Waits on `fut` until `deadline`, firing at most `slack` late. With
-    /// no slack the timer is still reused: moving a registered deadline
-    /// later costs one atomic update.
+    /// no slack the timer is still reused (invariant 3).
     #[inline]
     pub(crate) fn with_slack(fut: F, deadline: Instant, slack: Duration) -> Self {
         OrDeadline {

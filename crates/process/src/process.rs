@@ -763,7 +763,8 @@ impl ProcessHandle {
     ///
     /// The timer is the one calls reuse on this thread (see
     /// [`ProcessRef::call`]): a supervisor stopping children one after the
-    /// other moves one registered deadline later instead of registering and
+    /// other leaves one registered timer in place (moving it only when it
+    /// fires before a wait's deadline) instead of registering and
     /// cancelling a timer per child.
     ///
     /// # Cancel safety

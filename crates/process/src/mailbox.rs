@@ -5,7 +5,7 @@
 //! 512-byte `Chan` and a first 544-byte block of 32 slots, both allocated
 //! (and later freed) whether or not a message ever arrives. A supervisor
 //! with 100k mostly idle children pays that 100k times. So a cell starts
-//! with an [`MailboxSlot::Unborn`] slot that knows how to make the typed
+//! with a [`MailboxSlot::Unborn`] slot that knows how to make the typed
 //! channel; the first sender (a typed handle, a link or monitor signal, or
 //! the process asking for its own handle) opens it, and the process, which
 //! may already be waiting in `recv`, is woken and takes the receiver.

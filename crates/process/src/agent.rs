@@ -214,11 +214,10 @@ impl<T: Send + 'static> Agent<T> {
         let op: Op<T> = Box::new(move |s| {
             let _ = tx.send(f(s));
         });
-        if self
+        if !self
             .server
             .inner
-            .sender()
-            .is_none_or(|tx| tx.send(Envelope::User(ServerMsg::Cast(op))).is_err())
+            .enqueue(Envelope::User(ServerMsg::Cast(op)))
         {
             return Err(CallError::NoProcess);
         }

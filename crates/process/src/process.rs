@@ -612,10 +612,26 @@ impl<M: Send + 'static> ProcessRef<M> {
         })
     }
 
+    /// Enqueues an envelope: `false`, the envelope dropped, if the process
+    /// has exited. The one send path of calls, casts and stops.
+    #[inline]
+    pub(crate) fn enqueue(&self, env: Envelope<M>) -> bool {
+        let Some(tx) = self.sender() else {
+            return false;
+        };
+        // `if let`, not `is_ok()`: the success path then has no drop of
+        // the send's result to call.
+        if let Err(unsent) = tx.send(env) {
+            drop(unsent);
+            return false;
+        }
+        true
+    }
+
     /// The sender to the process's mailbox, opening it on a handle's first
     /// use; `None` once the process is exiting.
     #[inline]
-    pub(crate) fn sender(&self) -> Option<&Tx<M>> {
+    fn sender(&self) -> Option<&Tx<M>> {
         match self.tx.get() {
             Some(tx) => Some(tx),
             None => self.sender_slow(),
@@ -672,13 +688,7 @@ impl<M: Send + 'static> ProcessRef<M> {
     ) -> Result<R, CallError> {
         check_not_self(&self.cell)?;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        // `if let`, not `is_err()`: the success path then has no drop of
-        // the send's result to call.
-        let Some(sender) = self.sender() else {
-            return Err(CallError::NoProcess);
-        };
-        if let Err(unsent) = sender.send(Envelope::User(make(ReplyTo(tx)))) {
-            drop(unsent);
+        if !self.enqueue(Envelope::User(make(ReplyTo(tx)))) {
             return Err(CallError::NoProcess);
         }
         await_reply!(rx, &self.cell, timeout)

@@ -76,14 +76,10 @@ impl<S: GenServer> ServerRef<S> {
     ) -> Result<S::Reply, CallError> {
         check_not_self(&self.inner.cell)?;
         let (tx, rx) = oneshot::channel();
-        let Some(sender) = self.inner.sender() else {
-            return Err(CallError::NoProcess);
-        };
-        let msg = Envelope::User(ServerMsg::Call(request, tx));
-        // `if let`, not `is_err()`: the success path then has no drop of
-        // the send's result to call.
-        if let Err(unsent) = sender.send(msg) {
-            drop(unsent);
+        if !self
+            .inner
+            .enqueue(Envelope::User(ServerMsg::Call(request, tx)))
+        {
             return Err(CallError::NoProcess);
         }
         await_reply!(rx, &self.inner.cell, timeout)
@@ -96,9 +92,7 @@ impl<S: GenServer> ServerRef<S> {
     ///
     /// `gen_server:cast/2`.
     pub fn cast(&self, message: S::Cast) {
-        if let Some(tx) = self.inner.sender() {
-            let _ = tx.send(Envelope::User(ServerMsg::Cast(message)));
-        }
+        self.inner.enqueue(Envelope::User(ServerMsg::Cast(message)));
     }
 
     /// Sends a plain message, handled by `handle_info` as
@@ -108,9 +102,7 @@ impl<S: GenServer> ServerRef<S> {
     ///
     /// `Pid ! Msg`.
     pub fn send_info(&self, message: S::Info) {
-        if let Some(tx) = self.inner.sender() {
-            let _ = tx.send(Envelope::User(ServerMsg::Info(message)));
-        }
+        self.inner.enqueue(Envelope::User(ServerMsg::Info(message)));
     }
 
     /// Stops the server with `reason` (its `terminate` runs) and waits up to
@@ -130,7 +122,7 @@ impl<S: GenServer> ServerRef<S> {
             return Err(StopError::CallingSelf);
         }
         let msg = Envelope::User(ServerMsg::Stop(Box::new(reason.clone())));
-        if self.inner.sender().is_none_or(|tx| tx.send(msg).is_err()) {
+        if !self.inner.enqueue(msg) {
             return Err(StopError::NoProcess);
         }
         match tokio::time::timeout(timeout, self.inner.wait()).await {

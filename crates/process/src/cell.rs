@@ -134,9 +134,15 @@ impl ProcessCell {
         self.state.lock().mailbox.claim::<M>(waiter)
     }
 
-    /// Enqueues a system message under the lock the caller holds, opening
-    /// the mailbox; returns the waker of a process waiting for its mailbox,
-    /// to wake once the lock is released.
+    /// Enqueues a system message, opening the mailbox.
+    fn push_sys(&self, sys: Box<Sys>) {
+        let woken = Self::push_locked(&mut self.state.lock(), sys);
+        wake(woken);
+    }
+
+    /// [`ProcessCell::push_sys`] under the lock the caller holds; returns
+    /// the waker of a process waiting for its mailbox, to wake once the
+    /// lock is released.
     #[must_use]
     fn push_locked(st: &mut CellState, sys: Box<Sys>) -> Option<Waker> {
         let (mailbox, woken) = st.mailbox.open()?;
@@ -218,9 +224,7 @@ impl ProcessCell {
         if kind == SignalKind::Exit && reason == ExitReason::Kill {
             self.kill_with(ExitReason::Killed);
         } else if self.is_trapping() {
-            let sys = Box::new(Sys::Exit(ExitSignal { from, reason }));
-            let woken = Self::push_locked(&mut self.state.lock(), sys);
-            wake(woken);
+            self.push_sys(Box::new(Sys::Exit(ExitSignal { from, reason })));
         } else if reason.is_normal() {
             // Ignored by a process that does not trap exits.
         } else {
@@ -299,13 +303,11 @@ impl ProcessCell {
             let mut st = self.state.lock();
             st.monitoring.get_or_insert_default().insert(mref, target);
         } else {
-            let sys = Box::new(Sys::Down(Down {
+            self.push_sys(Box::new(Sys::Down(Down {
                 monitor: mref,
                 pid: target,
                 reason: ExitReason::NoProc,
-            }));
-            let woken = Self::push_locked(&mut self.state.lock(), sys);
-            wake(woken);
+            })));
         }
         mref
     }

@@ -29,21 +29,21 @@ pub(crate) type Rx<M> = mpsc::UnboundedReceiver<Envelope<M>>;
 /// The type-erased open mailbox a cell holds: system messages go through
 /// it, and typed handles found by pid or name downcast it to [`Open`].
 pub(crate) trait SysSink: Send + Sync {
-    /// Enqueues a system message; `false` if the mailbox is closed.
-    fn push(&self, sys: Box<Sys>) -> bool;
+    /// Enqueues a system message (dropped if the receiver is closed).
+    fn push(&self, sys: Box<Sys>);
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
 /// An open mailbox: the cell's sender, and the receiver until the process
 /// takes it.
 pub(crate) struct Open<M> {
-    pub(crate) tx: Tx<M>,
-    pub(crate) rx: Option<Rx<M>>,
+    tx: Tx<M>,
+    rx: Option<Rx<M>>,
 }
 
 impl<M: Send + 'static> SysSink for Open<M> {
-    fn push(&self, sys: Box<Sys>) -> bool {
-        self.tx.send(Envelope::Sys(sys)).is_ok()
+    fn push(&self, sys: Box<Sys>) {
+        let _ = self.tx.send(Envelope::Sys(sys));
     }
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self

@@ -78,6 +78,9 @@ pub(crate) struct Options {
     /// Workload ids (`w3`) or name fragments (`event`); empty = all.
     pub(crate) filters: Vec<String>,
     pub(crate) rts: Vec<Rt>,
+    /// Which sides to run: both (the default; the only way to get ratios),
+    /// or only arbor's or only raw's, to profile one side on its own.
+    pub(crate) sides: Sides,
     /// Measure W5 in fresh child processes (re-executing this binary), so
     /// that ΔRSS is not hidden by memory an earlier run left in the allocator.
     pub(crate) w5_subprocess: bool,
@@ -87,8 +90,9 @@ pub(crate) struct Options {
 impl Options {
     /// Options from the command line and the environment:
     /// `--quick` / `ARBOR_BENCH_QUICK=1`, `ARBOR_BENCH_REPEATS=n`,
-    /// `--rt mt|ct` / `ARBOR_BENCH_RT`, filters as free arguments or
-    /// `ARBOR_BENCH_FILTER=w1,w3`.
+    /// `--rt mt|ct` / `ARBOR_BENCH_RT`, `--impl arbor|raw` /
+    /// `ARBOR_BENCH_IMPL` (one side only, for profiling), filters as free
+    /// arguments or `ARBOR_BENCH_FILTER=w1,w3`.
     pub(crate) fn from_env_and_args(args: &[String]) -> Options {
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let mut quick = env("ARBOR_BENCH_QUICK").is_some_and(|v| v != "0");
@@ -96,11 +100,13 @@ impl Options {
             .map(|v| v.split(',').map(str::to_owned).collect())
             .unwrap_or_default();
         let mut rt_arg = env("ARBOR_BENCH_RT");
+        let mut impl_arg = env("ARBOR_BENCH_IMPL");
         let mut it = args.iter();
         while let Some(a) = it.next() {
             match a.as_str() {
                 "--quick" => quick = true,
                 "--rt" => rt_arg = it.next().cloned(),
+                "--impl" => impl_arg = it.next().cloned(),
                 // `cargo bench` passes `--bench`; ignore other flags too.
                 s if s.starts_with("--") => {}
                 s => filters.push(s.to_owned()),
@@ -113,11 +119,18 @@ impl Options {
             Some(rt) => vec![rt],
             None => vec![Rt::Mt, Rt::Ct],
         };
+        let sides = match impl_arg.as_deref() {
+            None => Sides::Both,
+            Some("arbor") => Sides::Arbor,
+            Some("raw") => Sides::Raw,
+            Some(other) => harness::fail(&format!("--impl {other}: expected arbor or raw")),
+        };
         Options {
             quick,
             repeats: usize::max(repeats, 1),
             filters,
             rts,
+            sides,
             w5_subprocess: true,
             sizes: if quick { Sizes::quick() } else { Sizes::full() },
         }
@@ -131,6 +144,7 @@ impl Options {
             repeats: 1,
             filters: Vec::new(),
             rts: vec![Rt::Mt, Rt::Ct],
+            sides: Sides::Both,
             w5_subprocess: false,
             sizes: Sizes::quick(),
         }
@@ -143,6 +157,14 @@ impl Options {
                 .iter()
                 .any(|f| f == id || name.contains(f.as_str()))
     }
+}
+
+/// Which implementations a run measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sides {
+    Both,
+    Arbor,
+    Raw,
 }
 
 /// One configuration's result line.
@@ -175,6 +197,8 @@ fn compare(
     arbor: impl Fn() -> Sample,
     raw: Option<&dyn Fn() -> Sample>,
 ) -> Line {
+    let run_arbor = opts.sides != Sides::Raw;
+    let raw = raw.filter(|_| opts.sides != Sides::Arbor);
     let mut a = Vec::new();
     let mut r = Vec::new();
     for i in 0..opts.repeats {
@@ -182,17 +206,25 @@ fn compare(
             if let Some(raw) = raw {
                 r.push(raw());
             }
-            a.push(arbor());
+            if run_arbor {
+                a.push(arbor());
+            }
         } else {
-            a.push(arbor());
+            if run_arbor {
+                a.push(arbor());
+            }
             if let Some(raw) = raw {
                 r.push(raw());
             }
         }
     }
-    let a = median(&a);
     let r = raw.map(|_| median(&r));
-    let mut text = format!("workload={workload} impl=arbor rt={} n={n}", rt.label());
+    // Only raw measured: its figures take arbor's place in the line.
+    let (label, a, r) = match (run_arbor, r) {
+        (true, r) => ("arbor", median(&a), r),
+        (false, r) => ("raw", r.unwrap_or_default(), None),
+    };
+    let mut text = format!("workload={workload} impl={label} rt={} n={n}", rt.label());
     for (k, v) in keys {
         text.push_str(&format!(" {k}={v}"));
     }

@@ -14,11 +14,17 @@
 //!    which holds the cell lock and then a registry shard lock. No code path
 //!    holds two cell locks.
 //! 4. Exit signals go out in this order: link signals, then monitor
-//!    `Down`s, then the exit reason is published (`exit`) and `exited`
-//!    notified. So when `wait()` returns, every linked and monitoring
-//!    process already has the exit in its mailbox.
+//!    `Down`s, then the exit reason is published (`exit`) and the tasks in
+//!    `wait_exit` woken. So when `wait()` returns, every linked and
+//!    monitoring process already has the exit in its mailbox.
+//! 5. `exit` is set before the exit waiters are taken, under `state`; a
+//!    waiter registers under `state` only after seeing `exit` unset there.
+//!    So a waiter either is taken (and woken) or sees the reason.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::marker::PhantomPinned;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 use std::task::{Context, Poll, Waker};
@@ -26,8 +32,8 @@ use std::task::{Context, Poll, Waker};
 use dashmap::DashMap;
 use futures::task::AtomicWaker;
 use parking_lot::Mutex;
-use tokio::sync::Notify;
 
+use crate::exit_waiters::ExitWaiters;
 use crate::id_hash::IdBuildHasher;
 use crate::links::Links;
 use crate::mailbox::{MailboxSlot, Rx, SysSink, Tx};
@@ -69,6 +75,8 @@ struct CellState {
     /// last handle to the cell goes (a supervisor dropping thousands of
     /// children's handles).
     mailbox: MailboxSlot,
+    /// Tasks in [`ProcessCell::wait_exit`] (invariant 5).
+    exit_waiters: ExitWaiters,
 }
 
 pub(crate) struct ProcessCell {
@@ -78,7 +86,6 @@ pub(crate) struct ProcessCell {
     kill_waker: AtomicWaker,
     state: Mutex<CellState>,
     exit: OnceLock<ExitReason>,
-    exited: Notify,
 }
 
 /// How a signal reached the process: from a link (the sender is removed
@@ -105,9 +112,9 @@ impl ProcessCell {
                 monitoring: None,
                 name: None,
                 mailbox: MailboxSlot::Unborn { open, waiter: None },
+                exit_waiters: ExitWaiters::Empty,
             }),
             exit: OnceLock::new(),
-            exited: Notify::new(),
         })
     }
 
@@ -386,9 +393,10 @@ impl ProcessCell {
             }
         }
         // Last: whoever waits on this process sees every link and monitor
-        // signal already delivered.
+        // signal already delivered (invariants 4 and 5).
         let _ = self.exit.set(reason);
-        self.exited.notify_waiters();
+        let waiters = std::mem::take(&mut self.state.lock().exit_waiters);
+        waiters.wake_all();
         drop(mailbox);
     }
 
@@ -398,20 +406,60 @@ impl ProcessCell {
     }
 
     /// Waits until the process has exited and returns its reason.
-    pub(crate) async fn wait_exit(&self) -> ExitReason {
-        // Fast path without touching the `Notify` (a supervisor waits for
-        // thousands of children that are mostly gone already).
-        if let Some(r) = self.exit.get() {
-            return r.clone();
+    ///
+    /// Cancel safe: dropping the future removes its waker.
+    pub(crate) fn wait_exit(&self) -> WaitExit<'_> {
+        WaitExit {
+            cell: self,
+            _pinned: PhantomPinned,
         }
-        let notified = self.exited.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if let Some(r) = self.exit.get() {
-            return r.clone();
+    }
+}
+
+/// The future of [`ProcessCell::wait_exit`]. Its address is its key in the
+/// cell's [`ExitWaiters`]: it is `!Unpin`, so from the poll that registers
+/// it until its drop (which removes the entry) it does not move.
+pub(crate) struct WaitExit<'a> {
+    cell: &'a ProcessCell,
+    _pinned: PhantomPinned,
+}
+
+impl WaitExit<'_> {
+    fn key(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+}
+
+impl Future for WaitExit<'_> {
+    type Output = ExitReason;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ExitReason> {
+        let cell = self.cell;
+        // Without the lock first: a supervisor waits for thousands of
+        // children that are mostly gone already.
+        if let Some(r) = cell.exit.get() {
+            return Poll::Ready(r.clone());
         }
-        notified.await;
-        self.exit.get().cloned().unwrap_or(ExitReason::NoProc)
+        let mut st = cell.state.lock();
+        if let Some(r) = cell.exit.get() {
+            return Poll::Ready(r.clone());
+        }
+        st.exit_waiters.register(self.key(), cx.waker());
+        Poll::Pending
+    }
+}
+
+impl Drop for WaitExit<'_> {
+    fn drop(&mut self) {
+        // Once `exit` is set, exit processing takes (or took) the list with
+        // this entry in it. Before, the entry (if any) must go: waits
+        // abandoned on a long-lived process (a timed-out call, a `select!`)
+        // would pile up, each holding its task's waker, and a later future
+        // at this address would find a stale entry under its key.
+        if self.cell.exit.get().is_none() {
+            let key = self.key();
+            self.cell.state.lock().exit_waiters.remove(key);
+        }
     }
 }
 
@@ -419,5 +467,106 @@ impl ProcessCell {
 fn wake(woken: Option<Waker>) {
     if let Some(w) = woken {
         w.wake();
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
+    use super::*;
+    use crate::mailbox;
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counter() -> (Arc<Count>, Waker) {
+        let c = Arc::new(Count(AtomicUsize::new(0)));
+        (c.clone(), Waker::from(c))
+    }
+
+    fn wakes(c: &Count) -> usize {
+        c.0.load(Ordering::SeqCst)
+    }
+
+    fn waiting(cell: &ProcessCell) -> usize {
+        match &cell.state.lock().exit_waiters {
+            ExitWaiters::Empty => 0,
+            ExitWaiters::One(..) => 1,
+            ExitWaiters::Many(list) => list.len(),
+        }
+    }
+
+    fn poll(fut: Pin<&mut WaitExit<'_>>, waker: &Waker) -> Poll<ExitReason> {
+        fut.poll(&mut Context::from_waker(waker))
+    }
+
+    #[test]
+    fn every_waiter_is_woken_once_by_the_exit_and_sees_the_reason() {
+        let cell = ProcessCell::new(mailbox::open::<u8>);
+        let counters: Vec<_> = (0..3).map(|_| counter()).collect();
+        let mut futs: Vec<_> = (0..3).map(|_| Box::pin(cell.wait_exit())).collect();
+        for (f, (_, w)) in futs.iter_mut().zip(&counters) {
+            assert!(poll(f.as_mut(), w).is_pending());
+        }
+        assert_eq!(waiting(&cell), 3);
+        cell.terminate(ExitReason::custom("gone"));
+        assert_eq!(waiting(&cell), 0);
+        for (f, (c, w)) in futs.iter_mut().zip(&counters) {
+            assert_eq!(wakes(c), 1);
+            assert_eq!(poll(f.as_mut(), w), Poll::Ready(ExitReason::custom("gone")));
+        }
+    }
+
+    #[test]
+    fn a_wait_dropped_before_the_exit_leaves_no_waker_behind() {
+        let cell = ProcessCell::new(mailbox::open::<u8>);
+        let (kept_count, kept_waker) = counter();
+        let mut kept = Box::pin(cell.wait_exit());
+        assert!(poll(kept.as_mut(), &kept_waker).is_pending());
+        let (dropped_count, dropped_waker) = counter();
+        for _ in 0..100 {
+            let mut f = Box::pin(cell.wait_exit());
+            assert!(poll(f.as_mut(), &dropped_waker).is_pending());
+        }
+        assert_eq!(waiting(&cell), 1);
+        // The dropped futures' wakers are released, not held until the exit.
+        assert_eq!(Arc::strong_count(&dropped_count), 2);
+        cell.terminate(ExitReason::Normal);
+        assert_eq!((wakes(&kept_count), wakes(&dropped_count)), (1, 0));
+        assert_eq!(
+            poll(kept.as_mut(), &kept_waker),
+            Poll::Ready(ExitReason::Normal)
+        );
+    }
+
+    #[test]
+    fn a_wait_polled_with_a_new_waker_wakes_only_the_new_one() {
+        let cell = ProcessCell::new(mailbox::open::<u8>);
+        let (old_count, old_waker) = counter();
+        let (new_count, new_waker) = counter();
+        let mut f = Box::pin(cell.wait_exit());
+        assert!(poll(f.as_mut(), &old_waker).is_pending());
+        assert!(poll(f.as_mut(), &new_waker).is_pending());
+        assert_eq!(waiting(&cell), 1);
+        cell.terminate(ExitReason::Shutdown);
+        assert_eq!((wakes(&old_count), wakes(&new_count)), (0, 1));
+    }
+
+    #[test]
+    fn a_wait_after_the_exit_is_ready_at_once_and_registers_nothing() {
+        let cell = ProcessCell::new(mailbox::open::<u8>);
+        cell.terminate(ExitReason::Killed);
+        let (count, waker) = counter();
+        let mut f = Box::pin(cell.wait_exit());
+        assert_eq!(poll(f.as_mut(), &waker), Poll::Ready(ExitReason::Killed));
+        assert_eq!((waiting(&cell), wakes(&count)), (0, 0));
     }
 }

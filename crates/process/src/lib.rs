@@ -65,6 +65,7 @@ mod catch_unwind;
 mod cell;
 mod error;
 mod exit_reason;
+mod exit_waiters;
 pub mod gen_server;
 mod id_hash;
 mod links;

@@ -49,10 +49,11 @@
 //!
 //! # Cost on the message path
 //!
-//! A cast is one enqueue into a tokio unbounded channel (no allocation of
-//! its own; the channel allocates blocks of 32 slots). The channel is
-//! created by the first message a process is sent, so a process that never
-//! gets one costs about half as much memory. A call adds one
+//! A cast is one append to the process's mailbox queue under a short lock
+//! (no allocation of its own: the queue's buffers are reused), and the
+//! process takes everything queued in one swap. The queue is created by
+//! the first message a process is sent, so a process that never gets one
+//! does not pay for it. A call adds one
 //! `oneshot` channel (one allocation), as the hand-written tokio version
 //! does. System messages (exits, monitor notifications) are boxed so the
 //! mailbox slot stays the size of the user's message.
@@ -72,6 +73,7 @@ mod links;
 mod mailbox;
 mod pid;
 mod process;
+mod queue;
 mod registry;
 mod signal;
 

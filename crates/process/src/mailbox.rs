@@ -1,41 +1,41 @@
-//! A process's mailbox: a tokio unbounded channel, created by the first
-//! message sent to the process rather than when it is spawned.
+//! A process's mailbox: a queue (`queue.rs`) created by the first message
+//! sent to the process rather than when it is spawned.
 //!
-//! The channel is half of what a small process costs: a cache-padded
-//! 512-byte `Chan` and a first 544-byte block of 32 slots, both allocated
-//! (and later freed) whether or not a message ever arrives. A supervisor
-//! with 100k mostly idle children pays that 100k times. So a cell starts
-//! with a [`MailboxSlot::Unborn`] slot that knows how to make the typed
-//! channel; the first sender (a typed handle, a link or monitor signal, or
-//! the process asking for its own handle) opens it, and the process, which
-//! may already be waiting in `recv`, is woken and takes the receiver.
+//! A supervisor with 100k mostly idle children would otherwise create (and
+//! later free) 100k queues that never hold a message; with tokio's
+//! unbounded channel, which the mailbox was until the queue replaced it,
+//! that was a cache-padded 512-byte `Chan` and a 544-byte block each, half
+//! of a small process. So a cell starts with a [`MailboxSlot::Unborn`] slot
+//! that knows how to make the typed queue; the first sender (a typed
+//! handle, a link or monitor signal, or the process asking for its own
+//! handle) opens it, and the process, which may already be waiting in
+//! `recv`, is woken and takes the receiver.
 //!
-//! After that the message path is the same as with an eager channel: each
+//! After that the message path is the same as with an eager queue: each
 //! handle caches its sender, and the process owns its receiver. What the
 //! first message costs extra is one lock of the cell.
 
 use std::any::Any;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::task::Waker;
 
-use tokio::sync::mpsc;
-
+use crate::queue;
 use crate::signal::{Envelope, Sys};
 
-pub(crate) type Tx<M> = mpsc::UnboundedSender<Envelope<M>>;
-pub(crate) type Rx<M> = mpsc::UnboundedReceiver<Envelope<M>>;
+pub(crate) type Tx<M> = queue::Tx<Envelope<M>>;
+pub(crate) type Rx<M> = queue::Rx<Envelope<M>>;
 
 /// The type-erased open mailbox a cell holds: system messages go through
 /// it, and typed handles found by pid or name downcast it to [`Open`].
-pub(crate) trait SysSink: Send + Sync {
+pub(crate) trait SysSink: Send {
     /// Enqueues a system message (dropped if the receiver is closed).
     fn push(&self, sys: Box<Sys>);
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
 /// An open mailbox: the cell's sender, and the receiver until the process
-/// takes it.
+/// takes it. A receiver the process never took (it exited before asking
+/// for a message) closes and drains the queue when the slot is dropped at
+/// exit, like the process's own when its context is dropped.
 pub(crate) struct Open<M> {
     tx: Tx<M>,
     rx: Option<Rx<M>>,
@@ -50,19 +50,9 @@ impl<M: Send + 'static> SysSink for Open<M> {
     }
 }
 
-/// A receiver the process never took (it exited before asking for a
-/// message) is closed and drained like the process's own.
-impl<M> Drop for Open<M> {
-    fn drop(&mut self) {
-        if let Some(rx) = self.rx.as_mut() {
-            close_and_drain(rx);
-        }
-    }
-}
-
 /// Makes the typed mailbox of a process with messages `M`.
 pub(crate) fn open<M: Send + 'static>() -> Box<dyn SysSink> {
-    let (tx, rx) = mpsc::unbounded_channel::<Envelope<M>>();
+    let (tx, rx) = queue::channel::<Envelope<M>>();
     Box::new(Open { tx, rx: Some(rx) })
 }
 
@@ -136,32 +126,6 @@ impl MailboxSlot {
     }
 }
 
-/// Closes the mailbox and drops every message in it, including a message
-/// whose send was still in flight, so every pending caller's reply channel
-/// closes and the caller learns of the exit.
-///
-/// Dropping tokio's receiver drains only the messages fully enqueued: a send
-/// racing with the close can land after that drain and stay in the channel
-/// as long as any sender lives (the cell and every handle hold one), and a
-/// call without a timeout to the exited process then waits forever (found
-/// by `examples/chaos/`; `tests/exit_race.rs`). After `close`, the
-/// receiver reports the end only when no send is in flight any more; such a
-/// send is a few instructions on another thread, so the wait is a yield.
-/// The polls run outside the task's coop budget: with the budget used up,
-/// `poll_recv` would answer `Pending` for ever.
-pub(crate) fn close_and_drain<M>(rx: &mut Rx<M>) {
-    rx.close();
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        let next = tokio::task::unconstrained(std::future::poll_fn(|cx| rx.poll_recv(cx)));
-        match pin!(next).poll(&mut cx) {
-            Poll::Ready(Some(_)) => {}
-            Poll::Ready(None) => return,
-            Poll::Pending => std::thread::yield_now(),
-        }
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -204,12 +168,12 @@ mod tests {
         let tx = tx.expect("open");
         woken.expect("the waiting process is handed back").wake();
         assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
-        tx.send(Envelope::User(5)).unwrap();
+        assert!(tx.send(Envelope::User(5)).is_ok());
         // The second sender finds it open and wakes no one.
         let (second, woken) = slot.sender::<u8>();
         assert!(second.is_some() && woken.is_none());
         let (_own, mut rx) = slot.claim::<u8>(None).expect("receiver");
-        assert!(matches!(rx.try_recv(), Ok(Envelope::User(5))));
+        assert!(matches!(rx.try_recv(), Some(Envelope::User(5))));
         assert!(slot.claim::<u8>(None).is_none(), "taken once");
     }
 
@@ -261,7 +225,7 @@ mod tests {
         let mut slot = unborn();
         let (tx, _) = slot.sender::<u8>();
         let tx = tx.expect("open");
-        tx.send(Envelope::User(1)).unwrap();
+        assert!(tx.send(Envelope::User(1)).is_ok());
         drop(slot);
         assert!(tx.is_closed());
         assert!(tx.send(Envelope::User(2)).is_err());

@@ -498,7 +498,7 @@ impl<M: Send + 'static> Ctx<M> {
     /// Takes the next message if one is queued, without waiting.
     pub fn try_recv(&mut self) -> Option<Msg<M>> {
         let (_, rx) = self.claim(None)?;
-        rx.try_recv().ok().map(Into::into)
+        rx.try_recv().map(Into::into)
     }
 
     /// Delivers `msg` to this process after `delay`. The timer is owned by
@@ -530,16 +530,6 @@ impl<M: Send + 'static> Ctx<M> {
     /// Number of timers that have not fired.
     pub fn pending_timers(&self) -> usize {
         self.timers.as_deref().map_or(0, |t| t.queue.len())
-    }
-}
-
-/// Closes the mailbox and drops every message in it, including one whose
-/// send was still in flight (`mailbox::close_and_drain`).
-impl<M> Drop for Ctx<M> {
-    fn drop(&mut self) {
-        if let Some((_, rx)) = self.mailbox.as_mut() {
-            mailbox::close_and_drain(rx);
-        }
     }
 }
 
@@ -606,7 +596,7 @@ impl<M: Send + 'static> ProcessRef<M> {
         let Some(tx) = self.sender() else {
             return Err(SendError(msg));
         };
-        tx.send(Envelope::User(msg)).map_err(|e| match e.0 {
+        tx.send(Envelope::User(msg)).map_err(|e| match e {
             Envelope::User(m) => SendError(m),
             Envelope::Sys(_) => unreachable!("only user envelopes are sent here"),
         })

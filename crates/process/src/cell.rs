@@ -98,7 +98,7 @@ pub(crate) enum SignalKind {
 
 impl ProcessCell {
     /// A live cell whose mailbox `open` makes on the first message.
-    pub(crate) fn new(open: fn() -> Box<dyn SysSink>) -> Arc<ProcessCell> {
+    pub(crate) fn new(open: fn() -> Arc<dyn SysSink>) -> Arc<ProcessCell> {
         Arc::new(ProcessCell {
             pid: Pid::fresh(),
             trap: AtomicBool::new(false),

@@ -16,44 +16,63 @@
 //! first message costs extra is one lock of the cell.
 
 use std::any::Any;
+use std::sync::Arc;
 use std::task::Waker;
 
-use crate::queue;
+use crate::queue::{self, Shared};
 use crate::signal::{Envelope, Sys};
 
 pub(crate) type Tx<M> = queue::Tx<Envelope<M>>;
 pub(crate) type Rx<M> = queue::Rx<Envelope<M>>;
 
-/// The type-erased open mailbox a cell holds: system messages go through
-/// it, and typed handles found by pid or name downcast it to [`Open`].
-pub(crate) trait SysSink: Send {
+/// The type-erased queue a cell holds once the mailbox is open: system
+/// messages go through it, and typed handles found by pid or name
+/// downcast it to the process's message type.
+pub(crate) trait SysSink: Send + Sync {
     /// Enqueues a system message (dropped if the receiver is closed).
     fn push(&self, sys: Box<Sys>);
-    fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// Closes the queue and drops what is queued.
+    fn close(&self);
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
-/// An open mailbox: the cell's sender, and the receiver until the process
-/// takes it. A receiver the process never took (it exited before asking
-/// for a message) closes and drains the queue when the slot is dropped at
-/// exit, like the process's own when its context is dropped.
-pub(crate) struct Open<M> {
-    tx: Tx<M>,
-    rx: Option<Rx<M>>,
-}
-
-impl<M: Send + 'static> SysSink for Open<M> {
+impl<M: Send + 'static> SysSink for Shared<Envelope<M>> {
     fn push(&self, sys: Box<Sys>) {
-        let _ = self.tx.send(Envelope::Sys(sys));
+        let _ = self.send(Envelope::Sys(sys));
     }
-    fn as_any_mut(&mut self) -> &mut dyn Any {
+    fn close(&self) {
+        self.close_and_drain();
+    }
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
         self
     }
 }
 
 /// Makes the typed mailbox of a process with messages `M`.
-pub(crate) fn open<M: Send + 'static>() -> Box<dyn SysSink> {
-    let (tx, rx) = queue::channel::<Envelope<M>>();
-    Box::new(Open { tx, rx: Some(rx) })
+pub(crate) fn open<M: Send + 'static>() -> Arc<dyn SysSink> {
+    Shared::<Envelope<M>>::new()
+}
+
+/// The typed queue of `sink`, if the process's messages are of type `M`.
+fn typed<M: Send + 'static>(sink: &Arc<dyn SysSink>) -> Option<Arc<Shared<Envelope<M>>>> {
+    sink.clone().into_any().downcast().ok()
+}
+
+/// An open mailbox: the queue, and whether the process took its receiver.
+/// A queue whose receiver the process never took (it exited before asking
+/// for a message) is closed and drained when the slot is dropped at exit,
+/// as the process's own receiver does when its context is dropped.
+pub(crate) struct Open {
+    sink: Arc<dyn SysSink>,
+    rx_taken: bool,
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        if !self.rx_taken {
+            self.sink.close();
+        }
+    }
 }
 
 /// The mailbox as the cell holds it, under the cell's lock.
@@ -61,10 +80,10 @@ pub(crate) enum MailboxSlot {
     /// Nothing was sent yet. `open` makes the mailbox; `waiter` is the
     /// process's waker while it waits in `recv` for one.
     Unborn {
-        open: fn() -> Box<dyn SysSink>,
+        open: fn() -> Arc<dyn SysSink>,
         waiter: Option<Waker>,
     },
-    Open(Box<dyn SysSink>),
+    Open(Open),
     /// Exit processing took the mailbox: nothing is delivered any more.
     Closed,
 }
@@ -73,14 +92,17 @@ impl MailboxSlot {
     /// The open mailbox, creating it if nothing was sent yet; `None` once
     /// closed. A process waiting for its mailbox comes back as the waker to
     /// wake (after the caller's lock is released).
-    pub(crate) fn open(&mut self) -> Option<(&mut Box<dyn SysSink>, Option<Waker>)> {
+    pub(crate) fn open(&mut self) -> Option<(&Arc<dyn SysSink>, Option<Waker>)> {
         let mut woken = None;
         if let MailboxSlot::Unborn { open, waiter } = self {
             woken = waiter.take();
-            *self = MailboxSlot::Open(open());
+            *self = MailboxSlot::Open(Open {
+                sink: open(),
+                rx_taken: false,
+            });
         }
         match self {
-            MailboxSlot::Open(sink) => Some((sink, woken)),
+            MailboxSlot::Open(open) => Some((&open.sink, woken)),
             _ => None,
         }
     }
@@ -101,12 +123,12 @@ impl MailboxSlot {
                 }
                 None
             }
-            MailboxSlot::Open(sink) => {
-                let open = sink.as_any_mut().downcast_mut::<Open<M>>()?;
-                let rx = open.rx.take()?;
-                Some((open.tx.clone(), rx))
+            MailboxSlot::Open(open) if !open.rx_taken => {
+                let queue = typed::<M>(&open.sink)?;
+                open.rx_taken = true;
+                Some((queue.sender(), queue.receiver()))
             }
-            MailboxSlot::Closed => None,
+            MailboxSlot::Open(_) | MailboxSlot::Closed => None,
         }
     }
 
@@ -114,13 +136,7 @@ impl MailboxSlot {
     /// the process's messages have another type.
     pub(crate) fn sender<M: Send + 'static>(&mut self) -> (Option<Tx<M>>, Option<Waker>) {
         match self.open() {
-            Some((sink, woken)) => {
-                let tx = sink
-                    .as_any_mut()
-                    .downcast_mut::<Open<M>>()
-                    .map(|o| o.tx.clone());
-                (tx, woken)
-            }
+            Some((sink, woken)) => (typed::<M>(sink).map(|q| q.sender()), woken),
             None => (None, None),
         }
     }

@@ -48,14 +48,19 @@ struct State<T> {
     closed: bool,
 }
 
+/// The state both halves share. The cell holds it (type-erased) as the
+/// open mailbox, and makes the halves from it when they are asked for
+/// (`mailbox.rs`), so opening a mailbox is one allocation.
+pub(crate) struct Shared<T>(Mutex<State<T>>);
+
 /// The sending half. Cheap to clone.
 pub(crate) struct Tx<T> {
-    shared: Arc<Mutex<State<T>>>,
+    shared: Arc<Shared<T>>,
 }
 
 /// The receiving half, owned by the process.
 pub(crate) struct Rx<T> {
-    shared: Arc<Mutex<State<T>>>,
+    shared: Arc<Shared<T>>,
     /// Values taken from `queue` in one swap, popped without locking: only
     /// ever reached through `&mut self` (`Mutex::get_mut`). The mutex makes
     /// the receiver `Sync` for `T: Send`, as tokio's is, so a process body
@@ -63,37 +68,20 @@ pub(crate) struct Rx<T> {
     local: Mutex<VecDeque<T>>,
 }
 
-/// A new, open queue.
-pub(crate) fn channel<T>() -> (Tx<T>, Rx<T>) {
-    let shared = Arc::new(Mutex::new(State {
-        queue: VecDeque::new(),
-        waker: None,
-        closed: false,
-    }));
-    let tx = Tx {
-        shared: shared.clone(),
-    };
-    (
-        tx,
-        Rx {
-            shared,
-            local: Mutex::new(VecDeque::new()),
-        },
-    )
-}
-
-impl<T> Clone for Tx<T> {
-    fn clone(&self) -> Self {
-        Tx {
-            shared: self.shared.clone(),
-        }
+impl<T> Shared<T> {
+    /// A new, open, empty queue.
+    pub(crate) fn new() -> Arc<Shared<T>> {
+        Arc::new(Shared(Mutex::new(State {
+            queue: VecDeque::new(),
+            waker: None,
+            closed: false,
+        })))
     }
-}
 
-impl<T> Tx<T> {
-    /// Appends `value`; `Err(value)` if the receiver closed the queue.
+    /// Appends `value` and wakes the receiver if it waits; `Err(value)`
+    /// if the queue is closed.
     pub(crate) fn send(&self, value: T) -> Result<(), T> {
-        let mut st = self.shared.lock();
+        let mut st = self.0.lock();
         if st.closed {
             drop(st);
             return Err(value);
@@ -107,10 +95,61 @@ impl<T> Tx<T> {
         Ok(())
     }
 
+    /// A sender to this queue.
+    pub(crate) fn sender(self: &Arc<Self>) -> Tx<T> {
+        Tx {
+            shared: self.clone(),
+        }
+    }
+
+    /// The receiver of this queue. There must be one at most: the cell
+    /// hands it out once.
+    pub(crate) fn receiver(self: Arc<Self>) -> Rx<T> {
+        Rx {
+            shared: self,
+            local: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Closes the queue and drops everything in it, outside the lock (a
+    /// dropped value may be a call's reply channel, whose drop wakes the
+    /// caller). Senders that outlive it keep only the empty state.
+    pub(crate) fn close_and_drain(&self) {
+        let (queued, waker) = {
+            let mut st = self.0.lock();
+            st.closed = true;
+            (std::mem::take(&mut st.queue), st.waker.take())
+        };
+        drop((queued, waker));
+    }
+}
+
+/// A new, open queue.
+#[cfg(test)]
+pub(crate) fn channel<T>() -> (Tx<T>, Rx<T>) {
+    let shared = Shared::new();
+    (shared.sender(), shared.receiver())
+}
+
+impl<T> Clone for Tx<T> {
+    fn clone(&self) -> Self {
+        Tx {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Tx<T> {
+    /// Appends `value`; `Err(value)` if the receiver closed the queue.
+    #[inline]
+    pub(crate) fn send(&self, value: T) -> Result<(), T> {
+        self.shared.send(value)
+    }
+
     /// Whether the receiver has closed the queue (or is gone).
     #[cfg(test)]
     pub(crate) fn is_closed(&self) -> bool {
-        self.shared.lock().closed
+        self.shared.0.lock().closed
     }
 }
 
@@ -124,7 +163,7 @@ impl<T> Rx<T> {
             coop.made_progress();
             return Poll::Ready(Some(v));
         }
-        let mut st = self.shared.lock();
+        let mut st = self.shared.0.lock();
         if st.queue.is_empty() {
             if st.closed {
                 return Poll::Ready(None);
@@ -144,7 +183,7 @@ impl<T> Rx<T> {
     /// The next value if one is queued, without waiting.
     pub(crate) fn try_recv(&mut self) -> Option<T> {
         if self.local.get_mut().is_empty() {
-            std::mem::swap(&mut self.shared.lock().queue, self.local.get_mut());
+            std::mem::swap(&mut self.shared.0.lock().queue, self.local.get_mut());
         }
         self.pop_local()
     }
@@ -165,21 +204,14 @@ impl<T> Rx<T> {
     /// receivable.
     #[cfg(test)]
     pub(crate) fn close(&mut self) {
-        self.shared.lock().closed = true;
+        self.shared.0.lock().closed = true;
     }
 }
 
-/// Closes the queue and drops everything in it, outside the lock (a
-/// dropped value may be a call's reply channel, whose drop wakes the
-/// caller). Senders that outlive the receiver keep only the empty state.
+/// Closes the queue and drops what is queued ([`Shared::close_and_drain`]).
 impl<T> Drop for Rx<T> {
     fn drop(&mut self) {
-        let (queued, waker) = {
-            let mut st = self.shared.lock();
-            st.closed = true;
-            (std::mem::take(&mut st.queue), st.waker.take())
-        };
-        drop((queued, waker));
+        self.shared.close_and_drain();
     }
 }
 
@@ -303,14 +335,14 @@ mod tests {
         }
         assert_eq!(rx.try_recv(), None);
         assert!(rx.local.get_mut().capacity() <= KEEP_CAPACITY);
-        assert!(tx.shared.lock().queue.capacity() <= KEEP_CAPACITY);
+        assert!(tx.shared.0.lock().queue.capacity() <= KEEP_CAPACITY);
         // A small queue keeps its two buffers once both exist: no
         // allocation per message.
         let mut capacities = Vec::new();
         for i in 0..5 {
             tx.send(i).unwrap();
             assert_eq!(rx.try_recv(), Some(i));
-            capacities.push(rx.local.get_mut().capacity() + tx.shared.lock().queue.capacity());
+            capacities.push(rx.local.get_mut().capacity() + tx.shared.0.lock().queue.capacity());
         }
         assert!(
             capacities[1..].iter().all(|c| *c == capacities[1]),

@@ -98,7 +98,7 @@ pub(crate) enum SignalKind {
 
 impl ProcessCell {
     /// A live cell whose mailbox `open` makes on the first message.
-    pub(crate) fn new(open: fn() -> Arc<dyn SysSink>) -> Arc<ProcessCell> {
+    pub(crate) fn new(open: fn(Option<Waker>) -> Arc<dyn SysSink>) -> Arc<ProcessCell> {
         Arc::new(ProcessCell {
             pid: Pid::fresh(),
             trap: AtomicBool::new(false),
@@ -126,9 +126,7 @@ impl ProcessCell {
     /// A sender to the mailbox (opening it) if the process's messages are
     /// of type `M`; `None` once it is exiting or for another type.
     pub(crate) fn sender<M: Send + 'static>(&self) -> Option<Tx<M>> {
-        let (tx, woken) = self.state.lock().mailbox.sender::<M>();
-        wake(woken);
-        tx
+        self.state.lock().mailbox.sender::<M>()
     }
 
     /// For the process itself: its sender and receiver once the mailbox is
@@ -143,18 +141,16 @@ impl ProcessCell {
 
     /// Enqueues a system message, opening the mailbox.
     fn push_sys(&self, sys: Box<Sys>) {
-        let woken = Self::push_locked(&mut self.state.lock(), sys);
-        wake(woken);
+        Self::push_locked(&mut self.state.lock(), sys);
     }
 
-    /// [`ProcessCell::push_sys`] under the lock the caller holds; returns
-    /// the waker of a process waiting for its mailbox, to wake once the
-    /// lock is released.
-    #[must_use]
-    fn push_locked(st: &mut CellState, sys: Box<Sys>) -> Option<Waker> {
-        let (mailbox, woken) = st.mailbox.open()?;
-        mailbox.push(sys);
-        woken
+    /// [`ProcessCell::push_sys`] under the lock the caller holds. The queue
+    /// wakes the process if it waits (a tokio wake only schedules the task;
+    /// it takes no cell lock).
+    fn push_locked(st: &mut CellState, sys: Box<Sys>) {
+        if let Some(mailbox) = st.mailbox.open() {
+            mailbox.push(sys);
+        }
     }
 
     pub(crate) fn set_trap_exit(&self, on: bool) -> bool {
@@ -378,14 +374,11 @@ impl ProcessCell {
                 reason: reason.clone(),
             };
             let sys = Box::new(Sys::Down(down));
-            let woken = {
-                let mut wst = watcher.state.lock();
-                if let Some(m) = wst.monitoring.as_mut() {
-                    m.remove(&mref);
-                }
-                Self::push_locked(&mut wst, sys)
-            };
-            wake(woken);
+            let mut wst = watcher.state.lock();
+            if let Some(m) = wst.monitoring.as_mut() {
+                m.remove(&mref);
+            }
+            Self::push_locked(&mut wst, sys);
         }
         for (mref, target) in monitoring.into_iter().flat_map(|m| *m) {
             if let Some(peer) = lookup(target) {
@@ -460,13 +453,6 @@ impl Drop for WaitExit<'_> {
             let key = self.key();
             self.cell.state.lock().exit_waiters.remove(key);
         }
-    }
-}
-
-/// Wakes a process that was waiting for its mailbox to open.
-fn wake(woken: Option<Waker>) {
-    if let Some(w) = woken {
-        w.wake();
     }
 }
 

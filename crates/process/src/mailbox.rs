@@ -8,8 +8,10 @@
 //! of a small process. So a cell starts with a [`MailboxSlot::Unborn`] slot
 //! that knows how to make the typed queue; the first sender (a typed
 //! handle, a link or monitor signal, or the process asking for its own
-//! handle) opens it, and the process, which may already be waiting in
-//! `recv`, is woken and takes the receiver.
+//! handle) opens it. A process already waiting in `recv` left its waker in
+//! the slot; the waker moves into the new queue, so the first message put
+//! in the queue wakes the process (opening alone does not: the process
+//! would wake to an empty queue), and it then takes the receiver.
 //!
 //! After that the message path is the same as with an eager queue: each
 //! handle caches its sender, and the process owns its receiver. What the
@@ -48,9 +50,10 @@ impl<M: Send + 'static> SysSink for Shared<Envelope<M>> {
     }
 }
 
-/// Makes the typed mailbox of a process with messages `M`.
-pub(crate) fn open<M: Send + 'static>() -> Arc<dyn SysSink> {
-    Shared::<Envelope<M>>::new()
+/// Makes the typed mailbox of a process with messages `M`; `waiter` (the
+/// process, waiting in `recv`) is woken by its first message.
+pub(crate) fn open<M: Send + 'static>(waiter: Option<Waker>) -> Arc<dyn SysSink> {
+    Shared::<Envelope<M>>::new(waiter)
 }
 
 /// The typed queue of `sink`, if the process's messages are of type `M`.
@@ -80,7 +83,7 @@ pub(crate) enum MailboxSlot {
     /// Nothing was sent yet. `open` makes the mailbox; `waiter` is the
     /// process's waker while it waits in `recv` for one.
     Unborn {
-        open: fn() -> Arc<dyn SysSink>,
+        open: fn(Option<Waker>) -> Arc<dyn SysSink>,
         waiter: Option<Waker>,
     },
     Open(Open),
@@ -89,20 +92,18 @@ pub(crate) enum MailboxSlot {
 }
 
 impl MailboxSlot {
-    /// The open mailbox, creating it if nothing was sent yet; `None` once
-    /// closed. A process waiting for its mailbox comes back as the waker to
-    /// wake (after the caller's lock is released).
-    pub(crate) fn open(&mut self) -> Option<(&Arc<dyn SysSink>, Option<Waker>)> {
-        let mut woken = None;
+    /// The open mailbox, creating it if nothing was sent yet (the waiting
+    /// process's waker moves into it); `None` once closed.
+    pub(crate) fn open(&mut self) -> Option<&Arc<dyn SysSink>> {
         if let MailboxSlot::Unborn { open, waiter } = self {
-            woken = waiter.take();
+            let sink = open(waiter.take());
             *self = MailboxSlot::Open(Open {
-                sink: open(),
+                sink,
                 rx_taken: false,
             });
         }
         match self {
-            MailboxSlot::Open(open) => Some((&open.sink, woken)),
+            MailboxSlot::Open(open) => Some(&open.sink),
             _ => None,
         }
     }
@@ -134,11 +135,8 @@ impl MailboxSlot {
 
     /// A sender of type `M`, creating the mailbox; `None` once closed or if
     /// the process's messages have another type.
-    pub(crate) fn sender<M: Send + 'static>(&mut self) -> (Option<Tx<M>>, Option<Waker>) {
-        match self.open() {
-            Some((sink, woken)) => (typed::<M>(sink).map(|q| q.sender()), woken),
-            None => (None, None),
-        }
+    pub(crate) fn sender<M: Send + 'static>(&mut self) -> Option<Tx<M>> {
+        typed::<M>(self.open()?).map(|q| q.sender())
     }
 }
 
@@ -168,7 +166,7 @@ mod tests {
     }
 
     #[test]
-    fn an_unborn_mailbox_keeps_the_waiter_until_the_first_sender_opens_it() {
+    fn an_unborn_mailbox_keeps_the_waiter_until_the_first_message() {
         let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
         let waker = Waker::from(wakes.clone());
         let mut slot = unborn();
@@ -180,26 +178,41 @@ mod tests {
                 ..
             }
         ));
-        let (tx, woken) = slot.sender::<u8>();
-        let tx = tx.expect("open");
-        woken.expect("the waiting process is handed back").wake();
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        let tx = slot.sender::<u8>().expect("open");
+        // Opening wakes no one: the queue is still empty.
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
         assert!(tx.send(Envelope::User(5)).is_ok());
-        // The second sender finds it open and wakes no one.
-        let (second, woken) = slot.sender::<u8>();
-        assert!(second.is_some() && woken.is_none());
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        // Later messages find no waiter until the process waits again.
+        let second = slot.sender::<u8>().expect("still open");
+        assert!(second.send(Envelope::User(6)).is_ok());
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
         let (_own, mut rx) = slot.claim::<u8>(None).expect("receiver");
         assert!(matches!(rx.try_recv(), Some(Envelope::User(5))));
+        assert!(matches!(rx.try_recv(), Some(Envelope::User(6))));
         assert!(slot.claim::<u8>(None).is_none(), "taken once");
+    }
+
+    #[test]
+    fn a_system_message_wakes_a_process_waiting_for_its_mailbox() {
+        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
+        let waker = Waker::from(wakes.clone());
+        let mut slot = unborn();
+        assert!(slot.claim::<u8>(Some(&waker)).is_none());
+        let sink = slot.open().expect("open");
+        sink.push(Box::new(Sys::Exit(crate::signal::ExitSignal {
+            from: crate::Pid::fresh(),
+            reason: crate::ExitReason::Shutdown,
+        })));
+        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
     }
 
     #[test]
     fn a_sender_of_another_type_opens_but_gets_nothing() {
         let mut slot = unborn();
-        let (tx, _) = slot.sender::<String>();
-        assert!(tx.is_none());
+        assert!(slot.sender::<String>().is_none());
         assert!(matches!(slot, MailboxSlot::Open(_)));
-        assert!(slot.sender::<u8>().0.is_some());
+        assert!(slot.sender::<u8>().is_some());
     }
 
     /// The point of the lazy mailbox: spawning, linking, and a supervisor's
@@ -232,15 +245,14 @@ mod tests {
     fn a_closed_mailbox_opens_for_no_one() {
         let mut slot = MailboxSlot::Closed;
         assert!(slot.open().is_none());
-        assert!(slot.sender::<u8>().0.is_none());
+        assert!(slot.sender::<u8>().is_none());
         assert!(slot.claim::<u8>(None).is_none());
     }
 
     #[test]
     fn a_receiver_left_in_the_slot_is_drained_when_the_slot_is_dropped() {
         let mut slot = unborn();
-        let (tx, _) = slot.sender::<u8>();
-        let tx = tx.expect("open");
+        let tx = slot.sender::<u8>().expect("open");
         assert!(tx.send(Envelope::User(1)).is_ok());
         drop(slot);
         assert!(tx.is_closed());

@@ -27,7 +27,9 @@
 //! # Invariants
 //!
 //! 1. `waker` is `Some` only while the receiver found `queue` empty and the
-//!    queue open, both checked under the lock that registered it.
+//!    queue open, both checked under the lock that registered it, or, for
+//!    a new queue, while the process waited for its mailbox to be created
+//!    (`mailbox.rs`) and the queue is still empty.
 //! 2. `closed` never goes back to `false`; once set, `queue` receives
 //!    nothing more.
 
@@ -69,11 +71,12 @@ pub(crate) struct Rx<T> {
 }
 
 impl<T> Shared<T> {
-    /// A new, open, empty queue.
-    pub(crate) fn new() -> Arc<Shared<T>> {
+    /// A new, open, empty queue; `waker` (a receiver already waiting for
+    /// the queue to exist) is woken by the first send.
+    pub(crate) fn new(waker: Option<Waker>) -> Arc<Shared<T>> {
         Arc::new(Shared(Mutex::new(State {
             queue: VecDeque::new(),
-            waker: None,
+            waker,
             closed: false,
         })))
     }
@@ -127,7 +130,7 @@ impl<T> Shared<T> {
 /// A new, open queue.
 #[cfg(test)]
 pub(crate) fn channel<T>() -> (Tx<T>, Rx<T>) {
-    let shared = Shared::new();
+    let shared = Shared::new(None);
     (shared.sender(), shared.receiver())
 }
 

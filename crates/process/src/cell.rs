@@ -4,7 +4,11 @@
 //! # Invariants
 //!
 //! 1. A cell is in [`TABLE`] from spawn until its exit processing starts;
-//!    `alive == false` from that moment on and never flips back.
+//!    `alive == false` from that moment on and never flips back. Exit
+//!    processing has two halves: `stop_living` (not alive, out of the
+//!    table and registry, mailbox closed) and `publish_exit` (signals,
+//!    reason, waiters); the process's own task drops the process's state
+//!    between them, so nobody learns of an exit before the state is gone.
 //! 2. `links`, `monitors`, `monitoring`, `name` and the `mailbox` slot are
 //!    only changed under `state`; exit processing takes them all in one
 //!    critical section, so a link or monitor added concurrently either is
@@ -86,6 +90,15 @@ pub(crate) struct ProcessCell {
     kill_waker: AtomicWaker,
     state: Mutex<CellState>,
     exit: OnceLock<ExitReason>,
+}
+
+/// What [`ProcessCell::stop_living`] took from the cell, for
+/// [`ProcessCell::publish_exit`] to signal.
+pub(crate) struct Exiting {
+    links: Links,
+    monitors: Vec<(MonitorRef, Arc<ProcessCell>)>,
+    #[allow(clippy::box_collection)] // as `CellState::monitoring`
+    monitoring: Option<Box<HashMap<MonitorRef, Pid, IdBuildHasher>>>,
 }
 
 /// How a signal reached the process: from a link (the sender is removed
@@ -347,24 +360,49 @@ impl ProcessCell {
 
     // ===== exit =====
 
-    /// Exit processing, run once by the process's own task (invariants 1, 4).
+    /// Exit processing in one go (unit tests of a bare cell).
+    #[cfg(test)]
     pub(crate) fn terminate(self: &Arc<Self>, reason: ExitReason) {
-        let (links, monitors, monitoring, name, mailbox) = {
+        let exiting = self.stop_living();
+        self.publish_exit(exiting, reason);
+    }
+
+    /// The first half of exit processing, run once by the process's own
+    /// task (invariant 1): the process stops being alive (kills, links,
+    /// monitors and sends find it dead from here on), leaves the table and
+    /// the registry, and its mailbox is closed (a queue it never took is
+    /// drained here). Nobody is told yet: the caller drops the process's
+    /// state first, then calls [`ProcessCell::publish_exit`].
+    pub(crate) fn stop_living(&self) -> Exiting {
+        let (exiting, name, mailbox) = {
             let mut st = self.state.lock();
             st.alive = false;
-            (
-                st.links.take(),
-                std::mem::take(&mut st.monitors),
-                std::mem::take(&mut st.monitoring),
-                st.name.take(),
-                std::mem::replace(&mut st.mailbox, MailboxSlot::Closed),
-            )
+            let exiting = Exiting {
+                links: std::mem::take(&mut st.links),
+                monitors: std::mem::take(&mut st.monitors),
+                monitoring: std::mem::take(&mut st.monitoring),
+            };
+            let mailbox = std::mem::replace(&mut st.mailbox, MailboxSlot::Closed);
+            (exiting, st.name.take(), mailbox)
         };
         TABLE.remove(&self.pid);
         if let Some(name) = name {
             registry::release(&name, self.pid);
         }
-        for peer in links {
+        drop(mailbox);
+        exiting
+    }
+
+    /// The second half of exit processing (invariants 4 and 5): link
+    /// signals, then monitor notifications, then the reason is published
+    /// and the waiters woken.
+    pub(crate) fn publish_exit(self: &Arc<Self>, exiting: Exiting, reason: ExitReason) {
+        let Exiting {
+            mut links,
+            monitors,
+            monitoring,
+        } = exiting;
+        for peer in links.take() {
             peer.signal_exit(self.pid, reason.clone(), SignalKind::Link);
         }
         for (mref, watcher) in monitors {
@@ -390,7 +428,6 @@ impl ProcessCell {
         let _ = self.exit.set(reason);
         let waiters = std::mem::take(&mut self.state.lock().exit_waiters);
         waiters.wake_all();
-        drop(mailbox);
     }
 
     /// The exit reason, once the process has exited.

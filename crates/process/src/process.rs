@@ -173,7 +173,8 @@ fn new_process<M: Send + 'static>() -> (Ctx<M>, ProcessRef<M>) {
 
 pin_project_lite::pin_project! {
     /// The task of every process: the kill check first, then the body;
-    /// exit processing before the body's state is dropped.
+    /// when it ends, its state is dropped between the two halves of exit
+    /// processing (cell.rs, invariant 1).
     ///
     /// A struct that owns its body rather than an `async fn` taking it: an
     /// `async fn` keeps its argument's slot next to the pinned local it is
@@ -185,8 +186,10 @@ pin_project_lite::pin_project! {
         // cell, after setting the kill flag, so while the task's waker stays
         // the same, checking the flag is enough.
         waker: Option<Waker>,
+        // `None` once the body finished or was killed: dropped in place
+        // between the two halves of exit processing.
         #[pin]
-        body: futures::future::CatchUnwind<AssertUnwindSafe<Fut>>,
+        body: Option<futures::future::CatchUnwind<AssertUnwindSafe<Fut>>>,
     }
 }
 
@@ -195,7 +198,7 @@ impl<Fut: Future<Output = ExitReason>> Drive<Fut> {
         Drive {
             cell,
             waker: None,
-            body: AssertUnwindSafe(body).catch_unwind(),
+            body: Some(AssertUnwindSafe(body).catch_unwind()),
         }
     }
 }
@@ -205,7 +208,7 @@ impl<Fut: Future<Output = ExitReason>> Future for Drive<Fut> {
 
     // tokio never polls a finished task again, so `terminate` runs once.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self.project();
+        let mut this = self.project();
         let registered = this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
         let killed = if registered {
             this.cell.poll_killed_registered()
@@ -217,14 +220,31 @@ impl<Fut: Future<Output = ExitReason>> Future for Drive<Fut> {
             Poll::Ready(reason) => reason,
             Poll::Pending => {
                 let _current = EnterProcess::new(this.cell.pid);
-                match this.body.poll(cx) {
+                let Some(body) = this.body.as_mut().as_pin_mut() else {
+                    unreachable!("tokio never polls a finished task again");
+                };
+                match body.poll(cx) {
                     Poll::Ready(Ok(reason)) => reason,
                     Poll::Ready(Err(panic)) => ExitReason::from_panic(&*panic),
                     Poll::Pending => return Poll::Pending,
                 }
             }
         };
-        this.cell.terminate(reason);
+        // The process's state (a killed body's locals, its context and
+        // mailbox) goes before anyone learns of the exit: a restarted child
+        // never finds its predecessor still holding a port or a lock. A
+        // panic in a destructor is caught: the exit still gets published,
+        // with the reason the process had.
+        let exiting = this.cell.stop_living();
+        let dropped = std::panic::catch_unwind(AssertUnwindSafe(|| this.body.set(None)));
+        if let Err(panic) = dropped {
+            tracing::warn!(
+                pid = %this.cell.pid,
+                panic = %ExitReason::from_panic(&*panic),
+                "a destructor panicked while the process exited"
+            );
+        }
+        this.cell.publish_exit(exiting, reason);
         Poll::Ready(())
     }
 }
@@ -267,28 +287,32 @@ where
     let (ctx, _handle) = new_process::<M>();
     let cell = ctx.cell.clone();
     let fut = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(body(ctx)));
-    tokio::pin!(fut);
+    // In an `Option` so that a killed body is dropped before the exit is
+    // published, as in a spawned process (`Drive`).
+    let mut fut = std::pin::pin!(Some(fut));
     let outcome = std::future::poll_fn(|cx| {
         if let Poll::Ready(reason) = cell.poll_killed(cx) {
             return Poll::Ready(Err(reason));
         }
         let _current = EnterProcess::new(cell.pid);
-        fut.as_mut().poll(cx).map(Ok)
+        match fut.as_mut().as_pin_mut() {
+            Some(body) => body.poll(cx).map(Ok),
+            None => unreachable!("polled until it finishes, then never again"),
+        }
     })
     .await;
+    let reason = match &outcome {
+        Ok(Ok(_)) => ExitReason::Normal,
+        Ok(Err(panic)) => ExitReason::from_panic(&**panic),
+        Err(reason) => reason.clone(),
+    };
+    let exiting = cell.stop_living();
+    fut.set(None);
+    cell.publish_exit(exiting, reason);
     match outcome {
-        Ok(Ok(value)) => {
-            cell.terminate(ExitReason::Normal);
-            Ok(value)
-        }
-        Ok(Err(panic)) => {
-            cell.terminate(ExitReason::from_panic(&*panic));
-            std::panic::resume_unwind(panic)
-        }
-        Err(reason) => {
-            cell.terminate(reason.clone());
-            Err(reason)
-        }
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(reason) => Err(reason),
     }
 }
 

@@ -621,3 +621,73 @@ async fn a_registered_child_is_reachable_by_name_again_once_restarted() {
     stop(sup).await;
     assert_eq!(arbor_process::whereis("restart_rs_named"), None);
 }
+
+/// A child's state (here an exclusive "port" it holds for its life) is
+/// released before the supervisor learns of its exit, so the restarted
+/// child never finds it still taken — also for siblings stopped by
+/// one_for_all, whose bodies are dropped by exit processing, and on worker
+/// threads where the old child's teardown and the supervisor run at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restarted_child_finds_what_its_predecessor_held_released() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
+
+    use arbor_process::{Ctx, Msg, ProcessRef, spawn_link};
+    use arbor_supervisor::StartOutcome;
+
+    struct Port(Arc<AtomicBool>);
+    impl Drop for Port {
+        fn drop(&mut self) {
+            self.0.store(false, Ordering::SeqCst);
+        }
+    }
+
+    let in_use = Arc::new(AtomicUsize::new(0));
+    let specs: Vec<ChildSpec> = (0..3)
+        .map(|i| {
+            let port = Arc::new(AtomicBool::new(false));
+            let in_use = in_use.clone();
+            ChildSpec::worker(format!("c{i}"), move |_args| {
+                let port = port.clone();
+                let in_use = in_use.clone();
+                async move {
+                    // "Bind": taken while the predecessor still holds it is
+                    // the failure this test is about.
+                    if port.swap(true, Ordering::SeqCst) {
+                        in_use.fetch_add(1, Ordering::SeqCst);
+                    }
+                    let held = Port(port);
+                    let child = spawn_link(move |mut ctx: Ctx<()>| async move {
+                        let _held = held;
+                        loop {
+                            if let Msg::Message(()) = ctx.recv().await {
+                                panic!("crash requested");
+                            }
+                        }
+                    });
+                    StartOutcome::from(child)
+                }
+            })
+        })
+        .collect();
+    let sup = start(flags(Strategy::OneForAll, 1_000_000), specs).await;
+    for round in 0..300 {
+        let victim = pid_of(&sup, &format!("c{}", round % 3)).await;
+        let child = ProcessRef::<()>::from_pid(victim).expect("running");
+        let handle = child.process();
+        assert!(child.send(()).is_ok());
+        handle.wait().await;
+        // Wait until all three run again (a restart in progress shows as
+        // not running or the old pid).
+        loop {
+            let infos = sup.which_children().await.unwrap();
+            let pids: Vec<_> = infos.iter().filter_map(|c| c.state.pid()).collect();
+            if pids.len() == 3 && !pids.contains(&victim) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(in_use.load(Ordering::SeqCst), 0, "round {round}");
+    }
+    stop(sup).await;
+}

@@ -34,11 +34,14 @@
 //!
 //! 1. Messages from one sender arrive in send order. Exit messages and
 //!    monitor notifications share the receiver's one ordered queue.
-//! 2. When a process exits, its name is released first, then linked
-//!    processes are signalled, then monitors fire, and last `wait()` /
-//!    [`wait_exit`] return: a process that observed a death through a
-//!    monitor or `wait()` and then messages a linked supervisor finds the
-//!    death already queued there.
+//! 2. When a process exits, its name is released first, then its state
+//!    (everything its body owned) is dropped, then linked processes are
+//!    signalled, then monitors fire, and last `wait()` / [`wait_exit`]
+//!    return: nobody learns of a death before the dead process's resources
+//!    are released (a restarted child finds its predecessor's port free),
+//!    and a process that observed a death through a monitor or `wait()`
+//!    and then messages a linked supervisor finds the death already queued
+//!    there.
 //! 3. [`kill`] is untrappable and takes effect at the target's next
 //!    suspension point, whatever it awaits. A non-trapping process dies from
 //!    a non-`normal` exit signal the same way.

@@ -32,6 +32,10 @@
 //!    (`mailbox.rs`) and the queue is still empty.
 //! 2. `closed` never goes back to `false`; once set, `queue` receives
 //!    nothing more.
+//! 3. `queue` is empty whenever `one` is `None`: a send fills `one` when
+//!    nothing is queued and appends to `queue` otherwise, and the receiver
+//!    takes `one` and `queue` together. So `one` is always the oldest
+//!    value, and the receiver's order is its own buffer, `one`, `queue`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -44,12 +48,13 @@ use parking_lot::Mutex;
 /// otherwise pin its memory for the life of the process.
 const KEEP_CAPACITY: usize = 1024;
 
-/// The first buffer's size: what the first push would allocate anyway
-/// (the standard library's smallest non-zero capacity for elements of a
-/// few words).
-const FIRST_CAPACITY: usize = 4;
-
 struct State<T> {
+    /// The oldest queued value when it is the only one: a process that is
+    /// sent one message at a time (a request, a ping) never needs a
+    /// buffer, and opening a mailbox allocates only this state.
+    one: Option<T>,
+    /// Values queued behind `one`; empty whenever `one` is `None`
+    /// (invariant 3).
     queue: VecDeque<T>,
     waker: Option<Waker>,
     closed: bool,
@@ -80,10 +85,8 @@ impl<T> Shared<T> {
     /// the queue to exist) is woken by the first send.
     pub(crate) fn new(waker: Option<Waker>) -> Arc<Shared<T>> {
         Arc::new(Shared(Mutex::new(State {
-            // A queue is opened by its first message: room for it now is
-            // one plain allocation, where the first push would go through
-            // the growth path (about 170 instructions more).
-            queue: VecDeque::with_capacity(FIRST_CAPACITY),
+            one: None,
+            queue: VecDeque::new(),
             waker,
             closed: false,
         })))
@@ -97,7 +100,12 @@ impl<T> Shared<T> {
             drop(st);
             return Err(value);
         }
-        st.queue.push_back(value);
+        if st.one.is_none() {
+            debug_assert!(st.queue.is_empty(), "invariant 3");
+            st.one = Some(value);
+        } else {
+            st.queue.push_back(value);
+        }
         let waker = st.waker.take();
         drop(st);
         if let Some(w) = waker {
@@ -126,12 +134,16 @@ impl<T> Shared<T> {
     /// dropped value may be a call's reply channel, whose drop wakes the
     /// caller). Senders that outlive it keep only the empty state.
     pub(crate) fn close_and_drain(&self) {
-        let (queued, waker) = {
+        let (one, queued, waker) = {
             let mut st = self.0.lock();
             st.closed = true;
-            (std::mem::take(&mut st.queue), st.waker.take())
+            (
+                st.one.take(),
+                std::mem::take(&mut st.queue),
+                st.waker.take(),
+            )
         };
-        drop((queued, waker));
+        drop((one, queued, waker));
     }
 }
 
@@ -175,28 +187,41 @@ impl<T> Rx<T> {
             return Poll::Ready(Some(v));
         }
         let mut st = self.shared.0.lock();
-        if st.queue.is_empty() {
-            if st.closed {
-                return Poll::Ready(None);
-            }
-            match &mut st.waker {
-                Some(w) => w.clone_from(cx.waker()),
-                none => *none = Some(cx.waker().clone()),
-            }
-            return Poll::Pending;
+        if let Some(v) = Self::take_shared(&mut st, self.local.get_mut()) {
+            drop(st);
+            coop.made_progress();
+            return Poll::Ready(Some(v));
         }
-        std::mem::swap(&mut st.queue, self.local.get_mut());
-        drop(st);
-        coop.made_progress();
-        Poll::Ready(self.pop_local())
+        if st.closed {
+            return Poll::Ready(None);
+        }
+        match &mut st.waker {
+            Some(w) => w.clone_from(cx.waker()),
+            none => *none = Some(cx.waker().clone()),
+        }
+        Poll::Pending
     }
 
     /// The next value if one is queued, without waiting.
     pub(crate) fn try_recv(&mut self) -> Option<T> {
-        if self.local.get_mut().is_empty() {
-            std::mem::swap(&mut self.shared.0.lock().queue, self.local.get_mut());
+        if let Some(v) = self.pop_local() {
+            return Some(v);
         }
-        self.pop_local()
+        let mut st = self.shared.0.lock();
+        Self::take_shared(&mut st, self.local.get_mut())
+    }
+
+    /// The oldest value the senders queued, with the ones behind it moved
+    /// to `local` (empty: the receiver looks at the shared state only once
+    /// its own buffer is drained), whose buffer the senders get in return.
+    #[inline]
+    fn take_shared(st: &mut State<T>, local: &mut VecDeque<T>) -> Option<T> {
+        debug_assert!(local.is_empty());
+        let one = st.one.take()?;
+        if !st.queue.is_empty() {
+            std::mem::swap(&mut st.queue, local);
+        }
+        Some(one)
     }
 
     /// The next value of the receiver's own buffer. The buffer it empties
@@ -274,6 +299,19 @@ mod tests {
             .flat_map(|r| (0..5).map(move |i| r * 10 + i))
             .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn one_message_at_a_time_needs_no_buffer() {
+        let (tx, mut rx) = channel();
+        let (_, waker) = counter();
+        for i in 0..100 {
+            tx.send(i).unwrap();
+            assert_eq!(poll(&mut rx, &waker), Poll::Ready(Some(i)));
+            assert!(poll(&mut rx, &waker).is_pending());
+        }
+        let shared = tx.shared.0.lock().queue.capacity();
+        assert_eq!((rx.local.get_mut().capacity(), shared), (0, 0));
     }
 
     #[test]

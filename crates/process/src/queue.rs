@@ -1,14 +1,17 @@
 //! The queue behind a process's mailbox: unbounded, many senders, one
 //! receiver, FIFO, in the receiver's tokio coop budget.
 //!
-//! A `VecDeque` under a `parking_lot` mutex, and a second `VecDeque` the
-//! receiver owns: the receiver takes everything queued in one swap and
+//! A slot for a lone message and a `VecDeque` for a backlog, under a
+//! `parking_lot` mutex, and a second `VecDeque` the receiver owns: the
+//! receiver takes the slot and everything queued behind it in one swap and
 //! then pops without a lock, and the two buffers trade places, so a queue
-//! in steady use allocates nothing per message. tokio's unbounded channel
-//! did the same job with a lock-free block list, but its creation was the
-//! costliest part of a process that gets messages (a cache-padded 512-byte
-//! `Chan` and a first 544-byte block), and so was freeing it: together about
-//! 1.7 k instructions per restarted child in W7, against ~250 here.
+//! in steady use allocates nothing per message, and a process sent one
+//! message at a time (requests, pings) never allocates a buffer at all.
+//! tokio's unbounded channel did the same job with a lock-free block list,
+//! but its creation was the costliest part of a process that gets messages
+//! (a cache-padded 512-byte `Chan` and a first 544-byte block), and so was
+//! freeing it: together about 1.7 k instructions per restarted child in
+//! W7; opening and freeing this queue is one small allocation.
 //!
 //! # Guarantees
 //!

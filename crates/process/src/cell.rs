@@ -496,28 +496,9 @@ impl Drop for WaitExit<'_> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::sync::atomic::AtomicUsize;
-    use std::task::Wake;
-
     use super::*;
+    use crate::counting_waker::counting_waker as counter;
     use crate::mailbox;
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Count>, Waker) {
-        let c = Arc::new(Count(AtomicUsize::new(0)));
-        (c.clone(), Waker::from(c))
-    }
-
-    fn wakes(c: &Count) -> usize {
-        c.0.load(Ordering::SeqCst)
-    }
 
     fn waiting(cell: &ProcessCell) -> usize {
         match &cell.state.lock().exit_waiters {
@@ -543,7 +524,7 @@ mod tests {
         cell.terminate(ExitReason::custom("gone"));
         assert_eq!(waiting(&cell), 0);
         for (f, (c, w)) in futs.iter_mut().zip(&counters) {
-            assert_eq!(wakes(c), 1);
+            assert_eq!(c.get(), 1);
             assert_eq!(poll(f.as_mut(), w), Poll::Ready(ExitReason::custom("gone")));
         }
     }
@@ -563,7 +544,7 @@ mod tests {
         // The dropped futures' wakers are released, not held until the exit.
         assert_eq!(Arc::strong_count(&dropped_count), 2);
         cell.terminate(ExitReason::Normal);
-        assert_eq!((wakes(&kept_count), wakes(&dropped_count)), (1, 0));
+        assert_eq!((kept_count.get(), dropped_count.get()), (1, 0));
         assert_eq!(
             poll(kept.as_mut(), &kept_waker),
             Poll::Ready(ExitReason::Normal)
@@ -580,7 +561,7 @@ mod tests {
         assert!(poll(f.as_mut(), &new_waker).is_pending());
         assert_eq!(waiting(&cell), 1);
         cell.terminate(ExitReason::Shutdown);
-        assert_eq!((wakes(&old_count), wakes(&new_count)), (0, 1));
+        assert_eq!((old_count.get(), new_count.get()), (0, 1));
     }
 
     #[test]
@@ -590,6 +571,6 @@ mod tests {
         let (count, waker) = counter();
         let mut f = Box::pin(cell.wait_exit());
         assert_eq!(poll(f.as_mut(), &waker), Poll::Ready(ExitReason::Killed));
-        assert_eq!((waiting(&cell), wakes(&count)), (0, 0));
+        assert_eq!((waiting(&cell), count.get()), (0, 0));
     }
 }

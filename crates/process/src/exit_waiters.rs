@@ -77,28 +77,8 @@ impl ExitWaiters {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
-
     use super::*;
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Count>, Waker) {
-        let c = Arc::new(Count(AtomicUsize::new(0)));
-        (c.clone(), Waker::from(c))
-    }
-
-    fn wakes(c: &Count) -> usize {
-        c.0.load(Ordering::SeqCst)
-    }
+    use crate::counting_waker::counting_waker as counter;
 
     #[test]
     fn a_key_registered_twice_keeps_one_entry_with_the_latest_waker() {
@@ -109,7 +89,7 @@ mod tests {
         w.register(1, &wb);
         assert_eq!(w.len(), 1);
         w.wake_all();
-        assert_eq!((wakes(&a), wakes(&b)), (0, 1));
+        assert_eq!((a.get(), b.get()), (0, 1));
     }
 
     #[test]
@@ -123,7 +103,7 @@ mod tests {
         w.register(3, &counters[3].1);
         assert_eq!(w.len(), 5);
         w.wake_all();
-        assert!(counters.iter().all(|(c, _)| wakes(c) == 1));
+        assert!(counters.iter().all(|(c, _)| c.get() == 1));
     }
 
     #[test]
@@ -142,6 +122,6 @@ mod tests {
         w.remove(9);
         assert_eq!(w.len(), 2);
         w.wake_all();
-        assert_eq!((wakes(&a), wakes(&b), wakes(&c)), (1, 0, 1));
+        assert_eq!((a.get(), b.get(), c.get()), (1, 0, 1));
     }
 }

@@ -67,6 +67,8 @@ mod agent;
 mod call;
 mod catch_unwind;
 mod cell;
+#[cfg(test)]
+mod counting_waker;
 mod error;
 mod exit_reason;
 mod exit_waiters;

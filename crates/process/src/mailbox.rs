@@ -143,20 +143,9 @@ impl MailboxSlot {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
-
     use super::*;
+    use crate::counting_waker::counting_waker;
     use crate::signal::Envelope;
-
-    struct CountWakes(AtomicUsize);
-
-    impl Wake for CountWakes {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
 
     fn unborn() -> MailboxSlot {
         MailboxSlot::Unborn {
@@ -167,8 +156,7 @@ mod tests {
 
     #[test]
     fn an_unborn_mailbox_keeps_the_waiter_until_the_first_message() {
-        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
-        let waker = Waker::from(wakes.clone());
+        let (wakes, waker) = counting_waker();
         let mut slot = unborn();
         assert!(slot.claim::<u8>(Some(&waker)).is_none());
         assert!(matches!(
@@ -180,13 +168,13 @@ mod tests {
         ));
         let tx = slot.sender::<u8>().expect("open");
         // Opening wakes no one: the queue is still empty.
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 0);
+        assert_eq!(wakes.get(), 0);
         assert!(tx.send(Envelope::User(5)).is_ok());
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(wakes.get(), 1);
         // Later messages find no waiter until the process waits again.
         let second = slot.sender::<u8>().expect("still open");
         assert!(second.send(Envelope::User(6)).is_ok());
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(wakes.get(), 1);
         let (_own, mut rx) = slot.claim::<u8>(None).expect("receiver");
         assert!(matches!(rx.try_recv(), Some(Envelope::User(5))));
         assert!(matches!(rx.try_recv(), Some(Envelope::User(6))));
@@ -195,8 +183,7 @@ mod tests {
 
     #[test]
     fn a_system_message_wakes_a_process_waiting_for_its_mailbox() {
-        let wakes = Arc::new(CountWakes(AtomicUsize::new(0)));
-        let waker = Waker::from(wakes.clone());
+        let (wakes, waker) = counting_waker();
         let mut slot = unborn();
         assert!(slot.claim::<u8>(Some(&waker)).is_none());
         let sink = slot.open().expect("open");
@@ -204,7 +191,7 @@ mod tests {
             from: crate::Pid::fresh(),
             reason: crate::ExitReason::Shutdown,
         })));
-        assert_eq!(wakes.0.load(Ordering::SeqCst), 1);
+        assert_eq!(wakes.get(), 1);
     }
 
     #[test]

@@ -258,22 +258,9 @@ impl<T> Drop for Rx<T> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::Wake;
 
     use super::*;
-
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counter() -> (Arc<Count>, Waker) {
-        let c = Arc::new(Count(AtomicUsize::new(0)));
-        (c.clone(), Waker::from(c))
-    }
+    use crate::counting_waker::counting_waker as counter;
 
     fn poll<T>(rx: &mut Rx<T>, waker: &Waker) -> Poll<Option<T>> {
         rx.poll_recv(&mut Context::from_waker(waker))
@@ -324,12 +311,12 @@ mod tests {
         assert!(poll(&mut rx, &waker).is_pending());
         tx.send(1).unwrap();
         tx.send(2).unwrap();
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.get(), 1);
         assert_eq!(poll(&mut rx, &waker), Poll::Ready(Some(1)));
         assert_eq!(poll(&mut rx, &waker), Poll::Ready(Some(2)));
         // No wait registered while values were there: no wake for them.
         tx.send(3).unwrap();
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(count.get(), 1);
     }
 
     #[test]
@@ -340,10 +327,7 @@ mod tests {
         assert!(poll(&mut rx, &old_waker).is_pending());
         assert!(poll(&mut rx, &new_waker).is_pending());
         tx.send(()).unwrap();
-        assert_eq!(
-            (old.0.load(Ordering::SeqCst), new.0.load(Ordering::SeqCst)),
-            (0, 1)
-        );
+        assert_eq!((old.get(), new.get()), (0, 1));
     }
 
     #[test]

@@ -206,7 +206,7 @@ impl<Fut: Future<Output = ExitReason>> Drive<Fut> {
 impl<Fut: Future<Output = ExitReason>> Future for Drive<Fut> {
     type Output = ();
 
-    // tokio never polls a finished task again, so `terminate` runs once.
+    // tokio never polls a finished task again, so exit processing runs once.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut this = self.project();
         let registered = this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));

@@ -17,10 +17,10 @@
 //!
 //! - Messages from one sender arrive in send order (one queue, appended
 //!   under the lock).
-//! - After [`Rx::close`], every send fails and hands its value back; values
-//!   queued before stay receivable. Dropping the receiver closes the queue
-//!   and drops what is queued at once, under the same lock a send takes, so
-//!   no send can slip in after that (the exit race `tests/exit_race.rs`
+//! - Dropping the receiver (a process's context, at exit) closes the
+//!   queue: from then on every send fails and hands its value back, and
+//!   what was queued is dropped at once, under the same lock a send takes,
+//!   so no send can slip in after that (the exit race `tests/exit_race.rs`
 //!   covers: a queued call's reply channel is always dropped at exit).
 //! - A send wakes the receiver only if it is waiting: the waker is taken by
 //!   the first send after the receiver registered it.

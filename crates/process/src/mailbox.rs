@@ -18,7 +18,7 @@
 //! first message costs extra is one lock of the cell.
 
 use std::any::Any;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::Waker;
 
 use crate::queue::{self, Shared};
@@ -26,6 +26,51 @@ use crate::signal::{Envelope, Sys};
 
 pub(crate) type Tx<M> = queue::Tx<Envelope<M>>;
 pub(crate) type Rx<M> = queue::Rx<Envelope<M>>;
+
+/// A typed handle's sender: known when the handle was made from an open
+/// mailbox (found by pid or name, or cloned from a handle that has one),
+/// else filled by the handle's first send, which may open the mailbox.
+///
+/// Not a plain `OnceLock`: filling one (what `OnceLock::from` and cloning
+/// a filled one do) runs `Once`'s state machine, about 80 instructions per
+/// `from_pid` and per clone of a handle.
+pub(crate) enum SenderSlot<M> {
+    Ready(Tx<M>),
+    Lazy(OnceLock<Tx<M>>),
+}
+
+impl<M> SenderSlot<M> {
+    /// An empty slot, for a handle made before the mailbox opens.
+    pub(crate) fn lazy() -> SenderSlot<M> {
+        SenderSlot::Lazy(OnceLock::new())
+    }
+
+    /// The sender, if the slot has one.
+    #[inline]
+    pub(crate) fn get(&self) -> Option<&Tx<M>> {
+        match self {
+            SenderSlot::Ready(tx) => Some(tx),
+            SenderSlot::Lazy(cell) => cell.get(),
+        }
+    }
+
+    /// The slot's sender, filling an empty slot with `tx`.
+    pub(crate) fn get_or_init(&self, tx: Tx<M>) -> &Tx<M> {
+        match self {
+            SenderSlot::Ready(tx) => tx,
+            SenderSlot::Lazy(cell) => cell.get_or_init(|| tx),
+        }
+    }
+}
+
+impl<M> Clone for SenderSlot<M> {
+    fn clone(&self) -> Self {
+        match self.get() {
+            Some(tx) => SenderSlot::Ready(tx.clone()),
+            None => SenderSlot::lazy(),
+        }
+    }
+}
 
 /// The type-erased queue a cell holds once the mailbox is open: system
 /// messages go through it, and typed handles found by pid or name
@@ -192,6 +237,26 @@ mod tests {
             reason: crate::ExitReason::Shutdown,
         })));
         assert_eq!(wakes.get(), 1);
+    }
+
+    #[test]
+    fn a_sender_slot_is_filled_once_and_clones_share_the_sender() {
+        let mut slot = unborn();
+        let empty = SenderSlot::<u8>::lazy();
+        let empty_clone = empty.clone();
+        let tx = slot.sender::<u8>().expect("open");
+        let filled = empty.get_or_init(tx);
+        assert!(filled.send(Envelope::User(1)).is_ok());
+        // An empty slot's clone stays empty; a filled one's is ready.
+        assert!(empty_clone.get().is_none());
+        let ready = empty.clone();
+        assert!(matches!(ready, SenderSlot::Ready(_)));
+        let other = slot.sender::<u8>().expect("open");
+        // A ready slot keeps its sender.
+        assert!(ready.get_or_init(other).send(Envelope::User(2)).is_ok());
+        let (_own, mut rx) = slot.claim::<u8>(None).expect("receiver");
+        assert!(matches!(rx.try_recv(), Some(Envelope::User(1))));
+        assert!(matches!(rx.try_recv(), Some(Envelope::User(2))));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ use crate::call::{await_reply, check_not_self};
 use crate::cell::{self, ProcessCell, SignalKind};
 use crate::error::{CallError, SendError};
 use crate::gen_server::ReplyTo;
-use crate::mailbox::{self, Rx, Tx};
+use crate::mailbox::{self, Rx, SenderSlot, Tx};
 use crate::signal::{Envelope, Msg};
 use crate::{ExitReason, MonitorRef, Pid};
 
@@ -161,7 +161,7 @@ fn new_process<M: Send + 'static>() -> (Ctx<M>, ProcessRef<M>) {
     cell.publish();
     let handle = ProcessRef {
         cell: cell.clone(),
-        tx: OnceLock::new(),
+        tx: SenderSlot::lazy(),
     };
     let ctx = Ctx {
         me: Myself { cell },
@@ -469,7 +469,7 @@ impl<M: Send + 'static> Ctx<M> {
         };
         ProcessRef {
             cell: self.me.cell.clone(),
-            tx: tx.map(OnceLock::from).unwrap_or_default(),
+            tx: tx.map_or_else(SenderSlot::lazy, SenderSlot::Ready),
         }
     }
 
@@ -589,7 +589,7 @@ pub struct ProcessRef<M> {
     pub(crate) cell: Arc<ProcessCell>,
     /// The sender, cached on first use (the first message opens the
     /// process's mailbox).
-    tx: OnceLock<Tx<M>>,
+    tx: SenderSlot<M>,
 }
 
 impl<M> Clone for ProcessRef<M> {
@@ -658,7 +658,7 @@ impl<M: Send + 'static> ProcessRef<M> {
     #[inline(never)]
     fn sender_slow(&self) -> Option<&Tx<M>> {
         let tx = self.cell.sender::<M>()?;
-        Some(self.tx.get_or_init(|| tx))
+        Some(self.tx.get_or_init(tx))
     }
 
     /// Whether the process is alive.
@@ -733,7 +733,7 @@ impl<M: Send + 'static> ProcessRef<M> {
         let tx = cell.sender::<M>()?;
         Some(ProcessRef {
             cell,
-            tx: OnceLock::from(tx),
+            tx: SenderSlot::Ready(tx),
         })
     }
 }

@@ -142,13 +142,10 @@ impl ProcessCell {
         self.state.lock().mailbox.sender::<M>()
     }
 
-    /// For the process itself: its sender and receiver once the mailbox is
-    /// open; until then `waiter` is woken by the first message. `None` if
-    /// the mailbox is unborn or the receiver was taken already.
-    pub(crate) fn claim_mailbox<M: Send + 'static>(
-        &self,
-        waiter: Option<&Waker>,
-    ) -> Option<(Tx<M>, Rx<M>)> {
+    /// For the process itself: its receiver once the mailbox is open; until
+    /// then `waiter` is woken by the first message. `None` if the mailbox
+    /// is unborn or the receiver was taken already.
+    pub(crate) fn claim_mailbox<M: Send + 'static>(&self, waiter: Option<&Waker>) -> Option<Rx<M>> {
         self.state.lock().mailbox.claim::<M>(waiter)
     }
 

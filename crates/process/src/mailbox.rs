@@ -153,13 +153,10 @@ impl MailboxSlot {
         }
     }
 
-    /// The process's sender and receiver if its mailbox is open and the
-    /// receiver not yet taken. While the mailbox is unborn, `waiter` (when
-    /// given) is kept to be woken by the first message.
-    pub(crate) fn claim<M: Send + 'static>(
-        &mut self,
-        waiter: Option<&Waker>,
-    ) -> Option<(Tx<M>, Rx<M>)> {
+    /// The process's receiver if its mailbox is open and the receiver not
+    /// yet taken. While the mailbox is unborn, `waiter` (when given) is
+    /// kept to be woken by the first message.
+    pub(crate) fn claim<M: Send + 'static>(&mut self, waiter: Option<&Waker>) -> Option<Rx<M>> {
         match self {
             MailboxSlot::Unborn { waiter: slot, .. } => {
                 if let Some(w) = waiter
@@ -172,7 +169,7 @@ impl MailboxSlot {
             MailboxSlot::Open(open) if !open.rx_taken => {
                 let queue = typed::<M>(&open.sink)?;
                 open.rx_taken = true;
-                Some((queue.sender(), queue.receiver()))
+                Some(queue.receiver())
             }
             MailboxSlot::Open(_) | MailboxSlot::Closed => None,
         }
@@ -220,7 +217,7 @@ mod tests {
         let second = slot.sender::<u8>().expect("still open");
         assert!(second.send(Envelope::User(6)).is_ok());
         assert_eq!(wakes.get(), 1);
-        let (_own, mut rx) = slot.claim::<u8>(None).expect("receiver");
+        let mut rx = slot.claim::<u8>(None).expect("receiver");
         assert!(matches!(rx.try_recv(), Some(Envelope::User(5))));
         assert!(matches!(rx.try_recv(), Some(Envelope::User(6))));
         assert!(slot.claim::<u8>(None).is_none(), "taken once");
@@ -254,7 +251,7 @@ mod tests {
         let other = slot.sender::<u8>().expect("open");
         // A ready slot keeps its sender.
         assert!(ready.get_or_init(other).send(Envelope::User(2)).is_ok());
-        let (_own, mut rx) = slot.claim::<u8>(None).expect("receiver");
+        let mut rx = slot.claim::<u8>(None).expect("receiver");
         assert!(matches!(rx.try_recv(), Some(Envelope::User(1))));
         assert!(matches!(rx.try_recv(), Some(Envelope::User(2))));
     }

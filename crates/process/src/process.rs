@@ -399,10 +399,10 @@ impl fmt::Debug for Myself {
 /// A process's own context: its mailbox, timers and [`Myself`].
 pub struct Ctx<M> {
     me: Myself,
-    /// The process's own sender and its receiver, taken from the cell once
-    /// the mailbox is open (`None` before the first message). Holding its
-    /// own sender, the process never sees its mailbox end.
-    mailbox: Option<(Tx<M>, Rx<M>)>,
+    /// The process's receiver, taken from the cell once the mailbox is open
+    /// (`None` before the first message). Its queue closes only when it is
+    /// dropped, so the process never sees its mailbox end.
+    mailbox: Option<Rx<M>>,
     /// Created by the first `send_after`: an empty `DelayQueue` allocates
     /// its timer wheel (about 6 KB), more than the rest of a process.
     timers: Option<Box<Timers<M>>>,
@@ -464,7 +464,7 @@ impl<M: Send + 'static> Ctx<M> {
         // The handle is for sending: open the mailbox now (the receiver
         // stays in the cell until this process next receives).
         let tx = match &self.mailbox {
-            Some((own, _)) => Some(own.clone()),
+            Some(rx) => Some(rx.sender()),
             None => self.me.cell.sender::<M>(),
         };
         ProcessRef {
@@ -476,7 +476,7 @@ impl<M: Send + 'static> Ctx<M> {
     /// The mailbox, taken from the cell once it is open; until then
     /// `waiter` is woken by the first message.
     #[inline]
-    fn claim(&mut self, waiter: Option<&Waker>) -> Option<&mut (Tx<M>, Rx<M>)> {
+    fn claim(&mut self, waiter: Option<&Waker>) -> Option<&mut Rx<M>> {
         if self.mailbox.is_some() {
             return self.mailbox.as_mut();
         }
@@ -484,7 +484,7 @@ impl<M: Send + 'static> Ctx<M> {
     }
 
     #[cold]
-    fn claim_slow(&mut self, waiter: Option<&Waker>) -> Option<&mut (Tx<M>, Rx<M>)> {
+    fn claim_slow(&mut self, waiter: Option<&Waker>) -> Option<&mut Rx<M>> {
         let claimed = self.me.cell.claim_mailbox::<M>(waiter)?;
         Some(self.mailbox.insert(claimed))
     }
@@ -505,12 +505,12 @@ impl<M: Send + 'static> Ctx<M> {
     /// the `recv` future one pointer wide (it lives in every process's task).
     #[inline]
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Msg<M>> {
-        if let Some((_, rx)) = self.claim(Some(cx.waker()))
+        if let Some(rx) = self.claim(Some(cx.waker()))
             && let Poll::Ready(env) = rx.poll_recv(cx)
         {
             return Poll::Ready(match env {
                 Some(env) => env.into(),
-                None => unreachable!("invariant: a process holds a sender to its own mailbox"),
+                None => unreachable!("invariant: a queue closes only when its receiver is dropped"),
             });
         }
         match self.timers.as_deref_mut() {
@@ -521,7 +521,7 @@ impl<M: Send + 'static> Ctx<M> {
 
     /// Takes the next message if one is queued, without waiting.
     pub fn try_recv(&mut self) -> Option<Msg<M>> {
-        let (_, rx) = self.claim(None)?;
+        let rx = self.claim(None)?;
         rx.try_recv().map(Into::into)
     }
 

@@ -205,6 +205,11 @@ impl<T> Rx<T> {
         Poll::Pending
     }
 
+    /// A sender to this receiver's queue.
+    pub(crate) fn sender(&self) -> Tx<T> {
+        self.shared.sender()
+    }
+
     /// The next value if one is queued, without waiting.
     pub(crate) fn try_recv(&mut self) -> Option<T> {
         if let Some(v) = self.pop_local() {

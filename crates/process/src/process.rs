@@ -230,23 +230,26 @@ impl<Fut: Future<Output = ExitReason>> Future for Drive<Fut> {
                 }
             }
         };
-        // The process's state (a killed body's locals, its context and
-        // mailbox) goes before anyone learns of the exit: a restarted child
-        // never finds its predecessor still holding a port or a lock. A
-        // panic in a destructor is caught: the exit still gets published,
-        // with the reason the process had.
-        let exiting = this.cell.stop_living();
-        let dropped = std::panic::catch_unwind(AssertUnwindSafe(|| this.body.set(None)));
-        if let Err(panic) = dropped {
-            tracing::warn!(
-                pid = %this.cell.pid,
-                panic = %ExitReason::from_panic(&*panic),
-                "a destructor panicked while the process exited"
-            );
-        }
-        this.cell.publish_exit(exiting, reason);
+        exit_dropping_state(this.cell, reason, || this.body.set(None));
         Poll::Ready(())
     }
+}
+
+/// Exit processing around dropping the process's state (`drop_state`): the
+/// state (a killed body's locals, its context and mailbox) goes before
+/// anyone learns of the exit, so a restarted child never finds its
+/// predecessor still holding a port or a lock. A panic in a destructor is
+/// caught and logged: the exit still gets published, with `reason`.
+fn exit_dropping_state(cell: &Arc<ProcessCell>, reason: ExitReason, drop_state: impl FnOnce()) {
+    let exiting = cell.stop_living();
+    if let Err(panic) = std::panic::catch_unwind(AssertUnwindSafe(drop_state)) {
+        tracing::warn!(
+            pid = %cell.pid,
+            panic = %ExitReason::from_panic(&*panic),
+            "a destructor panicked while the process exited"
+        );
+    }
+    cell.publish_exit(exiting, reason);
 }
 
 /// Runs `body` as a process **in the current task** (no spawn) and returns
@@ -306,9 +309,7 @@ where
         Ok(Err(panic)) => ExitReason::from_panic(&**panic),
         Err(reason) => reason.clone(),
     };
-    let exiting = cell.stop_living();
-    fut.set(None);
-    cell.publish_exit(exiting, reason);
+    exit_dropping_state(&cell, reason, || fut.set(None));
     match outcome {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(panic)) => std::panic::resume_unwind(panic),

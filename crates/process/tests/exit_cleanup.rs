@@ -139,3 +139,51 @@ async fn links_and_monitors_learn_of_the_exit_after_the_state_is_dropped() {
         assert_eq!(exit_after_drop, Some(true), "round {round} {end:?}: EXIT");
     }
 }
+
+/// State whose destructor panics.
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("a destructor panics");
+    }
+}
+
+/// A panicking destructor in a killed process's state is caught: the exit
+/// is still published with the kill's reason, for a spawned process and
+/// for a `scope` alike (which also still returns).
+#[tokio::test]
+async fn a_panicking_destructor_does_not_keep_the_exit_from_being_published() {
+    use arbor_process::kill;
+
+    let p = spawn(|mut ctx: Ctx<()>| async move {
+        let _state = PanicsOnDrop;
+        let _ = ctx.recv().await;
+        ExitReason::Normal
+    });
+    tokio::task::yield_now().await;
+    kill(p.pid());
+    assert_eq!(within("spawned", p.wait()).await, ExitReason::Killed);
+
+    let (pid_tx, pid_rx) = tokio::sync::oneshot::channel();
+    let scoped = tokio::spawn(scope(|mut ctx: Ctx<()>| async move {
+        let _state = PanicsOnDrop;
+        let _ = pid_tx.send(ctx.pid());
+        let _ = ctx.recv().await;
+    }));
+    let pid = pid_rx.await.expect("scope started");
+    let handle = ProcessHandle::lookup(pid).expect("scope alive");
+    kill(pid);
+    assert_eq!(within("scope", handle.wait()).await, ExitReason::Killed);
+    let returned = within("scope's return", scoped).await;
+    assert_eq!(returned.expect("scope task"), Err(ExitReason::Killed));
+}
+
+/// A safety net, not synchronisation: a lost exit would hang the test.
+async fn within<F: std::future::Future>(what: &str, fut: F) -> F::Output {
+    let limit = std::time::Duration::from_secs(10);
+    match tokio::time::timeout(limit, fut).await {
+        Ok(out) => out,
+        Err(_) => panic!("{what}: the exit was never published"),
+    }
+}

@@ -159,10 +159,8 @@ impl MailboxSlot {
     pub(crate) fn claim<M: Send + 'static>(&mut self, waiter: Option<&Waker>) -> Option<Rx<M>> {
         match self {
             MailboxSlot::Unborn { waiter: slot, .. } => {
-                if let Some(w) = waiter
-                    && !slot.as_ref().is_some_and(|s| s.will_wake(w))
-                {
-                    *slot = Some(w.clone());
+                if let Some(w) = waiter {
+                    queue::keep_waker(slot, w);
                 }
                 None
             }

@@ -150,6 +150,15 @@ impl<T> Shared<T> {
     }
 }
 
+/// Keeps `waker` in `slot`, cloning it only if the waker there would wake
+/// another task.
+pub(crate) fn keep_waker(slot: &mut Option<Waker>, waker: &Waker) {
+    match slot {
+        Some(w) => w.clone_from(waker),
+        none => *none = Some(waker.clone()),
+    }
+}
+
 /// A new, open queue.
 #[cfg(test)]
 pub(crate) fn channel<T>() -> (Tx<T>, Rx<T>) {
@@ -198,10 +207,7 @@ impl<T> Rx<T> {
         if st.closed {
             return Poll::Ready(None);
         }
-        match &mut st.waker {
-            Some(w) => w.clone_from(cx.waker()),
-            none => *none = Some(cx.waker().clone()),
-        }
+        keep_waker(&mut st.waker, cx.waker());
         Poll::Pending
     }
 

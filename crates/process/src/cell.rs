@@ -72,12 +72,10 @@ struct CellState {
     monitoring: Option<Box<HashMap<MonitorRef, Pid, IdBuildHasher>>>,
     name: Option<Name>,
     /// The process's mailbox: unborn until the first message, then the
-    /// cell's sender for system messages and typed handles found by pid or
-    /// name; closed from exit processing on. Dropped by the exiting process
-    /// itself: with no other handle holding a sender, its mailbox is closed
-    /// and freed as it exits (its memory still in cache), not whenever the
-    /// last handle to the cell goes (a supervisor dropping thousands of
-    /// children's handles).
+    /// queue, for system messages and for typed handles found by pid or
+    /// name; closed from exit processing on (by the exiting process itself,
+    /// which drops its receiver too, so what was queued is freed as it
+    /// exits, its memory still in cache).
     mailbox: MailboxSlot,
     /// Tasks in [`ProcessCell::wait_exit`] (invariant 5).
     exit_waiters: ExitWaiters,

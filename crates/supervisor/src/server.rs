@@ -8,7 +8,6 @@ use arbor_process::{
     Ctx, ExitReason, ExitSignal, IdBuildHasher, Msg, Pid, ProcessHandle, ReplyTo, StopError,
     register,
 };
-use futures::FutureExt;
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
@@ -252,10 +251,7 @@ impl Server {
     /// Runs a start function inside this process and classifies the
     /// result (§2.3). A panicking start function is an error.
     async fn start_spec(&self, spec: &ChildSpec, args: StartArgs) -> Result<Started, ExitReason> {
-        let outcome = std::panic::AssertUnwindSafe(spec.call_start(args))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|payload| StartOutcome::Error(ExitReason::from_panic(&*payload)));
+        let outcome = spec.call_start(args).await;
         let (handle, info) = match outcome {
             StartOutcome::Started(h) => (h, None),
             StartOutcome::StartedInfo(h, i) => (h, Some(i)),

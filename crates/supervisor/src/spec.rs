@@ -2,10 +2,13 @@
 
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use arbor_process::ExitReason;
+use futures::FutureExt;
 use serde::Serialize;
 
 use crate::error::SpecError;
@@ -95,7 +98,13 @@ impl fmt::Display for ChildType {
 /// The boxed future a start function returns.
 pub type StartFuture = Pin<Box<dyn Future<Output = StartOutcome> + Send>>;
 
-type StartFn = dyn Fn(StartArgs) -> StartFuture + Send + Sync;
+/// A child's start function, as the spec keeps it.
+#[derive(Clone)]
+enum StartFn {
+    /// Returns a future ([`ChildSpec::worker`], [`ChildSpec::supervisor`]),
+    /// boxed at each start.
+    Async(Arc<dyn Fn(StartArgs) -> StartFuture + Send + Sync>),
+}
 
 /// How to start, restart and stop one child. Cheap to clone.
 ///
@@ -126,7 +135,7 @@ type StartFn = dyn Fn(StartArgs) -> StartFuture + Send + Sync;
 #[derive(Clone)]
 pub struct ChildSpec {
     id: ChildId,
-    start: Arc<StartFn>,
+    start: StartFn,
     restart: Restart,
     shutdown: Option<Shutdown>,
     child_type: ChildType,
@@ -166,9 +175,13 @@ impl ChildSpec {
             let fut = start(args);
             Box::pin(async move { fut.await.into() })
         };
+        ChildSpec::with_start(id, child_type, StartFn::Async(Arc::new(start)))
+    }
+
+    fn with_start(id: impl Into<ChildId>, child_type: ChildType, start: StartFn) -> ChildSpec {
         ChildSpec {
             id: id.into(),
-            start: Arc::new(start),
+            start,
             restart: Restart::Permanent,
             shutdown: None,
             child_type,
@@ -248,9 +261,19 @@ impl ChildSpec {
         self.backoff
     }
 
-    /// Runs the start function (in the calling process).
-    pub(crate) fn call_start(&self, args: StartArgs) -> StartFuture {
-        (self.start)(args)
+    /// Runs the start function in the calling process. A panic in it, also
+    /// in the part of an async start function that runs before its future
+    /// is returned, is the start error `Panic`.
+    pub(crate) async fn call_start(&self, args: StartArgs) -> StartOutcome {
+        let outcome = match &self.start {
+            StartFn::Async(start) => {
+                match std::panic::catch_unwind(AssertUnwindSafe(|| start(args))) {
+                    Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await,
+                    Err(payload) => Err(payload),
+                }
+            }
+        };
+        outcome.unwrap_or_else(|payload| StartOutcome::Error(ExitReason::from_panic(&*payload)))
     }
 
     /// Checks the spec on its own and against the supervisor's

@@ -84,6 +84,27 @@ async fn a_panicking_start_function_is_a_start_error() {
 }
 
 #[tokio::test]
+async fn a_panic_before_the_start_future_is_returned_is_a_start_error() {
+    let err = Supervisor::new(SupFlags::default())
+        .child(ChildSpec::worker("p", |_| {
+            if true {
+                panic!("before the future");
+            }
+            async { StartOutcome::Ignore }
+        }))
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SupStartError::FailedToStartChild {
+            id: "p".into(),
+            reason: ExitReason::Panic("before the future".into())
+        }
+    );
+}
+
+#[tokio::test]
 async fn ignore_keeps_the_spec_undefined_but_drops_a_temporary_one() {
     let log = Log::default();
     let sup = Supervisor::new(SupFlags::default())

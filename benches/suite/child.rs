@@ -38,7 +38,7 @@ pub(crate) fn spawn_child() -> ProcessRef<ChildMsg> {
 
 /// A worker spec starting [`spawn_child`].
 pub(crate) fn child_spec(id: &str) -> ChildSpec {
-    ChildSpec::worker(id, |_args| async { StartOutcome::from(spawn_child()) })
+    ChildSpec::worker_sync(id, |_args| StartOutcome::from(spawn_child()))
 }
 
 /// Pings the child `pid`; aborts the benchmark if it does not answer.

@@ -104,6 +104,9 @@ enum StartFn {
     /// Returns a future ([`ChildSpec::worker`], [`ChildSpec::supervisor`]),
     /// boxed at each start.
     Async(Arc<dyn Fn(StartArgs) -> StartFuture + Send + Sync>),
+    /// Returns the outcome itself ([`ChildSpec::worker_sync`]): a start
+    /// allocates nothing beyond the child.
+    Sync(Arc<dyn Fn(StartArgs) -> StartOutcome + Send + Sync>),
 }
 
 /// How to start, restart and stop one child. Cheap to clone.
@@ -163,6 +166,44 @@ impl ChildSpec {
         O: Into<StartOutcome>,
     {
         ChildSpec::new(id, ChildType::Supervisor, start)
+    }
+
+    /// A worker child whose start function returns without awaiting, as
+    /// one that only calls [`spawn_link`](arbor_process::spawn_link) does;
+    /// OTP defaults as for [`ChildSpec::worker`].
+    ///
+    /// A start through [`ChildSpec::worker`] boxes the future its function
+    /// returns; this one allocates nothing beyond the child, which counts
+    /// when a supervisor restarts many children (one_for_all).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use arbor_process::{Ctx, spawn_link};
+    /// use arbor_supervisor::{ChildSpec, StartOutcome};
+    ///
+    /// let spec = ChildSpec::worker_sync("idle", |_args| {
+    ///     StartOutcome::from(spawn_link(|mut ctx: Ctx<()>| async move {
+    ///         loop {
+    ///             ctx.recv().await;
+    ///         }
+    ///     }))
+    /// });
+    /// assert_eq!(spec.id().as_str(), "idle");
+    /// ```
+    ///
+    /// # OTP
+    ///
+    /// A child spec's `start => {M, F, A}`: a plain function call in the
+    /// supervisor process. A panic in it is a start error, as a crash of
+    /// the start function is in OTP.
+    pub fn worker_sync<F, O>(id: impl Into<ChildId>, start: F) -> ChildSpec
+    where
+        F: Fn(StartArgs) -> O + Send + Sync + 'static,
+        O: Into<StartOutcome>,
+    {
+        let start = StartFn::Sync(Arc::new(move |args| start(args).into()));
+        ChildSpec::with_start(id, ChildType::Worker, start)
     }
 
     fn new<F, Fut, O>(id: impl Into<ChildId>, child_type: ChildType, start: F) -> ChildSpec
@@ -266,6 +307,7 @@ impl ChildSpec {
     /// is returned, is the start error `Panic`.
     pub(crate) async fn call_start(&self, args: StartArgs) -> StartOutcome {
         let outcome = match &self.start {
+            StartFn::Sync(start) => std::panic::catch_unwind(AssertUnwindSafe(|| start(args))),
             StartFn::Async(start) => {
                 match std::panic::catch_unwind(AssertUnwindSafe(|| start(args))) {
                     Ok(fut) => AssertUnwindSafe(fut).catch_unwind().await,

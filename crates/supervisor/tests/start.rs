@@ -5,10 +5,10 @@ mod common;
 
 use std::time::Duration;
 
-use arbor_process::{Ctx, ExitReason, scope};
+use arbor_process::{Ctx, ExitReason, ProcessHandle, scope, spawn_link};
 use arbor_supervisor::{
-    AutoShutdown, ChildSpec, FlagsError, Restart, SpecError, StartOutcome, Strategy, SupFlags,
-    SupStartError, Supervisor, SupervisorRef,
+    AutoShutdown, ChildSpec, FlagsError, Restart, SpecError, StartOutcome, Strategy, SupError,
+    SupFlags, SupStartError, Supervisor, SupervisorRef,
 };
 use common::{Log, Probe, children, probe};
 
@@ -102,6 +102,63 @@ async fn a_panic_before_the_start_future_is_returned_is_a_start_error() {
             reason: ExitReason::Panic("before the future".into())
         }
     );
+}
+
+/// A `worker_sync` child that waits for messages forever.
+fn idle_sync(id: &str) -> ChildSpec {
+    ChildSpec::worker_sync(id, |_| {
+        StartOutcome::from(spawn_link(|mut ctx: Ctx<()>| async move {
+            loop {
+                ctx.recv().await;
+            }
+        }))
+    })
+}
+
+#[tokio::test]
+async fn a_sync_start_function_starts_ignores_and_fails_like_an_async_one() {
+    let sup = Supervisor::new(SupFlags::default())
+        .child(idle_sync("run"))
+        .child(ChildSpec::worker_sync("skip", |_| StartOutcome::Ignore))
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(children(&sup).await, ["skip=undefined", "run=running"]);
+    let err = sup
+        .start_child(ChildSpec::worker_sync("no", |_| {
+            StartOutcome::Error(ExitReason::custom("refused"))
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err, SupError::StartFailed(ExitReason::custom("refused")));
+    let err = sup
+        .start_child(ChildSpec::worker_sync("bang", |_| -> StartOutcome {
+            panic!("sync start")
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SupError::StartFailed(ExitReason::Panic("sync start".into()))
+    );
+    assert_eq!(children(&sup).await, ["skip=undefined", "run=running"]);
+    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_sync_start_function_restarts_its_child() {
+    let sup = Supervisor::new(SupFlags::default())
+        .child(idle_sync("w"))
+        .start()
+        .await
+        .unwrap();
+    let first = common::pid_of(&sup, "w").await;
+    let child = ProcessHandle::lookup(first).unwrap();
+    child.exit(ExitReason::Kill);
+    assert_eq!(child.wait().await, ExitReason::Killed);
+    let second = common::pid_of(&sup, "w").await;
+    assert_ne!(second, first);
+    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
 }
 
 #[tokio::test]

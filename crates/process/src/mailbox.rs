@@ -75,12 +75,11 @@ impl<M> Clone for SenderSlot<M> {
 /// The type-erased queue a cell holds once the mailbox is open: system
 /// messages go through it, and typed handles found by pid or name
 /// downcast it to the process's message type.
-pub(crate) trait SysSink: Send + Sync {
+pub(crate) trait SysSink: Any + Send + Sync {
     /// Enqueues a system message (dropped if the receiver is closed).
     fn push(&self, sys: Box<Sys>);
     /// Closes the queue and drops what is queued.
     fn close(&self);
-    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
 impl<M: Send + 'static> SysSink for Shared<Envelope<M>> {
@@ -89,9 +88,6 @@ impl<M: Send + 'static> SysSink for Shared<Envelope<M>> {
     }
     fn close(&self) {
         self.close_and_drain();
-    }
-    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
-        self
     }
 }
 
@@ -103,7 +99,8 @@ pub(crate) fn open<M: Send + 'static>(waiter: Option<Waker>) -> Arc<dyn SysSink>
 
 /// The typed queue of `sink`, if the process's messages are of type `M`.
 fn typed<M: Send + 'static>(sink: &Arc<dyn SysSink>) -> Option<Arc<Shared<Envelope<M>>>> {
-    sink.clone().into_any().downcast().ok()
+    let any: Arc<dyn Any + Send + Sync> = sink.clone();
+    any.downcast().ok()
 }
 
 /// An open mailbox: the queue, and whether the process took its receiver.
@@ -176,7 +173,7 @@ impl MailboxSlot {
     /// A sender of type `M`, creating the mailbox; `None` once closed or if
     /// the process's messages have another type.
     pub(crate) fn sender<M: Send + 'static>(&mut self) -> Option<Tx<M>> {
-        typed::<M>(self.open()?).map(|q| q.sender())
+        typed::<M>(self.open()?).map(Shared::into_sender)
     }
 }
 

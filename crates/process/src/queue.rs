@@ -119,9 +119,12 @@ impl<T> Shared<T> {
 
     /// A sender to this queue.
     pub(crate) fn sender(self: &Arc<Self>) -> Tx<T> {
-        Tx {
-            shared: self.clone(),
-        }
+        self.clone().into_sender()
+    }
+
+    /// A sender to this queue, made from a reference the caller owns.
+    pub(crate) fn into_sender(self: Arc<Self>) -> Tx<T> {
+        Tx { shared: self }
     }
 
     /// The receiver of this queue. There must be one at most: the cell

@@ -798,14 +798,16 @@ impl Server {
     }
 
     fn which_children(&self) -> Vec<ChildInfo> {
-        self.children_with_restart()
-            .into_iter()
-            .map(|(i, _)| i)
-            .collect()
+        self.map_children(|info, _| info)
     }
 
-    /// Newest first; dynamic children by descending start order.
     fn children_with_restart(&self) -> Vec<(ChildInfo, Restart)> {
+        self.map_children(|info, restart| (info, restart))
+    }
+
+    /// `f` of every child's info and restart type, newest first; dynamic
+    /// children by descending start order. One list, built in place.
+    fn map_children<T>(&self, f: impl Fn(ChildInfo, Restart) -> T) -> Vec<T> {
         if let Some(t) = &self.template {
             let mut newest_first: Vec<&DynChild> = self.dynamic.values().collect();
             newest_first.sort_unstable_by_key(|c| std::cmp::Reverse(c.order));
@@ -817,7 +819,7 @@ impl Server {
                         state: c.slot.state(),
                         child_type: t.kind(),
                     };
-                    (info, t.restart_type())
+                    f(info, t.restart_type())
                 })
                 .collect();
         }
@@ -830,7 +832,7 @@ impl Server {
                     state: c.slot.state(),
                     child_type: c.spec.kind(),
                 };
-                (info, c.spec.restart_type())
+                f(info, c.spec.restart_type())
             })
             .collect()
     }

@@ -21,16 +21,17 @@
 //!    `Down`s, then the exit reason is published (`exit`) and the tasks in
 //!    `wait_exit` woken. So when `wait()` returns, every linked and
 //!    monitoring process already has the exit in its mailbox.
-//! 5. `exit` is set before the exit waiters are taken, under `state`; a
-//!    waiter registers under `state` only after seeing `exit` unset there.
-//!    So a waiter either is taken (and woken) or sees the reason.
+//! 5. `exit` is set, and `exited` with it, in the critical section of
+//!    `state` that takes the exit waiters; a waiter registers under `state`
+//!    only after seeing `exit` unset there. So a waiter either is taken
+//!    (and woken) or sees the reason. `exited` never goes back to `false`.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomPinned;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll, Waker};
 
 use dashmap::DashMap;
@@ -79,6 +80,8 @@ struct CellState {
     mailbox: MailboxSlot,
     /// Tasks in [`ProcessCell::wait_exit`] (invariant 5).
     exit_waiters: ExitWaiters,
+    /// The exit reason, once published (invariant 5).
+    exit: Option<ExitReason>,
 }
 
 pub(crate) struct ProcessCell {
@@ -87,7 +90,10 @@ pub(crate) struct ProcessCell {
     killed: AtomicBool,
     kill_waker: AtomicWaker,
     state: Mutex<CellState>,
-    exit: OnceLock<ExitReason>,
+    /// Whether `state.exit` is set: a check without the lock for the
+    /// common question "has it exited yet?" (a `OnceLock` for the reason
+    /// cost about 85 instructions to set, at every exit).
+    exited: AtomicBool,
 }
 
 /// What [`ProcessCell::stop_living`] took from the cell, for
@@ -124,8 +130,9 @@ impl ProcessCell {
                 name: None,
                 mailbox: MailboxSlot::Unborn { open, waiter: None },
                 exit_waiters: ExitWaiters::Empty,
+                exit: None,
             }),
-            exit: OnceLock::new(),
+            exited: AtomicBool::new(false),
         })
     }
 
@@ -420,14 +427,21 @@ impl ProcessCell {
         }
         // Last: whoever waits on this process sees every link and monitor
         // signal already delivered (invariants 4 and 5).
-        let _ = self.exit.set(reason);
-        let waiters = std::mem::take(&mut self.state.lock().exit_waiters);
+        let waiters = {
+            let mut st = self.state.lock();
+            st.exit = Some(reason);
+            self.exited.store(true, Ordering::Release);
+            std::mem::take(&mut st.exit_waiters)
+        };
         waiters.wake_all();
     }
 
     /// The exit reason, once the process has exited.
     pub(crate) fn exit_reason(&self) -> Option<ExitReason> {
-        self.exit.get().cloned()
+        if !self.exited.load(Ordering::Acquire) {
+            return None;
+        }
+        self.state.lock().exit.clone()
     }
 
     /// Waits until the process has exited and returns its reason.
@@ -459,14 +473,8 @@ impl Future for WaitExit<'_> {
     type Output = ExitReason;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ExitReason> {
-        let cell = self.cell;
-        // Without the lock first: a supervisor waits for thousands of
-        // children that are mostly gone already.
-        if let Some(r) = cell.exit.get() {
-            return Poll::Ready(r.clone());
-        }
-        let mut st = cell.state.lock();
-        if let Some(r) = cell.exit.get() {
+        let mut st = self.cell.state.lock();
+        if let Some(r) = &st.exit {
             return Poll::Ready(r.clone());
         }
         st.exit_waiters.register(self.key(), cx.waker());
@@ -476,12 +484,13 @@ impl Future for WaitExit<'_> {
 
 impl Drop for WaitExit<'_> {
     fn drop(&mut self) {
-        // Once `exit` is set, exit processing takes (or took) the list with
-        // this entry in it. Before, the entry (if any) must go: waits
-        // abandoned on a long-lived process (a timed-out call, a `select!`)
-        // would pile up, each holding its task's waker, and a later future
-        // at this address would find a stale entry under its key.
-        if self.cell.exit.get().is_none() {
+        // Once `exit` is set, exit processing took the list with this
+        // entry in it. Before, the entry (if any) must go: waits abandoned
+        // on a long-lived process (a timed-out call, a `select!`) would
+        // pile up, each holding its task's waker, and a later future at
+        // this address would find a stale entry under its key. (Removing
+        // from the emptied list of an exit that came in between is a no-op.)
+        if !self.cell.exited.load(Ordering::Acquire) {
             let key = self.key();
             self.cell.state.lock().exit_waiters.remove(key);
         }

@@ -1,7 +1,7 @@
 //! Spawning processes, the process's own view of itself ([`Ctx`],
 //! [`Myself`]) and typed handles to it ([`ProcessRef`]).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -9,7 +9,7 @@ use std::marker::PhantomData;
 use std::ops::Deref;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
@@ -32,6 +32,12 @@ thread_local! {
     /// `RefCell` swapped in and out) cost more than the rest of a server's
     /// poll.
     static CURRENT: Cell<Option<Pid>> = const { Cell::new(None) };
+
+    /// The cell of the process that last asked for its own cell on this
+    /// thread ([`current_cell`]): a supervisor starting its children one
+    /// after the other finds itself here instead of in the process table.
+    /// Weak, so that the cache keeps no process's state alive.
+    static CURRENT_CELL: RefCell<Option<(Pid, Weak<ProcessCell>)>> = const { RefCell::new(None) };
 }
 
 /// Marks the current thread as running `pid`'s body until dropped; restores
@@ -52,8 +58,25 @@ impl Drop for EnterProcess {
     }
 }
 
+/// The cell of the process whose body is running on this thread. While
+/// its body runs a process is in the table, so the cached cell of the same
+/// pid is the one the table would give.
 pub(crate) fn current_cell() -> Option<Arc<ProcessCell>> {
-    current().and_then(cell::lookup)
+    let pid = current()?;
+    let cached = CURRENT_CELL.try_with(|slot| {
+        let mut slot = slot.borrow_mut();
+        if let Some((cached, weak)) = &*slot
+            && *cached == pid
+            && let Some(cell) = weak.upgrade()
+        {
+            return Some(cell);
+        }
+        let cell = cell::lookup(pid)?;
+        *slot = Some((pid, Arc::downgrade(&cell)));
+        Some(cell)
+    });
+    // During thread teardown the cache is gone: the table answers.
+    cached.unwrap_or_else(|_| cell::lookup(pid))
 }
 
 /// The pid of the process running the current task, if the task is a process.

@@ -304,3 +304,52 @@ async fn dead_pid_queries() {
     assert!(!is_alive(pid));
     assert_eq!(wait_exit(pid).await, ExitReason::NoProc);
 }
+
+/// spawn_link finds the calling process's own cell through a per-thread
+/// cache: a process that calls it after another one did on the same thread
+/// gets the link itself, also while the earlier caller is alive.
+#[tokio::test]
+async fn spawn_link_links_the_caller_not_an_earlier_caller_on_the_thread() {
+    let (spawned_tx, spawned) = tokio::sync::oneshot::channel();
+    let earlier = spawn(move |mut ctx: Ctx<()>| async move {
+        ctx.trap_exit(true);
+        let child = spawn_link(|mut ctx: Ctx<()>| async move {
+            loop {
+                ctx.recv().await;
+            }
+        });
+        let _ = spawned_tx.send(child.pid());
+        loop {
+            ctx.recv().await;
+        }
+    });
+    let earlier_child = spawned.await.unwrap();
+    for round in 0..3 {
+        let out = scope(|mut ctx: Ctx<()>| async move {
+            ctx.trap_exit(true);
+            let child = spawn_link(|_ctx: Ctx<()>| async { ExitReason::custom("bye") });
+            // A guard, not a synchronisation: the signal is queued or on its
+            // way; linked to another process, it never comes.
+            let wait = tokio::time::timeout(std::time::Duration::from_secs(10), ctx.recv());
+            let got = match wait.await {
+                Ok(Msg::Exit(sig)) => sig,
+                Ok(other) => panic!("unexpected {other:?}"),
+                Err(_) => panic!("round {round}: the child was linked to another process"),
+            };
+            (got, child.pid())
+        })
+        .await;
+        let (got, child) = out.unwrap();
+        let want = ExitSignal {
+            from: child,
+            reason: ExitReason::custom("bye"),
+        };
+        assert_eq!(got, want, "round {round}");
+    }
+    // The earlier caller's own link still holds: killing it takes its
+    // (non-trapping) child along.
+    let earlier_child = arbor_process::ProcessHandle::lookup(earlier_child).unwrap();
+    kill(earlier.pid());
+    assert_eq!(earlier.wait().await, ExitReason::Killed);
+    assert_eq!(earlier_child.wait().await, ExitReason::Killed);
+}

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arbor_process::{
-    CallError, DEFAULT_CALL_TIMEOUT, ExitReason, Pid, ProcessHandle, ProcessRef, StopError,
+    CallError, DEFAULT_CALL_TIMEOUT, ExitReason, Pid, ProcessHandle, ProcessRef, ReplyTo, StopError,
 };
 use tokio::sync::oneshot;
 
@@ -268,17 +268,28 @@ impl<E: Send + 'static> EventManagerRef<E> {
         slot: Box<dyn Slot<E>>,
         owner: Option<crate::Owner>,
     ) -> Result<(), AddError> {
-        let make = |reply| {
-            ManagerMsg::Admin(Box::new(Admin::Add {
-                id,
-                slot,
-                owner,
-                reply,
-            }))
+        let add = |reply| Admin::Add {
+            id,
+            slot,
+            owner,
+            reply,
         };
-        match self.inner.call(make, Duration::MAX).await {
-            Ok(out) => out,
-            Err(e) => Err(AddError::Manager(e)),
+        self.admin(add, Duration::MAX, AddError::Manager).await
+    }
+
+    /// Sends the admin request `make` builds around the reply channel and
+    /// waits up to `timeout` for the manager's answer; a failed call to the
+    /// manager itself becomes `manager_failed(e)`.
+    async fn admin<T, Er>(
+        &self,
+        make: impl FnOnce(ReplyTo<Result<T, Er>>) -> Admin<E>,
+        timeout: Duration,
+        manager_failed: impl FnOnce(CallError) -> Er,
+    ) -> Result<T, Er> {
+        let request = |reply| ManagerMsg::Admin(Box::new(make(reply)));
+        match self.inner.call(request, timeout).await {
+            Ok(answer) => answer,
+            Err(e) => Err(manager_failed(e)),
         }
     }
 
@@ -327,11 +338,9 @@ impl<E: Send + 'static> EventManagerRef<E> {
     /// `Deleted`).
     pub async fn remove_handler(&self, id: &HandlerId) -> Result<Payload, RemoveError> {
         let id = id.clone();
-        let make = |reply| ManagerMsg::Admin(Box::new(Admin::Remove { id, reply }));
-        match self.inner.call(make, Duration::MAX).await {
-            Ok(out) => out,
-            Err(e) => Err(RemoveError::Manager(e)),
-        }
+        let remove = |reply| Admin::Remove { id, reply };
+        self.admin(remove, Duration::MAX, RemoveError::Manager)
+            .await
     }
 
     /// Replaces the handler `old` by `handler` under `id`: `old`'s
@@ -427,19 +436,14 @@ impl<E: Send + 'static> EventManagerRef<E> {
         let owner = opts.resolve().map_err(|()| SwapError::NotAProcess)?;
         let old = old.clone();
         let slot: Box<dyn Slot<E>> = Box::new(User(handler));
-        let make = |reply| {
-            ManagerMsg::Admin(Box::new(Admin::Swap {
-                old,
-                id,
-                slot,
-                owner,
-                reply,
-            }))
+        let swap = |reply| Admin::Swap {
+            old,
+            id,
+            slot,
+            owner,
+            reply,
         };
-        match self.inner.call(make, Duration::MAX).await {
-            Ok(out) => out,
-            Err(e) => Err(SwapError::Manager(e)),
-        }
+        self.admin(swap, Duration::MAX, SwapError::Manager).await
     }
 
     /// Sends `request` to the handler `id` and waits up to 5 s for its
@@ -519,14 +523,11 @@ impl<E: Send + 'static> EventManagerRef<E> {
     ) -> Result<R, HandlerCallError> {
         let id = id.clone();
         let request = Payload::new(request);
-        let make = |reply| ManagerMsg::Admin(Box::new(Admin::Call { id, request, reply }));
-        match self.inner.call(make, timeout).await {
-            Ok(Ok(reply)) => reply
-                .downcast::<R>()
-                .map_err(|_| HandlerCallError::WrongReplyType),
-            Ok(Err(e)) => Err(e),
-            Err(e) => Err(HandlerCallError::Manager(e)),
-        }
+        let call = |reply| Admin::Call { id, request, reply };
+        let reply = self.admin(call, timeout, HandlerCallError::Manager).await?;
+        reply
+            .downcast::<R>()
+            .map_err(|_| HandlerCallError::WrongReplyType)
     }
 
     /// The installed handlers' ids, in registration (dispatch) order.

@@ -62,46 +62,44 @@ async fn failing_child_aborts_start_and_stops_the_started_ones_in_reverse() {
     );
 }
 
-#[tokio::test]
-async fn a_panicking_start_function_is_a_start_error() {
+/// Starting a supervisor with the one child `spec` fails with the start
+/// error `Panic(message)` for that child.
+async fn assert_start_panics(spec: ChildSpec, message: &str) {
+    let id = spec.id().clone();
     let err = Supervisor::new(SupFlags::default())
-        .child(ChildSpec::worker("p", |_| async {
-            if true {
-                panic!("no luck");
-            }
-            StartOutcome::Ignore
-        }))
+        .child(spec)
         .start()
         .await
         .unwrap_err();
     assert_eq!(
         err,
         SupStartError::FailedToStartChild {
-            id: "p".into(),
-            reason: ExitReason::Panic("no luck".into())
+            id,
+            reason: ExitReason::Panic(message.into())
         }
     );
 }
 
 #[tokio::test]
-async fn a_panic_before_the_start_future_is_returned_is_a_start_error() {
-    let err = Supervisor::new(SupFlags::default())
-        .child(ChildSpec::worker("p", |_| {
-            if true {
-                panic!("before the future");
-            }
-            async { StartOutcome::Ignore }
-        }))
-        .start()
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err,
-        SupStartError::FailedToStartChild {
-            id: "p".into(),
-            reason: ExitReason::Panic("before the future".into())
+async fn a_panicking_start_function_is_a_start_error() {
+    let spec = ChildSpec::worker("p", |_| async {
+        if true {
+            panic!("no luck");
         }
-    );
+        StartOutcome::Ignore
+    });
+    assert_start_panics(spec, "no luck").await;
+}
+
+#[tokio::test]
+async fn a_panic_before_the_start_future_is_returned_is_a_start_error() {
+    let spec = ChildSpec::worker("p", |_| {
+        if true {
+            panic!("before the future");
+        }
+        async { StartOutcome::Ignore }
+    });
+    assert_start_panics(spec, "before the future").await;
 }
 
 /// A `worker_sync` child that waits for messages forever.

@@ -455,6 +455,13 @@ impl Driver {
                     self.w.rec.target(pid).await?;
                     Ok(ChildRef::from(pid))
                 }
+                // A supervisor whose init failed had a process in OTP, and
+                // `@id` is that dead pid; arbor never hands it out. Any pid
+                // that is no child answers the same (`not_found`): the
+                // anonymous pid, which is never a process.
+                None if self.w.failed_init.lock().contains(id.as_str()) => {
+                    Ok(ChildRef::from(Pid::ANONYMOUS))
+                }
                 None => Err(runtime(format!(
                     "@{id}: no process was ever started for it"
                 ))),

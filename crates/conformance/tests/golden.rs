@@ -62,6 +62,8 @@ golden! {
     dynamic_supervisor_children => "24_dynamic_supervisor_children",
     rest_for_one_all_significant => "25_rest_for_one_all_significant",
     period_window_transient => "26_period_window_transient",
+    // Shrunk by hand from a differential mismatch; trace from the oracle.
+    target_of_a_failed_init => "27_target_of_a_failed_init",
 }
 
 /// Every `.txt` in the golden directory has a test above (new scenarios
@@ -76,5 +78,5 @@ fn every_golden_file_has_a_test() {
                 .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "txt"))
         })
         .count();
-    assert_eq!(n, 26, "add the new golden scenario to the golden! list");
+    assert_eq!(n, 27, "add the new golden scenario to the golden! list");
 }

@@ -505,11 +505,7 @@ mod tests {
     use crate::mailbox;
 
     fn waiting(cell: &ProcessCell) -> usize {
-        match &cell.state.lock().exit_waiters {
-            ExitWaiters::Empty => 0,
-            ExitWaiters::One(..) => 1,
-            ExitWaiters::Many(list) => list.len(),
-        }
+        cell.state.lock().exit_waiters.len()
     }
 
     fn poll(fut: Pin<&mut WaitExit<'_>>, waker: &Waker) -> Poll<ExitReason> {

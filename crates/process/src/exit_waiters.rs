@@ -64,8 +64,9 @@ impl ExitWaiters {
         }
     }
 
+    /// How many futures are registered.
     #[cfg(test)]
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         match self {
             ExitWaiters::Empty => 0,
             ExitWaiters::One(..) => 1,

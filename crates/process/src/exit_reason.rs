@@ -1,6 +1,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+/// The detail of [`ExitReason::runtime_dropped`].
+const RUNTIME_DROPPED: &str = "runtime_dropped";
+
 /// Why a process exited. Exit reasons are data: supervisors decide restarts
 /// from the variant, never from a string.
 ///
@@ -52,6 +55,15 @@ impl ExitReason {
     /// `{shutdown, detail}`.
     pub fn shutdown_with(detail: impl Into<Arc<str>>) -> ExitReason {
         ExitReason::ShutdownWith(detail.into())
+    }
+
+    /// `{shutdown, runtime_dropped}`: the reason of a process whose tokio
+    /// runtime was dropped (or shut down) while the process still ran. Its
+    /// exit is processed as any other (name released, links and monitors
+    /// fired, `wait()` returns); as a shutdown it is not a crash, and a
+    /// transient child is not restarted for it.
+    pub fn runtime_dropped() -> ExitReason {
+        ExitReason::ShutdownWith(Arc::from(RUNTIME_DROPPED))
     }
 
     /// An abnormal reason carrying an error.

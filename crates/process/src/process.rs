@@ -214,6 +214,19 @@ pin_project_lite::pin_project! {
         #[pin]
         body: Option<futures::future::CatchUnwind<AssertUnwindSafe<Fut>>>,
     }
+
+    // A task dropped before its body finished (its runtime was dropped or
+    // shut down) exits like any process, so its name, links and monitors
+    // do not outlive the runtime (see `ExitReason::runtime_dropped`).
+    impl<Fut> PinnedDrop for Drive<Fut> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            if this.body.is_some() {
+                let reason = ExitReason::runtime_dropped();
+                exit_dropping_state(this.cell, reason, || this.body.set(None));
+            }
+        }
+    }
 }
 
 impl<Fut: Future<Output = ExitReason>> Drive<Fut> {
@@ -279,7 +292,11 @@ fn exit_dropping_state(cell: &Arc<ProcessCell>, reason: ExitReason, drop_state: 
 /// its value: the way a test or `main` becomes a process that can link,
 /// monitor, trap exits and own `start_link`ed children.
 ///
-/// When `body` returns, the process exits with reason `normal`.
+/// When `body` returns, the process exits with reason `normal`. When the
+/// scope's future is dropped before `body` finishes (cancelled by a
+/// `select!` or a timeout, or its runtime dropped), the process exits with
+/// `{shutdown, scope_dropped}`: its name is released and its links and
+/// monitors fire, as for any exit.
 ///
 /// # Errors
 ///
@@ -316,12 +333,16 @@ where
     // In an `Option` so that a killed body is dropped before the exit is
     // published, as in a spawned process (`Drive`).
     let mut fut = std::pin::pin!(Some(fut));
+    let mut scope = ScopeExit {
+        cell,
+        body: fut.as_mut(),
+    };
     let outcome = std::future::poll_fn(|cx| {
-        if let Poll::Ready(reason) = cell.poll_killed(cx) {
+        if let Poll::Ready(reason) = scope.cell.poll_killed(cx) {
             return Poll::Ready(Err(reason));
         }
-        let _current = EnterProcess::new(cell.pid);
-        match fut.as_mut().as_pin_mut() {
+        let _current = EnterProcess::new(scope.cell.pid);
+        match scope.body.as_mut().as_pin_mut() {
             Some(body) => body.poll(cx).map(Ok),
             None => unreachable!("polled until it finishes, then never again"),
         }
@@ -332,11 +353,34 @@ where
         Ok(Err(panic)) => ExitReason::from_panic(&**panic),
         Err(reason) => reason.clone(),
     };
-    exit_dropping_state(&cell, reason, || fut.set(None));
+    scope.exit(reason);
     match outcome {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(panic)) => std::panic::resume_unwind(panic),
         Err(reason) => Err(reason),
+    }
+}
+
+/// The process of a [`scope`] and its body: exit processing runs once,
+/// from [`ScopeExit::exit`] when the body ends, or on drop when the scope's
+/// future is dropped first (cancelled, or its runtime dropped), with reason
+/// `{shutdown, scope_dropped}`.
+struct ScopeExit<'a, F> {
+    cell: Arc<ProcessCell>,
+    body: Pin<&'a mut Option<F>>,
+}
+
+impl<F> ScopeExit<'_, F> {
+    fn exit(&mut self, reason: ExitReason) {
+        if self.body.is_some() {
+            exit_dropping_state(&self.cell, reason, || self.body.set(None));
+        }
+    }
+}
+
+impl<F> Drop for ScopeExit<'_, F> {
+    fn drop(&mut self) {
+        self.exit(ExitReason::shutdown_with("scope_dropped"));
     }
 }
 

@@ -41,7 +41,7 @@ impl GenServer for Counter {
         match req {
             Req::Get => CallReply::Reply(Ok(self.count)),
             Req::CallMyself => {
-                let me = ctx.handle();
+                let me = ctx.process_ref();
                 CallReply::Reply(me.call(Req::Get).await.and_then(|r| r))
             }
         }
@@ -80,7 +80,7 @@ async fn main() {
             },
         );
         for word in ["hello", "world"] {
-            echo.send((word.to_owned(), me.handle()))
+            echo.send((word.to_owned(), me.process_ref()))
                 .expect("echo is alive");
         }
         for _ in 0..2 {
@@ -138,7 +138,7 @@ async fn main() {
             counter.call(Req::CallMyself).await
         );
         let stopped = counter
-            .stop(ExitReason::Shutdown, Duration::from_secs(5))
+            .stop_with(ExitReason::Shutdown, Duration::from_secs(5))
             .await;
         println!("   stop = {stopped:?}");
         if let Msg::Exit(sig) = me.recv().await {
@@ -154,7 +154,7 @@ async fn main() {
         let list = agent.get(|v| v.join(", ")).await.expect("agent alive");
         println!("   agent holds [{list}]");
         agent
-            .stop(ExitReason::Normal, Duration::from_secs(5))
+            .stop_with(ExitReason::Normal, Duration::from_secs(5))
             .await
             .expect("agent stops");
     })

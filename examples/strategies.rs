@@ -251,7 +251,7 @@ async fn run_step(
     manager.create("probe");
     out.probe = match manager.lookup("probe").await {
         Ok(Some(list)) => {
-            list.stop(ExitReason::Normal, Duration::MAX)
+            list.stop_with(ExitReason::Normal, Duration::MAX)
                 .await
                 .map_err(|e| AppError::NotRunning(format!("probe: {e}")))?;
             app.list_names().await?; // the manager forgot it

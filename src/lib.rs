@@ -32,7 +32,7 @@
 //! let second = Agent::<u64>::whereis("counter").unwrap();
 //! assert_ne!(second.pid(), first.pid());
 //! assert_eq!(second.get(|n| *n).await.unwrap(), 0); // a restart starts afresh
-//! sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+//! sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
 //! # }
 //! ```
 //!

@@ -66,14 +66,14 @@ fn futures_are_send() {
         send_future(h.wait());
         send_future(s.call(NotSync::new(0)));
         send_future(s.call_timeout(NotSync::new(0), Duration::MAX));
-        send_future(s.stop(ExitReason::Normal, Duration::MAX));
+        send_future(s.stop_with(ExitReason::Normal, Duration::MAX));
         send_future(s.wait());
         send_future(Server::start(()));
         send_future(Server::start_link(()));
         send_future(a.get(|v| *v));
         send_future(a.update(|v| *v += 1));
         send_future(a.get_and_update(|v| *v));
-        send_future(a.stop(ExitReason::Normal, Duration::MAX));
+        send_future(a.stop_with(ExitReason::Normal, Duration::MAX));
         send_future(Agent::start(|| 0u32));
         send_future(arbor::process::wait_exit(Pid::ANONYMOUS));
     }

@@ -55,7 +55,7 @@ pub(crate) fn crash(what: &str, pid: Pid) -> ProcessHandle {
     let Some(child) = ProcessRef::<ChildMsg>::from_pid(pid) else {
         fail(&format!("{what}: child {pid} is not alive"));
     };
-    let handle = child.process();
+    let handle = child.handle().clone();
     if child.send(ChildMsg::Crash).is_err() {
         fail(&format!("{what}: child {pid} exited before the crash"));
     }

@@ -40,7 +40,7 @@ async fn start_counter() -> ServerRef<Counter> {
 
 async fn stop_counter(server: ServerRef<Counter>) {
     let r = server
-        .stop(ExitReason::Normal, std::time::Duration::from_secs(5))
+        .stop_with(ExitReason::Normal, std::time::Duration::from_secs(5))
         .await;
     check_eq("counter stop", r, Ok(()));
 }

@@ -63,7 +63,7 @@ pub(crate) async fn spawn_arbor(n: u64) -> Sample {
     check_eq("spawn arbor: active children", counts.active as u64, n);
     ping_sample("spawn arbor: ping", &pids).await;
     let stop = sup
-        .stop(ExitReason::Shutdown, Duration::from_secs(60))
+        .stop_with(ExitReason::Shutdown, Duration::from_secs(60))
         .await;
     check_eq("spawn arbor: stop", stop, Ok(()));
     if pids.iter().any(|p| is_alive(*p)) {

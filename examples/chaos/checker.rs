@@ -203,7 +203,7 @@ impl Checker {
     pub(crate) async fn finish(self) -> QuietStats {
         let _ = self
             .marker_list
-            .stop(ExitReason::Normal, Duration::MAX)
+            .stop_with(ExitReason::Normal, Duration::MAX)
             .await;
         self.stats
     }

@@ -101,7 +101,7 @@ impl Client {
             tokio::task::yield_now().await;
         }
         self.at(11);
-        let _ = self.probe.stop(ExitReason::Normal, Duration::MAX).await;
+        let _ = self.probe.stop_with(ExitReason::Normal, Duration::MAX).await;
         self.stats
     }
 
@@ -110,7 +110,7 @@ impl Client {
             self.stats.not_running += 1;
             return;
         };
-        *lock(&self.callee) = Some(em.process());
+        *lock(&self.callee) = Some(em.handle().clone());
         if self.confirmed != Some(em.pid()) {
             self.at(1);
             match em
@@ -163,7 +163,7 @@ impl Client {
         match list.get().await {
             Ok(items) if items.len() > 8 => {
                 self.at(6);
-                if list.stop(ExitReason::Normal, Duration::MAX).await.is_ok() {
+                if list.stop_with(ExitReason::Normal, Duration::MAX).await.is_ok() {
                     self.stats.lists_stopped += 1;
                 }
                 self.stats.dead_lists_checked += 1;

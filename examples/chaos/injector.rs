@@ -69,7 +69,7 @@ async fn stop_sup(sup: SupervisorRef, reason: Reason) {
     if reason == Reason::Kill {
         kill(sup.pid());
     } else {
-        let _ = sup.stop(reason.exit_reason(), DEATH_TIMEOUT).await;
+        let _ = sup.stop_with(reason.exit_reason(), DEATH_TIMEOUT).await;
     }
 }
 
@@ -93,7 +93,7 @@ async fn inject(app: &TodoApp, target: Target, reason: Reason, pick: u64, shared
                 Reason::Kill => kill(list.pid()),
                 Reason::Shutdown | Reason::Error => exit(list.pid(), reason.exit_reason()),
                 Reason::Normal => {
-                    let _ = list.stop(ExitReason::Normal, DEATH_TIMEOUT).await;
+                    let _ = list.stop_with(ExitReason::Normal, DEATH_TIMEOUT).await;
                 }
             }
             check_dead_list(app, name, &list, shared).await;

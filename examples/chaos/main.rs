@@ -178,7 +178,7 @@ async fn main() {
     let tasks_running = metrics.num_alive_tasks();
 
     // Stop the tree; everything must return to the baseline.
-    if let Err(e) = top.stop(ExitReason::Shutdown, Duration::MAX).await {
+    if let Err(e) = top.stop_with(ExitReason::Shutdown, Duration::MAX).await {
         shared
             .violations
             .report(format!("stopping the tree failed: {e}"));

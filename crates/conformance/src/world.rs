@@ -161,7 +161,7 @@ impl World {
                     generation,
                     parent,
                 };
-                let _ = self.rec.started(info, sup.process()).await;
+                let _ = self.rec.started(info, sup.handle().clone()).await;
                 Ok(sup)
             }
             Err(e) => {
@@ -197,8 +197,8 @@ impl World {
                     generation,
                     parent: current(),
                 };
-                let _ = self.rec.started(info, p.process()).await;
-                StartOutcome::Started(p.process())
+                let _ = self.rec.started(info, p.handle().clone()).await;
+                StartOutcome::Started(p.handle().clone())
             }
             mode => {
                 let _ = self.rec.start_failed(&id, generation, mode).await;

@@ -79,7 +79,7 @@ async fn main() {
         );
         manager.notify(Event::Hello("still nobody"));
 
-        let owned = AddOpts::new().owner(Owner::process(&me.handle()));
+        let owned = AddOpts::new().owner(Owner::process(&me.process_ref()));
         manager
             .add_handler_opts(HandlerId::of::<Fragile>(), Fragile, owned)
             .await
@@ -87,7 +87,7 @@ async fn main() {
         manager
             .add_handler(
                 HandlerId::of::<Forwarder<Event>>(),
-                Forwarder::to_process(&me.handle()),
+                Forwarder::to_process(&me.process_ref()),
             )
             .await
             .unwrap();

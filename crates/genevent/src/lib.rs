@@ -15,7 +15,7 @@
 //!     let mgr = EventManager::start_link().await.unwrap();
 //!     mgr.sync_notify(("hello", "nobody")).await.unwrap();
 //!     let id = HandlerId::of::<Forwarder<(&str, &str)>>();
-//!     mgr.add_handler(id, Forwarder::to_process(&me.handle())).await.unwrap();
+//!     mgr.add_handler(id, Forwarder::to_process(&me.process_ref())).await.unwrap();
 //!     mgr.sync_notify(("hello", "world")).await.unwrap();
 //!     let Msg::Message(event) = me.recv().await else { unreachable!() };
 //!     assert_eq!(event, ("hello", "world"));

@@ -24,7 +24,7 @@ type Notify = Box<dyn Fn(HandlerExit) + Send + Sync>;
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// scope(|me: Ctx<HandlerExit>| async move {
 ///     // removal notices arrive in this process's mailbox
-///     let _owner = Owner::process(&me.handle());
+///     let _owner = Owner::process(&me.process_ref());
 /// }).await.unwrap();
 /// # }
 /// ```

@@ -194,7 +194,7 @@ impl<E: Clone + Send + 'static> EventManagerRef<E> {
             rx,
             pending_ack: None,
             manager: self.clone(),
-            process: self.process(),
+            process: self.handle().clone(),
             id,
             timeout: opts.timeout,
             sleep: None,

@@ -33,7 +33,7 @@ async fn owned(
     name: &'static str,
     log: &support::Log,
 ) {
-    let opts = AddOpts::new().owner(Owner::process(&me.handle()));
+    let opts = AddOpts::new().owner(Owner::process(&me.process_ref()));
     mgr.add_handler_opts(id(name), Probe::new(name, log), opts)
         .await
         .unwrap();
@@ -320,7 +320,7 @@ async fn swap_with_new_owner_moves_ownership() {
         .await
         .unwrap();
     let exit = as_owner(|mut me| async move {
-        let opts = AddOpts::new().owner(Owner::process(&me.handle()));
+        let opts = AddOpts::new().owner(Owner::process(&me.process_ref()));
         mgr.swap_handler_opts(&id("a"), id("b"), Probe::new("b", &log), opts)
             .await
             .unwrap();

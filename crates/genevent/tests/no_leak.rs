@@ -19,7 +19,7 @@ fn stop_leaves_no_processes() {
                 let mgr = mgr.clone();
                 move |mut me: Ctx<u32>| async move {
                     let id = HandlerId::of::<Forwarder<u32>>();
-                    let fwd = Forwarder::to_process(&me.handle());
+                    let fwd = Forwarder::to_process(&me.process_ref());
                     mgr.add_handler_opts(id, fwd, AddOpts::new().link())
                         .await
                         .unwrap();

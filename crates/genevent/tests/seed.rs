@@ -20,7 +20,7 @@ async fn iex_session_forwarder_receives_hello_world() {
         let manager = EventManager::<Event>::start_link().await.unwrap();
         assert_eq!(manager.sync_notify(Event::Hello).await, Ok(()));
         manager.notify(Event::World);
-        let fwd = Forwarder::to_process(&me.handle());
+        let fwd = Forwarder::to_process(&me.process_ref());
         manager
             .add_handler(HandlerId::of::<Forwarder<Event>>(), fwd)
             .await
@@ -53,7 +53,7 @@ async fn forwarder_with_link_removed_when_test_process_exits() {
             event
                 .add_handler_opts(
                     HandlerId::of::<Forwarder<Event>>(),
-                    Forwarder::to_process(&me.handle()),
+                    Forwarder::to_process(&me.process_ref()),
                     AddOpts::new().link(),
                 )
                 .await

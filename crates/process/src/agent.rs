@@ -1,17 +1,18 @@
 //! Agent: a process that only holds a state, read and updated by closures.
 
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
 use crate::call::{await_reply, check_not_self};
 use crate::error::{CallError, StartError, StopError};
-use crate::gen_server::{
-    Control, DEFAULT_CALL_TIMEOUT, GenServer, ServerCtx, ServerMsg, ServerRef, StartOpts,
-};
+use crate::gen_server::{Control, DEFAULT_CALL_TIMEOUT, GenServer, ServerCtx, ServerMsg, ServerRef};
+use crate::handle::{Process, ProcessHandle};
 use crate::signal::Envelope;
-use crate::{ExitReason, Pid};
+use crate::start_opts::StartOpts;
+use crate::ExitReason;
 
 type Op<T> = Box<dyn FnOnce(&mut T) + Send>;
 type InitFn<T> = Box<dyn FnOnce() -> T + Send>;
@@ -24,7 +25,6 @@ pub(crate) struct AgentServer<T>(T);
 impl<T: Send + 'static> GenServer for AgentServer<T> {
     type Args = InitFn<T>;
     type Call = std::convert::Infallible;
-    type Reply = ();
     type Cast = Op<T>;
     type Info = std::convert::Infallible;
 
@@ -115,26 +115,6 @@ impl<T: Send + 'static> Agent<T> {
         ServerRef::whereis(name).map(|server| Agent { server })
     }
 
-    /// The agent's pid.
-    pub fn pid(&self) -> Pid {
-        self.server.pid()
-    }
-
-    /// An untyped handle to the agent process.
-    pub fn process(&self) -> crate::ProcessHandle {
-        self.server.process()
-    }
-
-    /// Whether the agent is alive.
-    pub fn is_alive(&self) -> bool {
-        self.server.is_alive()
-    }
-
-    /// The exit reason, once the agent has exited.
-    pub fn exit_reason(&self) -> Option<ExitReason> {
-        self.server.exit_reason()
-    }
-
     /// Runs `f` on the state and returns its result (5 s timeout).
     ///
     /// # Errors
@@ -208,7 +188,7 @@ impl<T: Send + 'static> Agent<T> {
         f: impl FnOnce(&mut T) -> R + Send + 'static,
         timeout: Duration,
     ) -> Result<R, CallError> {
-        let cell = &self.server.inner.cell;
+        let cell = &self.server.inner.handle.cell;
         check_not_self(cell)?;
         let (tx, rx) = oneshot::channel();
         let op: Op<T> = Box::new(move |s| {
@@ -234,26 +214,29 @@ impl<T: Send + 'static> Agent<T> {
         self.server.cast(Box::new(f));
     }
 
+}
+
+impl<T: Send + 'static> Process for Agent<T> {
+    #[inline]
+    fn handle(&self) -> &ProcessHandle {
+        self.server.handle()
+    }
+
     /// Stops the agent with `reason`.
     ///
     /// # Errors
     ///
-    /// As [`ServerRef::stop`].
+    /// As [`Process::stop_with`].
     ///
     /// # OTP
     ///
     /// `Agent.stop/3`.
-    pub async fn stop(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
-        self.server.stop(reason, timeout).await
-    }
-
-    /// Waits for the agent to exit.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe.
-    pub async fn wait(&self) -> ExitReason {
-        self.server.wait().await
+    fn stop_with(
+        &self,
+        reason: ExitReason,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), StopError>> + Send + '_ {
+        self.server.stop_with(reason, timeout)
     }
 }
 

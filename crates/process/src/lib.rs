@@ -7,7 +7,7 @@
 //! (exit signals become messages) and register under **names**.
 //!
 //! ```
-//! use arbor_process::{scope, spawn_link, Ctx, ExitReason, Msg};
+//! use arbor_process::{scope, spawn_link, Ctx, ExitReason, Msg, Myself, Process};
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! scope(|mut me: Ctx<()>| async move {
 //!     me.trap_exit(true);
@@ -73,27 +73,32 @@ mod error;
 mod exit_reason;
 mod exit_waiters;
 pub mod gen_server;
+mod handle;
 mod id_hash;
 mod links;
 mod mailbox;
+mod myself;
 mod pid;
 mod process;
 mod queue;
 mod registry;
 mod signal;
+mod start_opts;
 
 pub use agent::Agent;
 pub use error::{CallError, RegisterError, SendError, StartError, StopError};
 pub use exit_reason::ExitReason;
-pub use gen_server::{
-    CallReply, Control, DEFAULT_CALL_TIMEOUT, GenServer, Info, ReplyTo, ServerCtx, ServerRef,
-    StartOpts,
-};
+pub use gen_server::{Control, DEFAULT_CALL_TIMEOUT, GenServer, ReplyTo, ServerCtx, ServerRef};
+#[doc(hidden)]
+pub use handle::await_stopped;
+pub use handle::{Process, ProcessHandle};
 pub use id_hash::{IdBuildHasher, IdHasher};
+pub use myself::Myself;
 pub use pid::{MonitorRef, Pid};
 pub use process::{
-    Ctx, Myself, ProcessHandle, ProcessRef, SpawnOpts, TimerRef, current, exit, is_alive, kill,
-    process_count, scope, spawn, spawn_link, spawn_opts, wait_exit,
+    Ctx, ProcessRef, TimerRef, current, exit, is_alive, kill, process_count, scope, spawn,
+    spawn_link, spawn_opts, wait_exit,
 };
+pub use start_opts::StartOpts;
 pub use registry::{Name, register, registered, unregister, whereis};
 pub use signal::{Down, ExitSignal, Msg};

@@ -183,6 +183,7 @@ mod tests {
     use super::*;
     use crate::counting_waker::counting_waker;
     use crate::signal::Envelope;
+    use crate::{Myself, Process};
 
     fn unborn() -> MailboxSlot {
         MailboxSlot::Unborn {
@@ -269,7 +270,7 @@ mod tests {
             let _ = seen_tx.send(());
             crate::ExitReason::Normal
         });
-        let cell = p.cell.clone();
+        let cell = p.handle.cell.clone();
         let linked = crate::scope(|ctx: crate::Ctx<()>| async move {
             ctx.link(p.pid());
             ctx.unlink(p.pid());

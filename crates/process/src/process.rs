@@ -1,12 +1,11 @@
-//! Spawning processes, the process's own view of itself ([`Ctx`],
-//! [`Myself`]) and typed handles to it ([`ProcessRef`]).
+//! Spawning processes, the process's own context ([`Ctx`]) and typed
+//! handles to it ([`ProcessRef`]).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::ops::Deref;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, Weak};
@@ -19,11 +18,14 @@ use tokio_util::time::delay_queue;
 
 use crate::call::{await_reply, check_not_self};
 use crate::cell::{self, ProcessCell, SignalKind};
-use crate::error::{CallError, SendError};
+use crate::error::{CallError, RegisterError, SendError, StartError};
+use crate::handle::{Process, ProcessHandle};
+use crate::myself::Sealed;
+use crate::start_opts::StartOpts;
 use crate::gen_server::ReplyTo;
 use crate::mailbox::{self, Rx, SenderSlot, Tx};
 use crate::signal::{Envelope, Msg};
-use crate::{ExitReason, MonitorRef, Pid};
+use crate::{ExitReason, Pid};
 
 thread_local! {
     /// The pid of the process whose body is being polled on this thread,
@@ -89,15 +91,6 @@ pub fn current() -> Option<Pid> {
     CURRENT.with(Cell::get)
 }
 
-/// Spawn options: link the new process to the caller, trap exits from the start.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SpawnOpts {
-    /// Link the new process to the calling process (if the caller is one).
-    pub link: bool,
-    /// Set `trap_exit` before the body first runs.
-    pub trap_exit: bool,
-}
-
 /// Spawns a process running `body`. The process exits with the reason the
 /// body returns, with [`ExitReason::Panic`] if it panics, or with the reason
 /// of an exit signal it does not trap.
@@ -107,7 +100,7 @@ pub struct SpawnOpts {
 /// # Examples
 ///
 /// ```
-/// use arbor_process::{spawn, ExitReason, Msg};
+/// use arbor_process::{spawn, ExitReason, Msg, Process};
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let echo = spawn(|mut ctx| async move {
 ///     while let Msg::Message(n) = ctx.recv().await {
@@ -130,7 +123,7 @@ where
     F: FnOnce(Ctx<M>) -> Fut,
     Fut: Future<Output = ExitReason> + Send + 'static,
 {
-    spawn_opts(SpawnOpts::default(), body)
+    spawn_unregistered(StartOpts::new(), body)
 }
 
 /// Spawns a process linked to the calling process.
@@ -144,37 +137,87 @@ where
     F: FnOnce(Ctx<M>) -> Fut,
     Fut: Future<Output = ExitReason> + Send + 'static,
 {
-    spawn_opts(
-        SpawnOpts {
-            link: true,
-            trap_exit: false,
-        },
-        body,
-    )
+    spawn_unregistered(StartOpts::new().link(), body)
 }
 
-/// Spawns a process with options.
+/// Spawns a process with options: linked to the caller, registered under
+/// a name (before the body first runs), trapping exits from the start.
+///
+/// # Errors
+///
+/// [`StartError::AlreadyStarted`] with the holder's pid if the name is
+/// taken; nothing is spawned then.
+///
+/// # Examples
+///
+/// ```
+/// use arbor_process::{Ctx, ExitReason, Process, StartOpts, spawn_opts, whereis};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let p = spawn_opts(StartOpts::new().name("echo"), |mut ctx: Ctx<u32>| async move {
+///     ctx.recv().await;
+///     ExitReason::Normal
+/// })
+/// .unwrap();
+/// assert_eq!(whereis("echo"), Some(p.pid()));
+/// # }
+/// ```
 ///
 /// # OTP
 ///
-/// `erlang:spawn_opt/2` with `link` and `{trap_exit, true}` (set by the child
+/// `erlang:spawn_opt/2` with `link`, then `register/2` (atomically: nobody
+/// sees the process unnamed), and `{trap_exit, true}` (set by the child
 /// itself in Erlang; here before it runs).
-pub fn spawn_opts<M, F, Fut>(opts: SpawnOpts, body: F) -> ProcessRef<M>
+pub fn spawn_opts<M, F, Fut>(opts: StartOpts, body: F) -> Result<ProcessRef<M>, StartError>
 where
     M: Send + 'static,
     F: FnOnce(Ctx<M>) -> Fut,
     Fut: Future<Output = ExitReason> + Send + 'static,
 {
     let (ctx, handle) = new_process::<M>();
-    ctx.cell.set_trap_exit(opts.trap_exit);
+    if let Some(name) = opts.name.clone() {
+        if let Err(e) = crate::registry::register_cell(name, &ctx.me.cell) {
+            // Never ran: out of the table with no one to tell.
+            let holder = match e {
+                RegisterError::AlreadyRegistered(p) => p,
+                _ => ctx.me.cell.pid,
+            };
+            let cell = ctx.me.cell.clone();
+            exit_dropping_state(&cell, ExitReason::Normal, || drop(ctx));
+            return Err(StartError::AlreadyStarted(holder));
+        }
+    }
+    start_body(&opts, ctx, body);
+    Ok(handle)
+}
+
+/// Spawns `body` with the link and trap settings of `opts` (not its name).
+pub(crate) fn spawn_unregistered<M, F, Fut>(opts: StartOpts, body: F) -> ProcessRef<M>
+where
+    M: Send + 'static,
+    F: FnOnce(Ctx<M>) -> Fut,
+    Fut: Future<Output = ExitReason> + Send + 'static,
+{
+    let (ctx, handle) = new_process::<M>();
+    start_body(&opts, ctx, body);
+    handle
+}
+
+/// Applies `opts`' trap and link settings to the new process of `ctx`
+/// and spawns its body.
+fn start_body<M, F, Fut>(opts: &StartOpts, ctx: Ctx<M>, body: F)
+where
+    M: Send + 'static,
+    F: FnOnce(Ctx<M>) -> Fut,
+    Fut: Future<Output = ExitReason> + Send + 'static,
+{
+    ctx.me.cell.set_trap_exit(opts.trap_exit);
     if let Some(parent) = opts.link.then(current_cell).flatten() {
         // The child's cell is at hand: no table lookup for it.
-        parent.link_cell(&ctx.cell);
+        parent.link_cell(&ctx.me.cell);
     }
-    let cell = ctx.cell.clone();
+    let cell = ctx.me.cell.clone();
     let fut = body(ctx);
     tokio::spawn(Drive::new(cell, fut));
-    handle
 }
 
 /// A new process's context and handle; its mailbox is opened by the first
@@ -183,11 +226,11 @@ fn new_process<M: Send + 'static>() -> (Ctx<M>, ProcessRef<M>) {
     let cell = ProcessCell::new(mailbox::open::<M>);
     cell.publish();
     let handle = ProcessRef {
-        cell: cell.clone(),
+        handle: ProcessHandle::new(cell.clone()),
         tx: SenderSlot::lazy(),
     };
     let ctx = Ctx {
-        me: Myself { cell },
+        me: ProcessHandle::new(cell),
         mailbox: None,
         timers: None,
     };
@@ -308,7 +351,7 @@ fn exit_dropping_state(cell: &Arc<ProcessCell>, reason: ExitReason, drop_state: 
 /// # Examples
 ///
 /// ```
-/// use arbor_process::{scope, spawn_link, ExitReason, Msg};
+/// use arbor_process::{scope, spawn_link, ExitReason, Msg, Myself, Process};
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let out = scope(|mut ctx: arbor_process::Ctx<()>| async move {
 ///     ctx.trap_exit(true);
@@ -328,7 +371,7 @@ where
     Fut: Future<Output = T>,
 {
     let (ctx, _handle) = new_process::<M>();
-    let cell = ctx.cell.clone();
+    let cell = ctx.me.cell.clone();
     let fut = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(body(ctx)));
     // In an `Option` so that a killed body is dropped before the exit is
     // published, as in a spawned process (`Drive`).
@@ -384,89 +427,12 @@ impl<F> Drop for ScopeExit<'_, F> {
     }
 }
 
-// ===== impl Myself =====
-
-/// What a process can do to itself: its pid, `trap_exit`, links and
-/// monitors. Both [`Ctx`] and the GenServer context dereference to it.
-pub struct Myself {
-    pub(crate) cell: Arc<ProcessCell>,
-}
-
-impl Myself {
-    /// This process's pid.
-    pub fn pid(&self) -> Pid {
-        self.cell.pid
-    }
-
-    /// Turns exit trapping on or off; returns the previous setting.
-    ///
-    /// # OTP
-    ///
-    /// `process_flag(trap_exit, On)`.
-    pub fn trap_exit(&self, on: bool) -> bool {
-        self.cell.set_trap_exit(on)
-    }
-
-    /// Whether this process traps exits.
-    pub fn is_trapping(&self) -> bool {
-        self.cell.is_trapping()
-    }
-
-    /// Links this process with `pid`. Linking to a dead process delivers an
-    /// exit signal with reason [`ExitReason::NoProc`] to this process at once
-    /// (a message if trapping, death otherwise).
-    ///
-    /// # OTP
-    ///
-    /// `erlang:link/1`.
-    pub fn link(&self, pid: Pid) {
-        self.cell.link(pid);
-    }
-
-    /// Removes the link with `pid`. An exit message from `pid` that is
-    /// already in the mailbox stays there.
-    ///
-    /// # OTP
-    ///
-    /// `erlang:unlink/1`.
-    pub fn unlink(&self, pid: Pid) {
-        self.cell.unlink(pid);
-    }
-
-    /// Monitors `pid`: exactly one [`Msg::Down`] arrives when it exits, or at
-    /// once with [`ExitReason::NoProc`] if it is not alive.
-    ///
-    /// # OTP
-    ///
-    /// `erlang:monitor(process, Pid)`.
-    pub fn monitor(&self, pid: Pid) -> MonitorRef {
-        self.cell.monitor(pid)
-    }
-
-    /// Removes a monitor; `true` if it was still active. A `Down` already in
-    /// the mailbox stays there.
-    ///
-    /// # OTP
-    ///
-    /// `erlang:demonitor/1`.
-    pub fn demonitor(&self, monitor: MonitorRef) -> bool {
-        self.cell.demonitor(monitor)
-    }
-}
-
-impl fmt::Debug for Myself {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Myself")
-            .field("pid", &self.cell.pid)
-            .finish()
-    }
-}
-
 // ===== impl Ctx =====
 
-/// A process's own context: its mailbox, timers and [`Myself`].
+/// A process's own context: its mailbox and timers; what it can do to
+/// itself (pid, links, monitors, `trap_exit`) through [`Myself`].
 pub struct Ctx<M> {
-    me: Myself,
+    pub(crate) me: ProcessHandle,
     /// The process's receiver, taken from the cell once the mailbox is open
     /// (`None` before the first message). Its queue closes only when it is
     /// dropped, so the process never sees its mailbox end.
@@ -512,23 +478,21 @@ impl<M> Default for Timers<M> {
     }
 }
 
-impl<M> Deref for Ctx<M> {
-    type Target = Myself;
-    fn deref(&self) -> &Myself {
+impl<M> Sealed for Ctx<M> {
+    #[inline]
+    fn me(&self) -> &ProcessHandle {
         &self.me
     }
 }
 
 impl<M: Send + 'static> Ctx<M> {
-    /// An untyped handle to this process.
-    pub fn process(&self) -> ProcessHandle {
-        ProcessHandle {
-            cell: self.me.cell.clone(),
-        }
+    /// The untyped handle of this process.
+    pub fn handle(&self) -> &ProcessHandle {
+        &self.me
     }
 
-    /// A handle to this process, to give to others.
-    pub fn handle(&self) -> ProcessRef<M> {
+    /// A typed handle to this process, to give to others.
+    pub fn process_ref(&self) -> ProcessRef<M> {
         // The handle is for sending: open the mailbox now (the receiver
         // stays in the cell until this process next receives).
         let tx = match &self.mailbox {
@@ -536,7 +500,7 @@ impl<M: Send + 'static> Ctx<M> {
             None => self.me.cell.sender::<M>(),
         };
         ProcessRef {
-            cell: self.me.cell.clone(),
+            handle: self.me.clone(),
             tx: tx.map_or_else(SenderSlot::lazy, SenderSlot::Ready),
         }
     }
@@ -651,10 +615,10 @@ pub struct TimerRef(u64, PhantomData<()>);
 
 // ===== impl ProcessRef =====
 
-/// A typed handle to a process: send it messages of type `M`; also its pid,
-/// liveness and exit reason. Cheap to clone.
+/// A typed handle to a process: send it messages of type `M`. Its pid,
+/// liveness and exit come with [`Process`]. Cheap to clone.
 pub struct ProcessRef<M> {
-    pub(crate) cell: Arc<ProcessCell>,
+    pub(crate) handle: ProcessHandle,
     /// The sender, cached on first use (the first message opens the
     /// process's mailbox).
     tx: SenderSlot<M>,
@@ -663,18 +627,13 @@ pub struct ProcessRef<M> {
 impl<M> Clone for ProcessRef<M> {
     fn clone(&self) -> Self {
         ProcessRef {
-            cell: self.cell.clone(),
+            handle: self.handle.clone(),
             tx: self.tx.clone(),
         }
     }
 }
 
 impl<M: Send + 'static> ProcessRef<M> {
-    /// The process's pid.
-    pub fn pid(&self) -> Pid {
-        self.cell.pid
-    }
-
     /// Sends a message. Messages from one sender arrive in send order.
     ///
     /// # Errors
@@ -725,33 +684,30 @@ impl<M: Send + 'static> ProcessRef<M> {
     #[cold]
     #[inline(never)]
     fn sender_slow(&self) -> Option<&Tx<M>> {
-        let tx = self.cell.sender::<M>()?;
+        let tx = self.handle.cell.sender::<M>()?;
         Some(self.tx.get_or_init(tx))
     }
 
-    /// Whether the process is alive.
-    pub fn is_alive(&self) -> bool {
-        self.cell.is_alive()
-    }
-
-    /// The exit reason, if the process has exited.
-    pub fn exit_reason(&self) -> Option<ExitReason> {
-        self.cell.exit_reason()
-    }
-
-    /// Waits for the process to exit and returns its reason.
+    /// Sends a request built by `make` around a fresh [`ReplyTo`] and waits
+    /// up to 5 s for the reply: the call protocol of
+    /// [`ServerRef::call`](crate::ServerRef::call), for processes with their
+    /// own receive loop (supervisors, event managers).
+    ///
+    /// # Errors
+    ///
+    /// As [`ProcessRef::call_timeout`].
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe.
-    pub async fn wait(&self) -> ExitReason {
-        self.cell.wait_exit().await
+    /// As [`ProcessRef::call_timeout`].
+    pub fn call<R: 'static>(
+        &self,
+        make: impl FnOnce(ReplyTo<R>) -> M,
+    ) -> impl Future<Output = Result<R, CallError>> + '_ {
+        self.call_timeout(make, crate::DEFAULT_CALL_TIMEOUT)
     }
 
-    /// Sends a request built by `make` around a fresh [`ReplyTo`] and waits
-    /// up to `timeout` (`Duration::MAX` = forever) for the reply. This is the
-    /// call protocol of [`ServerRef::call`](crate::ServerRef::call), for
-    /// processes with their own receive loop (supervisors, event managers).
+    /// [`ProcessRef::call`] with a timeout (`Duration::MAX` = forever).
     ///
     /// # Errors
     ///
@@ -761,25 +717,25 @@ impl<M: Send + 'static> ProcessRef<M> {
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future after the request was queued leaves it queued;
-    /// the reply is dropped.
-    pub async fn call<R>(
+    /// The request is queued when this is called; dropping the future
+    /// leaves it queued, and the reply is dropped.
+    pub fn call_timeout<R: 'static>(
         &self,
         make: impl FnOnce(ReplyTo<R>) -> M,
         timeout: Duration,
-    ) -> Result<R, CallError> {
-        check_not_self(&self.cell)?;
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        if !self.enqueue(Envelope::User(make(ReplyTo(tx)))) {
-            return Err(CallError::NoProcess);
-        }
-        await_reply!(rx, &self.cell, timeout)
-    }
-
-    /// An untyped handle to this process.
-    pub fn process(&self) -> ProcessHandle {
-        ProcessHandle {
-            cell: self.cell.clone(),
+    ) -> impl Future<Output = Result<R, CallError>> + '_ {
+        // Queued now, not at the first poll (as `ServerRef::call_timeout`).
+        let cell = &self.handle.cell;
+        let sent = check_not_self(cell).and_then(|()| {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            match self.enqueue(Envelope::User(make(ReplyTo(tx)))) {
+                true => Ok(rx),
+                false => Err(CallError::NoProcess),
+            }
+        });
+        async move {
+            let rx = sent?;
+            await_reply!(rx, cell, timeout)
         }
     }
 
@@ -800,118 +756,22 @@ impl<M: Send + 'static> ProcessRef<M> {
     fn typed(cell: Arc<ProcessCell>) -> Option<ProcessRef<M>> {
         let tx = cell.sender::<M>()?;
         Some(ProcessRef {
-            cell,
+            handle: ProcessHandle::new(cell),
             tx: SenderSlot::Ready(tx),
         })
     }
 }
 
-/// An untyped handle to a process: its pid, liveness, and its exit reason
-/// (kept after it exits, unlike a bare [`Pid`]). Cheap to clone.
-#[derive(Clone)]
-pub struct ProcessHandle {
-    cell: Arc<ProcessCell>,
-}
-
-impl ProcessHandle {
-    /// A handle to the live process `pid`; `None` if it is not alive.
-    pub fn lookup(pid: Pid) -> Option<ProcessHandle> {
-        cell::lookup(pid).map(|cell| ProcessHandle { cell })
-    }
-
-    /// The handle of the calling process, if the calling task is a process.
-    pub fn current() -> Option<ProcessHandle> {
-        current_cell().map(|cell| ProcessHandle { cell })
-    }
-
-    /// The process's pid.
-    pub fn pid(&self) -> Pid {
-        self.cell.pid
-    }
-
-    /// Whether the process is alive.
-    pub fn is_alive(&self) -> bool {
-        self.cell.is_alive()
-    }
-
-    /// The exit reason, once the process has exited.
-    pub fn exit_reason(&self) -> Option<ExitReason> {
-        self.cell.exit_reason()
-    }
-
-    /// Waits until the process has exited and returns its real exit reason
-    /// (also when it had already exited).
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe.
-    pub async fn wait(&self) -> ExitReason {
-        self.cell.wait_exit().await
-    }
-
-    /// Waits up to `timeout` for the process to exit: its reason, or `None`
-    /// if it is still running then (with tokio's 1 ms timer resolution).
-    /// `Duration::MAX` waits forever.
-    ///
-    /// The timer is the one calls reuse on this thread (see
-    /// [`ProcessRef::call`]): a supervisor stopping children one after the
-    /// other leaves one registered timer in place (moving it only when it
-    /// fires before a wait's deadline) instead of registering and
-    /// cancelling a timer per child.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe.
-    ///
-    /// # OTP
-    ///
-    /// A monitor and `receive {'DOWN', Ref, process, Pid, Reason} -> ...
-    /// after Timeout -> ... end`, as `supervisor:shutdown/2` waits for a
-    /// child.
-    pub async fn wait_timeout(&self, timeout: Duration) -> Option<ExitReason> {
-        if let Some(reason) = self.cell.exit_reason() {
-            return Some(reason);
-        }
-        let Some(deadline) = crate::call::deadline(timeout) else {
-            return Some(self.cell.wait_exit().await);
-        };
-        let exit = std::pin::pin!(self.cell.wait_exit());
-        crate::call::OrDeadline::with_slack(exit, deadline, Duration::ZERO).await
-    }
-
-    /// Sends this process an exit signal with `reason`, exactly as
-    /// [`exit`]`(self.pid(), reason)` does, without looking the pid up in
-    /// the process table (a supervisor stopping thousands of children has
-    /// their handles already). No-op once the process has exited.
-    ///
-    /// # OTP
-    ///
-    /// `erlang:exit(Pid, Reason)`.
-    pub fn exit(&self, reason: ExitReason) {
-        let from = current().unwrap_or(Pid::ANONYMOUS);
-        self.cell.signal_exit(from, reason, SignalKind::Exit);
+impl<M> Process for ProcessRef<M> {
+    #[inline]
+    fn handle(&self) -> &ProcessHandle {
+        &self.handle
     }
 }
-
-impl fmt::Debug for ProcessHandle {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ProcessHandle")
-            .field(&self.cell.pid)
-            .finish()
-    }
-}
-
-impl PartialEq for ProcessHandle {
-    fn eq(&self, other: &Self) -> bool {
-        self.cell.pid == other.cell.pid
-    }
-}
-
-impl Eq for ProcessHandle {}
 
 impl<M> fmt::Debug for ProcessRef<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ProcessRef").field(&self.cell.pid).finish()
+        f.debug_tuple("ProcessRef").field(&self.handle.cell.pid).finish()
     }
 }
 

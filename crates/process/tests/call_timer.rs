@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use arbor_process::{CallError, Ctx, ExitReason, Msg, ProcessRef, ReplyTo, spawn};
 use tokio::time::Instant;
+use arbor_process::Process;
 
 /// `Some(n)` is answered with `n`; `None` is kept unanswered (a slow server).
 type Req = (Option<u32>, ReplyTo<u32>);
@@ -32,7 +33,7 @@ async fn call(
     answer: Option<u32>,
     timeout: Duration,
 ) -> Result<u32, CallError> {
-    s.call(|r| (answer, r), timeout).await
+    s.call_timeout(|r| (answer, r), timeout).await
 }
 
 /// Asserts that `elapsed` lies in `[timeout, timeout + 2 ms]`.
@@ -141,7 +142,7 @@ fn exits_after(after: Duration) -> ProcessRef<()> {
 /// A process that exits in time: its reason, when it exits.
 #[tokio::test(start_paused = true)]
 async fn wait_timeout_returns_the_reason_when_the_process_exits_in_time() {
-    let p = exits_after(Duration::from_millis(100)).process();
+    let p = exits_after(Duration::from_millis(100)).handle().clone();
     let start = Instant::now();
     let reason = p.wait_timeout(Duration::from_secs(1)).await;
     assert_eq!(reason, Some(ExitReason::custom("done")));
@@ -157,7 +158,7 @@ async fn wait_timeout_returns_the_reason_when_the_process_exits_in_time() {
 /// slack: a supervisor's shutdown timeout is exact), the process untouched.
 #[tokio::test(start_paused = true)]
 async fn wait_timeout_gives_none_exactly_at_the_deadline() {
-    let p = idle().process();
+    let p = idle().handle().clone();
     let start = Instant::now();
     assert_eq!(p.wait_timeout(Duration::from_millis(250)).await, None);
     assert_eq!(start.elapsed(), Duration::from_millis(250));
@@ -173,7 +174,7 @@ async fn wait_timeout_gives_none_exactly_at_the_deadline() {
 async fn wait_timeouts_after_a_call_and_each_other_end_at_their_own_deadlines() {
     let s = server();
     assert_eq!(call(&s, Some(1), Duration::from_secs(5)).await, Ok(1));
-    let p = idle().process();
+    let p = idle().handle().clone();
     for ms in [10, 300, 20, 20, 4000] {
         let start = Instant::now();
         let timeout = Duration::from_millis(ms);
@@ -188,19 +189,19 @@ async fn wait_timeouts_after_a_call_and_each_other_end_at_their_own_deadlines() 
 /// own deadline, not report a timeout at the earlier one.
 #[tokio::test(start_paused = true)]
 async fn a_long_wait_after_a_short_one_that_ended_early_waits_its_full_timeout() {
-    let done = exits_after(Duration::from_millis(5)).process();
+    let done = exits_after(Duration::from_millis(5)).handle().clone();
     assert_eq!(
         done.wait_timeout(Duration::from_millis(20)).await,
         Some(ExitReason::custom("done"))
     );
-    let p = idle().process();
+    let p = idle().handle().clone();
     for ms in [300, 40, 1000] {
         let start = Instant::now();
         let timeout = Duration::from_millis(ms);
         assert_eq!(p.wait_timeout(timeout).await, None);
         assert_eq!(start.elapsed(), timeout, "a wait of {ms} ms");
         // A short wait that ends early again, before the next long one.
-        let quick = exits_after(Duration::from_millis(1)).process();
+        let quick = exits_after(Duration::from_millis(1)).handle().clone();
         assert!(
             quick
                 .wait_timeout(Duration::from_millis(30))
@@ -214,7 +215,7 @@ async fn a_long_wait_after_a_short_one_that_ended_early_waits_its_full_timeout()
 /// `Duration::MAX` waits until the process exits.
 #[tokio::test(start_paused = true)]
 async fn wait_timeout_without_a_deadline_waits_for_the_exit() {
-    let p = exits_after(Duration::from_secs(3600)).process();
+    let p = exits_after(Duration::from_secs(3600)).handle().clone();
     assert_eq!(
         p.wait_timeout(Duration::MAX).await,
         Some(ExitReason::custom("done"))

@@ -14,6 +14,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use arbor_process::{Ctx, ExitReason, Msg, ProcessHandle, scope, spawn};
 use parking_lot::Mutex;
+use arbor_process::Myself;
+use arbor_process::Process;
 
 /// What a process's state saw of its own process while being dropped.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +77,7 @@ fn owner(
             End::Panic => panic!("owner crashed"),
         }
     });
-    *me.lock() = Some(p.process());
+    *me.lock() = Some(p.handle().clone());
     (p, seen, dropped)
 }
 

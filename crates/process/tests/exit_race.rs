@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use arbor_process::{CallError, Ctx, ExitReason, Msg, ReplyTo, spawn};
+use arbor_process::Process;
 
 /// Callers per round and rounds: enough to hit the window within a few
 /// thousand rounds when the drain is missing.
@@ -39,7 +40,7 @@ async fn a_call_racing_with_the_callee_exit_returns() {
             let server = server.clone();
             callers.push(tokio::spawn(async move {
                 loop {
-                    match server.call(|r| r, Duration::MAX).await {
+                    match server.call_timeout(|r| r, Duration::MAX).await {
                         Ok(_) => continue,
                         Err(CallError::NoProcess | CallError::Exited(_)) => return,
                         Err(e) => panic!("unexpected {e}"),
@@ -74,7 +75,7 @@ fn a_process_exiting_with_its_coop_budget_used_up_exits() {
         // Around tokio's budget of 128 operations per poll.
         for n in [1usize, 127, 128, 129, 255, 256, 257, 1000] {
             let p = spawn(move |mut ctx: Ctx<u32>| async move {
-                let me = ctx.handle();
+                let me = ctx.process_ref();
                 for i in 0..n {
                     me.send(i as u32).unwrap();
                 }

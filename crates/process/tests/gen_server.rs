@@ -3,25 +3,30 @@
 use std::time::Duration;
 
 use arbor_process::{
-    CallError, CallReply, Control, Ctx, ExitReason, GenServer, ServerCtx, ServerRef, StartError,
+    CallError, Control, Ctx, ExitReason, GenServer, ReplyTo, ServerCtx, ServerRef, StartError,
     StartOpts, scope, whereis,
 };
+use arbor_process::Myself;
 
 struct Echo {
     me: Option<ServerRef<Echo>>,
 }
 
+/// Each request carries the reply port of its own reply type.
 enum Req {
-    Ping(u32),
-    CallSelf,
-    Slow(Duration),
-    Crash,
+    Ping(u32, ReplyTo<u32>),
+    CallSelf(ReplyTo<Result<u32, CallError>>),
+    Slow(Duration, ReplyTo<u32>),
+    Crash(ReplyTo<u32>),
+    /// Replies later, from another task.
+    Later(u32, ReplyTo<String>),
+    /// Drops its port without replying.
+    Drop(ReplyTo<u32>),
 }
 
 impl GenServer for Echo {
     type Args = bool;
     type Call = Req;
-    type Reply = Result<u32, CallError>;
     type Cast = ();
     type Info = ();
 
@@ -30,27 +35,28 @@ impl GenServer for Echo {
             return Err(ExitReason::custom("init_failed"));
         }
         Ok(Echo {
-            me: Some(ctx.handle()),
+            me: Some(ctx.server_ref()),
         })
     }
 
-    async fn handle_call(
-        &mut self,
-        req: Req,
-        _ctx: &mut ServerCtx<Self>,
-    ) -> CallReply<Self::Reply> {
+    async fn handle_call(&mut self, req: Req, _ctx: &mut ServerCtx<Self>) -> Control {
         match req {
-            Req::Ping(n) => CallReply::Reply(Ok(n + 1)),
-            Req::CallSelf => {
+            Req::Ping(n, r) => r.reply(n + 1),
+            Req::CallSelf(r) => {
                 let me = self.me.clone().expect("set in init");
-                CallReply::Reply(me.call(Req::Ping(0)).await.and_then(|r| r))
+                r.reply(me.call(|r| Req::Ping(0, r)).await)
             }
-            Req::Slow(d) => {
+            Req::Slow(d, r) => {
                 tokio::time::sleep(d).await;
-                CallReply::Reply(Ok(0))
+                r.reply(0)
             }
-            Req::Crash => panic!("crash in call"),
+            Req::Crash(_reply) => panic!("crash in call"),
+            Req::Later(n, r) => {
+                tokio::spawn(async move { r.reply(format!("later {n}")) });
+            }
+            Req::Drop(r) => drop(r),
         }
+        Control::Continue
     }
 
     async fn handle_cast(&mut self, _: (), _ctx: &mut ServerCtx<Self>) -> Control {
@@ -61,7 +67,29 @@ impl GenServer for Echo {
 #[tokio::test]
 async fn call_replies() {
     let s = Echo::start(false).await.unwrap();
-    assert_eq!(s.call(Req::Ping(41)).await, Ok(Ok(42)));
+    let n: u32 = s.call(|r| Req::Ping(41, r)).await.unwrap();
+    assert_eq!(n, 42);
+}
+
+/// A request's reply type is its own: a `String` for `Later`, a `u32` for
+/// `Ping`, on the same server; a reply sent later from another task reaches
+/// the caller (OTP: `{noreply, S}` and `gen_server:reply/2`).
+#[tokio::test]
+async fn each_request_has_its_own_reply_type_and_may_be_answered_later() {
+    let s = Echo::start(false).await.unwrap();
+    let later: String = s.call(|r| Req::Later(7, r)).await.unwrap();
+    assert_eq!(later, "later 7");
+    assert_eq!(s.call(|r| Req::Ping(1, r)).await, Ok(2));
+}
+
+/// A server that drops a call's reply port without replying leaves the
+/// caller waiting until its timeout, as an Erlang server that never replies.
+#[tokio::test(start_paused = true)]
+async fn a_dropped_reply_port_times_the_caller_out() {
+    let s = Echo::start(false).await.unwrap();
+    let r = s.call_timeout(Req::Drop, Duration::from_secs(2)).await;
+    assert_eq!(r, Err(CallError::Timeout));
+    assert_eq!(s.call(|r| Req::Ping(1, r)).await, Ok(2));
 }
 
 /// A server calling itself gets `calling_self` at once (OTP 25+), no deadlock.
@@ -77,12 +105,12 @@ async fn calling_self_errors_immediately() {
 async fn call_timeout_drops_late_reply() {
     let s = Echo::start(false).await.unwrap();
     let r = s
-        .call_timeout(Req::Slow(Duration::from_secs(10)), Duration::from_secs(1))
+        .call_timeout(|r| Req::Slow(Duration::from_secs(10), r), Duration::from_secs(1))
         .await;
     assert_eq!(r, Err(CallError::Timeout));
     // The server is still sleeping; this call waits behind the slow one.
-    let r = s.call_timeout(Req::Ping(1), Duration::from_secs(60)).await;
-    assert_eq!(r, Ok(Ok(2)));
+    let r = s.call_timeout(|r| Req::Ping(1, r), Duration::from_secs(60)).await;
+    assert_eq!(r, Ok(2));
 }
 
 /// The callee crashing while handling the call: the caller gets the exit reason.
@@ -94,7 +122,7 @@ async fn call_to_crashing_server_returns_exit_reason() {
         r,
         Err(CallError::Exited(ExitReason::Panic("crash in call".into())))
     );
-    assert_eq!(s.call(Req::Ping(1)).await, Err(CallError::NoProcess));
+    assert_eq!(s.call(|r| Req::Ping(1, r)).await, Err(CallError::NoProcess));
 }
 
 /// init failure: start returns the error, no process is left, and a linked

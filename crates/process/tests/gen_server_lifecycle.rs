@@ -4,9 +4,11 @@
 use std::time::Duration;
 
 use arbor_process::{
-    CallError, CallReply, Control, Ctx, ExitReason, GenServer, Info, Msg, ProcessRef, ReplyTo,
+    CallError, Control, Ctx, ExitReason, GenServer, Msg, ProcessRef, ReplyTo,
     ServerCtx, StartError, StopError, exit, scope, spawn,
 };
+use arbor_process::Myself;
+use arbor_process::Process;
 
 /// Records every terminate and handle_info in a channel the test reads.
 struct Recorder {
@@ -15,9 +17,9 @@ struct Recorder {
 
 enum Req {
     /// Hand the caller to this process, which replies.
-    Park(ProcessRef<ReplyTo<u32>>),
-    Stop(ExitReason),
-    Panic,
+    Park(ProcessRef<ReplyTo<u32>>, ReplyTo<u32>),
+    Stop(ExitReason, ReplyTo<u32>),
+    Panic(ReplyTo<u32>),
 }
 
 enum Cast {
@@ -27,7 +29,6 @@ enum Cast {
 impl GenServer for Recorder {
     type Args = (bool, tokio::sync::mpsc::UnboundedSender<String>);
     type Call = Req;
-    type Reply = u32;
     type Cast = Cast;
     type Info = ();
 
@@ -36,19 +37,17 @@ impl GenServer for Recorder {
         Ok(Recorder { log })
     }
 
-    async fn handle_call(&mut self, req: Req, ctx: &mut ServerCtx<Self>) -> CallReply<u32> {
+    async fn handle_call(&mut self, req: Req, _ctx: &mut ServerCtx<Self>) -> Control {
         match req {
-            Req::Park(helper) => {
-                if let Some(to) = ctx.reply_later() {
-                    let _ = helper.send(to);
-                }
-                CallReply::NoReply
+            Req::Park(helper, to) => {
+                let _ = helper.send(to);
+                Control::Continue
             }
-            Req::Stop(reason) => CallReply::Stop {
-                reason,
-                reply: Some(0),
-            },
-            Req::Panic => panic!("call panic"),
+            Req::Stop(reason, to) => {
+                to.reply(0);
+                Control::Stop(reason)
+            }
+            Req::Panic(_reply) => panic!("call panic"),
         }
     }
 
@@ -58,11 +57,11 @@ impl GenServer for Recorder {
         }
     }
 
-    async fn handle_info(&mut self, info: Info<()>, _ctx: &mut ServerCtx<Self>) -> Control {
+    async fn handle_info(&mut self, info: Msg<()>, _ctx: &mut ServerCtx<Self>) -> Control {
         let line = match info {
-            Info::Message(()) => "info message".to_owned(),
-            Info::Exit(sig) => format!("info exit {}", sig.reason),
-            Info::Down(d) => format!("info down {}", d.reason),
+            Msg::Message(()) => "info message".to_owned(),
+            Msg::Exit(sig) => format!("info exit {}", sig.reason),
+            Msg::Down(d) => format!("info down {}", d.reason),
         };
         let _ = self.log.send(line);
         Control::Continue
@@ -93,9 +92,9 @@ async fn reply_later_from_another_process() {
         }
         ExitReason::Normal
     });
-    assert_eq!(s.call(Req::Park(helper.clone())).await, Ok(42));
+    assert_eq!(s.call(|r| Req::Park(helper.clone(), r)).await, Ok(42));
     assert_eq!(helper.wait().await, ExitReason::Normal);
-    assert_eq!(s.call(Req::Stop(ExitReason::Normal)).await, Ok(0));
+    assert_eq!(s.call(|r| Req::Stop(ExitReason::Normal, r)).await, Ok(0));
 }
 
 /// Stop from handle_call replies first, then terminate runs with the reason.
@@ -103,7 +102,7 @@ async fn reply_later_from_another_process() {
 async fn stop_from_call_replies_then_terminates() {
     let (tx, mut rx) = log();
     let s = Recorder::start((false, tx)).await.unwrap();
-    assert_eq!(s.call(Req::Stop(ExitReason::Shutdown)).await, Ok(0));
+    assert_eq!(s.call(|r| Req::Stop(ExitReason::Shutdown, r)).await, Ok(0));
     assert_eq!(s.wait().await, ExitReason::Shutdown);
     assert_eq!(rx.recv().await.as_deref(), Some("terminate shutdown"));
 }
@@ -126,14 +125,14 @@ async fn stop_runs_terminate() {
     let (tx, mut rx) = log();
     let s = Recorder::start((false, tx)).await.unwrap();
     let reason = ExitReason::shutdown_with("bye");
-    assert_eq!(s.stop(reason.clone(), Duration::from_secs(5)).await, Ok(()));
+    assert_eq!(s.stop_with(reason.clone(), Duration::from_secs(5)).await, Ok(()));
     assert_eq!(rx.recv().await, Some(format!("terminate {reason}")));
     assert_eq!(
-        s.stop(ExitReason::Normal, Duration::from_secs(5)).await,
+        s.stop_with(ExitReason::Normal, Duration::from_secs(5)).await,
         Err(StopError::NoProcess)
     );
     assert_eq!(
-        s.call(Req::Stop(ExitReason::Normal)).await,
+        s.call(|r| Req::Stop(ExitReason::Normal, r)).await,
         Err(CallError::NoProcess)
     );
 }
@@ -198,7 +197,6 @@ async fn init_panic_is_an_init_error() {
     impl GenServer for Boom {
         type Args = ();
         type Call = ();
-        type Reply = ();
         type Cast = ();
         type Info = ();
         async fn init(_: (), _ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {

@@ -1,9 +1,11 @@
 //! Links, exit signals and trap_exit (OTP: erlang:link/1, exit/2, process_flag(trap_exit)).
 
 use arbor_process::{
-    Ctx, ExitReason, ExitSignal, Msg, Pid, SpawnOpts, exit, is_alive, kill, scope, spawn,
+    Ctx, ExitReason, ExitSignal, Msg, Pid, StartOpts, exit, is_alive, kill, scope, spawn,
     spawn_link, spawn_opts, wait_exit,
 };
+use arbor_process::Myself;
+use arbor_process::Process;
 
 /// A process that waits forever (until a signal ends it).
 fn idle(trap: bool) -> arbor_process::ProcessRef<()> {
@@ -117,10 +119,7 @@ async fn exit_signal_without_link() {
     assert_eq!(p.wait().await, ExitReason::custom("bye"));
 
     let sender_and_reason = scope(|me: Ctx<()>| async move {
-        let opts = SpawnOpts {
-            trap_exit: true,
-            ..SpawnOpts::default()
-        };
+        let opts = StartOpts::new().trap_exit();
         let target = spawn_opts(opts, |mut ctx: Ctx<Pid>| async move {
             let Msg::Message(reply_to) = ctx.recv().await else {
                 return ExitReason::custom("bad");
@@ -129,7 +128,8 @@ async fn exit_signal_without_link() {
                 Msg::Exit(ExitSignal { from, reason }) if from == reply_to => reason,
                 _ => ExitReason::custom("bad"),
             }
-        });
+        })
+        .unwrap();
         target.send(me.pid()).unwrap();
         exit(target.pid(), ExitReason::Normal);
         me.trap_exit(false);
@@ -145,22 +145,19 @@ async fn exit_signal_without_link() {
 /// signal) and a no-op on an exited process.
 #[tokio::test]
 async fn exit_by_handle_follows_exit_2() {
-    let p = idle(false).process();
+    let p = idle(false).handle().clone();
     p.exit(ExitReason::Normal);
     p.exit(ExitReason::custom("bye"));
     assert_eq!(p.wait().await, ExitReason::custom("bye"));
     p.exit(ExitReason::Kill); // already dead: nothing happens
     assert_eq!(p.exit_reason(), Some(ExitReason::custom("bye")));
 
-    let trapping = idle(true).process();
+    let trapping = idle(true).handle().clone();
     trapping.exit(ExitReason::Kill);
     assert_eq!(trapping.wait().await, ExitReason::Killed);
 
     let (sender, got) = scope(|me: Ctx<()>| async move {
-        let opts = SpawnOpts {
-            trap_exit: true,
-            ..SpawnOpts::default()
-        };
+        let opts = StartOpts::new().trap_exit();
         let target = spawn_opts(opts, |mut ctx: Ctx<()>| async move {
             match ctx.recv().await {
                 Msg::Exit(ExitSignal { from, reason }) => {
@@ -168,8 +165,9 @@ async fn exit_by_handle_follows_exit_2() {
                 }
                 _ => ExitReason::custom("bad"),
             }
-        });
-        target.process().exit(ExitReason::Shutdown);
+        })
+        .unwrap();
+        target.handle().clone().exit(ExitReason::Shutdown);
         (me.pid(), target.wait().await)
     })
     .await
@@ -273,7 +271,7 @@ async fn scope_dies_from_linked_crash() {
 async fn messages_and_exit_signals_keep_order() {
     let got = scope(|mut me: Ctx<u32>| async move {
         me.trap_exit(true);
-        let this = me.handle();
+        let this = me.process_ref();
         let _child = spawn_link(move |_: Ctx<()>| async move {
             for i in 0..3 {
                 this.send(i).unwrap();

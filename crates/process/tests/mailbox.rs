@@ -11,6 +11,8 @@ use arbor_process::{
     spawn_link, wait_exit,
 };
 use tokio::sync::oneshot;
+use arbor_process::Myself;
+use arbor_process::Process;
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -113,7 +115,7 @@ async fn a_linked_exit_is_the_first_message_of_a_trapping_parent() {
 async fn a_process_can_hand_out_its_own_handle_before_any_message() {
     let out = scope(|mut ctx: Ctx<&'static str>| async move {
         assert!(ctx.try_recv().is_none(), "nothing sent yet");
-        let me = ctx.handle();
+        let me = ctx.process_ref();
         me.send("hello").unwrap();
         let first = match ctx.try_recv() {
             Some(Msg::Message(m)) => m,
@@ -148,7 +150,7 @@ async fn sends_to_a_process_that_exited_before_receiving_fail() {
     let early = p.clone();
     assert_eq!(p.wait().await, ExitReason::custom("early"));
     assert!(matches!(early.send(3), Err(SendError(3))));
-    let called = early.call(|_r: ReplyTo<()>| 4, LONG).await;
+    let called = early.call_timeout(|_r: ReplyTo<()>| 4, LONG).await;
     assert_eq!(called, Err(CallError::NoProcess));
     assert!(ProcessRef::<u32>::from_pid(p.pid()).is_none());
 }
@@ -163,7 +165,7 @@ async fn a_call_queued_before_the_process_ever_receives_fails_when_it_exits() {
         let _ = go.await;
         ExitReason::custom("never read")
     });
-    let call = p.call(|r| r, Duration::MAX);
+    let call = p.call_timeout(|r| r, Duration::MAX);
     let mut call = std::pin::pin!(call);
     // One poll queues the request (opening the mailbox) and waits.
     assert!(futures::poll!(call.as_mut()).is_pending());

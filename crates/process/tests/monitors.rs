@@ -2,6 +2,8 @@
 //! erlang:demonitor/1; arbor's "links before monitors" decision).
 
 use arbor_process::{Ctx, Down, ExitReason, Msg, kill, scope, spawn, spawn_link};
+use arbor_process::Myself;
+use arbor_process::Process;
 
 /// A process that exits with the reason it is sent.
 fn exits_on_message() -> arbor_process::ProcessRef<ExitReason> {
@@ -90,7 +92,7 @@ async fn demonitor_stops_notification() {
         target.wait().await;
         // A marker sent to ourselves after the exit: had a DOWN been sent,
         // it would be queued before the marker.
-        me.handle().send(7).unwrap();
+        me.process_ref().send(7).unwrap();
         let next = match me.recv().await {
             Msg::Message(n) => format!("msg {n}"),
             other => format!("{other:?}"),
@@ -135,7 +137,7 @@ async fn links_are_signalled_before_monitors() {
                 ctx.recv().await;
                 ExitReason::custom("crash")
             });
-            let forward_to = me.handle();
+            let forward_to = me.process_ref();
             let cpid = child.pid();
             let watcher = spawn(move |mut ctx: Ctx<()>| async move {
                 ctx.monitor(cpid);

@@ -5,13 +5,14 @@ use arbor_process::{
     Agent, Ctx, ExitReason, GenServer, ServerCtx, StartOpts, kill, process_count, registered,
     scope, spawn_link,
 };
+use arbor_process::Myself;
+use arbor_process::Process;
 
 struct Fails;
 
 impl GenServer for Fails {
     type Args = ();
     type Call = ();
-    type Reply = ();
     type Cast = ();
     type Info = ();
     async fn init(_: (), _ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {

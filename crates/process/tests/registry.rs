@@ -4,9 +4,10 @@
 //! Every test uses its own names: tests in one binary run in parallel.
 
 use arbor_process::{
-    CallReply, Control, Ctx, ExitReason, GenServer, Msg, RegisterError, ServerCtx, ServerRef,
+    ReplyTo, Control, Ctx, ExitReason, GenServer, Msg, RegisterError, ServerCtx, ServerRef,
     StartError, StartOpts, kill, register, registered, spawn, unregister, whereis,
 };
+use arbor_process::Process;
 
 fn idle() -> arbor_process::ProcessRef<()> {
     spawn(|mut ctx: Ctx<()>| async move {
@@ -82,15 +83,15 @@ struct Named(u64);
 
 impl GenServer for Named {
     type Args = ();
-    type Call = ();
-    type Reply = u64;
+    type Call = ReplyTo<u64>;
     type Cast = u64;
     type Info = ();
     async fn init(_: (), _ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
         Ok(Named(0))
     }
-    async fn handle_call(&mut self, _: (), _ctx: &mut ServerCtx<Self>) -> CallReply<u64> {
-        CallReply::Reply(self.0)
+    async fn handle_call(&mut self, get: ReplyTo<u64>, _ctx: &mut ServerCtx<Self>) -> Control {
+        get.reply(self.0);
+        Control::Continue
     }
     async fn handle_cast(&mut self, n: u64, _ctx: &mut ServerCtx<Self>) -> Control {
         self.0 += n;
@@ -107,10 +108,10 @@ async fn call_and_cast_by_name() {
         .unwrap();
     let by_name: ServerRef<Named> = ServerRef::whereis("reg_server").expect("registered");
     by_name.cast(5);
-    assert_eq!(by_name.call(()).await, Ok(5));
+    assert_eq!(by_name.call(|get| get).await, Ok(5));
     let again = Named::start_opts((), StartOpts::default().name("reg_server")).await;
     assert_eq!(again, Err(StartError::AlreadyStarted(s.pid())));
-    s.stop(ExitReason::Normal, std::time::Duration::from_secs(5))
+    s.stop_with(ExitReason::Normal, std::time::Duration::from_secs(5))
         .await
         .unwrap();
     assert!(ServerRef::<Named>::whereis("reg_server").is_none());

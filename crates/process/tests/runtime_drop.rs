@@ -13,6 +13,8 @@ use arbor_process::{
     whereis,
 };
 use tokio::runtime::{Builder, Runtime};
+use arbor_process::Myself;
+use arbor_process::Process;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -41,7 +43,7 @@ fn spawn_named(rt: &Runtime, name: &str) -> ProcessHandle {
             }
         });
         register(name, p.pid()).unwrap();
-        p.process()
+        p.handle().clone()
     })
 }
 
@@ -99,7 +101,7 @@ fn links_monitors_and_waiters_see_runtime_dropped() {
             }
         });
         ready.await.unwrap();
-        observer.process()
+        observer.handle().clone()
     });
     drop(doomed_rt);
     let reason = observer_rt.block_on(observed.wait());
@@ -164,7 +166,7 @@ fn a_dropped_scope_exits_and_signals_its_links() {
                     ctx.recv().await;
                 }
             });
-            let _ = tx.send(child.process());
+            let _ = tx.send(child.handle().clone());
             std::future::pending::<()>().await
         });
         tokio::select! {

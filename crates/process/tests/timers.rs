@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use arbor_process::{Ctx, ExitReason, Msg, scope, spawn};
+use arbor_process::Process;
 
 /// send_after fires after the delay, in paused time.
 #[tokio::test(start_paused = true)]

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use arbor_process::{Ctx, ExitReason, Msg, ProcessRef, spawn, wait_exit};
+use arbor_process::Process;
 
 const ROUNDS: usize = 5_000;
 const WAITERS: usize = 3;
@@ -30,7 +31,7 @@ async fn waiters_racing_with_the_exit_all_see_the_reason() {
         let p = exits_on_message();
         let mut waiters = Vec::new();
         for i in 0..WAITERS {
-            let handle = p.process();
+            let handle = p.handle().clone();
             let pid = p.pid();
             waiters.push(tokio::spawn(async move {
                 // Both ways of waiting: by handle and by pid.
@@ -61,7 +62,7 @@ async fn waiters_racing_with_the_exit_all_see_the_reason() {
 #[tokio::test(start_paused = true)]
 async fn a_wait_that_timed_out_does_not_stop_a_later_wait_from_waking() {
     let p = exits_on_message();
-    let handle = p.process();
+    let handle = p.handle().clone();
     for _ in 0..10 {
         let timed_out = tokio::time::timeout(Duration::from_millis(5), handle.wait()).await;
         assert!(timed_out.is_err(), "the process is still running");
@@ -79,7 +80,7 @@ async fn a_wait_that_timed_out_does_not_stop_a_later_wait_from_waking() {
 #[tokio::test]
 async fn a_wait_on_an_exited_process_returns_its_reason_at_once() {
     let p = exits_on_message();
-    let handle = p.process();
+    let handle = p.handle().clone();
     assert!(p.send(()).is_ok());
     assert_eq!(handle.wait().await, ExitReason::custom("done"));
     // Later waits, also after the process left the table.

@@ -420,7 +420,7 @@ impl Server {
             counted: false,
         };
         if delay.is_zero() {
-            let _ = self.ctx.handle().send(msg);
+            let _ = self.ctx.process_ref().send(msg);
         } else {
             self.ctx.send_after(delay, msg);
         }

@@ -42,19 +42,19 @@ impl From<ProcessHandle> for StartOutcome {
 
 impl<M: Send + 'static> From<ProcessRef<M>> for StartOutcome {
     fn from(p: ProcessRef<M>) -> StartOutcome {
-        StartOutcome::Started(p.process())
+        StartOutcome::Started(p.handle().clone())
     }
 }
 
 impl<S: GenServer> From<ServerRef<S>> for StartOutcome {
     fn from(s: ServerRef<S>) -> StartOutcome {
-        StartOutcome::Started(s.process())
+        StartOutcome::Started(s.handle().clone())
     }
 }
 
 impl<T: Send + 'static> From<Agent<T>> for StartOutcome {
     fn from(a: Agent<T>) -> StartOutcome {
-        StartOutcome::Started(a.process())
+        StartOutcome::Started(a.handle().clone())
     }
 }
 

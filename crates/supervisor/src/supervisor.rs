@@ -187,7 +187,7 @@ impl Supervisor {
 
 impl From<SupervisorRef> for StartOutcome {
     fn from(s: SupervisorRef) -> StartOutcome {
-        StartOutcome::Started(s.process())
+        StartOutcome::Started(s.handle().clone())
     }
 }
 

@@ -64,7 +64,7 @@ impl SupervisorRef {
 
     /// An untyped handle (for links, monitors, waiting).
     pub fn process(&self) -> ProcessHandle {
-        self.process.process()
+        self.process.handle().clone()
     }
 
     /// Whether the supervisor is alive.

@@ -31,7 +31,7 @@ async fn simple(log: &Log, restart: Restart) -> SupervisorRef {
 }
 
 async fn stop(sup: SupervisorRef) {
-    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
 }
 
 #[tokio::test]
@@ -112,7 +112,7 @@ async fn start_child_ignore_keeps_the_spec_unless_temporary_and_info_is_returned
         let info = given.clone();
         async move {
             let agent = Agent::start_link(|| ()).await.unwrap();
-            StartOutcome::StartedInfo(agent.process(), info)
+            StartOutcome::StartedInfo(agent.handle().clone(), info)
         }
     });
     let started = sup.start_child(with_info).await.unwrap();
@@ -252,7 +252,7 @@ async fn calls_to_a_dead_supervisor_are_typed_errors() {
         Err(SupError::Call(CallError::NoProcess))
     );
     assert_eq!(
-        sup.stop(ExitReason::Shutdown, Duration::MAX).await,
+        sup.stop_with(ExitReason::Shutdown, Duration::MAX).await,
         Err(arbor_process::StopError::NoProcess)
     );
 }

@@ -37,7 +37,7 @@ async fn a_stopped_nested_tree_leaves_no_process_or_name_behind() {
     crash(&inner_ref, "w1", boom()).await; // one_for_all restart: dyn children gone
     crash(&root, "top", boom()).await;
     assert!(process_count() > baseline);
-    root.stop(ExitReason::Shutdown, Duration::MAX)
+    root.stop_with(ExitReason::Shutdown, Duration::MAX)
         .await
         .unwrap();
     assert_eq!(process_count(), baseline);

@@ -28,7 +28,7 @@ async fn start(flags: SupFlags, specs: Vec<ChildSpec>) -> SupervisorRef {
 }
 
 async fn stop(sup: SupervisorRef) {
-    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
 }
 
 #[tokio::test]
@@ -674,7 +674,7 @@ async fn a_restarted_child_finds_what_its_predecessor_held_released() {
     for round in 0..300 {
         let victim = pid_of(&sup, &format!("c{}", round % 3)).await;
         let child = ProcessRef::<()>::from_pid(victim).expect("running");
-        let handle = child.process();
+        let handle = child.handle().clone();
         assert!(child.send(()).is_ok());
         handle.wait().await;
         // Wait until all three run again (a restart in progress shows as

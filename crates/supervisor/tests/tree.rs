@@ -65,7 +65,7 @@ async fn tree_snapshot_lists_every_node_with_strategy_restart_type_and_restarts(
     assert_eq!(json["children"][0]["id"], "inner");
     assert_eq!(json["children"][0]["strategy"], "rest_for_one");
     assert_eq!(json["children"][0]["children"][1]["restart"], "permanent");
-    root.stop(ExitReason::Shutdown, Duration::MAX)
+    root.stop_with(ExitReason::Shutdown, Duration::MAX)
         .await
         .unwrap();
 }

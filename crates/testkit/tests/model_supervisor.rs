@@ -471,7 +471,7 @@ impl StateMachineTest for SupervisorTest {
     fn teardown(sut: Sut) {
         sut.rt.block_on(async {
             if sut.root.is_alive() {
-                let _ = sut.root.stop(ExitReason::Shutdown, Duration::MAX).await;
+                let _ = sut.root.stop_with(ExitReason::Shutdown, Duration::MAX).await;
             }
         });
     }

@@ -129,7 +129,7 @@ impl TodoApp {
             let opts = ManagerOpts::default().name(em_name.as_str()).link();
             async move {
                 let started = EventManager::<TodoEvent>::start_opts(opts).await;
-                StartOutcome::from(started.map(|m| m.process()))
+                StartOutcome::from(started.map(|m| m.handle().clone()))
             }
         })
     }
@@ -162,7 +162,7 @@ impl TodoApp {
                 let started =
                     TodoManager::start_link(list_sup, EventTarget::named(em_name), Some(&mgr_name))
                         .await;
-                StartOutcome::from(started.map(|m| m.process()))
+                StartOutcome::from(started.map(|m| m.handle().clone()))
             }
         })
     }
@@ -367,7 +367,7 @@ impl TodoApp {
     /// Dropping the future after the request was sent still stops the tree.
     pub async fn stop(&self) -> Result<(), StopError> {
         let root = SupervisorRef::whereis(&self.names.root).ok_or(StopError::NoProcess)?;
-        root.stop(ExitReason::Shutdown, Duration::MAX).await
+        root.stop_with(ExitReason::Shutdown, Duration::MAX).await
     }
 
     fn not_running(&self, name: &str) -> AppError {

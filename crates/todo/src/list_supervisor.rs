@@ -43,7 +43,7 @@ impl ListSupervisor {
             match TodoList::start_link().await {
                 // The list handle travels back to `start_todo_list` as the
                 // child's start info.
-                Ok(list) => StartOutcome::StartedInfo(list.process(), StartInfo::new(list)),
+                Ok(list) => StartOutcome::StartedInfo(list.handle().clone(), StartInfo::new(list)),
                 Err(e) => StartOutcome::from(e),
             }
         })
@@ -134,7 +134,7 @@ impl ListSupervisor {
     ///
     /// Dropping the future after the request was sent still stops it.
     pub async fn stop(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
-        self.sup.stop(reason, timeout).await
+        self.sup.stop_with(reason, timeout).await
     }
 
     /// The underlying supervisor.
@@ -149,6 +149,6 @@ impl ListSupervisor {
 
     /// An untyped handle to the supervisor process.
     pub fn process(&self) -> ProcessHandle {
-        self.sup.process()
+        self.sup.handle().clone()
     }
 }

@@ -255,7 +255,7 @@ impl TodoManager {
     /// `Todo.Manager.stop/1`.
     pub async fn stop(&self) -> Result<(), StopError> {
         self.server
-            .stop(ExitReason::Normal, Duration::from_secs(5))
+            .stop_with(ExitReason::Normal, Duration::from_secs(5))
             .await
     }
 
@@ -275,7 +275,7 @@ impl TodoManager {
 
     /// An untyped handle to the manager process.
     pub fn process(&self) -> ProcessHandle {
-        self.server.process()
+        self.server.handle().clone()
     }
 
     /// Whether the manager is alive.

@@ -183,7 +183,7 @@ impl TodoServer {
     /// `supervisor:terminate_child/2` of the server's supervisor in its
     /// application: children stop in reverse start order.
     pub async fn shutdown(self) {
-        if let Err(e) = self.sup.stop(ExitReason::Shutdown, Duration::MAX).await {
+        if let Err(e) = self.sup.stop_with(ExitReason::Shutdown, Duration::MAX).await {
             // Only if the supervisor had already given up (and so stopped
             // its children).
             tracing::warn!(target: TARGET, error = %e, "todo server was not running");

@@ -144,7 +144,7 @@ impl TodoList {
     ///
     /// `Agent.stop/3`.
     pub async fn stop(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
-        self.agent.stop(reason, timeout).await
+        self.agent.stop_with(reason, timeout).await
     }
 
     /// Waits for the list to exit and returns its reason.
@@ -163,7 +163,7 @@ impl TodoList {
 
     /// An untyped handle to the list process.
     pub fn process(&self) -> ProcessHandle {
-        self.agent.process()
+        self.agent.handle().clone()
     }
 
     /// Whether the list is alive.

@@ -47,7 +47,7 @@ async fn on_exit(me: &Ctx<TodoEvent>, s: Setup) {
     exit(s.event.pid(), ExitReason::Shutdown);
     exit(s.sup.pid(), ExitReason::Shutdown);
     assert_eq!(s.event.wait().await, ExitReason::Shutdown);
-    assert_eq!(s.sup.process().wait().await, ExitReason::Shutdown);
+    assert_eq!(s.sup.handle().clone().wait().await, ExitReason::Shutdown);
 }
 
 /// "sends events on create and crash".
@@ -67,7 +67,7 @@ async fn sends_events_on_create_and_crash() {
 
         inbox
             .kill_with(&todo, |l| async move {
-                l.stop(ExitReason::Normal, Duration::from_secs(5))
+                l.stop_with(ExitReason::Normal, Duration::from_secs(5))
                     .await
                     .unwrap()
             })
@@ -111,7 +111,7 @@ async fn removes_todo_lists_on_exit() {
         let s = setup(&me).await;
         s.manager.create("shopping");
         let list = s.manager.lookup("shopping").await.unwrap().unwrap();
-        list.stop(ExitReason::Normal, Duration::from_secs(5))
+        list.stop_with(ExitReason::Normal, Duration::from_secs(5))
             .await
             .unwrap();
         // The DOWN was queued at the manager before stop returned.
@@ -177,7 +177,7 @@ async fn owner_death_removes_the_forwarder() {
     assert!(matches!(rx.recv().await, Some(TodoEvent::Create { name, .. }) if name == "home"));
     manager.stop().await.unwrap();
     event.stop().await.unwrap();
-    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
 }
 
 /// A manager whose event manager is gone keeps serving (events dropped).
@@ -196,7 +196,7 @@ async fn manager_survives_a_dead_event_manager() {
     assert_eq!(manager.lookup("shopping").await.unwrap(), None);
     assert!(manager.is_alive());
     manager.stop().await.unwrap();
-    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
 }
 
 // ===== lookups read the manager's table =====

@@ -39,7 +39,7 @@ fn fake_sup(rec: Recorder, restart: bool) -> ProcessRef<Fake> {
                         let n = rec.attempt(&id).await.unwrap();
                         let p = spawn_probe(&ProbeOpts::default());
                         let i = info(ProcKind::Probe, &id, n, Some(ctx.pid()));
-                        rec.started(i, p.process()).await.unwrap();
+                        rec.started(i, p.handle().clone()).await.unwrap();
                         ids.insert(p.pid(), id);
                         reply.reply(p);
                     }
@@ -48,7 +48,7 @@ fn fake_sup(rec: Recorder, restart: bool) -> ProcessRef<Fake> {
                             let n = rec.attempt(&id).await.unwrap();
                             let p = spawn_probe(&ProbeOpts::default());
                             let i = info(ProcKind::Probe, &id, n, Some(ctx.pid()));
-                            rec.started(i, p.process()).await.unwrap();
+                            rec.started(i, p.handle().clone()).await.unwrap();
                             ids.insert(p.pid(), id);
                         }
                     }
@@ -61,7 +61,7 @@ fn fake_sup(rec: Recorder, restart: bool) -> ProcessRef<Fake> {
 
 async fn register_sup(rec: &Recorder, sup: &ProcessRef<Fake>, name: &str) {
     rec.sup_init(name).await.unwrap();
-    rec.started(info(ProcKind::Sup, name, 1, None), sup.process())
+    rec.started(info(ProcKind::Sup, name, 1, None), sup.handle().clone())
         .await
         .unwrap();
 }
@@ -145,7 +145,7 @@ async fn simple_one_for_one_stops_are_held_until_the_supervisor_exits() {
     w10.wait().await;
     exit(sup.pid(), ExitReason::Kill);
     sup.wait().await;
-    let handle: ProcessHandle = sup.process();
+    let handle: ProcessHandle = sup.handle().clone();
     assert!(!handle.is_alive());
     assert_eq!(
         rec.dump().await.unwrap(),
@@ -170,12 +170,12 @@ async fn live_supervisors_are_listed_deepest_first() {
     scope(|me: Ctx<()>| async move {
         let top = fake_sup(rec.clone(), false);
         let mid = fake_sup(rec.clone(), false);
-        rec.started(info(ProcKind::Sup, "top", 1, Some(me.pid())), top.process())
+        rec.started(info(ProcKind::Sup, "top", 1, Some(me.pid())), top.handle().clone())
             .await
             .unwrap();
         rec.started(
             info(ProcKind::Sup, "mid", 1, Some(top.pid())),
-            mid.process(),
+            mid.handle().clone(),
         )
         .await
         .unwrap();

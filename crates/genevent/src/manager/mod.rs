@@ -62,7 +62,7 @@ impl<E: Send + 'static> EventManagerRef<E> {
 
     /// An untyped handle to the manager process (for supervisors, monitors).
     pub fn process(&self) -> ProcessHandle {
-        self.inner.process()
+        self.inner.handle().clone()
     }
 
     /// Whether the manager is alive.
@@ -238,7 +238,7 @@ impl<E: Send + 'static> EventManagerRef<E> {
     /// let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
     /// let id = HandlerId::of::<Forwarder<u32>>();
     /// let exit = scope(|mut me: Ctx<HandlerExit>| async move {
-    ///     let opts = AddOpts::new().owner(Owner::process(&me.handle()));
+    ///     let opts = AddOpts::new().owner(Owner::process(&me.process_ref()));
     ///     mgr.add_handler_opts(id.clone(), Forwarder::to_channel(tx), opts).await.unwrap();
     ///     mgr.remove_handler(&id).await.unwrap();
     ///     let Msg::Message(exit) = me.recv().await else { unreachable!() };

@@ -87,7 +87,7 @@ pub(crate) async fn run<E: Send + 'static>(
     let mut m = Manager {
         entries: Vec::new(),
         me: EventManagerRef {
-            inner: ctx.handle(),
+            inner: ctx.process_ref(),
             gate: gate.clone(),
         },
         acks: Vec::new(),

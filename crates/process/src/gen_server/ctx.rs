@@ -1,27 +1,27 @@
 use std::fmt;
-use std::ops::Deref;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
 
 use super::{GenServer, ServerMsg, ServerRef};
 use crate::Pid;
-use crate::process::{Ctx, Myself, TimerRef};
+use crate::handle::ProcessHandle;
+use crate::myself::Sealed;
+use crate::process::{Ctx, TimerRef};
 
-/// A server's view of itself inside callbacks: [`Myself`] (pid, links,
-/// monitors, trap_exit) through `Deref`, timers, the parent, and the caller
-/// of the call being handled.
+/// A server's view of itself inside callbacks: timers, its parent, a handle
+/// to itself; pid, links, monitors and `trap_exit` through
+/// [`Myself`](crate::Myself).
 pub struct ServerCtx<S: GenServer> {
     pub(crate) proc: Ctx<ServerMsg<S>>,
-    pub(crate) caller: Option<ReplyTo<S::Reply>>,
     pub(crate) parent: Option<Pid>,
 }
 
 impl<S: GenServer> ServerCtx<S> {
-    /// A handle to this server.
-    pub fn handle(&self) -> ServerRef<S> {
+    /// A typed handle to this server, to give to others.
+    pub fn server_ref(&self) -> ServerRef<S> {
         ServerRef {
-            inner: self.proc.handle(),
+            inner: self.proc.process_ref(),
         }
     }
 
@@ -30,20 +30,8 @@ impl<S: GenServer> ServerCtx<S> {
         self.parent
     }
 
-    /// Takes the caller of the call being handled, to reply later (return
-    /// [`CallReply::NoReply`](super::CallReply::NoReply)). `None` outside
-    /// `handle_call` or if already taken.
-    ///
-    /// # OTP
-    ///
-    /// The `From` argument of `handle_call/3` with `{noreply, S}` and
-    /// `gen_server:reply/2`.
-    pub fn reply_later(&mut self) -> Option<ReplyTo<S::Reply>> {
-        self.caller.take()
-    }
-
-    /// Delivers `info` to this server as [`Info::Message`](super::Info::Message)
-    /// after `delay`; cancelled when the server exits.
+    /// Delivers `info` to this server as [`Msg::Message`](crate::Msg::Message)
+    /// in `handle_info` after `delay`; cancelled when the server exits.
     ///
     /// # OTP
     ///
@@ -58,35 +46,54 @@ impl<S: GenServer> ServerCtx<S> {
     }
 }
 
-impl<S: GenServer> Deref for ServerCtx<S> {
-    type Target = Myself;
-    fn deref(&self) -> &Myself {
-        &self.proc
+impl<S: GenServer> Sealed for ServerCtx<S> {
+    #[inline]
+    fn me(&self) -> &ProcessHandle {
+        self.proc.me()
     }
 }
 
 impl<S: GenServer> fmt::Debug for ServerCtx<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ServerCtx")
-            .field("pid", &self.proc.pid())
+            .field("pid", &self.proc.me().cell.pid)
             .field("parent", &self.parent)
             .finish()
     }
 }
 
-/// The caller of a call, to reply to later (see [`ServerCtx::reply_later`]).
+/// The reply port of one call: the caller waits for exactly one `R`.
+///
+/// A call request carries it (the last field of a `Call` enum variant), and
+/// the server replies through it, now or later, from anywhere. Dropping it
+/// without replying leaves the caller waiting until its timeout, as in
+/// Erlang; when the server exits first, the caller gets the exit reason.
+///
+/// # OTP
+///
+/// The `From` of `handle_call/3` and `gen_server:reply/2`.
 pub struct ReplyTo<R>(pub(crate) oneshot::Sender<R>);
 
 impl<R> ReplyTo<R> {
-    /// Sends the reply; `false` if the caller is no longer waiting (it timed
-    /// out or was cancelled): the reply is dropped, never delivered late.
+    /// Sends the reply. If the caller is no longer waiting (it timed out or
+    /// was cancelled), the reply is dropped, never delivered late.
     ///
     /// # OTP
     ///
-    /// `gen_server:reply/2`.
+    /// `gen_server:reply/2`, `{reply, Reply, State}`.
     #[inline]
-    pub fn reply(self, reply: R) -> bool {
-        self.0.send(reply).is_ok()
+    pub fn reply(self, reply: R) {
+        let _ = self.0.send(reply);
+    }
+
+    /// Sends the reply, or gives it back if the caller is no longer waiting.
+    ///
+    /// # Errors
+    ///
+    /// `Err(reply)` when the caller timed out or was cancelled.
+    #[inline]
+    pub fn try_reply(self, reply: R) -> Result<(), R> {
+        self.0.send(reply)
     }
 
     /// Whether the caller is still waiting.

@@ -5,6 +5,12 @@
 //! Implement [`GenServer`] for the state type, start it with
 //! [`GenServer::start`] or [`GenServer::start_link`], talk to it through
 //! the returned [`ServerRef`].
+//!
+//! Each call request carries its own reply port, [`ReplyTo<R>`], typed by
+//! what that request answers: the server's `Call` type is an enum whose
+//! variants end in a `ReplyTo`, and a variant's constructor is the request
+//! (`server.call(Call::Get)`), so the compiler checks every reply against
+//! its request and no call site matches replies it cannot get.
 
 mod ctx;
 mod server;
@@ -14,57 +20,25 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use ctx::{ReplyTo, ServerCtx};
-pub use server::StartOpts;
 pub use server_ref::ServerRef;
 
 pub(crate) use server::ServerMsg;
 
-use crate::ExitReason;
 use crate::error::StartError;
-use crate::signal::{Down, ExitSignal};
+use crate::signal::Msg;
+use crate::start_opts::StartOpts;
+use crate::ExitReason;
 
 /// The default timeout of [`ServerRef::call`], as in OTP.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What `handle_call` decides.
-#[derive(Debug)]
-pub enum CallReply<R> {
-    /// Reply now and keep running.
-    Reply(R),
-    /// Do not reply now: the handler took the caller with
-    /// [`ServerCtx::reply_later`] and answers later, from anywhere. If the
-    /// handle is dropped without replying, the caller times out.
-    NoReply,
-    /// Stop the server with `reason`, replying first if `reply` is given.
-    Stop {
-        /// The exit reason.
-        reason: ExitReason,
-        /// The reply to send before `terminate` runs.
-        reply: Option<R>,
-    },
-}
-
-/// What `handle_cast` and `handle_info` decide.
+/// What a callback decides: keep running or stop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
     /// Keep running.
     Continue,
     /// Run `terminate` and exit with this reason.
     Stop(ExitReason),
-}
-
-/// Messages that are not calls or casts, in mailbox order.
-#[derive(Debug)]
-pub enum Info<I> {
-    /// A message sent with [`ServerRef::send_info`] or a timer from
-    /// [`ServerCtx::send_after`].
-    Message(I),
-    /// An exit signal from a linked process that is not the parent (the
-    /// server traps exits). The parent's exit signal never arrives here: it
-    /// stops the server.
-    Exit(ExitSignal),
-    /// A monitored process terminated.
-    Down(Down),
 }
 
 /// A server process's behaviour. The implementing type is the server's
@@ -76,33 +50,46 @@ pub enum Info<I> {
 /// # Examples
 ///
 /// ```
-/// use arbor_process::{CallReply, ExitReason, GenServer, ServerCtx};
+/// use arbor_process::{Control, ExitReason, GenServer, ReplyTo, ServerCtx};
 ///
 /// struct Counter(u64);
 ///
+/// enum Call {
+///     Get(ReplyTo<u64>),
+///     Add(u64, ReplyTo<u64>),
+/// }
+///
 /// impl GenServer for Counter {
 ///     type Args = u64;
-///     type Call = ();
-///     type Reply = u64;
+///     type Call = Call;
 ///     type Cast = u64;
 ///     type Info = ();
 ///
 ///     async fn init(start: u64, _ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
 ///         Ok(Counter(start))
 ///     }
-///     async fn handle_call(&mut self, _req: (), _ctx: &mut ServerCtx<Self>) -> CallReply<u64> {
-///         CallReply::Reply(self.0)
+///     async fn handle_call(&mut self, call: Call, _ctx: &mut ServerCtx<Self>) -> Control {
+///         match call {
+///             Call::Get(reply) => reply.reply(self.0),
+///             Call::Add(n, reply) => {
+///                 self.0 += n;
+///                 reply.reply(self.0)
+///             }
+///         }
+///         Control::Continue
 ///     }
-///     async fn handle_cast(&mut self, n: u64, _ctx: &mut ServerCtx<Self>) -> arbor_process::Control {
+///     async fn handle_cast(&mut self, n: u64, _ctx: &mut ServerCtx<Self>) -> Control {
 ///         self.0 += n;
-///         arbor_process::Control::Continue
+///         Control::Continue
 ///     }
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let counter = Counter::start(40).await.unwrap();
-/// counter.cast(2);
-/// assert_eq!(counter.call(()).await, Ok(42));
+/// counter.cast(1);
+/// let n: u64 = counter.call(|r| Call::Add(1, r)).await.unwrap();
+/// assert_eq!(n, 42);
+/// assert_eq!(counter.call(Call::Get).await, Ok(42));
 /// # }
 /// ```
 ///
@@ -114,13 +101,12 @@ pub enum Info<I> {
 pub trait GenServer: Sized + Send + 'static {
     /// What `init` is given.
     type Args: Send + 'static;
-    /// Call requests.
+    /// Call requests: usually an enum whose variants each end in the
+    /// [`ReplyTo`] of their own reply type.
     type Call: Send + 'static;
-    /// Call replies.
-    type Reply: Send + 'static;
     /// Cast messages.
     type Cast: Send + 'static;
-    /// Plain messages ([`Info::Message`]) and timer payloads.
+    /// Plain messages ([`Msg::Message`] in `handle_info`) and timer payloads.
     type Info: Send + 'static;
 
     /// Builds the state. Runs inside the new process before `start` returns.
@@ -131,20 +117,18 @@ pub trait GenServer: Sized + Send + 'static {
         ctx: &mut ServerCtx<Self>,
     ) -> impl Future<Output = Result<Self, ExitReason>> + Send;
 
-    /// Handles a call. The default stops the server with reason `bad_call`,
-    /// as an Erlang server without a matching clause would crash.
+    /// Handles a call: reply through the request's [`ReplyTo`], now (before
+    /// returning) or later (keep the `ReplyTo`, reply from anywhere). Stopping
+    /// without replying makes the caller's call fail with the exit reason.
+    /// The default stops the server with reason `bad_call`, as an Erlang
+    /// server without a matching clause would crash.
     fn handle_call(
         &mut self,
         request: Self::Call,
         ctx: &mut ServerCtx<Self>,
-    ) -> impl Future<Output = CallReply<Self::Reply>> + Send {
+    ) -> impl Future<Output = Control> + Send {
         let _ = (request, ctx);
-        async {
-            CallReply::Stop {
-                reason: ExitReason::custom("bad_call"),
-                reply: None,
-            }
-        }
+        async { Control::Stop(ExitReason::custom("bad_call")) }
     }
 
     /// Handles a cast. The default stops the server with reason `bad_cast`.
@@ -157,25 +141,30 @@ pub trait GenServer: Sized + Send + 'static {
         async { Control::Stop(ExitReason::custom("bad_cast")) }
     }
 
-    /// Handles everything else. The default ignores the message (logged at
-    /// debug level), as `gen_server`'s default `handle_info` does.
+    /// Handles everything else, in mailbox order: plain messages sent with
+    /// [`ServerRef::send_info`] and timers from [`ServerCtx::send_after`]
+    /// ([`Msg::Message`]), exit signals from linked processes other than the
+    /// parent when the server traps exits ([`Msg::Exit`]; the parent's stops
+    /// the server), monitor notifications ([`Msg::Down`]). The default
+    /// ignores the message (logged at debug level), as `gen_server`'s
+    /// default `handle_info` does.
     fn handle_info(
         &mut self,
-        info: Info<Self::Info>,
+        info: Msg<Self::Info>,
         ctx: &mut ServerCtx<Self>,
     ) -> impl Future<Output = Control> + Send {
         let _ = ctx;
         let kind = match &info {
-            Info::Message(_) => "message",
-            Info::Exit(_) => "exit",
-            Info::Down(_) => "down",
+            Msg::Message(_) => "message",
+            Msg::Exit(_) => "exit",
+            Msg::Down(_) => "down",
         };
         tracing::debug!(kind, "gen_server: unhandled info");
         async { Control::Continue }
     }
 
     /// Runs when the server stops: after a callback returns `Stop`, after a
-    /// callback panics, on [`ServerRef::stop`], and on the parent's exit
+    /// callback panics, on [`stop`](crate::Process::stop), and on the parent's exit
     /// signal when the server traps exits. It does **not** run when the
     /// process is killed, or dies from an exit signal it does not trap.
     fn terminate(
@@ -216,7 +205,7 @@ pub trait GenServer: Sized + Send + 'static {
         server::start(args, StartOpts::default().link())
     }
 
-    /// Starts the server with options (name, link).
+    /// Starts the server with options (name, link, trap_exit).
     ///
     /// # Errors
     ///

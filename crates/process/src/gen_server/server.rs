@@ -5,59 +5,40 @@ use std::panic::AssertUnwindSafe;
 use futures::FutureExt;
 use tokio::sync::oneshot;
 
-use super::ctx::{ReplyTo, ServerCtx};
-use super::{CallReply, Control, GenServer, Info, ServerRef};
+use super::ctx::ServerCtx;
+use super::{Control, GenServer, ServerRef};
 use crate::ExitReason;
+use crate::handle::Process;
+use crate::myself::Myself;
 use crate::catch_unwind::catch;
 use crate::error::StartError;
-use crate::process::{self, Ctx, SpawnOpts};
+use crate::process::{self, Ctx};
 use crate::registry::{self, Name};
 use crate::signal::Msg;
+use crate::start_opts::StartOpts;
 
 /// The messages a server's mailbox holds.
 pub(crate) enum ServerMsg<S: GenServer> {
-    Call(S::Call, oneshot::Sender<S::Reply>),
+    /// A call: the request holds its own reply port.
+    Call(S::Call),
     Cast(S::Cast),
     Info(S::Info),
     /// Boxed: rare, and it would make every mailbox slot 16 bytes larger.
     Stop(Box<ExitReason>),
 }
 
-/// Options for [`GenServer::start_opts`].
-#[derive(Debug, Clone, Default)]
-pub struct StartOpts {
-    /// Register the server under this name before `init` runs.
-    pub name: Option<Name>,
-    /// Link to the calling process, which becomes the parent.
-    pub link: bool,
-}
-
-impl StartOpts {
-    /// Register under `name`.
-    pub fn name(mut self, name: impl Into<Name>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Link to the caller (the caller becomes the parent).
-    pub fn link(mut self) -> Self {
-        self.link = true;
-        self
-    }
-}
-
 pub(crate) async fn start<S: GenServer>(
     args: S::Args,
-    opts: StartOpts,
+    mut opts: StartOpts,
 ) -> Result<ServerRef<S>, StartError> {
     let (ack_tx, ack_rx) = oneshot::channel();
     let parent = if opts.link { process::current() } else { None };
-    let spawn = SpawnOpts {
-        link: opts.link,
-        trap_exit: false,
-    };
-    let name = opts.name;
-    let proc = process::spawn_opts(spawn, move |ctx| run::<S>(ctx, args, name, parent, ack_tx));
+    // The name is registered by the server itself, so that a taken name
+    // is reported with the holder's pid after the link, as OTP does.
+    let name = opts.name.take();
+    let proc = process::spawn_unregistered(opts, move |ctx| {
+        run::<S>(ctx, args, name, parent, ack_tx)
+    });
     match ack_rx.await {
         Ok(Ok(())) => Ok(ServerRef { inner: proc }),
         Ok(Err(e)) => {
@@ -76,11 +57,7 @@ async fn run<S: GenServer>(
     parent: Option<crate::Pid>,
     ack: oneshot::Sender<Result<(), StartError>>,
 ) -> ExitReason {
-    let mut ctx = ServerCtx {
-        proc,
-        caller: None,
-        parent,
-    };
+    let mut ctx = ServerCtx { proc, parent };
     // Fails start without an exit signal to the parent (OTP 26+).
     let fail = |ctx: &ServerCtx<S>, ack: oneshot::Sender<_>, err: StartError| {
         if let Some(p) = parent {
@@ -88,7 +65,7 @@ async fn run<S: GenServer>(
         }
         let _ = ack.send(Err(err));
     };
-    if let Some(Err(e)) = name.map(|n| registry::register_cell(n, &ctx.proc.cell)) {
+    if let Some(Err(e)) = name.map(|n| registry::register_cell(n, &ctx.proc.me.cell)) {
         let holder = match e {
             crate::RegisterError::AlreadyRegistered(p) => p,
             _ => ctx.pid(),
@@ -117,12 +94,9 @@ async fn run<S: GenServer>(
         .await;
     let reason = match served {
         Ok(reason) => reason,
-        Err(panic) => {
-            // The pending caller (if the panic was in handle_call) learns
-            // the reason when the process exits.
-            ctx.caller = None;
-            ExitReason::from_panic(&*panic)
-        }
+        // The pending caller (if the panic was in handle_call) learns the
+        // reason when the process exits: its reply port was dropped.
+        Err(panic) => ExitReason::from_panic(&*panic),
     };
     if let Err(panic) = catch(state.terminate(&reason, &mut ctx)).await {
         return panic;
@@ -135,41 +109,13 @@ async fn run<S: GenServer>(
 async fn serve<S: GenServer>(state: &mut S, ctx: &mut ServerCtx<S>) -> ExitReason {
     loop {
         let control = match ctx.proc.recv().await {
-            Msg::Message(ServerMsg::Call(req, reply)) => {
-                ctx.caller = Some(ReplyTo(reply));
-                let outcome = state.handle_call(req, ctx).await;
-                let caller = ctx.caller.take();
-                match outcome {
-                    CallReply::Reply(r) => {
-                        if let Some(c) = caller {
-                            c.reply(r);
-                        }
-                        Control::Continue
-                    }
-                    CallReply::NoReply => Control::Continue,
-                    CallReply::Stop { reason, reply } => {
-                        if let (Some(c), Some(r)) = (caller, reply) {
-                            c.reply(r);
-                        }
-                        Control::Stop(reason)
-                    }
-                }
-            }
+            Msg::Message(ServerMsg::Call(req)) => state.handle_call(req, ctx).await,
             Msg::Message(ServerMsg::Cast(m)) => state.handle_cast(m, ctx).await,
-            Msg::Message(ServerMsg::Info(m)) => {
-                let info = Info::Message(m);
-                state.handle_info(info, ctx).await
-            }
+            Msg::Message(ServerMsg::Info(m)) => state.handle_info(Msg::Message(m), ctx).await,
             Msg::Message(ServerMsg::Stop(reason)) => Control::Stop(*reason),
             Msg::Exit(sig) if Some(sig.from) == ctx.parent => Control::Stop(sig.reason),
-            Msg::Exit(sig) => {
-                let info = Info::Exit(sig);
-                state.handle_info(info, ctx).await
-            }
-            Msg::Down(down) => {
-                let info = Info::Down(down);
-                state.handle_info(info, ctx).await
-            }
+            Msg::Exit(sig) => state.handle_info(Msg::Exit(sig), ctx).await,
+            Msg::Down(down) => state.handle_info(Msg::Down(down), ctx).await,
         };
         if let Control::Stop(reason) = control {
             return reason;

@@ -3,15 +3,17 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::{DEFAULT_CALL_TIMEOUT, GenServer, ServerMsg};
+use super::{DEFAULT_CALL_TIMEOUT, GenServer, ReplyTo, ServerMsg};
 use crate::call::{await_reply, check_not_self};
 use crate::error::{CallError, StopError};
+use crate::handle::{Process, ProcessHandle, await_stopped};
 use crate::process::ProcessRef;
 use crate::signal::Envelope;
-use crate::{ExitReason, Pid};
+use crate::ExitReason;
 
-/// A typed handle to a running [`GenServer`]. Cheap to clone; holds no
-/// server state.
+/// A typed handle to a running [`GenServer`]: calls, casts, info messages.
+/// Its pid, liveness, exit and stop come with [`Process`]. Cheap to clone;
+/// holds no server state.
 pub struct ServerRef<S: GenServer> {
     pub(crate) inner: ProcessRef<ServerMsg<S>>,
 }
@@ -25,12 +27,11 @@ impl<S: GenServer> Clone for ServerRef<S> {
 }
 
 impl<S: GenServer> ServerRef<S> {
-    /// The server's pid.
-    pub fn pid(&self) -> Pid {
-        self.inner.pid()
-    }
-
-    /// Calls the server with the default 5 s timeout.
+    /// Calls the server with the default 5 s timeout. `request` builds the
+    /// request around its reply port: usually a variant of the server's
+    /// `Call` enum, such as `Call::Get` (a tuple variant is a function from
+    /// its fields), or a closure `|r| Call::Add(5, r)`. The reply's type is
+    /// the port's.
     ///
     /// # Errors
     ///
@@ -40,16 +41,17 @@ impl<S: GenServer> ServerRef<S> {
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future after the request was queued leaves the request
-    /// in the server's mailbox; the server handles it and its reply is dropped.
+    /// The request is queued when `call` is called, before the future is
+    /// first polled. Dropping the future leaves the request in the server's
+    /// mailbox; the server handles it and its reply is dropped.
     ///
     /// # OTP
     ///
     /// `gen_server:call/2`, errors as values instead of caller exits.
-    pub fn call(
+    pub fn call<R: Send + 'static>(
         &self,
-        request: S::Call,
-    ) -> impl Future<Output = Result<S::Reply, CallError>> + Send + '_ {
+        request: impl FnOnce(ReplyTo<R>) -> S::Call,
+    ) -> impl Future<Output = Result<R, CallError>> + Send + '_ {
         // Not an `async fn`: the call is `call_timeout`'s future itself, one
         // state machine fewer to build and poll on every call.
         self.call_timeout(request, DEFAULT_CALL_TIMEOUT)
@@ -69,20 +71,26 @@ impl<S: GenServer> ServerRef<S> {
     /// # OTP
     ///
     /// `gen_server:call/3`.
-    pub async fn call_timeout(
+    pub fn call_timeout<R: Send + 'static>(
         &self,
-        request: S::Call,
+        request: impl FnOnce(ReplyTo<R>) -> S::Call,
         timeout: Duration,
-    ) -> Result<S::Reply, CallError> {
-        check_not_self(&self.inner.cell)?;
-        let (tx, rx) = oneshot::channel();
-        if !self
-            .inner
-            .enqueue(Envelope::User(ServerMsg::Call(request, tx)))
-        {
-            return Err(CallError::NoProcess);
+    ) -> impl Future<Output = Result<R, CallError>> + Send + '_ {
+        // The request is queued now, not at the first poll: the future
+        // then holds only the receiver, not the request's builder.
+        let cell = &self.inner.handle.cell;
+        let sent = check_not_self(cell).and_then(|()| {
+            let (tx, rx) = oneshot::channel();
+            let call = ServerMsg::Call(request(ReplyTo(tx)));
+            match self.inner.enqueue(Envelope::User(call)) {
+                true => Ok(rx),
+                false => Err(CallError::NoProcess),
+            }
+        });
+        async move {
+            let rx = sent?;
+            await_reply!(rx, cell, timeout)
         }
-        await_reply!(rx, &self.inner.cell, timeout)
     }
 
     /// Sends a cast. Never blocks and never fails; a cast to a dead server
@@ -96,66 +104,13 @@ impl<S: GenServer> ServerRef<S> {
     }
 
     /// Sends a plain message, handled by `handle_info` as
-    /// [`Info::Message`](super::Info::Message). Dropped if the server is dead.
+    /// [`Msg::Message`](crate::Msg::Message). Dropped if the server is dead.
     ///
     /// # OTP
     ///
     /// `Pid ! Msg`.
     pub fn send_info(&self, message: S::Info) {
         self.inner.enqueue(Envelope::User(ServerMsg::Info(message)));
-    }
-
-    /// Stops the server with `reason` (its `terminate` runs) and waits up to
-    /// `timeout` for it to exit.
-    ///
-    /// # Errors
-    ///
-    /// [`StopError::NoProcess`] if it was not alive, [`StopError::Timeout`]
-    /// (it keeps running), [`StopError::Exited`] if it exited with another
-    /// reason, [`StopError::CallingSelf`] from inside the server.
-    ///
-    /// # OTP
-    ///
-    /// `gen_server:stop/3`.
-    pub async fn stop(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
-        if check_not_self(&self.inner.cell).is_err() {
-            return Err(StopError::CallingSelf);
-        }
-        let msg = Envelope::User(ServerMsg::Stop(Box::new(reason.clone())));
-        if !self.inner.enqueue(msg) {
-            return Err(StopError::NoProcess);
-        }
-        match tokio::time::timeout(timeout, self.inner.wait()).await {
-            Ok(r) if r == reason => Ok(()),
-            Ok(other) => Err(StopError::Exited(other)),
-            Err(_) => Err(StopError::Timeout),
-        }
-    }
-
-    /// An untyped handle to the server process (e.g. for a supervisor's
-    /// start function).
-    pub fn process(&self) -> crate::ProcessHandle {
-        self.inner.process()
-    }
-
-    /// Whether the server is alive.
-    pub fn is_alive(&self) -> bool {
-        self.inner.is_alive()
-    }
-
-    /// The exit reason, once the server has exited (and every process
-    /// linked to or monitoring it has its exit signal queued).
-    pub fn exit_reason(&self) -> Option<ExitReason> {
-        self.inner.exit_reason()
-    }
-
-    /// Waits for the server to exit and returns its reason.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe.
-    pub async fn wait(&self) -> ExitReason {
-        self.inner.wait().await
     }
 
     /// The server registered under `name`, if it is a server of type `S`.
@@ -165,6 +120,33 @@ impl<S: GenServer> ServerRef<S> {
     /// Addressing a `gen_server` by a locally registered name.
     pub fn whereis(name: &str) -> Option<ServerRef<S>> {
         ProcessRef::whereis(name).map(|inner| ServerRef { inner })
+    }
+}
+
+impl<S: GenServer> Process for ServerRef<S> {
+    #[inline]
+    fn handle(&self) -> &ProcessHandle {
+        &self.inner.handle
+    }
+
+    /// Asks the server to stop: its `terminate` runs with `reason`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Process::stop_with`].
+    ///
+    /// # OTP
+    ///
+    /// `gen_server:stop/3`.
+    async fn stop_with(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
+        if check_not_self(&self.inner.handle.cell).is_err() {
+            return Err(StopError::CallingSelf);
+        }
+        let msg = Envelope::User(ServerMsg::Stop(Box::new(reason.clone())));
+        if !self.inner.enqueue(msg) {
+            return Err(StopError::NoProcess);
+        }
+        await_stopped(&self.inner.handle, reason, timeout).await
     }
 }
 

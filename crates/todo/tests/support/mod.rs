@@ -71,7 +71,7 @@ pub async fn forward_to_me(events: &EventManagerRef<TodoEvent>, me: &Ctx<TodoEve
     events
         .add_handler_opts(
             HandlerId::of::<Forwarder<TodoEvent>>(),
-            Forwarder::to_process(&me.handle()),
+            Forwarder::to_process(&me.process_ref()),
             AddOpts::new().link(),
         )
         .await

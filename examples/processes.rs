@@ -9,8 +9,10 @@
 
 use std::time::Duration;
 
+use arbor::process::Myself;
+use arbor::process::Process;
 use arbor::process::{
-    Agent, CallError, CallReply, Control, Ctx, ExitReason, GenServer, Msg, ServerCtx, kill, scope,
+    Agent, CallError, Control, Ctx, ExitReason, GenServer, Msg, ReplyTo, ServerCtx, kill, scope,
     spawn, spawn_link,
 };
 use tracing_subscriber::EnvFilter;
@@ -21,15 +23,14 @@ struct Counter {
 }
 
 enum Req {
-    Get,
+    Get(ReplyTo<u64>),
     /// Calls itself: shows `CallingSelf` instead of a deadlock.
-    CallMyself,
+    CallMyself(ReplyTo<Result<u64, CallError>>),
 }
 
 impl GenServer for Counter {
     type Args = u64;
     type Call = Req;
-    type Reply = Result<u64, CallError>;
     type Cast = u64;
     type Info = ();
 
@@ -37,14 +38,15 @@ impl GenServer for Counter {
         Ok(Counter { count: start })
     }
 
-    async fn handle_call(&mut self, req: Req, ctx: &mut ServerCtx<Self>) -> CallReply<Self::Reply> {
+    async fn handle_call(&mut self, req: Req, ctx: &mut ServerCtx<Self>) -> Control {
         match req {
-            Req::Get => CallReply::Reply(Ok(self.count)),
-            Req::CallMyself => {
-                let me = ctx.process_ref();
-                CallReply::Reply(me.call(Req::Get).await.and_then(|r| r))
+            Req::Get(reply) => reply.reply(self.count),
+            Req::CallMyself(reply) => {
+                let me = ctx.server_ref();
+                reply.reply(me.call(Req::Get).await)
             }
         }
+        Control::Continue
     }
 
     async fn handle_cast(&mut self, n: u64, _ctx: &mut ServerCtx<Self>) -> Control {

@@ -32,9 +32,10 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use arbor::genevent::{Forwarder, HandlerId};
+use arbor::process::Process;
 use arbor::process::{ExitReason, Pid, is_alive, kill, wait_exit};
 use arbor::supervisor::{Strategy, SupFlags, Supervisor};
-use arbor::todo::{AppError, TodoApp, TodoEvent, TodoList, TreeNames};
+use arbor_todo::{AppError, TodoApp, TodoEvent, TodoList, TreeNames};
 use tokio::sync::mpsc;
 
 /// The lists restored before every step.

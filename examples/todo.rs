@@ -23,8 +23,9 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use arbor::process::Process;
 use arbor::process::{ExitReason, Pid, exit, kill, process_count, wait_exit};
-use arbor::todo::{TodoApp, TodoEvent, TodoServer, TreeNames};
+use arbor_todo::{TodoApp, TodoEvent, TodoServer, TreeNames};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;

@@ -1,38 +1,79 @@
 //! arbor: Erlang/OTP-style supervision trees for Rust on tokio.
 //!
-//! This crate re-exports the workspace's crates under one name:
+//! One crate for the framework, re-exporting its parts:
 //!
 //! - [`process`]: processes, links, monitors, exit signals, the name
-//!   registry, [`process::GenServer`] and [`process::Agent`];
+//!   registry, [`GenServer`](process::GenServer) and [`Agent`](process::Agent);
 //! - [`supervisor`]: OTP supervisors (one_for_one, one_for_all,
 //!   rest_for_one, simple_one_for_one);
 //! - [`genevent`]: event managers with handlers and event streams;
-//! - [`todo`](mod@todo): the reference todo application built on all of the above.
+//! - `testkit` (feature `testkit`): probes, crash generators and the
+//!   reference model, to property-test your own trees.
 //!
-//! A worker under a supervisor, found by name after it crashed:
+//! `use arbor::prelude::*` brings what everyday code needs. A counter
+//! server with a call and a cast:
 //!
 //! ```
-//! use std::time::Duration;
-//! use arbor::process::{Agent, ExitReason, StartOpts, kill, wait_exit};
-//! use arbor::supervisor::{ChildSpec, Strategy, SupFlags, Supervisor};
+//! use arbor::prelude::*;
+//!
+//! struct Counter(u64);
+//! enum Call { Get(ReplyTo<u64>) }
+//!
+//! impl GenServer for Counter {
+//!     type Args = u64;
+//!     type Call = Call;
+//!     type Cast = u64;
+//!     type Info = ();
+//!     async fn init(n: u64, _: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
+//!         Ok(Counter(n))
+//!     }
+//!     async fn handle_call(&mut self, Call::Get(r): Call, _: &mut ServerCtx<Self>) -> Control {
+//!         r.reply(self.0);
+//!         Control::Continue
+//!     }
+//!     async fn handle_cast(&mut self, n: u64, _: &mut ServerCtx<Self>) -> Control {
+//!         self.0 += n;
+//!         Control::Continue
+//!     }
+//! }
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let counter = ChildSpec::worker("counter", |_| async {
-//!     Agent::start_opts(|| 0u64, StartOpts::default().link().name("counter")).await
+//! let counter = Counter::start(40).await.unwrap();
+//! counter.cast(2);
+//! let n: u64 = counter.call(Call::Get).await.unwrap();
+//! assert_eq!(n, 42);
+//! counter.stop().await.unwrap();
+//! # }
+//! ```
+//!
+//! The same counter under a supervisor, found by name after it crashed:
+//!
+//! ```
+//! use arbor::prelude::*;
+//! # struct Counter(u64);
+//! # enum Call { Get(ReplyTo<u64>) }
+//! # impl GenServer for Counter {
+//! #     type Args = u64; type Call = Call; type Cast = u64; type Info = ();
+//! #     async fn init(n: u64, _: &mut ServerCtx<Self>) -> Result<Self, ExitReason> { Ok(Counter(n)) }
+//! #     async fn handle_call(&mut self, Call::Get(r): Call, _: &mut ServerCtx<Self>) -> Control {
+//! #         r.reply(self.0);
+//! #         Control::Continue
+//! #     }
+//! # }
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let spec = ChildSpec::worker("counter", |_| {
+//!     Counter::start_opts(0, StartOpts::new().name("counter").link())
 //! });
-//! let flags = SupFlags::new(Strategy::OneForOne).intensity(3).period(Duration::from_secs(5));
-//! let sup = Supervisor::new(flags).child(counter).start().await.unwrap();
+//! let sup = Supervisor::new(SupFlags::new(Strategy::OneForOne)).child(spec).start().await.unwrap();
 //!
-//! let first = Agent::<u64>::whereis("counter").unwrap();
-//! first.update(|n| *n += 1).await.unwrap();
-//! kill(first.pid());
-//! wait_exit(first.pid()).await;
+//! let first = ServerRef::<Counter>::whereis("counter").unwrap();
+//! first.kill();
+//! first.wait().await;
 //! sup.which_children().await.unwrap(); // answered after the restart
-//!
-//! let second = Agent::<u64>::whereis("counter").unwrap();
+//! let second = ServerRef::<Counter>::whereis("counter").unwrap();
 //! assert_ne!(second.pid(), first.pid());
-//! assert_eq!(second.get(|n| *n).await.unwrap(), 0); // a restart starts afresh
-//! sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+//! assert_eq!(second.call(Call::Get).await, Ok(0)); // a restart starts afresh
+//! sup.stop().await.unwrap();
 //! # }
 //! ```
 //!
@@ -47,14 +88,37 @@
 //!   `ExitReason::Panic`; the runtime and other processes keep running.
 //! - Calls fail with typed errors (timeout, no process, exited with a
 //!   reason, calling self); library code does not panic on bad input.
-//! - A stopped tree leaves no process, task, timer or registered name.
+//! - A stopped tree leaves no process, task, timer or registered name; a
+//!   dropped runtime ends the processes that ran on it (reason
+//!   `{shutdown, runtime_dropped}`).
 //!
-//! Start with `docs/architecture.md` in the repository; differences from
-//! OTP are listed in docs/supervisor.md, docs/genevent.md and
-//! docs/conformance.md.
+//! Start with `docs/architecture.md` in the repository; `docs/from-otp.md`
+//! maps OTP and Elixir calls to arbor's; differences from OTP are listed in
+//! docs/supervisor.md, docs/genevent.md and docs/conformance.md.
 #![doc(test(attr(deny(warnings))))]
 
 pub use arbor_genevent as genevent;
 pub use arbor_process as process;
 pub use arbor_supervisor as supervisor;
-pub use arbor_todo as todo;
+#[cfg(feature = "testkit")]
+pub use arbor_testkit as testkit;
+
+/// The names everyday arbor code uses: `use arbor::prelude::*`.
+///
+/// Processes and their handles ([`Process`](crate::process::Process) for
+/// every handle, [`Myself`](crate::process::Myself) for a process's own
+/// context), GenServer and Agent, supervisors and child specs, event
+/// managers and handlers, and the errors their calls return.
+pub mod prelude {
+    pub use arbor_genevent::{
+        EventHandler, EventManager, EventManagerRef, HandlerCtx, HandlerError, HandlerId, Step,
+    };
+    pub use arbor_process::{
+        Agent, CallError, Control, Ctx, ExitReason, GenServer, Msg, Myself, Pid, Process,
+        ProcessHandle, ProcessRef, ReplyTo, ServerCtx, ServerRef, StartError, StartOpts, StopError,
+        scope, spawn, spawn_link, spawn_opts,
+    };
+    pub use arbor_supervisor::{
+        ChildSpec, Restart, Shutdown, Strategy, SupFlags, Supervisor, SupervisorRef,
+    };
+}

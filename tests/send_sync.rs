@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use arbor::process::Process;
 use arbor::process::{
     Agent, CallError, ExitReason, GenServer, MonitorRef, Name, Pid, ProcessHandle, ProcessRef,
     RegisterError, ReplyTo, SendError, ServerCtx, ServerRef, StartError, StopError, TimerRef,
@@ -25,8 +26,7 @@ struct Server;
 
 impl GenServer for Server {
     type Args = ();
-    type Call = NotSync;
-    type Reply = NotSync;
+    type Call = (NotSync, ReplyTo<NotSync>);
     type Cast = NotSync;
     type Info = NotSync;
     async fn init(_: (), _ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
@@ -62,10 +62,10 @@ fn errors_and_tokens_are_send_sync() {
 fn futures_are_send() {
     fn futures(p: ProcessRef<NotSync>, h: ProcessHandle, s: ServerRef<Server>, a: Agent<u32>) {
         send_future(p.wait());
-        send_future(p.call(|_reply: ReplyTo<u32>| NotSync::new(0), Duration::MAX));
+        send_future(p.call_timeout(|_reply: ReplyTo<u32>| NotSync::new(0), Duration::MAX));
         send_future(h.wait());
-        send_future(s.call(NotSync::new(0)));
-        send_future(s.call_timeout(NotSync::new(0), Duration::MAX));
+        send_future(s.call(|r| (NotSync::new(0), r)));
+        send_future(s.call_timeout(|r| (NotSync::new(0), r), Duration::MAX));
         send_future(s.stop_with(ExitReason::Normal, Duration::MAX));
         send_future(s.wait());
         send_future(Server::start(()));

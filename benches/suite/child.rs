@@ -8,6 +8,7 @@ use arbor::supervisor::{ChildSpec, StartOutcome};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::suite::harness::{CRASH, fail, ok};
+use arbor::process::Process;
 
 /// Generous call timeout: a verification, never a measurement.
 pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -46,7 +47,7 @@ pub(crate) async fn ping(what: &str, pid: Pid) {
     let Some(child) = ProcessRef::<ChildMsg>::from_pid(pid) else {
         fail(&format!("{what}: child {pid} is not alive"));
     };
-    ok(what, child.call(ChildMsg::Ping, CALL_TIMEOUT).await);
+    ok(what, child.call_timeout(ChildMsg::Ping, CALL_TIMEOUT).await);
 }
 
 /// Makes the child `pid` panic; returns a handle to wait for its exit (a

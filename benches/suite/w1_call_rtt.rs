@@ -1,10 +1,11 @@
 //! W1 call_rtt: one client, one counter server, N sequential calls.
 //! W2 cast_throughput: N casts (`+1`), then one call confirms all were handled.
 
-use arbor::process::{CallReply, Control, ExitReason, GenServer, ServerCtx, ServerRef};
+use arbor::process::{Control, ExitReason, GenServer, ReplyTo, ServerCtx, ServerRef};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::suite::harness::{Sample, check_eq, fail, ns_per, ok, timed};
+use arbor::process::Process;
 
 // ===== arbor =====
 
@@ -14,8 +15,8 @@ pub(crate) struct Counter(u64);
 
 impl GenServer for Counter {
     type Args = ();
-    type Call = ();
-    type Reply = u64;
+    /// Increment, and reply with the count.
+    type Call = ReplyTo<u64>;
     type Cast = u64;
     type Info = ();
 
@@ -23,9 +24,10 @@ impl GenServer for Counter {
         Ok(Counter(0))
     }
 
-    async fn handle_call(&mut self, _: (), _ctx: &mut ServerCtx<Self>) -> CallReply<u64> {
+    async fn handle_call(&mut self, reply: ReplyTo<u64>, _ctx: &mut ServerCtx<Self>) -> Control {
         self.0 += 1;
-        CallReply::Reply(self.0)
+        reply.reply(self.0);
+        Control::Continue
     }
 
     async fn handle_cast(&mut self, n: u64, _ctx: &mut ServerCtx<Self>) -> Control {
@@ -50,7 +52,7 @@ pub(crate) async fn call_rtt_arbor(n: u64) -> Sample {
     let (elapsed, last) = timed(async {
         let mut last = 0;
         for _ in 0..n {
-            last = ok("call_rtt arbor: call", server.call(()).await);
+            last = ok("call_rtt arbor: call", server.call(|r| r).await);
         }
         last
     })
@@ -66,7 +68,7 @@ pub(crate) async fn cast_arbor(n: u64) -> Sample {
         for _ in 0..n {
             server.cast(1);
         }
-        ok("cast_throughput arbor: call", server.call(()).await)
+        ok("cast_throughput arbor: call", server.call(|r| r).await)
     })
     .await;
     check_eq("cast_throughput arbor: count", total, n + 1);

@@ -10,6 +10,7 @@ use arbor::genevent::{
 use tokio::sync::{mpsc, oneshot};
 
 use crate::suite::harness::{Sample, check_eq, fail, ns_per, ok, timed};
+use arbor::process::Process;
 
 /// The sum of the events 1..=n.
 fn expected_sum(n: u64) -> u64 {

@@ -11,6 +11,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::suite::child::{RawChild, RawChildMsg, child_spec, ping, raw_ping, spawn_raw_child};
 use crate::suite::harness::{Sample, check_eq, fail, ms, ns_per, ok, rss, timed};
+use arbor::process::Myself;
+use arbor::process::Process;
 
 /// Flags whose intensity never trips in these workloads.
 fn flags() -> SupFlags {

@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 
 use crate::suite::child::{RawChildMsg, child_spec, crash, ping, raw_child, raw_ping};
 use crate::suite::harness::{CRASH, Sample, check_eq, fail, ok};
+use arbor::process::Process;
 
 /// Flags whose intensity never trips in these workloads.
 fn flags(strategy: Strategy) -> SupFlags {

@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use arbor::genevent::{Forwarder, HandlerId};
 use arbor::process::kill;
-use arbor::todo::{TodoApp, TodoEvent, TodoList, TreeNames};
+use arbor_todo::{TodoApp, TodoEvent, TodoList, TreeNames};
 use tokio::sync::mpsc;
 
 use crate::suite::harness::{Rng, Sample, check_eq, fail, ms, ok, timed};
+use arbor::process::Process;
 
 fn list_name(i: u64) -> String {
     format!("list{i}")

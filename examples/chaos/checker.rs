@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use arbor::process::{ExitReason, is_alive, registered, whereis};
 use arbor::supervisor::{SupervisorRef, TreeNode};
-use arbor::todo::{TodoApp, TodoEvent, TodoList};
+use arbor_todo::{TodoApp, TodoEvent, TodoList};
 use tokio::sync::{mpsc, watch};
 
 use crate::DEATH_TIMEOUT;
 use crate::collector::FLUSH;
 use crate::shared::{Shared, lock};
 use crate::tree::{TreePids, dead_pid, shape};
+use arbor::process::Process;
 
 /// Quiet-point attempts before "shape not restored" is declared.
 const SETTLE_ATTEMPTS: usize = 100_000;

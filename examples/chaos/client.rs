@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use arbor::genevent::{AddError, Forwarder, HandlerId};
 use arbor::process::{ExitReason, Pid, ProcessHandle, registered, whereis};
-use arbor::todo::{TodoApp, TodoEvent, TodoList};
+use arbor_todo::{TodoApp, TodoEvent, TodoList};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -17,6 +17,7 @@ use crate::collector::SEQ;
 use crate::ledger::{ERR, OK};
 use crate::rng::Rng;
 use crate::shared::{Shared, lock};
+use arbor::process::Process;
 
 /// The handler the clients install: forwards every event to the collector.
 fn handler_id() -> HandlerId {
@@ -101,7 +102,10 @@ impl Client {
             tokio::task::yield_now().await;
         }
         self.at(11);
-        let _ = self.probe.stop_with(ExitReason::Normal, Duration::MAX).await;
+        let _ = self
+            .probe
+            .stop_with(ExitReason::Normal, Duration::MAX)
+            .await;
         self.stats
     }
 
@@ -163,7 +167,11 @@ impl Client {
         match list.get().await {
             Ok(items) if items.len() > 8 => {
                 self.at(6);
-                if list.stop_with(ExitReason::Normal, Duration::MAX).await.is_ok() {
+                if list
+                    .stop_with(ExitReason::Normal, Duration::MAX)
+                    .await
+                    .is_ok()
+                {
                     self.stats.lists_stopped += 1;
                 }
                 self.stats.dead_lists_checked += 1;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use arbor::todo::TodoEvent;
+use arbor_todo::TodoEvent;
 use tokio::sync::{mpsc, watch};
 
 use crate::shared::{Shared, lock};

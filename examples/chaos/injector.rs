@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use arbor::process::{ExitReason, Pid, exit, kill};
 use arbor::supervisor::SupervisorRef;
-use arbor::todo::TodoApp;
+use arbor_todo::TodoApp;
 
 use crate::DEATH_TIMEOUT;
 use crate::args::Config;
@@ -14,6 +14,7 @@ use crate::checker::{Checker, check_dead_list};
 use crate::rng::Rng;
 use crate::rss::rss_bytes;
 use crate::shared::Shared;
+use arbor::process::Process;
 
 /// What the injector crashes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -73,7 +73,7 @@ use std::time::{Duration, Instant};
 
 use arbor::process::{ExitReason, process_count, registered};
 use arbor::supervisor::{Strategy, SupFlags, Supervisor};
-use arbor::todo::{TodoApp, TodoList, TreeNames};
+use arbor_todo::{TodoApp, TodoList, TreeNames};
 use tokio::sync::{mpsc, watch};
 
 use crate::checker::Checker;
@@ -83,6 +83,7 @@ use crate::rng::Rng;
 use crate::rss::rss_bytes;
 use crate::shared::Shared;
 use crate::sup_reports::SupReports;
+use arbor::process::Process;
 
 /// A crash that has not taken effect after this long is a violation (a
 /// safety net against hangs, not a synchronisation).

@@ -3,7 +3,7 @@
 
 use arbor::process::{Pid, is_alive, whereis};
 use arbor::supervisor::{ChildState, Strategy, TreeNode};
-use arbor::todo::TreeNames;
+use arbor_todo::TreeNames;
 
 /// The shape of a tree: everything but pids, restart counts and the
 /// lists under simple_one_for_one supervisors.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use arbor_process::{Ctx, ExitReason, Msg, ProcessRef, ReplyTo, SpawnOpts, spawn_opts};
+use arbor_process::{Ctx, ExitReason, Msg, ProcessRef, ReplyTo, StartError, StartOpts, spawn_opts};
 
 use crate::scenario::{Delay, ProbeOpts};
 
@@ -17,28 +17,28 @@ pub(crate) enum ProbeMsg {
 
 /// Spawns a running probe linked to the calling process (the supervisor
 /// running the start function), with its trap flag set before it runs.
-pub(crate) fn spawn_probe(opts: &ProbeOpts) -> ProcessRef<ProbeMsg> {
+///
+/// # Errors
+///
+/// None in practice: the spawn registers no name.
+pub(crate) fn spawn_probe(opts: &ProbeOpts) -> Result<ProcessRef<ProbeMsg>, StartError> {
     let trap = opts.trap.unwrap_or(false);
     let delay = opts.stop_delay.unwrap_or(Delay::Ms(0));
-    spawn_opts(
-        SpawnOpts {
-            link: true,
-            trap_exit: trap,
-        },
-        move |mut ctx: Ctx<ProbeMsg>| async move {
-            loop {
-                match ctx.recv().await {
-                    Msg::Message(ProbeMsg::Crash(r)) => return r,
-                    Msg::Message(ProbeMsg::Ping(reply)) => {
-                        reply.reply(());
-                    }
-                    // Only delivered while trapping: obey after the delay.
-                    Msg::Exit(sig) => return stopping(ctx, sig.reason, delay).await,
-                    Msg::Down(_) => {}
+    let mut spawn = StartOpts::new().link();
+    spawn.trap_exit = trap;
+    spawn_opts(spawn, move |mut ctx: Ctx<ProbeMsg>| async move {
+        loop {
+            match ctx.recv().await {
+                Msg::Message(ProbeMsg::Crash(r)) => return r,
+                Msg::Message(ProbeMsg::Ping(reply)) => {
+                    reply.reply(());
                 }
+                // Only delivered while trapping: obey after the delay.
+                Msg::Exit(sig) => return stopping(ctx, sig.reason, delay).await,
+                Msg::Down(_) => {}
             }
-        },
-    )
+        }
+    })
 }
 
 async fn stopping(mut ctx: Ctx<ProbeMsg>, reason: ExitReason, delay: Delay) -> ExitReason {
@@ -65,7 +65,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use crate::scenario::ProbeOpts;
-    use arbor_process::{Msg, exit, scope};
+    use arbor_process::{Msg, Myself, Process, exit, scope};
 
     fn opts(trap: bool, delay: Delay) -> ProbeOpts {
         ProbeOpts {
@@ -79,7 +79,7 @@ mod tests {
     async fn trapping_probe_obeys_after_its_delay() {
         scope(|mut me: Ctx<()>| async move {
             me.trap_exit(true);
-            let p = spawn_probe(&opts(true, Delay::Ms(300)));
+            let p = spawn_probe(&opts(true, Delay::Ms(300))).unwrap();
             let t0 = tokio::time::Instant::now();
             exit(p.pid(), ExitReason::Normal);
             assert_eq!(p.wait().await, ExitReason::Normal);
@@ -97,13 +97,13 @@ mod tests {
     async fn infinite_delay_ignores_signals_but_crashes_and_dies_to_kill() {
         scope(|me: Ctx<()>| async move {
             me.trap_exit(true);
-            let p = spawn_probe(&opts(true, Delay::Infinity));
+            let p = spawn_probe(&opts(true, Delay::Infinity)).unwrap();
             exit(p.pid(), ExitReason::Shutdown);
-            p.call(ProbeMsg::Ping, Duration::MAX).await.unwrap();
+            p.call_timeout(ProbeMsg::Ping, Duration::MAX).await.unwrap();
             assert!(p.is_alive());
             p.send(ProbeMsg::Crash(ExitReason::custom("boom"))).unwrap();
             assert_eq!(p.wait().await, ExitReason::custom("boom"));
-            let q = spawn_probe(&opts(true, Delay::Infinity));
+            let q = spawn_probe(&opts(true, Delay::Infinity)).unwrap();
             exit(q.pid(), ExitReason::Kill);
             assert_eq!(q.wait().await, ExitReason::Killed);
         })
@@ -115,7 +115,7 @@ mod tests {
     async fn non_trapping_probe_dies_with_the_signal() {
         scope(|me: Ctx<()>| async move {
             me.trap_exit(true);
-            let p = spawn_probe(&opts(false, Delay::Ms(0)));
+            let p = spawn_probe(&opts(false, Delay::Ms(0))).unwrap();
             exit(p.pid(), ExitReason::custom("boom"));
             assert_eq!(p.wait().await, ExitReason::custom("boom"));
         })

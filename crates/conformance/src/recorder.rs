@@ -23,6 +23,8 @@ use parking_lot::Mutex;
 use crate::reason::reason_term;
 use crate::scenario::StartMode;
 use crate::term::{PidNames, Term};
+use arbor_process::Myself;
+use arbor_process::Process;
 
 /// How long the orphans of a killed supervisor may take to die (virtual time).
 const ORPHAN_WAIT: Duration = Duration::from_secs(5);
@@ -115,9 +117,9 @@ impl Recorder {
         Recorder { proc, fatal }
     }
 
-    async fn call<T>(&self, make: impl FnOnce(ReplyTo<T>) -> Req) -> R<T> {
+    async fn call<T: 'static>(&self, make: impl FnOnce(ReplyTo<T>) -> Req) -> R<T> {
         self.proc
-            .call(make, FOREVER)
+            .call_timeout(make, FOREVER)
             .await
             .map_err(|_| RecorderGone)
     }

@@ -24,6 +24,8 @@ use crate::result::{
 use crate::scenario::{Op, OpLine, Scenario, Strategy, Target};
 use crate::term::Term;
 use crate::world::{Extra, PROBE_CRASH, World};
+use arbor_process::Myself;
+use arbor_process::Process;
 
 /// An op (with the settle after it) that takes longer than this in virtual
 /// time is stuck: exit 3, like the oracle's watchdog.
@@ -323,7 +325,7 @@ impl Driver {
                     _ => {
                         let probe = self.w.probes.lock().get(&pid).cloned();
                         match probe {
-                            Some(p) => p.call(ProbeMsg::Ping, Duration::MAX).await.is_ok(),
+                            Some(p) => p.call_timeout(ProbeMsg::Ping, Duration::MAX).await.is_ok(),
                             None => false,
                         }
                     }

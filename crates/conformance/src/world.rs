@@ -16,6 +16,7 @@ use crate::probe::{ProbeMsg, spawn_probe};
 use crate::recorder::{Part, ProcInfo, ProcKind, Recorder};
 use crate::result::sup_start_error_term;
 use crate::scenario::{self, ChildDecl, Kind, ProbeOpts, Scenario, StartMode};
+use arbor_process::Process;
 
 /// The panic message of a probe start function in mode `crash`.
 pub(crate) const PROBE_CRASH: &str = "probe_crash";
@@ -189,7 +190,10 @@ impl World {
         let generation = self.rec.attempt(&id).await.unwrap_or(0);
         match opts.mode_for(generation) {
             StartMode::Ok => {
-                let p = spawn_probe(&opts);
+                let p = match spawn_probe(&opts) {
+                    Ok(p) => p,
+                    Err(e) => return e.into(),
+                };
                 self.probes.lock().insert(p.pid(), p.clone());
                 let info = ProcInfo {
                     kind: ProcKind::Probe,

@@ -11,6 +11,7 @@ use arbor_genevent::{
     AddOpts, EventHandler, EventManager, Forwarder, HandlerCtx, HandlerError, HandlerExit,
     HandlerId, Owner, Step, StreamOpts,
 };
+use arbor_process::Process;
 use arbor_process::{Ctx, Msg, scope};
 use futures::StreamExt;
 

@@ -7,6 +7,7 @@ use arbor_process::{Pid, ProcessRef};
 use tokio::sync::mpsc;
 
 use crate::HandlerExit;
+use arbor_process::Process;
 
 type Notify = Box<dyn Fn(HandlerExit) + Send + Sync>;
 

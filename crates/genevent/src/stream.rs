@@ -29,6 +29,7 @@ use crate::{
     AddError, EventManagerRef, HandlerCtx, HandlerError, HandlerId, HandlerReply, Info, Payload,
     RemoveReason, Step,
 };
+use arbor_process::Process;
 
 /// Options of [`EventManagerRef::stream`].
 #[derive(Debug, Clone, Default)]

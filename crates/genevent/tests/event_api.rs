@@ -9,6 +9,8 @@ use arbor_genevent::{
     AddError, EventManager, EventManagerRef, HandlerCallError, HandlerError, ManagerOpts,
     RemoveError, SwapError,
 };
+use arbor_process::Myself;
+use arbor_process::Process;
 use arbor_process::{CallError, ExitReason, StartError, StopError};
 use support::{Ev, Init, Probe, drain, id, log};
 

@@ -3,6 +3,7 @@
 mod support;
 
 use arbor_genevent::{EventManager, EventManagerRef};
+use arbor_process::Process;
 use support::{Ev, Probe, drain, id, log};
 
 async fn with_handlers(

@@ -9,6 +9,7 @@ use arbor_genevent::{
     EventHandler, EventManager, HandlerCtx, HandlerError, HandlerId, HandlerReply, Payload, Step,
     StreamOpts,
 };
+use arbor_process::Process;
 use futures::StreamExt;
 
 /// Records `(sender, seq)` pairs; a call returns them.

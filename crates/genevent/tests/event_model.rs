@@ -22,6 +22,7 @@ use arbor_genevent::{
     AddError, AddOpts, EventManager, EventManagerRef, EventStream, HandlerCallError, HandlerExit,
     HandlerId, Owner, RemoveError, StreamOpts, SwapError,
 };
+use arbor_process::Process;
 use arbor_process::{Ctx, ExitReason, Msg, ProcessRef};
 use futures::{FutureExt, StreamExt};
 use proptest::prelude::*;

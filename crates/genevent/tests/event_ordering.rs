@@ -4,6 +4,8 @@
 mod support;
 
 use arbor_genevent::{EventHandler, EventManager, HandlerCtx, HandlerError, ManagerOpts, Step};
+use arbor_process::Myself;
+use arbor_process::Process;
 use arbor_process::{Ctx, ExitReason};
 use support::{Ev, Probe, drain, id, log};
 

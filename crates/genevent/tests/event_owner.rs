@@ -8,6 +8,7 @@ use std::sync::Arc;
 use arbor_genevent::{
     AddOpts, EventManager, EventManagerRef, HandlerError, HandlerExit, Owner, RemoveReason,
 };
+use arbor_process::Process;
 use arbor_process::{Ctx, ExitReason, Msg, scope};
 use support::{Ev, Probe, drain, id, log};
 
@@ -353,13 +354,13 @@ async fn swap_with_new_owner_moves_ownership() {
 /// (`Owner::with`).
 #[tokio::test]
 async fn genserver_owner_via_closure() {
-    use arbor_process::{CallReply, Control, GenServer, Info, ServerCtx};
+    use arbor_process::{Control, GenServer, Msg, ReplyTo, ServerCtx};
 
     struct Watcher(Vec<HandlerExit>);
     impl GenServer for Watcher {
         type Args = ();
-        type Call = ();
-        type Reply = Vec<HandlerExit>;
+        /// Takes the notices seen so far.
+        type Call = ReplyTo<Vec<HandlerExit>>;
         type Cast = ();
         type Info = HandlerExit;
         async fn init(_: (), _: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
@@ -367,17 +368,18 @@ async fn genserver_owner_via_closure() {
         }
         async fn handle_call(
             &mut self,
-            _: (),
+            take: ReplyTo<Vec<HandlerExit>>,
             _: &mut ServerCtx<Self>,
-        ) -> CallReply<Vec<HandlerExit>> {
-            CallReply::Reply(std::mem::take(&mut self.0))
+        ) -> Control {
+            take.reply(std::mem::take(&mut self.0));
+            Control::Continue
         }
         async fn handle_info(
             &mut self,
-            info: Info<HandlerExit>,
+            info: Msg<HandlerExit>,
             _: &mut ServerCtx<Self>,
         ) -> Control {
-            if let Info::Message(exit) = info {
+            if let Msg::Message(exit) = info {
                 self.0.push(exit);
             }
             Control::Continue
@@ -393,7 +395,7 @@ async fn genserver_owner_via_closure() {
         .await
         .unwrap();
     mgr.sync_notify(Ev::Fail("a")).await.unwrap();
-    let seen = watcher.call(()).await.unwrap();
+    let seen = watcher.call(|take| take).await.unwrap();
     assert_eq!(seen.len(), 1);
     assert_eq!(
         seen[0].reason,

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use arbor_genevent::EventManager;
+use arbor_process::Process;
 use support::{Ev, Probe, id, log};
 
 #[derive(Clone, Default)]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use arbor_genevent::{EventManager, RemoveReason, StreamError, StreamOpts};
 use arbor_process::ExitReason;
+use arbor_process::Process;
 use futures::StreamExt;
 use support::{Ev, Probe, drain, id, log};
 use tokio::time::Instant;

@@ -2,6 +2,7 @@
 //! (a test binary of its own: it compares the global process count).
 
 use arbor_genevent::{AddOpts, EventManager, Forwarder, HandlerId, StreamOpts};
+use arbor_process::Process;
 use arbor_process::{Ctx, ExitReason, process_count};
 use futures::StreamExt;
 

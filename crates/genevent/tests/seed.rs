@@ -2,6 +2,7 @@
 //! Forwarder with `link: true`, and the event stream printer.
 
 use arbor_genevent::{AddOpts, EventManager, Forwarder, HandlerId, StreamOpts};
+use arbor_process::Process;
 use arbor_process::{Ctx, ExitReason, Msg, scope};
 use futures::StreamExt;
 

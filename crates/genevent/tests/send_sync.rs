@@ -3,6 +3,7 @@
 use arbor_genevent::{
     EventManagerName, EventManagerRef, EventStream, HandlerExit, HandlerId, Owner, StreamError,
 };
+use arbor_process::Process;
 
 fn send_sync<T: Send + Sync>() {}
 fn send<T: Send>() {}

@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use crate::ExitReason;
 use crate::call::{await_reply, check_not_self};
 use crate::error::{CallError, StartError, StopError};
-use crate::gen_server::{Control, DEFAULT_CALL_TIMEOUT, GenServer, ServerCtx, ServerMsg, ServerRef};
+use crate::gen_server::{
+    Control, DEFAULT_CALL_TIMEOUT, GenServer, ServerCtx, ServerMsg, ServerRef,
+};
 use crate::handle::{Process, ProcessHandle};
 use crate::signal::Envelope;
 use crate::start_opts::StartOpts;
-use crate::ExitReason;
 
 type Op<T> = Box<dyn FnOnce(&mut T) + Send>;
 type InitFn<T> = Box<dyn FnOnce() -> T + Send>;
@@ -213,7 +215,6 @@ impl<T: Send + 'static> Agent<T> {
     pub fn cast(&self, f: impl FnOnce(&mut T) + Send + 'static) {
         self.server.cast(Box::new(f));
     }
-
 }
 
 impl<T: Send + 'static> Process for Agent<T> {

@@ -147,7 +147,9 @@ pub trait Process {
     /// `erlang:exit(Pid, Reason)`.
     fn exit(&self, reason: ExitReason) {
         let from = crate::current().unwrap_or(Pid::ANONYMOUS);
-        self.handle().cell.signal_exit(from, reason, SignalKind::Exit);
+        self.handle()
+            .cell
+            .signal_exit(from, reason, SignalKind::Exit);
     }
 
     /// Kills the process untrappably: it exits with

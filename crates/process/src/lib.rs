@@ -99,6 +99,6 @@ pub use process::{
     Ctx, ProcessRef, TimerRef, current, exit, is_alive, kill, process_count, scope, spawn,
     spawn_link, spawn_opts, wait_exit,
 };
-pub use start_opts::StartOpts;
 pub use registry::{Name, register, registered, unregister, whereis};
 pub use signal::{Down, ExitSignal, Msg};
+pub use start_opts::StartOpts;

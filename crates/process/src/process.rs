@@ -19,12 +19,12 @@ use tokio_util::time::delay_queue;
 use crate::call::{await_reply, check_not_self};
 use crate::cell::{self, ProcessCell, SignalKind};
 use crate::error::{CallError, RegisterError, SendError, StartError};
-use crate::handle::{Process, ProcessHandle};
-use crate::myself::Sealed;
-use crate::start_opts::StartOpts;
 use crate::gen_server::ReplyTo;
+use crate::handle::{Process, ProcessHandle};
 use crate::mailbox::{self, Rx, SenderSlot, Tx};
+use crate::myself::Sealed;
 use crate::signal::{Envelope, Msg};
+use crate::start_opts::StartOpts;
 use crate::{ExitReason, Pid};
 
 thread_local! {
@@ -174,17 +174,17 @@ where
     Fut: Future<Output = ExitReason> + Send + 'static,
 {
     let (ctx, handle) = new_process::<M>();
-    if let Some(name) = opts.name.clone() {
-        if let Err(e) = crate::registry::register_cell(name, &ctx.me.cell) {
-            // Never ran: out of the table with no one to tell.
-            let holder = match e {
-                RegisterError::AlreadyRegistered(p) => p,
-                _ => ctx.me.cell.pid,
-            };
-            let cell = ctx.me.cell.clone();
-            exit_dropping_state(&cell, ExitReason::Normal, || drop(ctx));
-            return Err(StartError::AlreadyStarted(holder));
-        }
+    if let Some(name) = opts.name.clone()
+        && let Err(e) = crate::registry::register_cell(name, &ctx.me.cell)
+    {
+        // Never ran: out of the table with no one to tell.
+        let holder = match e {
+            RegisterError::AlreadyRegistered(p) => p,
+            _ => ctx.me.cell.pid,
+        };
+        let cell = ctx.me.cell.clone();
+        exit_dropping_state(&cell, ExitReason::Normal, || drop(ctx));
+        return Err(StartError::AlreadyStarted(holder));
     }
     start_body(&opts, ctx, body);
     Ok(handle)
@@ -771,7 +771,9 @@ impl<M> Process for ProcessRef<M> {
 
 impl<M> fmt::Debug for ProcessRef<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ProcessRef").field(&self.handle.cell.pid).finish()
+        f.debug_tuple("ProcessRef")
+            .field(&self.handle.cell.pid)
+            .finish()
     }
 }
 

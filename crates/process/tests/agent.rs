@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use arbor_process::{Agent, CallError, Ctx, ExitReason, Msg, StopError, scope};
 use arbor_process::Myself;
 use arbor_process::Process;
+use arbor_process::{Agent, CallError, Ctx, ExitReason, Msg, StopError, scope};
 
 /// get, update, get_and_update and cast act on one state, in order.
 #[tokio::test]
@@ -16,12 +16,16 @@ async fn get_update_get_and_update_cast() {
     assert_eq!(popped, Some(3));
     assert_eq!(agent.get(|v| v.clone()).await, Ok(vec![1, 2]));
     assert_eq!(
-        agent.stop_with(ExitReason::Normal, Duration::from_secs(5)).await,
+        agent
+            .stop_with(ExitReason::Normal, Duration::from_secs(5))
+            .await,
         Ok(())
     );
     assert_eq!(agent.get(|v| v.len()).await, Err(CallError::NoProcess));
     assert_eq!(
-        agent.stop_with(ExitReason::Normal, Duration::from_secs(5)).await,
+        agent
+            .stop_with(ExitReason::Normal, Duration::from_secs(5))
+            .await,
         Err(StopError::NoProcess)
     );
 }

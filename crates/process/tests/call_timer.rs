@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
+use arbor_process::Process;
 use arbor_process::{CallError, Ctx, ExitReason, Msg, ProcessRef, ReplyTo, spawn};
 use tokio::time::Instant;
-use arbor_process::Process;
 
 /// `Some(n)` is answered with `n`; `None` is kept unanswered (a slow server).
 type Req = (Option<u32>, ReplyTo<u32>);

@@ -12,10 +12,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use arbor_process::{Ctx, ExitReason, Msg, ProcessHandle, scope, spawn};
-use parking_lot::Mutex;
 use arbor_process::Myself;
 use arbor_process::Process;
+use arbor_process::{Ctx, ExitReason, Msg, ProcessHandle, scope, spawn};
+use parking_lot::Mutex;
 
 /// What a process's state saw of its own process while being dropped.
 #[derive(Debug, Clone, PartialEq)]

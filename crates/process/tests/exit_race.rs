@@ -11,8 +11,8 @@
 
 use std::time::Duration;
 
-use arbor_process::{CallError, Ctx, ExitReason, Msg, ReplyTo, spawn};
 use arbor_process::Process;
+use arbor_process::{CallError, Ctx, ExitReason, Msg, ReplyTo, spawn};
 
 /// Callers per round and rounds: enough to hit the window within a few
 /// thousand rounds when the drain is missing.

@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
+use arbor_process::Myself;
 use arbor_process::{
     CallError, Control, Ctx, ExitReason, GenServer, ReplyTo, ServerCtx, ServerRef, StartError,
     StartOpts, scope, whereis,
 };
-use arbor_process::Myself;
 
 struct Echo {
     me: Option<ServerRef<Echo>>,
@@ -105,11 +105,16 @@ async fn calling_self_errors_immediately() {
 async fn call_timeout_drops_late_reply() {
     let s = Echo::start(false).await.unwrap();
     let r = s
-        .call_timeout(|r| Req::Slow(Duration::from_secs(10), r), Duration::from_secs(1))
+        .call_timeout(
+            |r| Req::Slow(Duration::from_secs(10), r),
+            Duration::from_secs(1),
+        )
         .await;
     assert_eq!(r, Err(CallError::Timeout));
     // The server is still sleeping; this call waits behind the slow one.
-    let r = s.call_timeout(|r| Req::Ping(1, r), Duration::from_secs(60)).await;
+    let r = s
+        .call_timeout(|r| Req::Ping(1, r), Duration::from_secs(60))
+        .await;
     assert_eq!(r, Ok(2));
 }
 

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use arbor_process::{
-    CallError, Control, Ctx, ExitReason, GenServer, Msg, ProcessRef, ReplyTo,
-    ServerCtx, StartError, StopError, exit, scope, spawn,
-};
 use arbor_process::Myself;
 use arbor_process::Process;
+use arbor_process::{
+    CallError, Control, Ctx, ExitReason, GenServer, Msg, ProcessRef, ReplyTo, ServerCtx,
+    StartError, StopError, exit, scope, spawn,
+};
 
 /// Records every terminate and handle_info in a channel the test reads.
 struct Recorder {
@@ -125,10 +125,14 @@ async fn stop_runs_terminate() {
     let (tx, mut rx) = log();
     let s = Recorder::start((false, tx)).await.unwrap();
     let reason = ExitReason::shutdown_with("bye");
-    assert_eq!(s.stop_with(reason.clone(), Duration::from_secs(5)).await, Ok(()));
+    assert_eq!(
+        s.stop_with(reason.clone(), Duration::from_secs(5)).await,
+        Ok(())
+    );
     assert_eq!(rx.recv().await, Some(format!("terminate {reason}")));
     assert_eq!(
-        s.stop_with(ExitReason::Normal, Duration::from_secs(5)).await,
+        s.stop_with(ExitReason::Normal, Duration::from_secs(5))
+            .await,
         Err(StopError::NoProcess)
     );
     assert_eq!(

@@ -1,11 +1,11 @@
 //! Links, exit signals and trap_exit (OTP: erlang:link/1, exit/2, process_flag(trap_exit)).
 
+use arbor_process::Myself;
+use arbor_process::Process;
 use arbor_process::{
     Ctx, ExitReason, ExitSignal, Msg, Pid, StartOpts, exit, is_alive, kill, scope, spawn,
     spawn_link, spawn_opts, wait_exit,
 };
-use arbor_process::Myself;
-use arbor_process::Process;
 
 /// A process that waits forever (until a signal ends it).
 fn idle(trap: bool) -> arbor_process::ProcessRef<()> {

@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
+use arbor_process::Myself;
+use arbor_process::Process;
 use arbor_process::{
     CallError, Ctx, ExitReason, Msg, ProcessRef, ReplyTo, SendError, exit, scope, spawn,
     spawn_link, wait_exit,
 };
 use tokio::sync::oneshot;
-use arbor_process::Myself;
-use arbor_process::Process;
 
 const LONG: Duration = Duration::from_secs(60);
 

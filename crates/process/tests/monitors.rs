@@ -1,9 +1,9 @@
 //! Monitors and the exit processing order (OTP: erlang:monitor/2,
 //! erlang:demonitor/1; arbor's "links before monitors" decision).
 
-use arbor_process::{Ctx, Down, ExitReason, Msg, kill, scope, spawn, spawn_link};
 use arbor_process::Myself;
 use arbor_process::Process;
+use arbor_process::{Ctx, Down, ExitReason, Msg, kill, scope, spawn, spawn_link};
 
 /// A process that exits with the reason it is sent.
 fn exits_on_message() -> arbor_process::ProcessRef<ExitReason> {

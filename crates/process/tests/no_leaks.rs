@@ -1,12 +1,12 @@
 //! Leak checks compare the global process count, so this binary holds one
 //! test only (tests in one binary run in parallel).
 
+use arbor_process::Myself;
+use arbor_process::Process;
 use arbor_process::{
     Agent, Ctx, ExitReason, GenServer, ServerCtx, StartOpts, kill, process_count, registered,
     scope, spawn_link,
 };
-use arbor_process::Myself;
-use arbor_process::Process;
 
 struct Fails;
 

@@ -3,11 +3,11 @@
 //!
 //! Every test uses its own names: tests in one binary run in parallel.
 
+use arbor_process::Process;
 use arbor_process::{
-    ReplyTo, Control, Ctx, ExitReason, GenServer, Msg, RegisterError, ServerCtx, ServerRef,
+    Control, Ctx, ExitReason, GenServer, Msg, RegisterError, ReplyTo, ServerCtx, ServerRef,
     StartError, StartOpts, kill, register, registered, spawn, unregister, whereis,
 };
-use arbor_process::Process;
 
 fn idle() -> arbor_process::ProcessRef<()> {
     spawn(|mut ctx: Ctx<()>| async move {

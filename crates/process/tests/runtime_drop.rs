@@ -8,13 +8,10 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use arbor_process::{
-    Ctx, ExitReason, Msg, ProcessHandle, process_count, register, spawn,
-    whereis,
-};
-use tokio::runtime::{Builder, Runtime};
 use arbor_process::Myself;
 use arbor_process::Process;
+use arbor_process::{Ctx, ExitReason, Msg, ProcessHandle, process_count, register, spawn, whereis};
+use tokio::runtime::{Builder, Runtime};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 

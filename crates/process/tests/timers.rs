@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use arbor_process::{Ctx, ExitReason, Msg, scope, spawn};
 use arbor_process::Process;
+use arbor_process::{Ctx, ExitReason, Msg, scope, spawn};
 
 /// send_after fires after the delay, in paused time.
 #[tokio::test(start_paused = true)]

@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use arbor_process::{Ctx, ExitReason, Msg, ProcessRef, spawn, wait_exit};
 use arbor_process::Process;
+use arbor_process::{Ctx, ExitReason, Msg, ProcessRef, spawn, wait_exit};
 
 const ROUNDS: usize = 5_000;
 const WAITERS: usize = 3;

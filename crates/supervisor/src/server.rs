@@ -19,6 +19,8 @@ use crate::{
     ExitAction, Restart, RestartWindow, StartArgs, StartInfo, StartOutcome, StartedChild, Strategy,
     SupError, SupFlags, SupStartError, exit_action,
 };
+use arbor_process::Myself;
+use arbor_process::Process;
 
 /// A message to the supervisor process.
 #[derive(Debug)]

@@ -7,6 +7,8 @@ use std::time::Duration;
 use arbor_process::{Ctx, ExitReason, ProcessHandle};
 
 use crate::{ChildSpec, Restart, Shutdown};
+use arbor_process::Myself;
+use arbor_process::Process;
 
 /// Stops one child and returns its real exit reason.
 ///

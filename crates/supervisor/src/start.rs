@@ -4,6 +4,7 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
+use arbor_process::Process;
 use arbor_process::{
     Agent, ExitReason, GenServer, Pid, ProcessHandle, ProcessRef, ServerRef, StartError,
 };

@@ -1,6 +1,6 @@
 //! The supervisor builder: flags, children, name; `start_link`.
 
-use arbor_process::{SpawnOpts, current, spawn_opts};
+use arbor_process::{Process, StartError, StartOpts, current, spawn_opts};
 use tokio::sync::oneshot;
 
 use crate::server;
@@ -154,13 +154,16 @@ impl Supervisor {
         let parent = if link { current() } else { None };
         let (tx, rx) = oneshot::channel();
         let Supervisor { flags, specs, name } = self;
-        let process = spawn_opts(
-            SpawnOpts {
-                link,
-                trap_exit: true,
-            },
-            move |ctx| server::run(ctx, flags, specs, name, parent, tx),
-        );
+        let mut opts = StartOpts::new().trap_exit();
+        opts.link = link;
+        // The supervisor registers its name itself, after the link (as OTP).
+        let process = spawn_opts(opts, move |ctx| {
+            server::run(ctx, flags, specs, name, parent, tx)
+        })
+        .map_err(|e| match e {
+            StartError::AlreadyStarted(pid) => SupStartError::AlreadyStarted(pid),
+            other => SupStartError::Exited(other.reason()),
+        })?;
         match rx.await {
             Ok(Ok(())) => Ok(SupervisorRef::new(process)),
             Ok(Err(e)) => {

@@ -11,6 +11,7 @@ use crate::{
     ChildCounts, ChildId, ChildInfo, ChildRef, ChildSpec, ChildState, StartArgs, StartedChild,
     SupError, TreeNode,
 };
+use arbor_process::Process;
 
 /// A handle to a supervisor. Cheap to clone; every method is one request
 /// through the supervisor's ordered mailbox, so a request sent after a
@@ -57,33 +58,12 @@ impl SupervisorRef {
         }
     }
 
-    /// The supervisor's pid.
-    pub fn pid(&self) -> Pid {
-        self.process.pid()
-    }
-
-    /// An untyped handle (for links, monitors, waiting).
-    pub fn process(&self) -> ProcessHandle {
-        self.process.handle().clone()
-    }
-
-    /// Whether the supervisor is alive.
-    pub fn is_alive(&self) -> bool {
-        self.process.is_alive()
-    }
-
-    /// Waits for the supervisor to exit and returns its reason.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe.
-    pub async fn wait(&self) -> ExitReason {
-        self.process.wait().await
-    }
-
-    async fn call<R>(&self, make: impl FnOnce(ReplyTo<R>) -> Request) -> Result<R, SupError> {
+    async fn call<R: 'static>(
+        &self,
+        make: impl FnOnce(ReplyTo<R>) -> Request,
+    ) -> Result<R, SupError> {
         self.process
-            .call(|r| SupMsg::Req(make(r)), self.timeout)
+            .call_timeout(|r| SupMsg::Req(make(r)), self.timeout)
             .await
             .map_err(SupError::Call)
     }
@@ -268,28 +248,6 @@ impl SupervisorRef {
         self.call(|r| Request::GetChildspec(child, r)).await?
     }
 
-    /// Stops the supervisor: its children are terminated (§2.10), then it
-    /// exits with `reason`. Waits up to `timeout` (`Duration::MAX`: no
-    /// limit).
-    ///
-    /// # Errors
-    ///
-    /// [`StopError::NoProcess`], [`StopError::Timeout`] (it keeps
-    /// stopping), [`StopError::Exited`] if it ended with another reason,
-    /// [`StopError::CallingSelf`].
-    ///
-    /// # Cancel safety
-    ///
-    /// The stop request is sent at once; dropping the future only stops
-    /// the waiting.
-    ///
-    /// # OTP
-    ///
-    /// `gen_server:stop/3`.
-    pub async fn stop(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
-        server::stop(&self.process, reason, timeout).await
-    }
-
     pub(crate) async fn status(&self) -> Result<Status, SupError> {
         self.call(Request::Status).await
     }
@@ -345,4 +303,33 @@ fn expand(children: Vec<(ChildInfo, crate::Restart)>) -> Expand {
         }
         nodes
     })
+}
+
+impl Process for SupervisorRef {
+    #[inline]
+    fn handle(&self) -> &ProcessHandle {
+        self.process.handle()
+    }
+
+    /// Stops the supervisor: its children are terminated (§2.10), then it
+    /// exits with `reason`. Waits up to `timeout` (`Duration::MAX`: no
+    /// limit).
+    ///
+    /// # Errors
+    ///
+    /// [`StopError::NoProcess`], [`StopError::Timeout`] (it keeps
+    /// stopping), [`StopError::Exited`] if it ended with another reason,
+    /// [`StopError::CallingSelf`].
+    ///
+    /// # Cancel safety
+    ///
+    /// The stop request is sent at once; dropping the future only stops
+    /// the waiting.
+    ///
+    /// # OTP
+    ///
+    /// `gen_server:stop/3`.
+    async fn stop_with(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
+        server::stop(&self.process, reason, timeout).await
+    }
 }

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use arbor_process::Process;
 use arbor_process::{Agent, CallError, ExitReason, spawn};
 use arbor_supervisor::{
     ChildCounts, ChildSpec, ChildState, ChildType, Restart, Shutdown, SpecError, StartArgs,
@@ -31,7 +32,9 @@ async fn simple(log: &Log, restart: Restart) -> SupervisorRef {
 }
 
 async fn stop(sup: SupervisorRef) {
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

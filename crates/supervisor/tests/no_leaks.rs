@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use arbor_process::Process;
 use arbor_process::{ExitReason, process_count, registered};
 use arbor_supervisor::{StartArgs, Strategy, SupFlags, Supervisor};
 use common::{Log, Probe, boom, crash, probe};

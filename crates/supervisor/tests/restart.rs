@@ -6,6 +6,7 @@ mod common;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use arbor_process::Process;
 use arbor_process::{ExitReason, ProcessHandle};
 use arbor_supervisor::{
     AutoShutdown, ChildSpec, ChildState, Restart, Strategy, SupError, SupFlags, Supervisor,
@@ -28,7 +29,9 @@ async fn start(flags: SupFlags, specs: Vec<ChildSpec>) -> SupervisorRef {
 }
 
 async fn stop(sup: SupervisorRef) {
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use arbor_process::Process;
 use arbor_process::{Ctx, ExitReason, ProcessHandle, exit, scope};
 use arbor_supervisor::{Shutdown, StartArgs, SupFlags, Supervisor};
 use common::{Log, Probe, children, pid_of, probe};
@@ -47,7 +48,9 @@ async fn children_stop_one_at_a_time_in_reverse_order_each_with_its_shutdown() {
     };
     log.take();
     let t0 = Instant::now();
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
     let took = t0.elapsed();
     let reasons: Vec<ExitReason> = handles.iter().map(|h| h.exit_reason().unwrap()).collect();
     assert_eq!(
@@ -84,7 +87,9 @@ async fn simple_one_for_one_children_stop_in_parallel_under_one_timer() {
     }
     log.take();
     let t0 = Instant::now();
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
     assert_eq!(t0.elapsed(), 500 * MS, "in parallel, not 1000 ms");
     let mut stopped = log.take();
     stopped.sort();
@@ -122,7 +127,9 @@ async fn simple_one_for_one_children_are_signalled_in_reverse_start_order() {
         "b was restarted in its place"
     );
     log.take();
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
     assert_eq!(
         log.take(),
         [
@@ -153,7 +160,9 @@ async fn simple_one_for_one_survivors_of_the_timer_are_killed_together() {
         pids.push(ProcessHandle::lookup(p.pid().unwrap()).unwrap());
     }
     let t0 = Instant::now();
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
     assert_eq!(t0.elapsed(), 100 * MS);
     for h in pids {
         assert_eq!(h.exit_reason(), Some(ExitReason::Killed));
@@ -230,7 +239,9 @@ async fn a_child_dying_during_shutdown_keeps_its_reason_and_is_not_restarted() {
         common::crash_pid(a_pid, ExitReason::custom("boom")).await;
     });
     log.take();
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
     crasher.await.unwrap();
     assert_eq!(a.exit_reason(), Some(ExitReason::custom("boom")));
     assert_eq!(log.take(), ["exit a boom", "stop b shutdown"]);

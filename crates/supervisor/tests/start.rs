@@ -5,6 +5,8 @@ mod common;
 
 use std::time::Duration;
 
+use arbor_process::Myself;
+use arbor_process::Process;
 use arbor_process::{Ctx, ExitReason, ProcessHandle, scope, spawn_link};
 use arbor_supervisor::{
     AutoShutdown, ChildSpec, FlagsError, Restart, SpecError, StartOutcome, Strategy, SupError,
@@ -25,7 +27,9 @@ async fn children_start_in_list_order_and_are_listed_newest_first() {
         children(&sup).await,
         ["c=running", "b=running", "a=running"]
     );
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
     assert_eq!(
         log.take(),
         ["stop c shutdown", "stop b shutdown", "stop a shutdown"]
@@ -140,7 +144,9 @@ async fn a_sync_start_function_starts_ignores_and_fails_like_an_async_one() {
         SupError::StartFailed(ExitReason::Panic("sync start".into()))
     );
     assert_eq!(children(&sup).await, ["skip=undefined", "run=running"]);
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -156,7 +162,9 @@ async fn a_sync_start_function_restarts_its_child() {
     assert_eq!(child.wait().await, ExitReason::Killed);
     let second = common::pid_of(&sup, "w").await;
     assert_ne!(second, first);
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -175,7 +183,9 @@ async fn ignore_keeps_the_spec_undefined_but_drops_a_temporary_one() {
         .await
         .unwrap();
     assert_eq!(children(&sup).await, ["c=running", "perm=undefined"]);
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -258,7 +268,9 @@ async fn simple_one_for_one_needs_exactly_one_spec_and_starts_nothing() {
         .unwrap();
     assert!(children(&sup).await.is_empty());
     assert!(log.take().is_empty());
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -278,7 +290,9 @@ async fn a_registered_name_is_found_and_a_second_start_is_already_started() {
         .await
         .unwrap_err();
     assert_eq!(err, SupStartError::AlreadyStarted(sup.pid()));
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
     assert!(SupervisorRef::whereis("start_rs_named").is_none());
 }
 

@@ -5,6 +5,7 @@ mod common;
 use std::time::Duration;
 
 use arbor_process::ExitReason;
+use arbor_process::Process;
 use arbor_supervisor::{ChildState, Restart, Strategy, SupFlags, Supervisor};
 use common::{Log, boom, crash, probe};
 

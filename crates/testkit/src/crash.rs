@@ -5,6 +5,7 @@ use std::fmt;
 use arbor_process::{ExitReason, Pid, ProcessHandle, ProcessRef, kill};
 
 use crate::ProbeCmd;
+use arbor_process::Process;
 
 /// How to crash a probe child: each variant makes it die with a different
 /// kind of reason, covering the rows of the restart table (otp-reference

@@ -5,11 +5,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use arbor_process::{Ctx, ExitReason, ExitSignal, Msg, SpawnOpts, spawn_opts};
+use arbor_process::{Ctx, ExitReason, ExitSignal, Msg, StartOpts, spawn_opts};
 use arbor_supervisor::{ChildSpec, StartArgs, StartOutcome};
 
 use crate::crash::PANIC_MESSAGE;
 use crate::{EventKind, LifecycleLog};
+use arbor_process::Myself;
+use arbor_process::Process;
 
 /// A command to a running probe (see [`Crash::inflict`](crate::Crash::inflict)).
 #[derive(Debug, Clone)]
@@ -134,10 +136,8 @@ impl Probe {
         }
         let log = self.log.clone();
         let delay = self.stop_delay;
-        let opts = SpawnOpts {
-            link: true,
-            trap_exit: self.trap,
-        };
+        let mut opts = StartOpts::new().link();
+        opts.trap_exit = self.trap;
         let started = log.clone();
         let started_tag = tag.clone();
         let child = spawn_opts(opts, move |mut ctx: Ctx<ProbeCmd>| async move {
@@ -163,6 +163,10 @@ impl Probe {
                 }
             }
         });
+        let child = match child {
+            Ok(child) => child,
+            Err(e) => return e.into(),
+        };
         // Logged by the starter, before the supervisor records the child:
         // the start is in the log before anything can stop the probe.
         started.push(&started_tag, Some(child.pid()), EventKind::Started);

@@ -17,6 +17,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::Duration;
 
+use arbor_process::Process;
 use arbor_process::{ExitReason, Pid, ProcessHandle, kill};
 use arbor_supervisor::{
     ChildSpec, ChildState, StartArgs, StartedChild, SupError, Supervisor, SupervisorRef,
@@ -471,7 +472,10 @@ impl StateMachineTest for SupervisorTest {
     fn teardown(sut: Sut) {
         sut.rt.block_on(async {
             if sut.root.is_alive() {
-                let _ = sut.root.stop_with(ExitReason::Shutdown, Duration::MAX).await;
+                let _ = sut
+                    .root
+                    .stop_with(ExitReason::Shutdown, Duration::MAX)
+                    .await;
             }
         });
     }

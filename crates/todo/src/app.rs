@@ -21,6 +21,7 @@ use parking_lot::Mutex;
 
 use crate::resolved::live_or_whereis;
 use crate::{AppError, EventTarget, ListSupervisor, TodoEvent, TodoList, TodoManager};
+use arbor_process::Process;
 
 /// The registered names of the tree's processes. Clients resolve them on
 /// every call, so they reach the current process after a restart.

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::TodoList;
+use arbor_process::Process;
 
 /// An event the [`TodoManager`](crate::TodoManager) publishes with
 /// `sync_notify` to the todo event manager.

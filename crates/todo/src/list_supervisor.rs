@@ -1,14 +1,16 @@
 //! [`ListSupervisor`]: the simple_one_for_one supervisor of todo lists.
 
+use std::future::Future;
 use std::time::Duration;
 
-use arbor_process::{ExitReason, Pid, ProcessHandle, StopError};
+use arbor_process::{ExitReason, ProcessHandle, StopError};
 use arbor_supervisor::{
     ChildSpec, Restart, StartArgs, StartInfo, StartOutcome, StartedChild, SupError, SupFlags,
     SupStartError, Supervisor, SupervisorRef,
 };
 
 use crate::{StartListError, TodoList};
+use arbor_process::Process;
 
 /// The supervisor of all todo lists: simple_one_for_one over temporary
 /// [`TodoList`] children. A list that dies is not restarted (its items are
@@ -124,31 +126,28 @@ impl ListSupervisor {
         Ok(self.sup.count_children().await?.active)
     }
 
-    /// Stops the supervisor (every list first) with `reason`.
-    ///
-    /// # Errors
-    ///
-    /// As [`SupervisorRef::stop`].
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future after the request was sent still stops it.
-    pub async fn stop(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
-        self.sup.stop_with(reason, timeout).await
-    }
-
     /// The underlying supervisor.
     pub fn supervisor(&self) -> &SupervisorRef {
         &self.sup
     }
+}
 
-    /// The supervisor's pid.
-    pub fn pid(&self) -> Pid {
-        self.sup.pid()
+impl Process for ListSupervisor {
+    #[inline]
+    fn handle(&self) -> &ProcessHandle {
+        self.sup.handle()
     }
 
-    /// An untyped handle to the supervisor process.
-    pub fn process(&self) -> ProcessHandle {
-        self.sup.handle().clone()
+    /// Stops the supervisor (every list first) with `reason`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Process::stop_with`].
+    fn stop_with(
+        &self,
+        reason: ExitReason,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), StopError>> + Send + '_ {
+        self.sup.stop_with(reason, timeout)
     }
 }

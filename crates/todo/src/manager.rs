@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -21,12 +22,14 @@ use dashmap::DashMap;
 
 use arbor_genevent::EventManagerRef;
 use arbor_process::{
-    CallError, CallReply, Control, ExitReason, GenServer, IdBuildHasher, Info, MonitorRef, Pid,
-    ProcessHandle, ServerCtx, ServerRef, StartError, StartOpts, StopError,
+    CallError, Control, ExitReason, GenServer, IdBuildHasher, MonitorRef, Msg, ProcessHandle,
+    ReplyTo, ServerCtx, ServerRef, StartError, StartOpts, StopError,
 };
 
 use crate::resolved::live_or_whereis;
 use crate::{ListSupervisor, TodoEvent, TodoList};
+use arbor_process::Myself;
+use arbor_process::Process;
 
 /// Where the manager publishes its events.
 #[derive(Debug, Clone)]
@@ -204,14 +207,13 @@ impl TodoManager {
     ///
     /// [`find_in_table`]: TodoManager::find_in_table
     pub(crate) async fn ask_lookup(&self, name: &str) -> Result<Option<TodoList>, CallError> {
-        match self.server.call(Call::Lookup(name.to_owned())).await? {
-            Reply::List(list, table) => {
-                // Set already if this handle knew the table: the same one.
-                let _ = self.table.set(table);
-                Ok(list)
-            }
-            Reply::Names(_) => Err(CallError::NoProcess), // never sent for Lookup
-        }
+        let (list, table) = self
+            .server
+            .call(|r| Call::Lookup(name.to_owned(), r))
+            .await?;
+        // Set already if this handle knew the table: the same one.
+        let _ = self.table.set(table);
+        Ok(list)
     }
 
     /// What [`lookup`](TodoManager::lookup) answers without a message: the
@@ -233,54 +235,32 @@ impl TodoManager {
     ///
     /// Cancel safe.
     pub async fn names(&self) -> Result<Vec<String>, CallError> {
-        match self.server.call(Call::Names).await? {
-            Reply::Names(names) => Ok(names),
-            Reply::List(..) => Err(CallError::NoProcess), // never sent for Names
-        }
+        self.server.call(Call::Names).await
+    }
+}
+
+impl Process for TodoManager {
+    #[inline]
+    fn handle(&self) -> &ProcessHandle {
+        self.server.handle()
     }
 
-    /// Stops the manager with reason `normal` (waits up to 5 s). Its lists
-    /// keep running under the list supervisor.
+    /// Stops the manager with `reason`. Its lists keep running under the
+    /// list supervisor.
     ///
     /// # Errors
     ///
-    /// As [`ServerRef::stop`].
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future after the request was sent still stops it.
+    /// As [`Process::stop_with`].
     ///
     /// # OTP
     ///
-    /// `Todo.Manager.stop/1`.
-    pub async fn stop(&self) -> Result<(), StopError> {
-        self.server
-            .stop_with(ExitReason::Normal, Duration::from_secs(5))
-            .await
-    }
-
-    /// Waits for the manager to exit and returns its reason.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe.
-    pub async fn wait(&self) -> ExitReason {
-        self.server.wait().await
-    }
-
-    /// The manager's pid.
-    pub fn pid(&self) -> Pid {
-        self.server.pid()
-    }
-
-    /// An untyped handle to the manager process.
-    pub fn process(&self) -> ProcessHandle {
-        self.server.handle().clone()
-    }
-
-    /// Whether the manager is alive.
-    pub fn is_alive(&self) -> bool {
-        self.server.is_alive()
+    /// `GenServer.stop/3`.
+    fn stop_with(
+        &self,
+        reason: ExitReason,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), StopError>> + Send + '_ {
+        self.server.stop_with(reason, timeout)
     }
 }
 
@@ -293,14 +273,10 @@ impl fmt::Debug for TodoManager {
 // ===== impl Server =====
 
 pub(crate) enum Call {
-    Lookup(String),
-    Names,
-}
-
-pub(crate) enum Reply {
     /// The list, and the table for the handle to read next time.
-    List(Option<TodoList>, Table),
-    Names(Vec<String>),
+    Lookup(String, ReplyTo<(Option<TodoList>, Table)>),
+    /// The names of all lists, sorted.
+    Names(ReplyTo<Vec<String>>),
 }
 
 pub(crate) enum Cast {
@@ -333,7 +309,6 @@ impl Server {
 impl GenServer for Server {
     type Args = (ListSupervisor, EventTarget, Table);
     type Call = Call;
-    type Reply = Reply;
     type Cast = Cast;
     type Info = ();
 
@@ -350,18 +325,19 @@ impl GenServer for Server {
         })
     }
 
-    async fn handle_call(&mut self, request: Call, _ctx: &mut ServerCtx<Self>) -> CallReply<Reply> {
+    async fn handle_call(&mut self, request: Call, _ctx: &mut ServerCtx<Self>) -> Control {
         match request {
-            Call::Lookup(name) => {
+            Call::Lookup(name, reply) => {
                 let list = self.table.get(&name).map(|l| l.clone());
-                CallReply::Reply(Reply::List(list, self.table.clone()))
+                reply.reply((list, self.table.clone()));
             }
-            Call::Names => {
+            Call::Names(reply) => {
                 let mut names: Vec<String> = self.table.iter().map(|e| e.key().clone()).collect();
                 names.sort();
-                CallReply::Reply(Reply::Names(names))
+                reply.reply(names);
             }
         }
+        Control::Continue
     }
 
     async fn handle_cast(&mut self, message: Cast, ctx: &mut ServerCtx<Self>) -> Control {
@@ -396,8 +372,8 @@ impl GenServer for Server {
         Control::Continue
     }
 
-    async fn handle_info(&mut self, info: Info<()>, _ctx: &mut ServerCtx<Self>) -> Control {
-        if let Info::Down(down) = info {
+    async fn handle_info(&mut self, info: Msg<()>, _ctx: &mut ServerCtx<Self>) -> Control {
+        if let Msg::Down(down) = info {
             // Invariant 2: only a fired monitor removes an entry.
             if let Some(name) = self.refs.remove(&down.monitor)
                 && let Some((_, list)) = self.table.remove(&name)

@@ -40,6 +40,7 @@ use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 
 use crate::protocol::{ErrorReason, LineDecoder, MAX_LINE_LEN, Reply, Request};
 use crate::{AppError, TodoApp, TodoEvent, TodoList};
+use arbor_process::Process;
 
 /// The most event output a connection buffers for a client that does not
 /// read; past it the client is disconnected (invariant 4).
@@ -183,7 +184,11 @@ impl TodoServer {
     /// `supervisor:terminate_child/2` of the server's supervisor in its
     /// application: children stop in reverse start order.
     pub async fn shutdown(self) {
-        if let Err(e) = self.sup.stop_with(ExitReason::Shutdown, Duration::MAX).await {
+        if let Err(e) = self
+            .sup
+            .stop_with(ExitReason::Shutdown, Duration::MAX)
+            .await
+        {
             // Only if the supervisor had already given up (and so stopped
             // its children).
             tracing::warn!(target: TARGET, error = %e, "todo server was not running");

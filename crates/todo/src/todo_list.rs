@@ -1,9 +1,11 @@
 //! [`TodoList`]: one todo list, an agent holding its items newest first.
 
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
-use arbor_process::{Agent, CallError, ExitReason, Pid, ProcessHandle, StartError, StopError};
+use arbor_process::Process;
+use arbor_process::{Agent, CallError, ExitReason, ProcessHandle, StartError, StopError};
 
 /// One todo list: an [`Agent`] whose state is the list's items, newest
 /// first. Cheap to clone; clones address the same list. Two handles are
@@ -129,52 +131,29 @@ impl TodoList {
             })
             .await
     }
+}
+
+impl Process for TodoList {
+    #[inline]
+    fn handle(&self) -> &ProcessHandle {
+        self.agent.handle()
+    }
 
     /// Stops the list with `reason` and waits up to `timeout` for it.
     ///
     /// # Errors
     ///
-    /// As [`Agent::stop`].
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future after the request was sent still stops the list.
+    /// As [`Process::stop_with`].
     ///
     /// # OTP
     ///
     /// `Agent.stop/3`.
-    pub async fn stop(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
-        self.agent.stop_with(reason, timeout).await
-    }
-
-    /// Waits for the list to exit and returns its reason.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe.
-    pub async fn wait(&self) -> ExitReason {
-        self.agent.wait().await
-    }
-
-    /// The list's pid.
-    pub fn pid(&self) -> Pid {
-        self.agent.pid()
-    }
-
-    /// An untyped handle to the list process.
-    pub fn process(&self) -> ProcessHandle {
-        self.agent.handle().clone()
-    }
-
-    /// Whether the list is alive.
-    pub fn is_alive(&self) -> bool {
-        self.agent.is_alive()
-    }
-
-    /// The exit reason, once the list has exited (and its monitors, the
-    /// todo manager's among them, have the `Down` queued).
-    pub fn exit_reason(&self) -> Option<ExitReason> {
-        self.agent.exit_reason()
+    fn stop_with(
+        &self,
+        reason: ExitReason,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), StopError>> + Send + '_ {
+        self.agent.stop_with(reason, timeout)
     }
 }
 

@@ -10,6 +10,8 @@ use std::time::Duration;
 use arbor_genevent::{
     EventManager, EventManagerRef, EventStream, Forwarder, HandlerId, StreamOpts,
 };
+use arbor_process::Myself;
+use arbor_process::Process;
 use arbor_process::{CallError, Ctx, ExitReason, exit, scope, spawn};
 use arbor_todo::{ListSupervisor, TodoEvent, TodoManager};
 use futures::StreamExt;
@@ -177,7 +179,9 @@ async fn owner_death_removes_the_forwarder() {
     assert!(matches!(rx.recv().await, Some(TodoEvent::Create { name, .. }) if name == "home"));
     manager.stop().await.unwrap();
     event.stop().await.unwrap();
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
 }
 
 /// A manager whose event manager is gone keeps serving (events dropped).
@@ -196,7 +200,9 @@ async fn manager_survives_a_dead_event_manager() {
     assert_eq!(manager.lookup("shopping").await.unwrap(), None);
     assert!(manager.is_alive());
     manager.stop().await.unwrap();
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
 }
 
 // ===== lookups read the manager's table =====

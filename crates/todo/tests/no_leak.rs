@@ -2,6 +2,7 @@
 //! after lists, crashes of every part and event streams. One test in this
 //! binary: it counts every live process.
 
+use arbor_process::Process;
 use arbor_process::{ExitReason, kill, process_count, registered, wait_exit};
 use arbor_todo::{TodoApp, TreeNames};
 use futures::StreamExt;

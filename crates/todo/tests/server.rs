@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use arbor_process::Process;
 use arbor_process::{Pid, kill, wait_exit};
 use arbor_supervisor::SupervisorRef;
 use arbor_todo::{TodoApp, TodoServer, TreeNames};

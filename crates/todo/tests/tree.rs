@@ -8,6 +8,7 @@
 mod support;
 
 use arbor_genevent::{Forwarder, HandlerId};
+use arbor_process::Process;
 use arbor_process::{Ctx, ExitReason, Pid, kill, scope, wait_exit};
 use arbor_supervisor::TreeNode;
 use arbor_todo::{RESTART_INTENSITY, TodoApp, TodoEvent, TodoList, TreeNames};

@@ -3,12 +3,14 @@
 use std::collections::BTreeSet;
 
 use arbor_process::{
-    Ctx, ExitReason, Msg, Pid, ProcessHandle, SpawnOpts, exit, kill, scope, spawn_opts,
+    Ctx, ExitReason, Msg, Pid, ProcessHandle, StartOpts, exit, kill, scope, spawn_opts,
 };
 
 use super::*;
 use crate::probe::{ProbeMsg, spawn_probe};
 use crate::scenario::ProbeOpts;
+use arbor_process::Myself;
+use arbor_process::Process;
 
 fn info(kind: ProcKind, id: &str, generation: u32, parent: Option<Pid>) -> ProcInfo {
     ProcInfo {
@@ -27,17 +29,14 @@ enum Fake {
 
 fn fake_sup(rec: Recorder, restart: bool) -> ProcessRef<Fake> {
     spawn_opts(
-        SpawnOpts {
-            link: false,
-            trap_exit: true,
-        },
+        StartOpts::new().trap_exit(),
         move |mut ctx: Ctx<Fake>| async move {
             let mut ids: HashMap<Pid, String> = HashMap::new();
             loop {
                 match ctx.recv().await {
                     Msg::Message(Fake::Start(id, reply)) => {
                         let n = rec.attempt(&id).await.unwrap();
-                        let p = spawn_probe(&ProbeOpts::default());
+                        let p = spawn_probe(&ProbeOpts::default()).unwrap();
                         let i = info(ProcKind::Probe, &id, n, Some(ctx.pid()));
                         rec.started(i, p.handle().clone()).await.unwrap();
                         ids.insert(p.pid(), id);
@@ -46,7 +45,7 @@ fn fake_sup(rec: Recorder, restart: bool) -> ProcessRef<Fake> {
                     Msg::Exit(sig) if restart => {
                         if let Some(id) = ids.remove(&sig.from) {
                             let n = rec.attempt(&id).await.unwrap();
-                            let p = spawn_probe(&ProbeOpts::default());
+                            let p = spawn_probe(&ProbeOpts::default()).unwrap();
                             let i = info(ProcKind::Probe, &id, n, Some(ctx.pid()));
                             rec.started(i, p.handle().clone()).await.unwrap();
                             ids.insert(p.pid(), id);
@@ -57,6 +56,7 @@ fn fake_sup(rec: Recorder, restart: bool) -> ProcessRef<Fake> {
             }
         },
     )
+    .unwrap()
 }
 
 async fn register_sup(rec: &Recorder, sup: &ProcessRef<Fake>, name: &str) {
@@ -67,7 +67,7 @@ async fn register_sup(rec: &Recorder, sup: &ProcessRef<Fake>, name: &str) {
 }
 
 async fn start(sup: &ProcessRef<Fake>, id: &str) -> ProcessRef<ProbeMsg> {
-    sup.call(|r| Fake::Start(id.to_owned(), r), Duration::MAX)
+    sup.call_timeout(|r| Fake::Start(id.to_owned(), r), Duration::MAX)
         .await
         .unwrap()
 }
@@ -170,9 +170,12 @@ async fn live_supervisors_are_listed_deepest_first() {
     scope(|me: Ctx<()>| async move {
         let top = fake_sup(rec.clone(), false);
         let mid = fake_sup(rec.clone(), false);
-        rec.started(info(ProcKind::Sup, "top", 1, Some(me.pid())), top.handle().clone())
-            .await
-            .unwrap();
+        rec.started(
+            info(ProcKind::Sup, "top", 1, Some(me.pid())),
+            top.handle().clone(),
+        )
+        .await
+        .unwrap();
         rec.started(
             info(ProcKind::Sup, "mid", 1, Some(top.pid())),
             mid.handle().clone(),

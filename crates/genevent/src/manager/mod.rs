@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arbor_process::{
-    CallError, DEFAULT_CALL_TIMEOUT, ExitReason, Pid, ProcessHandle, ProcessRef, ReplyTo, StopError,
+    CallError, DEFAULT_CALL_TIMEOUT, ExitReason, ProcessHandle, ProcessRef, ReplyTo, StopError,
 };
 use tokio::sync::oneshot;
 
@@ -26,6 +26,7 @@ use crate::handler::{Slot, User};
 use crate::{
     AddError, AddOpts, EventHandler, HandlerCallError, HandlerId, Payload, RemoveError, SwapError,
 };
+use arbor_process::Process;
 
 /// A handle to a running event manager for events of type `E`: cheap to
 /// clone, `Send + Sync`.
@@ -55,30 +56,6 @@ impl<E> fmt::Debug for EventManagerRef<E> {
 }
 
 impl<E: Send + 'static> EventManagerRef<E> {
-    /// The manager's pid.
-    pub fn pid(&self) -> Pid {
-        self.inner.pid()
-    }
-
-    /// An untyped handle to the manager process (for supervisors, monitors).
-    pub fn process(&self) -> ProcessHandle {
-        self.inner.handle().clone()
-    }
-
-    /// Whether the manager is alive.
-    pub fn is_alive(&self) -> bool {
-        self.inner.is_alive()
-    }
-
-    /// Waits for the manager to exit and returns its reason.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe.
-    pub async fn wait(&self) -> ExitReason {
-        self.inner.wait().await
-    }
-
     /// The manager registered under `name`, if it is a manager for events
     /// of type `E`.
     ///
@@ -280,14 +257,14 @@ impl<E: Send + 'static> EventManagerRef<E> {
     /// Sends the admin request `make` builds around the reply channel and
     /// waits up to `timeout` for the manager's answer; a failed call to the
     /// manager itself becomes `manager_failed(e)`.
-    async fn admin<T, Er>(
+    async fn admin<T: 'static, Er: 'static>(
         &self,
         make: impl FnOnce(ReplyTo<Result<T, Er>>) -> Admin<E>,
         timeout: Duration,
         manager_failed: impl FnOnce(CallError) -> Er,
     ) -> Result<T, Er> {
         let request = |reply| ManagerMsg::Admin(Box::new(make(reply)));
-        match self.inner.call(request, timeout).await {
+        match self.inner.call_timeout(request, timeout).await {
             Ok(answer) => answer,
             Err(e) => Err(manager_failed(e)),
         }
@@ -562,7 +539,7 @@ impl<E: Send + 'static> EventManagerRef<E> {
     /// `gen_event:which_handlers/1`, but oldest first (see docs/genevent.md).
     pub async fn which_handlers(&self) -> Result<Vec<HandlerId>, CallError> {
         self.inner
-            .call(
+            .call_timeout(
                 |reply| ManagerMsg::Admin(Box::new(Admin::Which(reply))),
                 Duration::MAX,
             )
@@ -579,25 +556,12 @@ impl<E: Send + 'static> EventManagerRef<E> {
     pub fn send_info(&self, message: impl Any + Send) {
         let _ = self.inner.send(ManagerMsg::Info(Payload::new(message)));
     }
+}
 
-    /// Stops the manager with reason `normal` and waits for it: every
-    /// handler's `terminate(Stop)` runs in registration order, owners are
-    /// told, event streams end.
-    ///
-    /// # Errors
-    ///
-    /// See [`stop_with`](EventManagerRef::stop_with).
-    ///
-    /// # Cancel safety
-    ///
-    /// Dropping the future after the request was queued still stops the
-    /// manager.
-    ///
-    /// # OTP
-    ///
-    /// `gen_event:stop/1`.
-    pub async fn stop(&self) -> Result<(), StopError> {
-        self.stop_with(ExitReason::Normal, Duration::MAX).await
+impl<E: Send + 'static> Process for EventManagerRef<E> {
+    #[inline]
+    fn handle(&self) -> &ProcessHandle {
+        self.inner.handle()
     }
 
     /// Stops the manager with `reason`, waiting up to `timeout`
@@ -611,12 +575,12 @@ impl<E: Send + 'static> EventManagerRef<E> {
     ///
     /// # Cancel safety
     ///
-    /// As [`stop`](EventManagerRef::stop).
+    /// As [`Process::stop`].
     ///
     /// # OTP
     ///
     /// `gen_event:stop/3`.
-    pub async fn stop_with(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
+    async fn stop_with(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
         if arbor_process::current() == Some(self.pid()) {
             return Err(StopError::CallingSelf);
         }
@@ -628,9 +592,9 @@ impl<E: Send + 'static> EventManagerRef<E> {
             return Err(StopError::NoProcess);
         }
         let exited = if timeout == Duration::MAX {
-            self.inner.wait().await
+            self.wait().await
         } else {
-            match tokio::time::timeout(timeout, self.inner.wait()).await {
+            match tokio::time::timeout(timeout, self.wait()).await {
                 Ok(r) => r,
                 Err(_) => return Err(StopError::Timeout),
             }

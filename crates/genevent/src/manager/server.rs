@@ -17,7 +17,7 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
-use arbor_process::{Ctx, ExitReason, MonitorRef, Msg, Myself, Name, Pid, StartError};
+use arbor_process::{Ctx, ExitReason, MonitorRef, Msg, Myself, Name, Pid, Process, StartError};
 use tokio::sync::oneshot;
 
 use super::gate::Gate;
@@ -156,7 +156,7 @@ impl<E: Send + 'static> Manager<E> {
     /// handler: `i` lives outside it, so after a panic it still names the
     /// handler that panicked (every other callee on the pass catches its own
     /// panics); that handler is removed and the pass resumes at `i`.
-    fn dispatch(&mut self, me: &Myself, event: &E, sync: bool) {
+    fn dispatch(&mut self, me: &impl Myself, event: &E, sync: bool) {
         let mut i = 0;
         loop {
             let pass = catch_unwind(AssertUnwindSafe(|| {
@@ -173,7 +173,7 @@ impl<E: Send + 'static> Manager<E> {
     }
 
     #[inline]
-    fn dispatch_from(&mut self, me: &Myself, event: &E, sync: bool, i: &mut usize) {
+    fn dispatch_from(&mut self, me: &impl Myself, event: &E, sync: bool, i: &mut usize) {
         loop {
             // The pass over the rest of the list iterates a slice, so the
             // loop bounds stay in registers across the handlers' calls; only
@@ -206,7 +206,7 @@ impl<E: Send + 'static> Manager<E> {
         }
     }
 
-    fn dispatch_info(&mut self, me: &Myself, info: &Info) {
+    fn dispatch_info(&mut self, me: &impl Myself, info: &Info) {
         let mut i = 0;
         while i < self.entries.len() {
             let entry = &mut self.entries[i];
@@ -225,7 +225,7 @@ impl<E: Send + 'static> Manager<E> {
     /// dispatch loop handles `Keep` itself.
     #[cold]
     #[inline(never)]
-    fn apply(&mut self, me: &Myself, i: usize, step: Result<Step<E>, RemoveReason>) -> usize {
+    fn apply(&mut self, me: &impl Myself, i: usize, step: Result<Step<E>, RemoveReason>) -> usize {
         match step {
             Ok(Step::Keep) => i + 1,
             Ok(Step::Remove) => {
@@ -240,13 +240,13 @@ impl<E: Send + 'static> Manager<E> {
         }
     }
 
-    fn remove_at(&mut self, me: &Myself, i: usize, reason: RemoveReason) -> Payload {
+    fn remove_at(&mut self, me: &impl Myself, i: usize, reason: RemoveReason) -> Payload {
         let entry = self.entries.remove(i);
         self.finish(me, entry, reason)
     }
 
     /// Invariant 3: terminate, report, tell the owner, drop the monitor.
-    fn finish(&self, me: &Myself, mut entry: Entry<E>, reason: RemoveReason) -> Payload {
+    fn finish(&self, me: &impl Myself, mut entry: Entry<E>, reason: RemoveReason) -> Payload {
         let value = terminate(&self.me, &mut entry, &reason);
         report_removed(me.pid(), &entry.id, &reason);
         if let Some(owned) = entry.owner {
@@ -264,7 +264,7 @@ impl<E: Send + 'static> Manager<E> {
 
     /// A callback asked to swap the handler at `i` (§3.3): the new handler
     /// takes its position and owner; returns the next index to visit.
-    fn swap_at(&mut self, me: &Myself, i: usize, swap: Swap<E>) -> usize {
+    fn swap_at(&mut self, me: &impl Myself, i: usize, swap: Swap<E>) -> usize {
         let Swap { id, mut slot } = swap;
         let reason = RemoveReason::Swapped { to: id.clone() };
         let entry = &mut self.entries[i];
@@ -314,7 +314,7 @@ impl<E: Send + 'static> Manager<E> {
     /// than a later-registered handler's, so the order must not follow the
     /// order in which the monitors fire; the owner's other notifications
     /// arrive later and match nothing (dropped as stale).
-    fn owner_down(&mut self, me: &Myself, monitor: MonitorRef, reason: &ExitReason) {
+    fn owner_down(&mut self, me: &impl Myself, monitor: MonitorRef, reason: &ExitReason) {
         let Some(owner) = self.entries.iter().find_map(|e| {
             e.owner
                 .as_ref()
@@ -338,14 +338,14 @@ impl<E: Send + 'static> Manager<E> {
     }
 
     /// Every handler's `terminate(Stop)`, in registration order.
-    fn stop_all(&mut self, me: &Myself) {
+    fn stop_all(&mut self, me: &impl Myself) {
         let entries = std::mem::take(&mut self.entries);
         for entry in entries {
             self.finish(me, entry, RemoveReason::Stop);
         }
     }
 
-    fn admin(&mut self, me: &Myself, admin: Admin<E>) {
+    fn admin(&mut self, me: &impl Myself, admin: Admin<E>) {
         match admin {
             Admin::Add {
                 id,
@@ -382,7 +382,7 @@ impl<E: Send + 'static> Manager<E> {
 
     fn add(
         &mut self,
-        me: &Myself,
+        me: &impl Myself,
         id: HandlerId,
         mut slot: Box<dyn Slot<E>>,
         owner: Option<Owner>,
@@ -413,7 +413,7 @@ impl<E: Send + 'static> Manager<E> {
     /// removed whatever happens next; the new one is appended (newest).
     fn swap(
         &mut self,
-        me: &Myself,
+        me: &impl Myself,
         old: HandlerId,
         id: HandlerId,
         mut slot: Box<dyn Slot<E>>,
@@ -477,7 +477,7 @@ impl<E: Send + 'static> Manager<E> {
 
     fn call(
         &mut self,
-        me: &Myself,
+        me: &impl Myself,
         id: &HandlerId,
         request: Payload,
     ) -> Result<Payload, HandlerCallError> {
@@ -517,7 +517,7 @@ fn terminate<E: Send + 'static>(
         Ok(value) => value,
         Err(panic) => {
             let panic: Box<dyn Any + Send> = panic;
-            tracing::error!(target: TARGET, manager = %me.pid(), handler = %entry.id,
+            tracing::error!(target: TARGET, manager = %me.inner.pid(), handler = %entry.id,
                 panic = %panic_message(&*panic), "handler terminate panicked");
             Payload::unit()
         }

@@ -4,7 +4,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use arbor_process::{Name, SpawnOpts, StartError};
+use arbor_process::{Name, Process, StartError, StartOpts};
 use tokio::sync::oneshot;
 
 use super::gate::Gate;
@@ -131,15 +131,14 @@ impl<E: Send + 'static> EventManager<E> {
             None
         };
         let gate = opts.notify_bound.map(|b| Arc::new(Gate::new(b)));
-        let spawn = SpawnOpts {
-            link: opts.link,
-            trap_exit: true,
-        };
+        let mut spawn = StartOpts::new().trap_exit();
+        spawn.link = opts.link;
+        // The manager registers its name itself, after the link (as OTP).
         let name = opts.name;
         let server_gate = gate.clone();
         let inner = arbor_process::spawn_opts(spawn, move |ctx| {
             server::run(ctx, name, parent, server_gate, ack_tx)
-        });
+        })?;
         match ack_rx.await {
             Ok(Ok(())) => Ok(EventManagerRef { inner, gate }),
             Ok(Err(e)) => {

@@ -24,10 +24,10 @@ pub use server_ref::ServerRef;
 
 pub(crate) use server::ServerMsg;
 
+use crate::ExitReason;
 use crate::error::StartError;
 use crate::signal::Msg;
 use crate::start_opts::StartOpts;
-use crate::ExitReason;
 
 /// The default timeout of [`ServerRef::call`], as in OTP.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);

@@ -8,10 +8,10 @@ use tokio::sync::oneshot;
 use super::ctx::ServerCtx;
 use super::{Control, GenServer, ServerRef};
 use crate::ExitReason;
-use crate::handle::Process;
-use crate::myself::Myself;
 use crate::catch_unwind::catch;
 use crate::error::StartError;
+use crate::handle::Process;
+use crate::myself::Myself;
 use crate::process::{self, Ctx};
 use crate::registry::{self, Name};
 use crate::signal::Msg;
@@ -36,9 +36,8 @@ pub(crate) async fn start<S: GenServer>(
     // The name is registered by the server itself, so that a taken name
     // is reported with the holder's pid after the link, as OTP does.
     let name = opts.name.take();
-    let proc = process::spawn_unregistered(opts, move |ctx| {
-        run::<S>(ctx, args, name, parent, ack_tx)
-    });
+    let proc =
+        process::spawn_unregistered(opts, move |ctx| run::<S>(ctx, args, name, parent, ack_tx));
     match ack_rx.await {
         Ok(Ok(())) => Ok(ServerRef { inner: proc }),
         Ok(Err(e)) => {

@@ -4,12 +4,12 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::{DEFAULT_CALL_TIMEOUT, GenServer, ReplyTo, ServerMsg};
+use crate::ExitReason;
 use crate::call::{await_reply, check_not_self};
 use crate::error::{CallError, StopError};
 use crate::handle::{Process, ProcessHandle, await_stopped};
 use crate::process::ProcessRef;
 use crate::signal::Envelope;
-use crate::ExitReason;
 
 /// A typed handle to a running [`GenServer`]: calls, casts, info messages.
 /// Its pid, liveness, exit and stop come with [`Process`]. Cheap to clone;

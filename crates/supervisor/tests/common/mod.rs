@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use arbor_process::{Ctx, ExitReason, ExitSignal, Msg, Pid, ProcessRef, SpawnOpts, spawn_opts};
+use arbor_process::Process;
+use arbor_process::{Ctx, ExitReason, ExitSignal, Msg, Pid, ProcessRef, StartOpts, spawn_opts};
 use arbor_supervisor::{ChildSpec, StartArgs, StartOutcome, SupervisorRef};
 use parking_lot::Mutex;
 
@@ -108,10 +109,8 @@ impl Probe {
         let log = self.log.clone();
         let delay = self.stop_delay;
         log.push(format!("start {tag}"));
-        let opts = SpawnOpts {
-            link: true,
-            trap_exit: self.trap,
-        };
+        let mut opts = StartOpts::new().link();
+        opts.trap_exit = self.trap;
         spawn_opts(opts, move |mut ctx: Ctx<ProbeMsg>| async move {
             loop {
                 match ctx.recv().await {

@@ -6,6 +6,8 @@ use std::collections::VecDeque;
 use std::future::Future;
 
 use arbor_genevent::{AddOpts, EventManagerRef, Forwarder, HandlerId};
+use arbor_process::Myself;
+use arbor_process::Process;
 use arbor_process::{Ctx, Msg};
 use arbor_todo::{TodoEvent, TodoList};
 

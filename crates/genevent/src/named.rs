@@ -15,18 +15,19 @@ use crate::EventManagerRef;
 /// # Examples
 ///
 /// ```
-/// use arbor_genevent::{EventManager, EventManagerName, ManagerOpts};
+/// use arbor_process::{Process, StartOpts};
+/// use arbor_genevent::{EventManager, EventManagerName};
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let events = EventManagerName::<u32>::new("todo_events");
 /// events.notify(1); // nobody registered yet: dropped
-/// let first = EventManager::<u32>::start_opts(ManagerOpts::default().name("todo_events"))
+/// let first = EventManager::<u32>::start_opts(StartOpts::new().name("todo_events"))
 ///     .await
 ///     .unwrap();
 /// events.sync_notify(2).await.unwrap();
 /// arbor_process::kill(first.pid());
 /// first.wait().await;
 /// assert!(events.sync_notify(3).await.is_err());
-/// let second = EventManager::<u32>::start_opts(ManagerOpts::default().name("todo_events"))
+/// let second = EventManager::<u32>::start_opts(StartOpts::new().name("todo_events"))
 ///     .await
 ///     .unwrap();
 /// events.sync_notify(4).await.unwrap(); // reaches the new manager

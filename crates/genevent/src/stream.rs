@@ -155,6 +155,7 @@ impl<E: Clone + Send + 'static> EventManagerRef<E> {
     ///
     /// ```
     /// use arbor_genevent::{EventManager, StreamOpts};
+    /// use arbor_process::Process;
     /// use futures::StreamExt;
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let mgr = EventManager::<u32>::start().await.unwrap();

@@ -11,6 +11,7 @@ use arbor_genevent::{
 };
 use arbor_process::Myself;
 use arbor_process::Process;
+use arbor_process::StartOpts;
 use arbor_process::{CallError, ExitReason, StartError, StopError};
 use support::{Ev, Init, Probe, drain, id, log};
 
@@ -30,7 +31,7 @@ async fn start_returns_a_live_manager() {
 /// `start({local, Name})` registers; a second start → `{error, {already_started, Pid}}`.
 #[tokio::test]
 async fn start_named_then_already_started() {
-    let opts = ManagerOpts::default().name("api_named_mgr");
+    let opts = StartOpts::new().name("api_named_mgr");
     let mgr = EventManager::<Ev>::start_opts(opts.clone()).await.unwrap();
     let found = EventManagerRef::<Ev>::whereis("api_named_mgr").unwrap();
     assert_eq!(found.pid(), mgr.pid());
@@ -456,9 +457,10 @@ async fn dead_manager_operations_noproc() {
 #[tokio::test]
 async fn notify_bound_drops_and_counts() {
     let (log, mut rx) = log();
-    let mgr = EventManager::<Ev>::start_opts(ManagerOpts::default().notify_bound(2))
-        .await
-        .unwrap();
+    let mgr =
+        EventManager::<Ev>::start_with(StartOpts::new(), ManagerOpts::default().notify_bound(2))
+            .await
+            .unwrap();
     mgr.add_handler(id("a"), Probe::new("a", &log))
         .await
         .unwrap();
@@ -479,10 +481,9 @@ async fn notify_bound_drops_and_counts() {
 /// A ref found by name carries the notify bound of the manager.
 #[tokio::test]
 async fn whereis_ref_keeps_notify_bound() {
-    let opts = ManagerOpts::default()
-        .name("api_bounded_mgr")
-        .notify_bound(1);
-    let mgr = EventManager::<Ev>::start_opts(opts).await.unwrap();
+    let opts = StartOpts::new().name("api_bounded_mgr");
+    let config = ManagerOpts::default().notify_bound(1);
+    let mgr = EventManager::<Ev>::start_with(opts, config).await.unwrap();
     let found = EventManagerRef::<Ev>::whereis("api_bounded_mgr").unwrap();
     found.notify(Ev::N(1));
     found.notify(Ev::N(2));
@@ -495,12 +496,12 @@ async fn whereis_ref_keeps_notify_bound() {
 /// (OTP 26+, arbor decision).
 #[tokio::test]
 async fn start_link_name_taken_no_exit_signal() {
-    let first = EventManager::<Ev>::start_opts(ManagerOpts::default().name("api_taken_mgr"))
+    let first = EventManager::<Ev>::start_opts(StartOpts::new().name("api_taken_mgr"))
         .await
         .unwrap();
     let (err, stray) = arbor_process::scope(|mut me: arbor_process::Ctx<()>| async move {
         me.trap_exit(true);
-        let opts = ManagerOpts::default().name("api_taken_mgr").link();
+        let opts = StartOpts::new().name("api_taken_mgr").link();
         let err = EventManager::<Ev>::start_opts(opts).await.unwrap_err();
         (err, me.try_recv().is_some())
     })

@@ -3,9 +3,10 @@
 
 mod support;
 
-use arbor_genevent::{EventHandler, EventManager, HandlerCtx, HandlerError, ManagerOpts, Step};
+use arbor_genevent::{EventHandler, EventManager, HandlerCtx, HandlerError, Step};
 use arbor_process::Myself;
 use arbor_process::Process;
+use arbor_process::StartOpts;
 use arbor_process::{Ctx, ExitReason};
 use support::{Ev, Probe, drain, id, log};
 
@@ -56,7 +57,7 @@ async fn parent_exit_signal_stops_with_reason() {
     let (tx, got) = tokio::sync::oneshot::channel();
     let (go, wait) = tokio::sync::oneshot::channel::<()>();
     let parent = arbor_process::spawn(move |_: Ctx<()>| async move {
-        let mgr = EventManager::<Ev>::start_opts(ManagerOpts::default().link())
+        let mgr = EventManager::<Ev>::start_opts(StartOpts::new().link())
             .await
             .unwrap();
         mgr.add_handler(id("a"), Probe::new("a", &log))

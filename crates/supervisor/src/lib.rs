@@ -9,7 +9,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use arbor_process::{Agent, ExitReason, kill};
+//! use arbor_process::{Agent, ExitReason, Process, kill};
 //! use arbor_supervisor::{ChildSpec, ChildState, Strategy, SupFlags, Supervisor};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -25,7 +25,7 @@
 //! // The next request is served after the exit was handled: restarted.
 //! let after = sup.which_child("counter").await.unwrap().state;
 //! assert!(matches!(after, ChildState::Running(p) if p != before));
-//! sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+//! sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
 //! # }
 //! ```
 //!

@@ -12,7 +12,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arbor_genevent::{EventManager, EventManagerRef, EventStream, ManagerOpts, StreamOpts};
+use arbor_genevent::{EventManager, EventManagerRef, EventStream, StreamOpts};
+use arbor_process::StartOpts;
 use arbor_process::{ExitReason, StopError};
 use arbor_supervisor::{
     ChildSpec, StartOutcome, Strategy, SupFlags, SupStartError, Supervisor, SupervisorRef, TreeNode,
@@ -127,7 +128,7 @@ impl TodoApp {
     pub fn event_manager_spec(names: &TreeNames) -> ChildSpec {
         let em_name = names.event_manager.clone();
         ChildSpec::worker("event_manager", move |_| {
-            let opts = ManagerOpts::default().name(em_name.as_str()).link();
+            let opts = StartOpts::new().name(em_name.as_str()).link();
             async move {
                 let started = EventManager::<TodoEvent>::start_opts(opts).await;
                 StartOutcome::from(started.map(|m| m.handle().clone()))

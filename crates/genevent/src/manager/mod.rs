@@ -62,9 +62,10 @@ impl<E: Send + 'static> EventManagerRef<E> {
     /// # Examples
     ///
     /// ```
-    /// use arbor_genevent::{EventManager, EventManagerRef, ManagerOpts};
+    /// use arbor_process::{Process, StartOpts};
+    /// use arbor_genevent::{EventManager, EventManagerRef};
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let mgr = EventManager::<u32>::start_opts(ManagerOpts::default().name("events"))
+    /// let mgr = EventManager::<u32>::start_opts(StartOpts::new().name("events"))
     ///     .await
     ///     .unwrap();
     /// let found = EventManagerRef::<u32>::whereis("events").unwrap();
@@ -99,10 +100,10 @@ impl<E: Send + 'static> EventManagerRef<E> {
     ///
     /// ```
     /// use arbor_genevent::{EventManager, ManagerOpts};
+    /// use arbor_process::{Process, StartOpts};
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// let mgr = EventManager::<u32>::start_opts(ManagerOpts::default().notify_bound(1))
-    ///     .await
-    ///     .unwrap();
+    /// let bound = ManagerOpts::default().notify_bound(1);
+    /// let mgr = EventManager::<u32>::start_with(StartOpts::new(), bound).await.unwrap();
     /// mgr.notify(1); // queued
     /// mgr.notify(2); // the manager has not run yet: dropped at the bound
     /// assert_eq!(mgr.dropped_notifies(), 1);
@@ -188,6 +189,47 @@ impl<E: Send + 'static> EventManagerRef<E> {
         handler: H,
     ) -> Result<(), AddError> {
         self.add_handler_opts(id, handler, AddOpts::new()).await
+    }
+
+    /// Installs `handler` under the id of its type,
+    /// [`HandlerId::of::<H>()`](HandlerId::of), without an owner: one
+    /// handler of a type per manager, as OTP names a handler by its module.
+    ///
+    /// # Errors
+    ///
+    /// As [`add_handler`](EventManagerRef::add_handler);
+    /// [`AddError::AlreadyPresent`](crate::AddError::AlreadyPresent) if a handler of this
+    /// type is installed.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`add_handler`](EventManagerRef::add_handler).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use arbor_genevent::{AddError, EventHandler, EventManager, HandlerCtx, HandlerError, Step};
+    ///
+    /// struct Log;
+    /// impl EventHandler<&'static str> for Log {
+    ///     fn handle_event(&mut self, e: &&'static str, _: &HandlerCtx<'_, &'static str>)
+    ///     -> Result<Step<&'static str>, HandlerError> {
+    ///         println!("{e}");
+    ///         Ok(Step::Keep)
+    ///     }
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mgr = EventManager::start().await.unwrap();
+    /// mgr.add(Log).await.unwrap();
+    /// assert!(matches!(mgr.add(Log).await, Err(AddError::AlreadyPresent(_))));
+    /// # }
+    /// ```
+    ///
+    /// # OTP
+    ///
+    /// `gen_event:add_handler(Mgr, Module, Args)`.
+    pub async fn add<H: EventHandler<E>>(&self, handler: H) -> Result<(), AddError> {
+        self.add_handler(HandlerId::of::<H>(), handler).await
     }
 
     /// Installs `handler` under `id` with options, such as an

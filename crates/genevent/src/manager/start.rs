@@ -1,4 +1,4 @@
-//! [`EventManager`]: starting managers, with [`ManagerOpts`].
+//! [`EventManager`]: starting managers, with [`StartOpts`] and [`ManagerOpts`].
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -18,6 +18,7 @@ use crate::EventManagerRef;
 ///
 /// ```
 /// use arbor_genevent::EventManager;
+/// use arbor_process::Process;
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let mgr = EventManager::<&'static str>::start().await.unwrap();
 /// mgr.notify("nobody listens");
@@ -37,15 +38,12 @@ impl<E> fmt::Debug for EventManager<E> {
     }
 }
 
-/// Options for [`EventManager::start_opts`].
+/// What an event manager can be configured with beyond its name and link
+/// (those are [`StartOpts`], as for every start): see
+/// [`EventManager::start_with`].
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct ManagerOpts {
-    /// Register the manager under this name.
-    pub name: Option<Name>,
-    /// Link the manager to the calling process, which becomes its parent:
-    /// an exit signal from the parent stops the manager (every handler's
-    /// `terminate(Stop)` runs) with the parent's reason.
-    pub link: bool,
     /// Bound the number of queued [`notify`](EventManagerRef::notify)
     /// events: at the bound, `notify` drops the event and counts it (see
     /// [`EventManagerRef::dropped_notifies`]). `None` (the default):
@@ -54,18 +52,6 @@ pub struct ManagerOpts {
 }
 
 impl ManagerOpts {
-    /// Register under `name`.
-    pub fn name(mut self, name: impl Into<Name>) -> Self {
-        self.name = Some(name.into());
-        self
-    }
-
-    /// Link to the caller (the caller becomes the parent).
-    pub fn link(mut self) -> Self {
-        self.link = true;
-        self
-    }
-
     /// Drop `notify` events beyond `bound` queued ones.
     pub fn notify_bound(mut self, bound: usize) -> Self {
         self.notify_bound = Some(bound);
@@ -89,7 +75,7 @@ impl<E: Send + 'static> EventManager<E> {
     ///
     /// `gen_event:start/0`.
     pub async fn start() -> Result<EventManagerRef<E>, StartError> {
-        Self::start_opts(ManagerOpts::default()).await
+        Self::start_opts(StartOpts::new()).await
     }
 
     /// Starts a manager linked to the calling process.
@@ -106,7 +92,7 @@ impl<E: Send + 'static> EventManager<E> {
     ///
     /// `gen_event:start_link/0`.
     pub async fn start_link() -> Result<EventManagerRef<E>, StartError> {
-        Self::start_opts(ManagerOpts::default().link()).await
+        Self::start_opts(StartOpts::new().link()).await
     }
 
     /// Starts a manager with options.
@@ -123,18 +109,48 @@ impl<E: Send + 'static> EventManager<E> {
     /// # OTP
     ///
     /// `gen_event:start/1,2`, `start_link/1,2` with `{local, Name}`.
-    pub async fn start_opts(opts: ManagerOpts) -> Result<EventManagerRef<E>, StartError> {
+    pub async fn start_opts(opts: StartOpts) -> Result<EventManagerRef<E>, StartError> {
+        Self::start_with(opts, ManagerOpts::default()).await
+    }
+
+    /// Starts a manager with options and a configuration (a notify bound).
+    ///
+    /// # Errors
+    ///
+    /// As [`EventManager::start_opts`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`EventManager::start`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use arbor_genevent::{EventManager, ManagerOpts};
+    /// use arbor_process::StartOpts;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let config = ManagerOpts::default().notify_bound(1_000);
+    /// let mgr = EventManager::<u32>::start_with(StartOpts::new().name("metrics"), config)
+    ///     .await
+    ///     .unwrap();
+    /// mgr.notify(1);
+    /// # }
+    /// ```
+    pub async fn start_with(
+        opts: StartOpts,
+        config: ManagerOpts,
+    ) -> Result<EventManagerRef<E>, StartError> {
         let (ack_tx, ack_rx) = oneshot::channel();
         let parent = if opts.link {
             arbor_process::current()
         } else {
             None
         };
-        let gate = opts.notify_bound.map(|b| Arc::new(Gate::new(b)));
+        let gate = config.notify_bound.map(|b| Arc::new(Gate::new(b)));
         let mut spawn = StartOpts::new().trap_exit();
         spawn.link = opts.link;
         // The manager registers its name itself, after the link (as OTP).
-        let name = opts.name;
+        let name: Option<Name> = opts.name;
         let server_gate = gate.clone();
         let inner = arbor_process::spawn_opts(spawn, move |ctx| {
             server::run(ctx, name, parent, server_gate, ack_tx)

@@ -1,35 +1,81 @@
-//! Ways to make a probe child die, as data.
+//! Ways to make a process die, as data, and [`Crash::inflict`], which
+//! makes one die that way or says why it did not.
 
 use std::fmt;
+use std::time::Duration;
 
-use arbor_process::{ExitReason, Pid, ProcessHandle, ProcessRef, kill};
+use arbor_process::{ExitReason, Pid, Process, ProcessHandle, ProcessRef};
 
 use crate::ProbeCmd;
-use arbor_process::Process;
 
-/// How to crash a probe child: each variant makes it die with a different
+/// How to crash a process: each variant makes it die with a different
 /// kind of reason, covering the rows of the restart table (otp-reference
-/// §2.6).
+/// §2.6). A [`Probe`](crate::Probe) dies this way by itself; any other
+/// process is sent an exit signal (see [`Crash::inflict`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Crash {
-    /// Exits by itself with `normal`.
+    /// Exits with `normal`.
     Normal,
-    /// Exits by itself with `shutdown`.
+    /// Exits with `shutdown`.
     Shutdown,
-    /// Exits by itself with `{shutdown,x}` (normal for a transient child).
+    /// Exits with `{shutdown,x}` (normal for a transient child).
     ShutdownWith,
-    /// Exits by itself with the custom reason `boom`.
+    /// Exits with the custom reason `boom`.
     Custom,
-    /// Exits by itself with an error value (`{error,"bad"}`).
+    /// Exits with an error value (`{error,"bad"}`).
     Error,
-    /// Panics (reason `{panic,"probe crashed"}`).
+    /// Exits with `{panic,"probe crashed"}` (a probe really panics).
     Panic,
-    /// Is killed from outside (`kill`, reason `killed`).
+    /// Is killed (`kill`, reason `killed`).
     Kill,
 }
 
 /// The message a probe panics with.
 pub const PANIC_MESSAGE: &str = "probe crashed";
+
+/// Why [`Crash::inflict`] did not crash a process as asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InflictError {
+    /// No live process has this pid: it never existed or already exited.
+    NoProcess(Pid),
+    /// The process was sent `reason_sent` and was still running
+    /// [`Crash::DEATH_TIMEOUT`] later: it traps exits and did not exit on
+    /// the exit message, or the signal was `normal`, which a process that
+    /// does not trap exits ignores, or it never reached a suspension point.
+    Survived {
+        /// The survivor.
+        pid: Pid,
+        /// The exit signal's reason (`kill` for [`Crash::Kill`]).
+        reason_sent: ExitReason,
+    },
+    /// The process exited, with another reason than the one asked for
+    /// (it was already exiting, or it trapped the signal and chose its own
+    /// reason).
+    Mismatch {
+        /// The process.
+        pid: Pid,
+        /// [`Crash::reason`].
+        asked: ExitReason,
+        /// Its real exit reason.
+        got: ExitReason,
+    },
+}
+
+impl fmt::Display for InflictError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InflictError::NoProcess(pid) => write!(f, "no process {pid}"),
+            InflictError::Survived { pid, reason_sent } => {
+                write!(f, "{pid} survived an exit signal {reason_sent}")
+            }
+            InflictError::Mismatch { pid, asked, got } => {
+                write!(f, "{pid} exited with {got}, not {asked}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for InflictError {}
 
 impl Crash {
     /// Every variant.
@@ -43,7 +89,12 @@ impl Crash {
         Crash::Kill,
     ];
 
-    /// The exit reason the probe dies with.
+    /// How long [`Crash::inflict`] waits for the process to exit before it
+    /// reports [`InflictError::Survived`]. On a paused clock the wait costs
+    /// nothing unless the process survives (then the clock moves by this).
+    pub const DEATH_TIMEOUT: Duration = Duration::from_secs(1);
+
+    /// The exit reason the process dies with.
     pub fn reason(self) -> ExitReason {
         match self {
             Crash::Normal => ExitReason::Normal,
@@ -56,36 +107,116 @@ impl Crash {
         }
     }
 
-    /// Crashes the probe `pid` this way and waits until it is dead; returns
-    /// its real exit reason ([`ExitReason::NoProc`] if it was not alive).
+    /// Crashes `target` this way and waits until it is dead; returns its
+    /// exit reason, which is [`Crash::reason`].
     ///
-    /// When this returns, the probe's supervisor has the exit signal in its
-    /// mailbox (links are signalled before waiters wake), so a request sent
-    /// to the supervisor afterwards is answered after the exit was handled.
+    /// - A [`Probe`](crate::Probe) is told to exit with the reason (to
+    ///   panic, for [`Crash::Panic`]), so its lifecycle log says `exit` or
+    ///   `panic`; [`Crash::Kill`] kills it.
+    /// - Any other process is sent an exit signal with the reason, as if
+    ///   by [`Process::exit`]; [`Crash::Kill`] sends `kill`
+    ///   ([`Process::kill`]), which no process can trap. A process that
+    ///   does not trap exits dies of it with that reason (a GenServer or
+    ///   Agent without running `terminate`); one that traps exits gets a
+    ///   message instead, and `normal` kills nobody, so these survive
+    ///   unless they choose to exit.
     ///
-    /// A process that is not a probe is only affected by [`Crash::Kill`];
-    /// for the other variants this returns `NoProc` at once.
+    /// When this returns `Ok`, every process linked to the dead one (its
+    /// supervisor) has the exit signal in its mailbox (links are
+    /// signalled before waiters wake), so a request sent to the supervisor
+    /// afterwards is answered after the exit was handled.
+    ///
+    /// # Errors
+    ///
+    /// - [`InflictError::NoProcess`] if `target` is not alive.
+    /// - [`InflictError::Survived`] if it is still alive
+    ///   [`Crash::DEATH_TIMEOUT`] after the signal.
+    /// - [`InflictError::Mismatch`] if it exited with another reason.
+    ///
+    /// It never returns `Ok` for a process that did not die, nor
+    /// `NoProcess` for one that was alive.
     ///
     /// # Cancel safety
     ///
     /// The crash is requested on the first poll; dropping the future later
     /// only stops the waiting.
-    pub async fn inflict(self, pid: Pid) -> ExitReason {
-        let Some(handle) = ProcessHandle::lookup(pid) else {
-            return ExitReason::NoProc;
-        };
-        let cmd = match self {
-            Crash::Kill => {
-                kill(pid);
-                return handle.wait().await;
-            }
-            Crash::Panic => ProbeCmd::Panic,
-            other => ProbeCmd::Exit(other.reason()),
-        };
-        match ProcessRef::<ProbeCmd>::from_pid(pid) {
-            Some(p) if p.send(cmd).is_ok() => handle.wait().await,
-            _ => handle.exit_reason().unwrap_or(ExitReason::NoProc),
+    ///
+    /// # OTP
+    ///
+    /// `exit(Pid, Reason)` (`exit(Pid, kill)`), then a monitor and
+    /// `receive {'DOWN', _, process, Pid, R} after 1000 -> survived end`.
+    /// A probe exits by itself (`exit(Reason)` in its own body).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use arbor_process::{Agent, ExitReason, Process};
+    /// use arbor_testkit::{Crash, InflictError};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let agent = Agent::start(|| 0u32).await.unwrap();
+    /// assert_eq!(Crash::Custom.inflict(&agent).await, Ok(ExitReason::custom("boom")));
+    /// let pid = agent.pid();
+    /// assert_eq!(Crash::Kill.inflict(&agent).await, Err(InflictError::NoProcess(pid)));
+    /// # }
+    /// ```
+    pub async fn inflict<P: Process + ?Sized>(
+        self,
+        target: &P,
+    ) -> Result<ExitReason, InflictError> {
+        let handle = target.handle();
+        let pid = handle.pid();
+        if !handle.is_alive() {
+            return Err(InflictError::NoProcess(pid));
         }
+        let sent = self.signal(handle);
+        let asked = self.reason();
+        match handle.wait_timeout(Self::DEATH_TIMEOUT).await {
+            None => Err(InflictError::Survived {
+                pid,
+                reason_sent: sent,
+            }),
+            Some(got) if got == asked => Ok(got),
+            Some(got) => Err(InflictError::Mismatch { pid, asked, got }),
+        }
+    }
+
+    /// [`Crash::inflict`] on the process `pid`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Crash::inflict`]; [`InflictError::NoProcess`] if no live
+    /// process has this pid.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Crash::inflict`].
+    pub async fn inflict_pid(self, pid: Pid) -> Result<ExitReason, InflictError> {
+        match ProcessHandle::lookup(pid) {
+            Some(handle) => self.inflict(&handle).await,
+            None => Err(InflictError::NoProcess(pid)),
+        }
+    }
+
+    /// Tells a probe to die this way, or sends any other process the exit
+    /// signal; returns the reason sent.
+    fn signal(self, handle: &ProcessHandle) -> ExitReason {
+        if self == Crash::Kill {
+            handle.kill();
+            return ExitReason::Kill;
+        }
+        let reason = self.reason();
+        if let Some(probe) = ProcessRef::<ProbeCmd>::from_pid(handle.pid()) {
+            let cmd = match self {
+                Crash::Panic => ProbeCmd::Panic,
+                _ => ProbeCmd::Exit(reason.clone()),
+            };
+            if probe.send(cmd).is_ok() {
+                return reason;
+            }
+        }
+        handle.exit(reason.clone());
+        reason
     }
 }
 

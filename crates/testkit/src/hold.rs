@@ -31,7 +31,7 @@ type Pending = Pin<Box<dyn Future<Output = Result<StartedChild, SupError>> + Sen
 ///         .await
 ///         .unwrap();
 ///     let held = hold(&sup).await;
-///     Crash::Kill.inflict(log.last_pid("a").unwrap()).await;
+///     Crash::Kill.inflict_pid(log.last_pid("a").unwrap()).await.unwrap();
 ///     assert_eq!(log.starts("a"), 1); // the exit waits in the mailbox
 ///     held.release().await;
 ///     sup.which_children().await.unwrap();

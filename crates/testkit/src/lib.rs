@@ -24,7 +24,7 @@
 //!             .await
 //!             .unwrap();
 //!         for (i, crash) in &crashes {
-//!             crash.inflict(log.last_pid(ids[*i]).unwrap()).await;
+//!             crash.inflict_pid(log.last_pid(ids[*i]).unwrap()).await.unwrap();
 //!             sup.which_children().await.unwrap(); // the restart is done
 //!         }
 //!         assert_shape(&sup, &["web=running", "cache=running", "db=running"]).await;
@@ -71,8 +71,10 @@
 //!   supervisor can see the child, `stop`/`exit`/`panic` before the probe
 //!   exits, so after a supervisor call returns, everything it did is in
 //!   the log.
-//! - [`Crash::inflict`] returns after the probe is dead, when its exit is
-//!   already queued at its supervisor.
+//! - [`Crash::inflict`] returns `Ok` only after the process died with the
+//!   asked reason, when its exit is already queued at its supervisor;
+//!   otherwise a typed [`InflictError`] (survived, no process, other
+//!   reason), never a pretended crash.
 
 #![doc(test(attr(deny(warnings))))]
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -86,7 +88,7 @@ mod runtime;
 mod shape;
 mod strategies;
 
-pub use crash::{Crash, PANIC_MESSAGE};
+pub use crash::{Crash, InflictError, PANIC_MESSAGE};
 pub use hold::{Held, hold};
 pub use log::{Event, EventKind, LifecycleLog};
 pub use probe::{Probe, ProbeCmd, quiet_probe_panics};

@@ -260,7 +260,7 @@ async fn perform_one(sut: &Sut, action: &Action) -> Reply {
             Reply::None
         }
         Action::Crash { tag, crash } => {
-            crash.inflict(pid_of(log, tag)).await;
+            crash.inflict_pid(pid_of(log, tag)).await.unwrap();
             Reply::None
         }
         Action::KillNested { id, workers } => {
@@ -300,7 +300,7 @@ async fn perform_one(sut: &Sut, action: &Action) -> Reply {
             // behind each other: a retry the exit queues comes after the
             // call.
             let held = hold(root).await;
-            crash.inflict(pid_of(log, tag)).await;
+            crash.inflict_pid(pid_of(log, tag)).await.unwrap();
             let mut reply = perform(sut, call);
             assert!(
                 futures::poll!(&mut reply).is_pending(),

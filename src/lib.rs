@@ -12,16 +12,14 @@
 //! A worker under a supervisor, found by name after it crashed:
 //!
 //! ```
-//! use std::time::Duration;
-//! use arbor::process::{Agent, ExitReason, StartOpts, kill, wait_exit};
-//! use arbor::supervisor::{ChildSpec, Strategy, SupFlags, Supervisor};
+//! use arbor::process::{Agent, StartOpts, kill, wait_exit};
+//! use arbor::supervisor::{ChildSpec, Supervisor};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let counter = ChildSpec::worker("counter", |_| async {
-//!     Agent::start_opts(|| 0u64, StartOpts::default().link().name("counter")).await
+//! let counter = ChildSpec::worker("counter", || {
+//!     Agent::start_opts(|| 0u64, StartOpts::default().link().name("counter"))
 //! });
-//! let flags = SupFlags::new(Strategy::OneForOne).intensity(3).period(Duration::from_secs(5));
-//! let sup = Supervisor::new(flags).child(counter).start().await.unwrap();
+//! let sup = Supervisor::one_for_one().intensity(3).child(counter).start().await.unwrap();
 //!
 //! let first = Agent::<u64>::whereis("counter").unwrap();
 //! first.update(|n| *n += 1).await.unwrap();
@@ -32,7 +30,7 @@
 //! let second = Agent::<u64>::whereis("counter").unwrap();
 //! assert_ne!(second.pid(), first.pid());
 //! assert_eq!(second.get(|n| *n).await.unwrap(), 0); // a restart starts afresh
-//! sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+//! sup.stop().await.unwrap();
 //! # }
 //! ```
 //!

@@ -80,7 +80,7 @@ pub(crate) async fn restart_arbor(k: u64) -> Sample {
         cycles.push(start.elapsed());
     }
     let stop = sup
-        .stop(ExitReason::Shutdown, Duration::from_secs(60))
+        .stop_with(ExitReason::Shutdown, Duration::from_secs(60))
         .await;
     check_eq("restart arbor: stop", stop, Ok(()));
     cycle_sample(&cycles)
@@ -113,7 +113,7 @@ pub(crate) async fn one_for_all_arbor(m: u64, k: u64) -> Sample {
         cycles.push(start.elapsed());
     }
     let stop = sup
-        .stop(ExitReason::Shutdown, Duration::from_secs(60))
+        .stop_with(ExitReason::Shutdown, Duration::from_secs(60))
         .await;
     check_eq("one_for_all arbor: stop", stop, Ok(()));
     cycle_sample(&cycles)

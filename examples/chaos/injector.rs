@@ -69,7 +69,7 @@ async fn stop_sup(sup: SupervisorRef, reason: Reason) {
     if reason == Reason::Kill {
         kill(sup.pid());
     } else {
-        let _ = sup.stop(reason.exit_reason(), DEATH_TIMEOUT).await;
+        let _ = sup.stop_with(reason.exit_reason(), DEATH_TIMEOUT).await;
     }
 }
 

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use arbor_process::{Ctx, ExitReason, ProcessHandle, exit, scope};
-use arbor_supervisor::{Shutdown, StartArgs, SupFlags, Supervisor};
+use arbor_supervisor::{Shutdown, SupFlags, Supervisor};
 use common::{Log, Probe, children, pid_of, probe};
 use tokio::time::Instant;
 
@@ -47,7 +47,9 @@ async fn children_stop_one_at_a_time_in_reverse_order_each_with_its_shutdown() {
     };
     log.take();
     let t0 = Instant::now();
-    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
     let took = t0.elapsed();
     let reasons: Vec<ExitReason> = handles.iter().map(|h| h.exit_reason().unwrap()).collect();
     assert_eq!(
@@ -73,18 +75,20 @@ async fn simple_one_for_one_children_stop_in_parallel_under_one_timer() {
         SupFlags::default(),
         Probe::new(&log, "t")
             .stop_delay(500 * MS)
-            .spec()
+            .template()
             .shutdown(Shutdown::Timeout(1000 * MS)),
     )
     .start()
     .await
     .unwrap();
     for tag in ["one", "two"] {
-        sup.start_child_with(StartArgs::new(tag)).await.unwrap();
+        sup.start_child(tag).await.unwrap();
     }
     log.take();
     let t0 = Instant::now();
-    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
     assert_eq!(t0.elapsed(), 500 * MS, "in parallel, not 1000 ms");
     let mut stopped = log.take();
     stopped.sort();
@@ -100,14 +104,14 @@ async fn simple_one_for_one_children_are_signalled_in_reverse_start_order() {
     let sup = Supervisor::simple(
         SupFlags::default(),
         Probe::new(&log, "t")
-            .spec()
+            .template()
             .shutdown(Shutdown::Timeout(1000 * MS)),
     )
     .start()
     .await
     .unwrap();
     for tag in ["a", "b", "c", "d"] {
-        sup.start_child_with(StartArgs::new(tag)).await.unwrap();
+        sup.start_child(tag).await.unwrap();
     }
     // A restarted child keeps its place: "b" crashes and comes back.
     let b = sup.which_children().await.unwrap()[2].state.pid().unwrap();
@@ -122,7 +126,9 @@ async fn simple_one_for_one_children_are_signalled_in_reverse_start_order() {
         "b was restarted in its place"
     );
     log.take();
-    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
     assert_eq!(
         log.take(),
         [
@@ -141,7 +147,7 @@ async fn simple_one_for_one_survivors_of_the_timer_are_killed_together() {
         SupFlags::default(),
         Probe::new(&log, "t")
             .stop_delay(10_000 * MS)
-            .spec()
+            .unit_template()
             .shutdown(Shutdown::Timeout(100 * MS)),
     )
     .start()
@@ -149,11 +155,13 @@ async fn simple_one_for_one_survivors_of_the_timer_are_killed_together() {
     .unwrap();
     let mut pids = Vec::new();
     for _ in 0..3 {
-        let p = sup.start_child_with(StartArgs::none()).await.unwrap();
+        let p = sup.start_child(()).await.unwrap();
         pids.push(ProcessHandle::lookup(p.pid().unwrap()).unwrap());
     }
     let t0 = Instant::now();
-    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
     assert_eq!(t0.elapsed(), 100 * MS);
     for h in pids {
         assert_eq!(h.exit_reason(), Some(ExitReason::Killed));
@@ -230,7 +238,9 @@ async fn a_child_dying_during_shutdown_keeps_its_reason_and_is_not_restarted() {
         common::crash_pid(a_pid, ExitReason::custom("boom")).await;
     });
     log.take();
-    sup.stop(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
     crasher.await.unwrap();
     assert_eq!(a.exit_reason(), Some(ExitReason::custom("boom")));
     assert_eq!(log.take(), ["exit a boom", "stop b shutdown"]);

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
-use arbor_process::{ExitReason, Pid, ProcessHandle, StopError};
+use arbor_process::{CallError, ExitReason, Pid, ProcessHandle, StartOpts, StopError};
 use arbor_supervisor::{
-    ChildSpec, Restart, StartArgs, StartInfo, StartOutcome, StartedChild, SupError, SupFlags,
-    SupStartError, Supervisor, SupervisorRef,
+    ChildSpec, SimpleSupervisor, SimpleSupervisorRef, StartInfo, StartOutcome, StartedChild,
+    SupFlags, SupStartError, Supervisor, SupervisorRef,
 };
 
 use crate::{StartListError, TodoList};
@@ -31,23 +31,22 @@ use crate::{StartListError, TodoList};
 /// The guide's `Todo.List.Supervisor`.
 #[derive(Debug, Clone)]
 pub struct ListSupervisor {
-    sup: SupervisorRef,
+    sup: SimpleSupervisorRef<()>,
 }
 
 impl ListSupervisor {
     /// The supervisor's definition (flags and the list template), to start
     /// it yourself or embed it in a tree with
-    /// [`Supervisor::into_child_spec`].
-    pub fn definition() -> Supervisor {
-        let template = ChildSpec::worker("todo_list", |_: StartArgs| async {
+    /// [`SimpleSupervisor::into_child_spec`].
+    pub fn definition() -> SimpleSupervisor<()> {
+        let template = ChildSpec::temporary_template("todo_list", |()| async {
             match TodoList::start_link().await {
                 // The list handle travels back to `start_todo_list` as the
                 // child's start info.
-                Ok(list) => StartOutcome::StartedInfo(list.process(), StartInfo::new(list)),
+                Ok(list) => StartOutcome::Started(list.process(), Some(StartInfo::new(list))),
                 Err(e) => StartOutcome::from(e),
             }
-        })
-        .restart(Restart::Temporary);
+        });
         Supervisor::simple(SupFlags::default(), template)
     }
 
@@ -66,21 +65,23 @@ impl ListSupervisor {
     ///
     /// `Todo.List.Supervisor.start_link/1`.
     pub async fn start_link(name: Option<&str>) -> Result<ListSupervisor, SupStartError> {
-        let mut def = Self::definition();
+        let mut opts = StartOpts::default().link();
         if let Some(name) = name {
-            def = def.name(name);
+            opts = opts.name(name);
         }
-        let sup = def.start_link().await?;
+        let sup = Self::definition().start_opts(opts).await?;
         Ok(ListSupervisor { sup })
     }
 
-    /// The list supervisor registered under `name`, if one runs there.
+    /// The list supervisor registered under `name`, if one runs there
+    /// (not checked: a supervisor of another kind fails
+    /// [`start_todo_list`](ListSupervisor::start_todo_list)).
     pub fn whereis(name: &str) -> Option<ListSupervisor> {
-        SupervisorRef::whereis(name).map(|sup| ListSupervisor { sup })
+        SimpleSupervisorRef::whereis(name).map(|sup| ListSupervisor { sup })
     }
 
     /// Wraps a running supervisor started from [`ListSupervisor::definition`].
-    pub fn from_ref(sup: SupervisorRef) -> ListSupervisor {
+    pub fn from_ref(sup: SimpleSupervisorRef<()>) -> ListSupervisor {
         ListSupervisor { sup }
     }
 
@@ -102,12 +103,12 @@ impl ListSupervisor {
     /// `Todo.List.Supervisor.start_todo_list/1`
     /// (`Supervisor.start_child(sup, [])`).
     pub async fn start_todo_list(&self) -> Result<TodoList, StartListError> {
-        match self.sup.start_child_with(StartArgs::none()).await? {
-            StartedChild::StartedInfo(_, info) => info
+        match self.sup.start_child(()).await? {
+            StartedChild::Started(_, Some(info)) => info
                 .get::<TodoList>()
                 .cloned()
                 .ok_or(StartListError::NotAList),
-            StartedChild::Started(_) | StartedChild::Ignored => Err(StartListError::NotAList),
+            StartedChild::Started(_, None) | StartedChild::Ignored => Err(StartListError::NotAList),
         }
     }
 
@@ -120,7 +121,7 @@ impl ListSupervisor {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn count(&self) -> Result<usize, SupError> {
+    pub async fn count(&self) -> Result<usize, CallError> {
         Ok(self.sup.count_children().await?.active)
     }
 
@@ -128,18 +129,18 @@ impl ListSupervisor {
     ///
     /// # Errors
     ///
-    /// As [`SupervisorRef::stop`].
+    /// As [`SupervisorRef::stop_with`].
     ///
     /// # Cancel safety
     ///
     /// Dropping the future after the request was sent still stops it.
     pub async fn stop(&self, reason: ExitReason, timeout: Duration) -> Result<(), StopError> {
-        self.sup.stop(reason, timeout).await
+        self.sup.stop_with(reason, timeout).await
     }
 
     /// The underlying supervisor.
     pub fn supervisor(&self) -> &SupervisorRef {
-        &self.sup
+        self.sup.supervisor()
     }
 
     /// The supervisor's pid.

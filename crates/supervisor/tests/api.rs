@@ -453,6 +453,29 @@ async fn temporary_template_made_restartable_is_an_invalid_spec() {
     );
 }
 
+/// OTP: `start_child(Sup, ExtraArgs)` on a supervisor whose start
+/// function does not take them fails in the start. The unchecked typed
+/// handle (`whereis`) lets it happen; the start error is `badarg`.
+#[tokio::test]
+async fn an_unchecked_typed_handle_with_the_wrong_argument_is_a_start_error() {
+    let log = Log::default();
+    let sup = Supervisor::simple(SupFlags::default(), Probe::new(&log, "t").template())
+        .start_opts(arbor_process::StartOpts::default().name("api_rs_sofo"))
+        .await
+        .unwrap();
+    let wrong = SimpleSupervisorRef::<u64>::whereis("api_rs_sofo").unwrap();
+    let badarg = Err(StartSimpleChildError::StartFailed(ExitReason::custom(
+        "badarg",
+    )));
+    assert_eq!(wrong.start_child(7).await, badarg);
+    assert!(children(sup.supervisor()).await.is_empty());
+    let static_sup = sup_with(&log, &[]).await;
+    let not_simple = SimpleSupervisorRef::<u64>::from_pid(static_sup.pid()).unwrap();
+    assert_eq!(not_simple.start_child(7).await, badarg);
+    stop(static_sup).await;
+    stop(sup).await;
+}
+
 // ===== errors of every operation on a dead supervisor =====
 
 #[tokio::test]

@@ -47,6 +47,11 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// A supervisor with these flags and no children yet.
+    ///
+    /// With [`Strategy::SimpleOneForOne`] prefer [`Supervisor::simple`],
+    /// which types the children's argument: a static spec given here is a
+    /// template whose children take `()` (reach them with
+    /// [`SupervisorRef::into_simple::<()>`](SupervisorRef::into_simple)).
     pub fn new(flags: SupFlags) -> Supervisor {
         Supervisor {
             flags,

@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use arbor_process::{Agent, CallError, ExitReason, spawn};
+use arbor_supervisor::Strategy;
 use arbor_supervisor::{
     ChildCounts, ChildSpec, ChildState, ChildType, DeleteChildError, GetChildSpecError,
     IntoSimpleError, Restart, RestartChildError, Shutdown, SimpleSupervisorRef, SpecError,
@@ -473,6 +474,31 @@ async fn an_unchecked_typed_handle_with_the_wrong_argument_is_a_start_error() {
     let not_simple = SimpleSupervisorRef::<u64>::from_pid(static_sup.pid()).unwrap();
     assert_eq!(not_simple.start_child(7).await, badarg);
     stop(static_sup).await;
+    stop(sup).await;
+}
+
+/// A static spec as the template of `Supervisor::new` with the
+/// simple_one_for_one strategy: its children take `()`.
+#[tokio::test]
+async fn a_static_spec_as_template_takes_unit() {
+    let log = Log::default();
+    let sup = Supervisor::new(SupFlags::new(Strategy::SimpleOneForOne))
+        .child(probe(&log, "t"))
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        sup.clone().into_simple::<u32>().await.err(),
+        Some(IntoSimpleError::ArgumentType)
+    );
+    let simple = sup.clone().into_simple::<()>().await.unwrap();
+    let p = simple.start_child(()).await.unwrap().pid().unwrap();
+    crash_pid(p, boom()).await;
+    assert_eq!(
+        log.take(),
+        ["start t", "exit t boom", "start t"],
+        "restarted"
+    );
     stop(sup).await;
 }
 

@@ -317,3 +317,37 @@ impl<A> ChildTemplate<A> {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AutoShutdown, SpecError};
+
+    fn ignore<A>(_: A) -> std::future::Ready<StartOutcome> {
+        std::future::ready(StartOutcome::Ignore)
+    }
+
+    #[test]
+    fn a_temporary_template_is_valid_only_as_temporary() {
+        let t = ChildSpec::temporary_template("conn", ignore::<std::sync::mpsc::Receiver<u8>>);
+        assert_eq!(t.spec().restart, Restart::Temporary);
+        assert_eq!(t.spec().validate(AutoShutdown::Never), Ok(()));
+        let t = t.restart(Restart::Transient);
+        assert_eq!(
+            t.spec().validate(AutoShutdown::Never),
+            Err(SpecError::TemporaryOnly("conn".into()))
+        );
+    }
+
+    #[test]
+    fn a_clonable_template_is_restartable_and_clones_its_argument() {
+        let t = ChildSpec::template("w", ignore::<String>).restart(Restart::Transient);
+        assert_eq!(t.spec().validate(AutoShutdown::Never), Ok(()));
+        let args = t.spec().template_args().copied().unwrap();
+        assert!(args.can_restart());
+        let mut kept = Args::new(String::from("x"));
+        let copy = args.clone_args(&mut kept).unwrap();
+        assert_eq!(copy.take::<String>().ok().as_deref(), Some("x"));
+        assert_eq!(kept.take::<String>().ok().as_deref(), Some("x"));
+    }
+}

@@ -88,7 +88,8 @@ impl Shape {
 }
 
 /// The flat tree over the todo crate's public parts: the chapter's
-/// `Todo.Supervisor` before it was nested, with `strategy`.
+/// `Todo.Supervisor` before it was nested, with `strategy`; start it
+/// with [`TodoApp::root_opts`] (registered as the root).
 fn flat_tree(strategy: Strategy, names: &TreeNames) -> Supervisor {
     // The todo manager finds the list supervisor once, at start (as in
     // TodoApp): a manager that outlives it keeps a dead handle.
@@ -96,7 +97,6 @@ fn flat_tree(strategy: Strategy, names: &TreeNames) -> Supervisor {
         .intensity(10)
         .period(Duration::from_secs(5));
     Supervisor::new(flags)
-        .name(names.root.clone())
         .child(TodoApp::list_supervisor_spec(names))
         .child(TodoApp::event_manager_spec(names))
         .child(TodoApp::manager_spec(names))
@@ -272,7 +272,10 @@ async fn run_step(
 async fn run_tree(shape: Shape, prefix: &str) -> (String, Vec<Outcome>) {
     let names = TreeNames::prefixed(prefix);
     let started = match shape {
-        Shape::Flat(strategy) => flat_tree(strategy, &names).start().await.map(|_| ()),
+        Shape::Flat(strategy) => flat_tree(strategy, &names)
+            .start_opts(TodoApp::root_opts(&names))
+            .await
+            .map(|_| ()),
         Shape::Nested => TodoApp::start(names.clone()).await.map(|_| ()),
     };
     if let Err(e) = started {

@@ -61,10 +61,10 @@
 //! #     }
 //! # }
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let spec = ChildSpec::worker("counter", |_| {
+//! let spec = ChildSpec::worker("counter", || {
 //!     Counter::start_opts(0, StartOpts::new().name("counter").link())
 //! });
-//! let sup = Supervisor::new(SupFlags::new(Strategy::OneForOne)).child(spec).start().await.unwrap();
+//! let sup = Supervisor::one_for_one().child(spec).start().await.unwrap();
 //!
 //! let first = ServerRef::<Counter>::whereis("counter").unwrap();
 //! first.kill();
@@ -119,6 +119,7 @@ pub mod prelude {
         scope, spawn, spawn_link, spawn_opts,
     };
     pub use arbor_supervisor::{
-        ChildSpec, Restart, Shutdown, Strategy, SupFlags, Supervisor, SupervisorRef,
+        ChildSelector, ChildSpec, Restart, Shutdown, SimpleSupervisorRef, Strategy, SupFlags,
+        Supervisor, SupervisorRef,
     };
 }

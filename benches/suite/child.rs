@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use arbor::process::{Ctx, Msg, Pid, ProcessHandle, ProcessRef, ReplyTo, spawn_link};
-use arbor::supervisor::{ChildSpec, StartOutcome};
+use arbor::supervisor::{ChildSpec, ChildTemplate, StartOutcome};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::suite::harness::{CRASH, fail, ok};
@@ -39,10 +39,16 @@ pub(crate) fn spawn_child() -> ProcessRef<ChildMsg> {
 
 /// A worker spec starting [`spawn_child`].
 pub(crate) fn child_spec(id: &str) -> ChildSpec {
-    ChildSpec::worker_sync(id, |_args| StartOutcome::from(spawn_child()))
+    ChildSpec::worker_sync(id, || StartOutcome::from(spawn_child()))
 }
 
 /// Pings the child `pid`; aborts the benchmark if it does not answer.
+/// The simple_one_for_one template of [`child_spec`]: no argument (a
+/// zero-sized one, so a start allocates nothing for it).
+pub(crate) fn child_template(id: &str) -> ChildTemplate<()> {
+    ChildSpec::template_sync(id, |()| StartOutcome::from(spawn_child()))
+}
+
 pub(crate) async fn ping(what: &str, pid: Pid) {
     let Some(child) = ProcessRef::<ChildMsg>::from_pid(pid) else {
         fail(&format!("{what}: child {pid} is not alive"));

@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use arbor::process::{Ctx, ExitReason, Pid, exit, is_alive, scope};
-use arbor::supervisor::{StartArgs, Strategy, SupFlags, Supervisor, SupervisorRef};
+use arbor::supervisor::{SimpleSupervisor, SimpleSupervisorRef, Strategy, SupFlags, Supervisor};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::suite::child::{RawChild, RawChildMsg, child_spec, ping, raw_ping, spawn_raw_child};
+use crate::suite::child::{RawChild, RawChildMsg, child_template, ping, raw_ping, spawn_raw_child};
 use crate::suite::harness::{Sample, check_eq, fail, ms, ns_per, ok, rss, timed};
 use arbor::process::Myself;
 use arbor::process::Process;
@@ -21,14 +21,14 @@ fn flags() -> SupFlags {
         .period(Duration::from_secs(1))
 }
 
-fn simple_sup() -> Supervisor {
-    Supervisor::simple(flags(), child_spec("pinger"))
+fn simple_sup() -> SimpleSupervisor<()> {
+    Supervisor::simple(flags(), child_template("pinger"))
 }
 
-async fn start_children(what: &str, sup: &SupervisorRef, n: u64) -> Vec<Pid> {
+async fn start_children(what: &str, sup: &SimpleSupervisorRef<()>, n: u64) -> Vec<Pid> {
     let mut pids = Vec::with_capacity(n as usize);
     for _ in 0..n {
-        let started = ok(what, sup.start_child_with(StartArgs::none()).await);
+        let started = ok(what, sup.start_child(()).await);
         match started.pid() {
             Some(pid) => pids.push(pid),
             None => fail(&format!("{what}: child ignored")),

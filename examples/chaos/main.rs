@@ -71,7 +71,7 @@ mod tree;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arbor::process::{ExitReason, process_count, registered};
+use arbor::process::{ExitReason, StartOpts, process_count, registered};
 use arbor::supervisor::{Strategy, SupFlags, Supervisor};
 use arbor_todo::{TodoApp, TodoList, TreeNames};
 use tokio::sync::{mpsc, watch};
@@ -120,10 +120,10 @@ async fn main() {
     let top_flags = SupFlags::new(Strategy::OneForOne)
         .intensity(1_000_000)
         .period(Duration::from_secs(1));
+    let todo = TodoApp::definition(&names).into_child_spec_opts("todo", TodoApp::root_opts(&names));
     let top = match Supervisor::new(top_flags)
-        .name("chaos_top")
-        .child(TodoApp::definition(&names).into_child_spec("todo"))
-        .start()
+        .child(todo)
+        .start_opts(StartOpts::default().name("chaos_top"))
         .await
     {
         Ok(top) => top,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arbor_process::{Ctx, ExitReason, MonitorRef, Msg, Pid, exit, kill, scope};
-use arbor_supervisor::{ChildId, ChildRef, ChildState, StartArgs, SupervisorRef};
+use arbor_supervisor::{ChildId, ChildSelector, ChildState, SupervisorRef};
 
 use crate::probe::ProbeMsg;
 use crate::reason::scenario_reason;
@@ -366,7 +366,10 @@ impl Driver {
                             k,
                             over: over.clone(),
                         };
-                        started_term(&s.start_child_with(StartArgs::new(extra)).await)
+                        match s.into_simple::<Extra>().await {
+                            Ok(s) => started_term(&s.start_child(extra).await),
+                            Err(e) => error_term(&e),
+                        }
                     }
                 };
                 rec.result(t).await?;
@@ -449,20 +452,20 @@ impl Driver {
         Ok(r)
     }
 
-    async fn resolve(&self, t: &Target) -> Result<ChildRef, OpFail> {
+    async fn resolve(&self, t: &Target) -> Result<ChildSelector, OpFail> {
         match t {
-            Target::Id(id) => Ok(ChildRef::from(id.as_str())),
+            Target::Id(id) => Ok(ChildSelector::from(id.as_str())),
             Target::Pid(id) => match self.w.rec.lookup(id).await? {
                 Some((pid, _)) => {
                     self.w.rec.target(pid).await?;
-                    Ok(ChildRef::from(pid))
+                    Ok(ChildSelector::from(pid))
                 }
                 // A supervisor whose init failed had a process in OTP, and
                 // `@id` is that dead pid; arbor never hands it out. Any pid
                 // that is no child answers the same (`not_found`): the
                 // anonymous pid, which is never a process.
                 None if self.w.failed_init.lock().contains(id.as_str()) => {
-                    Ok(ChildRef::from(Pid::ANONYMOUS))
+                    Ok(ChildSelector::from(Pid::ANONYMOUS))
                 }
                 None => Err(runtime(format!(
                     "@{id}: no process was ever started for it"
@@ -476,8 +479,8 @@ impl Driver {
     /// is an id no child has, so arbor answers the same way.
     async fn resolve_id(&self, t: &Target) -> Result<ChildId, OpFail> {
         Ok(match self.resolve(t).await? {
-            ChildRef::Id(id) => id,
-            ChildRef::Pid(pid) => ChildId::from(format!("{pid}")),
+            ChildSelector::Id(id) => id,
+            ChildSelector::Pid(pid) => ChildId::from(format!("{pid}")),
         })
     }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use arbor_process::{ExitReason, Pid, ProcessRef, current};
 use arbor_supervisor::{
-    AutoShutdown, ChildSpec, Restart, Shutdown, StartArgs, StartOutcome, SupFlags, SupStartError,
-    Supervisor, SupervisorRef,
+    AutoShutdown, ChildSpec, ChildTemplate, ChildType, Restart, Shutdown, StartOutcome, SupFlags,
+    SupStartError, Supervisor, SupervisorRef,
 };
 use parking_lot::Mutex;
 
@@ -94,19 +94,16 @@ impl World {
     pub(crate) fn child_spec(&self, c: &ChildDecl) -> ChildSpec {
         let w = self.clone();
         let id = c.id.clone();
-        let mut spec = match c.kind {
+        let spec = match c.kind {
             Kind::Worker => {
                 let opts = c.probe.clone();
-                ChildSpec::worker(c.id.as_str(), move |args: StartArgs| {
-                    let w = w.clone();
-                    let id = id.clone();
-                    let opts = opts.clone();
-                    async move { w.start_probe(id, opts, args).await }
+                ChildSpec::worker(c.id.as_str(), move || {
+                    let (w, id, opts) = (w.clone(), id.clone(), opts.clone());
+                    async move { w.start_probe(id, opts, None).await }
                 })
             }
-            Kind::Supervisor => ChildSpec::supervisor(c.id.as_str(), move |_args: StartArgs| {
-                let w = w.clone();
-                let id = id.clone();
+            Kind::Supervisor => ChildSpec::supervisor(c.id.as_str(), move || {
+                let (w, id) = (w.clone(), id.clone());
                 async move {
                     match w.start_sup(&id).await {
                         Ok(sup) => StartOutcome::from(sup),
@@ -115,24 +112,47 @@ impl World {
                 }
             }),
         };
-        if let Some(r) = c.restart {
-            spec = spec.restart(match r {
-                scenario::Restart::Permanent => Restart::Permanent,
-                scenario::Restart::Transient => Restart::Transient,
-                scenario::Restart::Temporary => Restart::Temporary,
-            });
-        }
-        if let Some(s) = c.shutdown {
-            spec = spec.shutdown(match s {
-                scenario::Shutdown::BrutalKill => Shutdown::BrutalKill,
-                scenario::Shutdown::Infinity => Shutdown::Infinity,
-                scenario::Shutdown::Ms(ms) => Shutdown::Timeout(Duration::from_millis(ms)),
-            });
-        }
-        if let Some(b) = c.significant {
-            spec = spec.significant(b);
-        }
-        spec
+        let keys = Keys::of(c);
+        keys.apply(
+            spec,
+            ChildSpec::restart,
+            ChildSpec::shutdown,
+            ChildSpec::significant,
+        )
+    }
+
+    /// The template of a simple_one_for_one supervisor's `child` line: its
+    /// children get the [`Extra`] of their `start_child`.
+    fn template(&self, c: &ChildDecl) -> ChildTemplate<Extra> {
+        let w = self.clone();
+        let id = c.id.clone();
+        let template = match c.kind {
+            Kind::Worker => {
+                let opts = c.probe.clone();
+                ChildSpec::template(c.id.as_str(), move |extra: Extra| {
+                    let (w, id, opts) = (w.clone(), id.clone(), opts.clone());
+                    async move { w.start_probe(id, opts, Some(extra)).await }
+                })
+            }
+            Kind::Supervisor => ChildSpec::template(c.id.as_str(), move |_: Extra| {
+                let (w, id) = (w.clone(), id.clone());
+                async move {
+                    match w.start_sup(&id).await {
+                        Ok(sup) => StartOutcome::from(sup),
+                        Err(e) => StartOutcome::from(e),
+                    }
+                }
+            })
+            .child_type(ChildType::Supervisor)
+            .shutdown(Shutdown::Infinity),
+        };
+        let keys = Keys::of(c);
+        keys.apply(
+            template,
+            ChildTemplate::restart,
+            ChildTemplate::shutdown,
+            ChildTemplate::significant,
+        )
     }
 
     /// Starts supervisor `name` linked to the calling process (the runner
@@ -148,11 +168,23 @@ impl World {
             .map(|c| self.child_spec(c))
             .collect();
         let parent = current();
-        match Supervisor::new(self.flags(name))
-            .children(specs)
-            .start_link()
-            .await
-        {
+        let flags = self.flags(name);
+        let decls: Vec<&ChildDecl> = self
+            .scn
+            .children
+            .iter()
+            .filter(|c| c.parent == name)
+            .collect();
+        let started = match decls.as_slice() {
+            [template] if flags.strategy == arbor_supervisor::Strategy::SimpleOneForOne => {
+                Supervisor::simple(flags, self.template(template))
+                    .start_link()
+                    .await
+                    .map(SupervisorRef::from)
+            }
+            _ => Supervisor::new(flags).children(specs).start_link().await,
+        };
+        match started {
             Ok(sup) => {
                 self.sups.lock().insert(sup.pid(), sup.clone());
                 self.failed_init.lock().remove(name);
@@ -182,8 +214,8 @@ impl World {
     }
 
     /// A probe's start function (README §1.3). Runs inside the supervisor.
-    async fn start_probe(&self, id: String, opts: ProbeOpts, args: StartArgs) -> StartOutcome {
-        let (id, opts) = match args.get::<Extra>() {
+    async fn start_probe(&self, id: String, opts: ProbeOpts, extra: Option<Extra>) -> StartOutcome {
+        let (id, opts) = match &extra {
             Some(x) => (format!("{id}#{}", x.k), opts.merged(&x.over)),
             None => (id, opts),
         };
@@ -202,7 +234,7 @@ impl World {
                     parent: current(),
                 };
                 let _ = self.rec.started(info, p.handle().clone()).await;
-                StartOutcome::Started(p.handle().clone())
+                StartOutcome::Started(p.handle().clone(), None)
             }
             mode => {
                 let _ = self.rec.start_failed(&id, generation, mode).await;
@@ -214,5 +246,49 @@ impl World {
                 }
             }
         }
+    }
+}
+
+/// The spec keys a `child` line gives, set on a spec or a template alike.
+struct Keys {
+    restart: Option<Restart>,
+    shutdown: Option<Shutdown>,
+    significant: Option<bool>,
+}
+
+impl Keys {
+    fn of(c: &ChildDecl) -> Keys {
+        Keys {
+            restart: c.restart.map(|r| match r {
+                scenario::Restart::Permanent => Restart::Permanent,
+                scenario::Restart::Transient => Restart::Transient,
+                scenario::Restart::Temporary => Restart::Temporary,
+            }),
+            shutdown: c.shutdown.map(|s| match s {
+                scenario::Shutdown::BrutalKill => Shutdown::BrutalKill,
+                scenario::Shutdown::Infinity => Shutdown::Infinity,
+                scenario::Shutdown::Ms(ms) => Shutdown::Timeout(Duration::from_millis(ms)),
+            }),
+            significant: c.significant,
+        }
+    }
+
+    fn apply<T>(
+        self,
+        mut spec: T,
+        restart: fn(T, Restart) -> T,
+        shutdown: fn(T, Shutdown) -> T,
+        significant: fn(T, bool) -> T,
+    ) -> T {
+        if let Some(r) = self.restart {
+            spec = restart(spec, r);
+        }
+        if let Some(s) = self.shutdown {
+            spec = shutdown(spec, s);
+        }
+        if let Some(b) = self.significant {
+            spec = significant(spec, b);
+        }
+        spec
     }
 }

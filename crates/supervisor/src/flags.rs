@@ -21,7 +21,7 @@ pub enum Strategy {
     /// order), then start it and them again (start order).
     RestForOne,
     /// One child template; children are added dynamically with
-    /// [`SupervisorRef::start_child_with`](crate::SupervisorRef::start_child_with)
+    /// [`SimpleSupervisorRef::start_child`](crate::SimpleSupervisorRef::start_child)
     /// and restarted one by one.
     SimpleOneForOne,
 }

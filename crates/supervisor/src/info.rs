@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::{ChildId, ChildType};
 
-/// Names a child in an API call: its id (static children) or its pid
+/// Selects a child in an API call: its id (static children) or its pid
 /// (simple_one_for_one children).
 ///
 /// # OTP
@@ -15,40 +15,40 @@ use crate::{ChildId, ChildType};
 /// The `Id | pid()` argument of `terminate_child/2`, `which_child/2`,
 /// `get_childspec/2`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ChildRef {
+pub enum ChildSelector {
     /// A static child's id.
     Id(ChildId),
     /// A child's pid.
     Pid(Pid),
 }
 
-impl From<&str> for ChildRef {
-    fn from(id: &str) -> ChildRef {
-        ChildRef::Id(id.into())
+impl From<&str> for ChildSelector {
+    fn from(id: &str) -> ChildSelector {
+        ChildSelector::Id(id.into())
     }
 }
 
-impl From<String> for ChildRef {
-    fn from(id: String) -> ChildRef {
-        ChildRef::Id(id.into())
+impl From<String> for ChildSelector {
+    fn from(id: String) -> ChildSelector {
+        ChildSelector::Id(id.into())
     }
 }
 
-impl From<ChildId> for ChildRef {
-    fn from(id: ChildId) -> ChildRef {
-        ChildRef::Id(id)
+impl From<ChildId> for ChildSelector {
+    fn from(id: ChildId) -> ChildSelector {
+        ChildSelector::Id(id)
     }
 }
 
-impl From<&ChildId> for ChildRef {
-    fn from(id: &ChildId) -> ChildRef {
-        ChildRef::Id(id.clone())
+impl From<&ChildId> for ChildSelector {
+    fn from(id: &ChildId) -> ChildSelector {
+        ChildSelector::Id(id.clone())
     }
 }
 
-impl From<Pid> for ChildRef {
-    fn from(pid: Pid) -> ChildRef {
-        ChildRef::Pid(pid)
+impl From<Pid> for ChildSelector {
+    fn from(pid: Pid) -> ChildSelector {
+        ChildSelector::Pid(pid)
     }
 }
 

@@ -8,14 +8,13 @@
 //! the failure escalates to its own supervisor.
 //!
 //! ```
-//! use std::time::Duration;
-//! use arbor_process::{Agent, ExitReason, Process, kill};
-//! use arbor_supervisor::{ChildSpec, ChildState, Strategy, SupFlags, Supervisor};
+//! use arbor_process::{Agent, Process, kill};
+//! use arbor_supervisor::{ChildSpec, ChildState, Supervisor};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let flags = SupFlags::new(Strategy::OneForOne).intensity(3).period(Duration::from_secs(5));
-//! let sup = Supervisor::new(flags)
-//!     .child(ChildSpec::worker("counter", |_| async { Agent::start_link(|| 0u32).await }))
+//! let sup = Supervisor::one_for_one()
+//!     .intensity(3)
+//!     .child(ChildSpec::worker("counter", || Agent::start_link(|| 0u32)))
 //!     .start()
 //!     .await
 //!     .unwrap();
@@ -25,9 +24,26 @@
 //! // The next request is served after the exit was handled: restarted.
 //! let after = sup.which_child("counter").await.unwrap().state;
 //! assert!(matches!(after, ChildState::Running(p) if p != before));
-//! sup.stop_with(ExitReason::Shutdown, Duration::MAX).await.unwrap();
+//! sup.stop().await.unwrap();
 //! # }
 //! ```
+//!
+//! # Which type do I need
+//!
+//! - [`Supervisor`]: flags and child specs; `start`, `start_link`,
+//!   `start_opts` give a [`SupervisorRef`].
+//! - [`ChildSpec`]: one static child (`worker`, `worker_with`,
+//!   `supervisor`, `worker_sync`), its fields public.
+//! - [`ChildTemplate<A>`]: the child spec of a simple_one_for_one
+//!   supervisor ([`Supervisor::simple`] → [`SimpleSupervisor<A>`] →
+//!   [`SimpleSupervisorRef<A>`], whose `start_child` takes an `A`).
+//! - [`StartOutcome`]: what a start function returns; [`StartedChild`]:
+//!   what `start_child` and `restart_child` report.
+//! - [`ChildSelector`]: an id or a pid, naming a child in a request.
+//! - One error per request: [`StartChildError`], [`StartSimpleChildError`],
+//!   [`TerminateChildError`], [`RestartChildError`], [`DeleteChildError`],
+//!   [`WhichChildError`], [`GetChildSpecError`]; a request that can only
+//!   fail as a call returns [`CallError`](arbor_process::CallError).
 //!
 //! # Guarantees
 //!
@@ -60,22 +76,29 @@ mod flags;
 mod info;
 mod server;
 mod shutdown;
+mod simple;
 mod spec;
 mod start;
 mod supervisor;
 mod supervisor_ref;
+mod template;
 mod tree;
 mod window;
 
 pub use backoff::Backoff;
 pub use child_id::ChildId;
 pub use decision::{ExitAction, exit_action};
-pub use error::{FlagsError, SpecError, SupError, SupStartError};
+pub use error::{
+    DeleteChildError, FlagsError, GetChildSpecError, IntoSimpleError, RestartChildError, SpecError,
+    StartChildError, StartSimpleChildError, SupStartError, TerminateChildError, WhichChildError,
+};
 pub use flags::{AutoShutdown, Strategy, SupFlags};
-pub use info::{ChildCounts, ChildInfo, ChildRef, ChildState};
+pub use info::{ChildCounts, ChildInfo, ChildSelector, ChildState};
+pub use simple::{SimpleSupervisor, SimpleSupervisorRef};
 pub use spec::{ChildSpec, ChildType, Restart, Shutdown, StartFuture, check_specs};
-pub use start::{StartArgs, StartInfo, StartOutcome, StartedChild};
+pub use start::{StartInfo, StartOutcome, StartedChild};
 pub use supervisor::Supervisor;
 pub use supervisor_ref::SupervisorRef;
+pub use template::ChildTemplate;
 pub use tree::TreeNode;
 pub use window::{Escalate, RestartWindow};

@@ -106,10 +106,8 @@ async fn wait_each(
 pub(crate) fn acceptable(spec: &ChildSpec, reason: &ExitReason) -> bool {
     match reason {
         ExitReason::Shutdown => true,
-        ExitReason::Killed => spec.shutdown_value() == Shutdown::BrutalKill,
-        ExitReason::Normal | ExitReason::ShutdownWith(_) => {
-            spec.restart_type() != Restart::Permanent
-        }
+        ExitReason::Killed => spec.shutdown == Shutdown::BrutalKill,
+        ExitReason::Normal | ExitReason::ShutdownWith(_) => spec.restart != Restart::Permanent,
         _ => false,
     }
 }

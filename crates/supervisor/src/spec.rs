@@ -12,7 +12,8 @@ use futures::FutureExt;
 use serde::Serialize;
 
 use crate::error::SpecError;
-use crate::{AutoShutdown, Backoff, ChildId, StartArgs, StartOutcome};
+use crate::template::{Args, TemplateArgs};
+use crate::{AutoShutdown, Backoff, ChildId, StartOutcome};
 
 /// When a terminated child is restarted.
 ///
@@ -98,18 +99,24 @@ impl fmt::Display for ChildType {
 /// The boxed future a start function returns.
 pub type StartFuture = Pin<Box<dyn Future<Output = StartOutcome> + Send>>;
 
-/// A child's start function, as the spec keeps it.
+/// A child's start function, as the spec keeps it. Both shapes take the
+/// erased argument of a simple_one_for_one template; a static child's
+/// function ignores it.
 #[derive(Clone)]
-enum StartFn {
+pub(crate) enum StartFn {
     /// Returns a future ([`ChildSpec::worker`], [`ChildSpec::supervisor`]),
     /// boxed at each start.
-    Async(Arc<dyn Fn(StartArgs) -> StartFuture + Send + Sync>),
+    Async(Arc<dyn Fn(Args) -> StartFuture + Send + Sync>),
     /// Returns the outcome itself ([`ChildSpec::worker_sync`]): a start
     /// allocates nothing beyond the child.
-    Sync(Arc<dyn Fn(StartArgs) -> StartOutcome + Send + Sync>),
+    Sync(Arc<dyn Fn(Args) -> StartOutcome + Send + Sync>),
 }
 
 /// How to start, restart and stop one child. Cheap to clone.
+///
+/// The plain data is public: read `spec.restart`, set it with the builder
+/// method of the same name, `.restart(Restart::Transient)`. The start
+/// function is private.
 ///
 /// The start function runs **inside the supervisor process**, so
 /// `spawn_link`, `GenServer::start_link` and `Supervisor::start_link`
@@ -123,49 +130,113 @@ enum StartFn {
 /// use arbor_supervisor::{ChildSpec, Restart, Shutdown};
 /// use std::time::Duration;
 ///
-/// let spec = ChildSpec::worker("counter", |_args| async {
-///     Agent::start_link(|| 0u64).await
-/// })
-/// .restart(Restart::Transient)
-/// .shutdown(Shutdown::Timeout(Duration::from_secs(1)));
-/// assert_eq!(spec.id().as_str(), "counter");
+/// let spec = ChildSpec::worker("counter", || Agent::start_link(|| 0u64))
+///     .restart(Restart::Transient)
+///     .shutdown(Shutdown::Timeout(Duration::from_secs(1)));
+/// assert_eq!(spec.id.as_str(), "counter");
+/// assert_eq!(spec.restart, Restart::Transient);
+/// ```
+///
+/// A spec that carries its own argument, cloned by the supervisor for
+/// every (re)start, so the closure never clones by hand:
+///
+/// ```
+/// use arbor_process::Agent;
+/// use arbor_supervisor::ChildSpec;
+///
+/// #[derive(Clone)]
+/// struct Config {
+///     start_at: u64,
+/// }
+///
+/// let spec = ChildSpec::worker_with("db", Config { start_at: 7 }, |cfg: Config| {
+///     Agent::start_link(move || cfg.start_at)
+/// });
+/// assert_eq!(spec.id.as_str(), "db");
 /// ```
 ///
 /// # OTP
 ///
 /// `supervisor:child_spec()`. `modules` is omitted (no code upgrade); the
-/// start function is a closure instead of `{M, F, A}`.
+/// start function is a closure instead of `{M, F, A}`, and
+/// [`ChildSpec::worker_with`] keeps the `A`.
 #[derive(Clone)]
 pub struct ChildSpec {
-    id: ChildId,
+    /// The child's id, unique among its supervisor's children.
+    pub id: ChildId,
+    /// When the child is restarted; default [`Restart::Permanent`].
+    pub restart: Restart,
+    /// How the child is stopped; default 5 s for a worker, infinity for a
+    /// supervisor (set by the constructor).
+    pub shutdown: Shutdown,
+    /// Worker or supervisor.
+    pub child_type: ChildType,
+    /// Whether its exit may shut the supervisor down (auto-shutdown); only
+    /// for transient and temporary children. Default `false`.
+    pub significant: bool,
+    /// Delays automatic restarts of this child (beyond OTP; default
+    /// `None`). See [`Backoff`].
+    pub backoff: Option<Backoff>,
     start: StartFn,
-    restart: Restart,
-    shutdown: Option<Shutdown>,
-    child_type: ChildType,
-    significant: bool,
-    backoff: Option<Backoff>,
+    /// Set on a simple_one_for_one template: its argument type.
+    template: Option<TemplateArgs>,
 }
 
 impl ChildSpec {
     /// A worker child with OTP defaults: permanent, 5 s shutdown, not
-    /// significant.
+    /// significant. `start` takes no argument; see
+    /// [`ChildSpec::worker_with`] for one the supervisor hands it.
     pub fn worker<F, Fut, O>(id: impl Into<ChildId>, start: F) -> ChildSpec
     where
-        F: Fn(StartArgs) -> Fut + Send + Sync + 'static,
+        F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
         O: Into<StartOutcome>,
     {
-        ChildSpec::new(id, ChildType::Worker, start)
+        ChildSpec::new(id, ChildType::Worker, move |_: Args| start())
     }
 
-    /// A supervisor child: permanent, shutdown infinity.
-    pub fn supervisor<F, Fut, O>(id: impl Into<ChildId>, start: F) -> ChildSpec
+    /// A worker child whose start function gets a clone of `arg` at every
+    /// (re)start. OTP defaults as for [`ChildSpec::worker`].
+    ///
+    /// # Examples
+    ///
+    /// See [`ChildSpec`].
+    ///
+    /// # OTP
+    ///
+    /// `start => {M, F, A}` with its `A`: the supervisor calls the start
+    /// function with the same arguments every time.
+    pub fn worker_with<T, F, Fut, O>(id: impl Into<ChildId>, arg: T, start: F) -> ChildSpec
     where
-        F: Fn(StartArgs) -> Fut + Send + Sync + 'static,
+        T: Clone + Send + Sync + 'static,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
         O: Into<StartOutcome>,
     {
-        ChildSpec::new(id, ChildType::Supervisor, start)
+        ChildSpec::new(id, ChildType::Worker, move |_: Args| start(arg.clone()))
+    }
+
+    /// A supervisor child: permanent, shutdown infinity. `start` takes no
+    /// argument.
+    pub fn supervisor<F, Fut, O>(id: impl Into<ChildId>, start: F) -> ChildSpec
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = O> + Send + 'static,
+        O: Into<StartOutcome>,
+    {
+        ChildSpec::new(id, ChildType::Supervisor, move |_: Args| start())
+    }
+
+    /// A supervisor child whose start function gets a clone of `arg` at
+    /// every (re)start; as [`ChildSpec::worker_with`].
+    pub fn supervisor_with<T, F, Fut, O>(id: impl Into<ChildId>, arg: T, start: F) -> ChildSpec
+    where
+        T: Clone + Send + Sync + 'static,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = O> + Send + 'static,
+        O: Into<StartOutcome>,
+    {
+        ChildSpec::new(id, ChildType::Supervisor, move |_: Args| start(arg.clone()))
     }
 
     /// A worker child whose start function returns without awaiting, as
@@ -180,16 +251,16 @@ impl ChildSpec {
     ///
     /// ```
     /// use arbor_process::{Ctx, spawn_link};
-    /// use arbor_supervisor::{ChildSpec, StartOutcome};
+    /// use arbor_supervisor::ChildSpec;
     ///
-    /// let spec = ChildSpec::worker_sync("idle", |_args| {
-    ///     StartOutcome::from(spawn_link(|mut ctx: Ctx<()>| async move {
+    /// let spec = ChildSpec::worker_sync("idle", || {
+    ///     spawn_link(|mut ctx: Ctx<()>| async move {
     ///         loop {
     ///             ctx.recv().await;
     ///         }
-    ///     }))
+    ///     })
     /// });
-    /// assert_eq!(spec.id().as_str(), "idle");
+    /// assert_eq!(spec.id.as_str(), "idle");
     /// ```
     ///
     /// # OTP
@@ -199,113 +270,89 @@ impl ChildSpec {
     /// the start function is in OTP.
     pub fn worker_sync<F, O>(id: impl Into<ChildId>, start: F) -> ChildSpec
     where
-        F: Fn(StartArgs) -> O + Send + Sync + 'static,
+        F: Fn() -> O + Send + Sync + 'static,
         O: Into<StartOutcome>,
     {
-        let start = StartFn::Sync(Arc::new(move |args| start(args).into()));
-        ChildSpec::with_start(id, ChildType::Worker, start)
+        let start = StartFn::Sync(Arc::new(move |_: Args| start().into()));
+        ChildSpec::with_start(id, ChildType::Worker, start, None)
     }
 
     fn new<F, Fut, O>(id: impl Into<ChildId>, child_type: ChildType, start: F) -> ChildSpec
     where
-        F: Fn(StartArgs) -> Fut + Send + Sync + 'static,
+        F: Fn(Args) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
         O: Into<StartOutcome>,
     {
-        let start = move |args: StartArgs| -> StartFuture {
-            let fut = start(args);
-            Box::pin(async move { fut.await.into() })
-        };
-        ChildSpec::with_start(id, child_type, StartFn::Async(Arc::new(start)))
+        ChildSpec::with_start(id, child_type, StartFn::boxed(start), None)
     }
 
-    fn with_start(id: impl Into<ChildId>, child_type: ChildType, start: StartFn) -> ChildSpec {
+    pub(crate) fn with_start(
+        id: impl Into<ChildId>,
+        child_type: ChildType,
+        start: StartFn,
+        template: Option<TemplateArgs>,
+    ) -> ChildSpec {
         ChildSpec {
             id: id.into(),
-            start,
             restart: Restart::Permanent,
-            shutdown: None,
+            shutdown: match child_type {
+                ChildType::Worker => Shutdown::Timeout(Duration::from_secs(5)),
+                ChildType::Supervisor => Shutdown::Infinity,
+            },
             child_type,
             significant: false,
             backoff: None,
+            start,
+            template,
         }
     }
 
-    /// Sets the restart type.
+    /// Sets [`id`](ChildSpec::id).
+    pub fn id(mut self, id: impl Into<ChildId>) -> ChildSpec {
+        self.id = id.into();
+        self
+    }
+
+    /// Sets [`restart`](ChildSpec::restart).
     pub fn restart(mut self, restart: Restart) -> ChildSpec {
         self.restart = restart;
         self
     }
 
-    /// Sets how the child is stopped.
+    /// Sets [`shutdown`](ChildSpec::shutdown).
     pub fn shutdown(mut self, shutdown: Shutdown) -> ChildSpec {
-        self.shutdown = Some(shutdown);
+        self.shutdown = shutdown;
         self
     }
 
-    /// Sets the child type (and with it the shutdown default).
+    /// Sets [`child_type`](ChildSpec::child_type). The shutdown is not
+    /// changed: the constructors set the type's default.
     pub fn child_type(mut self, child_type: ChildType) -> ChildSpec {
         self.child_type = child_type;
         self
     }
 
-    /// Marks the child significant for auto-shutdown (only transient and
-    /// temporary children, and only with an auto-shutdown other than never).
+    /// Sets [`significant`](ChildSpec::significant).
     pub fn significant(mut self, significant: bool) -> ChildSpec {
         self.significant = significant;
         self
     }
 
-    /// Delays automatic restarts of this child (beyond OTP; off by
-    /// default). See [`Backoff`].
+    /// Sets [`backoff`](ChildSpec::backoff).
     pub fn backoff(mut self, backoff: Backoff) -> ChildSpec {
         self.backoff = Some(backoff);
         self
     }
 
-    /// Replaces the id.
-    pub fn id_as(mut self, id: impl Into<ChildId>) -> ChildSpec {
-        self.id = id.into();
-        self
-    }
-
-    /// The child's id.
-    pub fn id(&self) -> &ChildId {
-        &self.id
-    }
-
-    /// The restart type.
-    pub fn restart_type(&self) -> Restart {
-        self.restart
-    }
-
-    /// The shutdown, with the type's default filled in.
-    pub fn shutdown_value(&self) -> Shutdown {
-        self.shutdown.unwrap_or(match self.child_type {
-            ChildType::Worker => Shutdown::Timeout(Duration::from_secs(5)),
-            ChildType::Supervisor => Shutdown::Infinity,
-        })
-    }
-
-    /// Worker or supervisor.
-    pub fn kind(&self) -> ChildType {
-        self.child_type
-    }
-
-    /// Whether the child is significant.
-    pub fn is_significant(&self) -> bool {
-        self.significant
-    }
-
-    /// The restart backoff, if any.
-    pub fn backoff_value(&self) -> Option<Backoff> {
-        self.backoff
+    /// The template's argument description; `None` for a static child.
+    pub(crate) fn template_args(&self) -> Option<&TemplateArgs> {
+        self.template.as_ref()
     }
 
     /// Runs the start function in the calling process. A panic in it, also
     /// in the part of an async start function that runs before its future
     /// is returned, is the start error `Panic`.
-    pub(crate) async fn call_start(&self, args: StartArgs) -> StartOutcome {
+    pub(crate) async fn call_start(&self, args: Args) -> StartOutcome {
         let outcome = match &self.start {
             StartFn::Sync(start) => std::panic::catch_unwind(AssertUnwindSafe(|| start(args))),
             StartFn::Async(start) => {
@@ -326,7 +373,10 @@ impl ChildSpec {
     /// [`SpecError::MissingId`] for an empty id;
     /// [`SpecError::SignificantWithoutAutoShutdown`] (checked first) and
     /// [`SpecError::SignificantPermanent`] for an invalid `significant`;
-    /// [`SpecError::InvalidBackoff`].
+    /// [`SpecError::InvalidBackoff`];
+    /// [`SpecError::TemporaryOnly`] for a
+    /// [`temporary_template`](ChildSpec::temporary_template) whose restart
+    /// type was changed.
     ///
     /// # OTP
     ///
@@ -344,6 +394,12 @@ impl ChildSpec {
                 return Err(SpecError::SignificantPermanent(self.id.clone()));
             }
         }
+        if let Some(t) = &self.template
+            && !t.can_restart()
+            && self.restart != Restart::Temporary
+        {
+            return Err(SpecError::TemporaryOnly(self.id.clone()));
+        }
         if let Some(b) = self.backoff
             && !b.is_valid()
         {
@@ -353,12 +409,27 @@ impl ChildSpec {
     }
 }
 
+impl StartFn {
+    /// An async start function, its future boxed at each start.
+    pub(crate) fn boxed<F, Fut, O>(start: F) -> StartFn
+    where
+        F: Fn(Args) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = O> + Send + 'static,
+        O: Into<StartOutcome>,
+    {
+        StartFn::Async(Arc::new(move |args: Args| -> StartFuture {
+            let fut = start(args);
+            Box::pin(async move { fut.await.into() })
+        }))
+    }
+}
+
 impl fmt::Debug for ChildSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChildSpec")
             .field("id", &self.id)
             .field("restart", &self.restart)
-            .field("shutdown", &self.shutdown_value())
+            .field("shutdown", &self.shutdown)
             .field("type", &self.child_type)
             .field("significant", &self.significant)
             .field("backoff", &self.backoff)
@@ -393,21 +464,18 @@ mod tests {
     use crate::StartOutcome;
 
     fn spec(id: &str) -> ChildSpec {
-        ChildSpec::worker(id, |_| async { StartOutcome::Ignore })
+        ChildSpec::worker(id, || async { StartOutcome::Ignore })
     }
 
     #[test]
     fn defaults_are_otp_defaults() {
         let w = spec("w");
-        assert_eq!(w.restart_type(), Restart::Permanent);
-        assert_eq!(
-            w.shutdown_value(),
-            Shutdown::Timeout(Duration::from_secs(5))
-        );
-        assert_eq!(w.kind(), ChildType::Worker);
-        assert!(!w.is_significant());
-        let s = ChildSpec::supervisor("s", |_| async { StartOutcome::Ignore });
-        assert_eq!(s.shutdown_value(), Shutdown::Infinity);
+        assert_eq!(w.restart, Restart::Permanent);
+        assert_eq!(w.shutdown, Shutdown::Timeout(Duration::from_secs(5)));
+        assert_eq!(w.child_type, ChildType::Worker);
+        assert!(!w.significant);
+        let s = ChildSpec::supervisor("s", || async { StartOutcome::Ignore });
+        assert_eq!(s.shutdown, Shutdown::Infinity);
     }
 
     #[test]

@@ -9,26 +9,31 @@ use arbor_process::{
     Agent, ExitReason, GenServer, Pid, ProcessHandle, ProcessRef, ServerRef, StartError,
 };
 
-/// The result of a child's start function.
+/// The result of a child's start function: what it did.
 ///
 /// Usually produced with `.into()` from what a start call returns:
 /// `Result<ServerRef<S>, StartError>`, `Result<SupervisorRef, SupStartError>`,
-/// a [`ProcessRef`] or a [`ProcessHandle`].
+/// an [`Agent`], a [`ProcessRef`] or a [`ProcessHandle`]. The supervisor
+/// reports it to the caller of `start_child` / `restart_child` as a
+/// [`StartedChild`].
 ///
 /// # OTP
 ///
-/// `{ok, Pid}`, `{ok, Pid, Info}`, `ignore`, `{error, Reason}`. A start
-/// function that panics is classified as an error with
+/// | OTP | arbor |
+/// |---|---|
+/// | `{ok, Pid}` | `Started(handle, None)` |
+/// | `{ok, Pid, Info}` | `Started(handle, Some(info))` |
+/// | `ignore` | `Ignore` |
+/// | `{error, Reason}` | `Error(reason)` |
+///
+/// A start function that panics is classified as an error with
 /// [`ExitReason::Panic`], like OTP's `{'EXIT', {Reason, Stack}}`.
 #[derive(Debug)]
 pub enum StartOutcome {
     /// The child is running. It should be linked to the calling process
-    /// (the supervisor); the supervisor links to it otherwise.
-    Started(ProcessHandle),
-    /// The child is running; `info` is handed back by
-    /// [`SupervisorRef::start_child`](crate::SupervisorRef::start_child) and
-    /// [`SupervisorRef::restart_child`](crate::SupervisorRef::restart_child).
-    StartedInfo(ProcessHandle, StartInfo),
+    /// (the supervisor); the supervisor links to it otherwise. The info,
+    /// if any, is handed back by `start_child` and `restart_child`.
+    Started(ProcessHandle, Option<StartInfo>),
     /// Nothing was started, and that is not an error.
     Ignore,
     /// The child could not be started.
@@ -37,25 +42,25 @@ pub enum StartOutcome {
 
 impl From<ProcessHandle> for StartOutcome {
     fn from(h: ProcessHandle) -> StartOutcome {
-        StartOutcome::Started(h)
+        StartOutcome::Started(h, None)
     }
 }
 
 impl<M: Send + 'static> From<ProcessRef<M>> for StartOutcome {
     fn from(p: ProcessRef<M>) -> StartOutcome {
-        StartOutcome::Started(p.handle().clone())
+        StartOutcome::Started(p.handle().clone(), None)
     }
 }
 
 impl<S: GenServer> From<ServerRef<S>> for StartOutcome {
     fn from(s: ServerRef<S>) -> StartOutcome {
-        StartOutcome::Started(s.handle().clone())
+        StartOutcome::Started(s.handle().clone(), None)
     }
 }
 
 impl<T: Send + 'static> From<Agent<T>> for StartOutcome {
     fn from(a: Agent<T>) -> StartOutcome {
-        StartOutcome::Started(a.handle().clone())
+        StartOutcome::Started(a.handle().clone(), None)
     }
 }
 
@@ -87,53 +92,8 @@ where
     }
 }
 
-/// Extra arguments given to a child's start function: empty for static
-/// children, the value passed to
-/// [`SupervisorRef::start_child_with`](crate::SupervisorRef::start_child_with)
-/// for simple_one_for_one children. A restart passes the same arguments
-/// again. Cheap to clone.
-///
-/// # OTP
-///
-/// The `ExtraArgs` appended to the template's `{M, F, Args}`. Typed access
-/// replaces list concatenation; the template's own arguments are whatever
-/// its start closure captured.
-#[derive(Clone, Default)]
-pub struct StartArgs(Option<Arc<dyn Any + Send + Sync>>);
-
-impl StartArgs {
-    /// No arguments.
-    pub fn none() -> StartArgs {
-        StartArgs(None)
-    }
-
-    /// Wraps a value.
-    pub fn new<T: Any + Send + Sync>(value: T) -> StartArgs {
-        StartArgs(Some(Arc::new(value)))
-    }
-
-    /// The value, if there is one of type `T`.
-    pub fn get<T: Any>(&self) -> Option<&T> {
-        self.0.as_deref().and_then(|v| v.downcast_ref::<T>())
-    }
-
-    /// Whether there are no arguments.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_none()
-    }
-}
-
-impl fmt::Debug for StartArgs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            None => f.write_str("StartArgs(none)"),
-            Some(_) => f.write_str("StartArgs(..)"),
-        }
-    }
-}
-
 /// The extra value a start function may return with
-/// [`StartOutcome::StartedInfo`]. Cheap to clone; compared by identity.
+/// [`StartOutcome::Started`]. Cheap to clone; compared by identity.
 #[derive(Clone)]
 pub struct StartInfo(Arc<dyn Any + Send + Sync>);
 
@@ -161,17 +121,21 @@ impl fmt::Debug for StartInfo {
     }
 }
 
-/// What a successful `start_child` / `restart_child` reports.
+/// What a successful `start_child` / `restart_child` reports: the
+/// supervisor's view of a [`StartOutcome`] that was not an error.
 ///
 /// # OTP
 ///
-/// `{ok, Pid}`, `{ok, Pid, Info}`, `{ok, undefined}` (ignored).
+/// | OTP | arbor |
+/// |---|---|
+/// | `{ok, Pid}` | `Started(pid, None)` |
+/// | `{ok, Pid, Info}` | `Started(pid, Some(info))` |
+/// | `{ok, undefined}` (the start returned `ignore`) | `Ignored` |
 #[derive(Debug, Clone, PartialEq)]
 pub enum StartedChild {
-    /// The child runs as this process.
-    Started(Pid),
-    /// The child runs, and its start function returned extra info.
-    StartedInfo(Pid, StartInfo),
+    /// The child runs as this process, with the info its start function
+    /// returned, if any.
+    Started(Pid, Option<StartInfo>),
     /// The start function returned [`StartOutcome::Ignore`].
     Ignored,
 }
@@ -180,7 +144,7 @@ impl StartedChild {
     /// The child's pid; `None` if it was ignored.
     pub fn pid(&self) -> Option<Pid> {
         match self {
-            StartedChild::Started(p) | StartedChild::StartedInfo(p, _) => Some(*p),
+            StartedChild::Started(p, _) => Some(*p),
             StartedChild::Ignored => None,
         }
     }
@@ -188,8 +152,8 @@ impl StartedChild {
     /// The info returned by the start function, if any.
     pub fn info(&self) -> Option<&StartInfo> {
         match self {
-            StartedChild::StartedInfo(_, i) => Some(i),
-            _ => None,
+            StartedChild::Started(_, i) => i.as_ref(),
+            StartedChild::Ignored => None,
         }
     }
 }
@@ -197,14 +161,6 @@ impl StartedChild {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn start_args_are_typed() {
-        let a = StartArgs::new(42u32);
-        assert_eq!(a.get::<u32>(), Some(&42));
-        assert_eq!(a.get::<i64>(), None);
-        assert!(StartArgs::none().is_empty());
-    }
 
     #[test]
     fn start_errors_become_error_outcomes() {

@@ -1,65 +1,107 @@
-//! The supervisor builder: flags, children, name; `start_link`.
+//! The supervisor builder: flags, children; `start`, `start_link`,
+//! `start_opts`.
 
-use arbor_process::{Process, StartError, StartOpts, current, spawn_opts};
+use std::time::Duration;
+
+use arbor_process::{Process, ProcessRef, StartError, StartOpts, current, spawn_opts};
 use tokio::sync::oneshot;
 
-use crate::server;
+use crate::server::{self, SupMsg};
 use crate::{
-    AutoShutdown, ChildId, ChildSpec, StartOutcome, Strategy, SupFlags, SupStartError,
-    SupervisorRef, check_specs,
+    AutoShutdown, ChildId, ChildSpec, ChildTemplate, SimpleSupervisor, StartOutcome, Strategy,
+    SupFlags, SupStartError, SupervisorRef, check_specs,
 };
 
-/// A supervisor to start: its flags, its child specs in start order, and an
-/// optional registered name. Cheap to clone, so one value can start the
-/// supervisor again on every restart (see [`Supervisor::into_child_spec`]).
+/// A supervisor to start: its flags and its child specs in start order.
+/// Cheap to clone, so one value can start the supervisor again on every
+/// restart (see [`Supervisor::into_child_spec`]).
 ///
 /// # Examples
 ///
 /// ```
 /// use arbor_process::Agent;
-/// use arbor_supervisor::{ChildSpec, Strategy, SupFlags, Supervisor};
+/// use arbor_supervisor::{ChildSpec, Supervisor};
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// let sup = Supervisor::new(SupFlags::new(Strategy::OneForAll))
-///     .child(ChildSpec::worker("a", |_| async { Agent::start_link(|| 1).await }))
-///     .child(ChildSpec::worker("b", |_| async { Agent::start_link(|| 2).await }))
-///     .start()
+/// let sup = Supervisor::one_for_one()
+///     .child(ChildSpec::worker("a", || Agent::start_link(|| 1)))
+///     .child(ChildSpec::worker("b", || Agent::start_link(|| 2)))
+///     .child(ChildSpec::worker("c", || Agent::start_link(|| 3)))
+///     .start_link()
 ///     .await
 ///     .unwrap();
 /// let ids: Vec<_> = sup.which_children().await.unwrap().into_iter().map(|c| c.id.unwrap()).collect();
-/// assert_eq!(ids, ["b", "a"]); // newest first
+/// assert_eq!(ids, ["c", "b", "a"]); // newest first
 /// # }
 /// ```
 ///
 /// # OTP
 ///
-/// The `{ok, {SupFlags, ChildSpecs}}` returned by `Module:init/1`, plus the
-/// registered name of `supervisor:start_link/3`.
+/// The `{ok, {SupFlags, ChildSpecs}}` returned by `Module:init/1`; the
+/// registered name of `supervisor:start_link/3` is in [`StartOpts`].
 #[derive(Debug, Clone, Default)]
 pub struct Supervisor {
     flags: SupFlags,
     specs: Vec<ChildSpec>,
-    name: Option<String>,
 }
 
 impl Supervisor {
     /// A supervisor with these flags and no children yet.
+    ///
+    /// With [`Strategy::SimpleOneForOne`] prefer [`Supervisor::simple`],
+    /// which types the children's argument: a static spec given here is a
+    /// template whose children take `()` (reach them with
+    /// [`SupervisorRef::into_simple::<()>`](SupervisorRef::into_simple)).
     pub fn new(flags: SupFlags) -> Supervisor {
         Supervisor {
             flags,
             specs: Vec::new(),
-            name: None,
         }
     }
 
+    /// A one_for_one supervisor with OTP's default intensity (1 restart in
+    /// 5 s); change it with [`intensity`](Supervisor::intensity) and
+    /// [`period`](Supervisor::period).
+    pub fn one_for_one() -> Supervisor {
+        Supervisor::new(SupFlags::new(Strategy::OneForOne))
+    }
+
+    /// A one_for_all supervisor with OTP's default intensity.
+    pub fn one_for_all() -> Supervisor {
+        Supervisor::new(SupFlags::new(Strategy::OneForAll))
+    }
+
+    /// A rest_for_one supervisor with OTP's default intensity.
+    pub fn rest_for_one() -> Supervisor {
+        Supervisor::new(SupFlags::new(Strategy::RestForOne))
+    }
+
     /// A simple_one_for_one supervisor whose children all start from
-    /// `template`.
-    pub fn simple(flags: SupFlags, template: ChildSpec) -> Supervisor {
-        Supervisor {
+    /// `template`, each with the `A` given to
+    /// [`start_child`](crate::SimpleSupervisorRef::start_child). The
+    /// strategy of `flags` is replaced.
+    ///
+    /// # Examples
+    ///
+    /// See [`ChildTemplate`].
+    pub fn simple<A>(flags: SupFlags, template: ChildTemplate<A>) -> SimpleSupervisor<A> {
+        SimpleSupervisor::new(Supervisor {
             flags: flags.strategy(Strategy::SimpleOneForOne),
-            specs: vec![template],
-            name: None,
-        }
+            specs: vec![template.into_spec()],
+        })
+    }
+
+    /// Sets the restart intensity: more than `intensity` restarts within
+    /// [`period`](Supervisor::period) shut the supervisor down.
+    pub fn intensity(mut self, intensity: u32) -> Supervisor {
+        self.flags = self.flags.intensity(intensity);
+        self
+    }
+
+    /// Sets the period of the restart intensity.
+    pub fn period(mut self, period: Duration) -> Supervisor {
+        self.flags = self.flags.period(period);
+        self
     }
 
     /// Adds a child at the end of the start order.
@@ -71,12 +113,6 @@ impl Supervisor {
     /// Adds children at the end of the start order.
     pub fn children(mut self, specs: impl IntoIterator<Item = ChildSpec>) -> Supervisor {
         self.specs.extend(specs);
-        self
-    }
-
-    /// Registers the supervisor under `name` (before any child starts).
-    pub fn name(mut self, name: impl Into<String>) -> Supervisor {
-        self.name = Some(name.into());
         self
     }
 
@@ -112,52 +148,88 @@ impl Supervisor {
     ///
     /// # Errors
     ///
-    /// The validation errors of [`Supervisor::validate`];
-    /// [`SupStartError::AlreadyStarted`] if the name is taken;
-    /// [`SupStartError::FailedToStartChild`] if a child failed (the ones
-    /// started before it are stopped in reverse order first). On error no
-    /// process is left behind and the caller receives no exit signal.
+    /// As [`Supervisor::start_opts`].
     ///
     /// # Cancel safety
     ///
-    /// Not cancel safe: dropping the future while children start leaves
-    /// the supervisor running, linked to the caller.
+    /// As [`Supervisor::start_opts`].
     ///
     /// # OTP
     ///
-    /// `supervisor:start_link/2,3`, with the OTP 26+ synchronous init
+    /// `supervisor:start_link/2`, with the OTP 26+ synchronous init
     /// failure (no `EXIT` to the caller).
     pub async fn start_link(self) -> Result<SupervisorRef, SupStartError> {
-        self.start_opts(true).await
+        self.start_opts(StartOpts::default().link()).await
     }
 
     /// Starts the supervisor without a link (no parent).
     ///
     /// # Errors
     ///
-    /// As [`Supervisor::start_link`].
+    /// As [`Supervisor::start_opts`].
     ///
     /// # Cancel safety
     ///
-    /// As [`Supervisor::start_link`].
+    /// As [`Supervisor::start_opts`].
     ///
     /// # OTP
     ///
-    /// `supervisor:start/2,3` (OTP 26+ has it; older code uses
+    /// `supervisor:start/2` (OTP 26+ has it; older code uses
     /// `gen_server:start`).
     pub async fn start(self) -> Result<SupervisorRef, SupStartError> {
-        self.start_opts(false).await
+        self.start_opts(StartOpts::default()).await
     }
 
-    async fn start_opts(self, link: bool) -> Result<SupervisorRef, SupStartError> {
+    /// Starts the supervisor with options: registered under
+    /// [`StartOpts::name`] (before any child starts), linked to the caller
+    /// with [`StartOpts::link`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use arbor_process::{Process, StartOpts};
+    /// use arbor_supervisor::{Supervisor, SupervisorRef};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let sup = Supervisor::one_for_one()
+    ///     .start_opts(StartOpts::default().name("doc_sup").link())
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(SupervisorRef::whereis("doc_sup").map(|s| s.pid()), Some(sup.pid()));
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The validation errors of [`Supervisor::validate`];
+    /// [`SupStartError::AlreadyStarted`] if the name is taken;
+    /// [`SupStartError::FailedToStartChild`] if a child failed (the ones
+    /// started before it are stopped in reverse order first);
+    /// [`SupStartError::Exited`] if it was killed while starting. On error
+    /// no process is left behind and the caller receives no exit signal.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: dropping the future while children start leaves
+    /// the supervisor running (linked to the caller with `link`).
+    ///
+    /// # OTP
+    ///
+    /// `supervisor:start_link/3` and `supervisor:start/3` with a name.
+    pub async fn start_opts(self, opts: StartOpts) -> Result<SupervisorRef, SupStartError> {
+        self.spawn(opts).await.map(SupervisorRef::new)
+    }
+
+    pub(crate) async fn spawn(self, opts: StartOpts) -> Result<ProcessRef<SupMsg>, SupStartError> {
         self.validate()?;
-        let parent = if link { current() } else { None };
+        let parent = if opts.link { current() } else { None };
         let (tx, rx) = oneshot::channel();
-        let Supervisor { flags, specs, name } = self;
-        let mut opts = StartOpts::new().trap_exit();
-        opts.link = link;
+        let Supervisor { flags, specs } = self;
+        let name = opts.name.map(|n| n.as_str().to_owned());
+        let mut spawn = StartOpts::new().trap_exit();
+        spawn.link = opts.link;
         // The supervisor registers its name itself, after the link (as OTP).
-        let process = spawn_opts(opts, move |ctx| {
+        let process = spawn_opts(spawn, move |ctx| {
             server::run(ctx, flags, specs, name, parent, tx)
         })
         .map_err(|e| match e {
@@ -165,7 +237,7 @@ impl Supervisor {
             other => SupStartError::Exited(other.reason()),
         })?;
         match rx.await {
-            Ok(Ok(())) => Ok(SupervisorRef::new(process)),
+            Ok(Ok(())) => Ok(process),
             Ok(Err(e)) => {
                 process.wait().await;
                 Err(e)
@@ -181,16 +253,20 @@ impl Supervisor {
     /// A child spec (type supervisor, shutdown infinity) that starts this
     /// supervisor linked to its own supervisor, afresh on every restart.
     pub fn into_child_spec(self, id: impl Into<ChildId>) -> ChildSpec {
-        ChildSpec::supervisor(id, move |_| {
-            let sup = self.clone();
-            async move { StartOutcome::from(sup.start_link().await) }
-        })
+        self.into_child_spec_opts(id, StartOpts::default())
+    }
+
+    /// As [`Supervisor::into_child_spec`], started with `opts` (a name);
+    /// the child is always linked.
+    pub fn into_child_spec_opts(self, id: impl Into<ChildId>, opts: StartOpts) -> ChildSpec {
+        let opts = opts.link();
+        ChildSpec::supervisor_with(id, (self, opts), |(sup, opts)| sup.start_opts(opts))
     }
 }
 
 impl From<SupervisorRef> for StartOutcome {
     fn from(s: SupervisorRef) -> StartOutcome {
-        StartOutcome::Started(s.handle().clone())
+        StartOutcome::Started(s.handle().clone(), None)
     }
 }
 

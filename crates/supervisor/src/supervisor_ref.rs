@@ -4,14 +4,18 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use arbor_process::{ExitReason, Pid, ProcessHandle, ProcessRef, ReplyTo, StopError};
+use std::any::TypeId;
+
+use arbor_process::{
+    CallError, ExitReason, Pid, Process, ProcessHandle, ProcessRef, ReplyTo, StopError,
+};
 
 use crate::server::{self, Request, Status, SupMsg};
 use crate::{
-    ChildCounts, ChildId, ChildInfo, ChildRef, ChildSpec, ChildState, StartArgs, StartedChild,
-    SupError, TreeNode,
+    ChildCounts, ChildId, ChildInfo, ChildSelector, ChildSpec, ChildState, DeleteChildError,
+    GetChildSpecError, IntoSimpleError, RestartChildError, SimpleSupervisorRef, StartChildError,
+    StartedChild, TerminateChildError, TreeNode, WhichChildError,
 };
-use arbor_process::Process;
 
 /// A handle to a supervisor. Cheap to clone; every method is one request
 /// through the supervisor's ordered mailbox, so a request sent after a
@@ -58,26 +62,26 @@ impl SupervisorRef {
         }
     }
 
-    async fn call<R: 'static>(
+    pub(crate) async fn call<R: 'static>(
         &self,
         make: impl FnOnce(ReplyTo<R>) -> Request,
-    ) -> Result<R, SupError> {
+    ) -> Result<R, CallError> {
         self.process
             .call_timeout(|r| SupMsg::Req(make(r)), self.timeout)
             .await
-            .map_err(SupError::Call)
     }
 
     /// Adds a child at the end of the start order and starts it.
     ///
     /// # Errors
     ///
-    /// [`SupError::InvalidSpec`]; [`SupError::AlreadyStarted`] if a child
-    /// with this id runs, [`SupError::AlreadyPresent`] if it exists
-    /// otherwise; [`SupError::StartFailed`] (the spec is not kept);
-    /// [`SupError::SimpleOneForOne`] (use
-    /// [`start_child_with`](SupervisorRef::start_child_with));
-    /// [`SupError::Call`].
+    /// [`StartChildError::InvalidSpec`];
+    /// [`StartChildError::AlreadyStarted`] if a child with this id runs,
+    /// [`StartChildError::AlreadyPresent`] if it exists otherwise;
+    /// [`StartChildError::StartFailed`] (the spec is not kept);
+    /// [`StartChildError::SimpleOneForOne`] (use
+    /// [`SimpleSupervisorRef::start_child`]);
+    /// [`StartChildError::Call`].
     ///
     /// # Cancel safety
     ///
@@ -88,28 +92,30 @@ impl SupervisorRef {
     ///
     /// `supervisor:start_child/2` with a child spec. `ignore` gives
     /// [`StartedChild::Ignored`] and keeps the spec unless temporary.
-    pub async fn start_child(&self, spec: ChildSpec) -> Result<StartedChild, SupError> {
+    pub async fn start_child(&self, spec: ChildSpec) -> Result<StartedChild, StartChildError> {
         self.call(|r| Request::StartChild(spec, r)).await?
     }
 
-    /// Starts a simple_one_for_one child from the template, with `args`
-    /// as its extra arguments (given again on every restart).
+    /// The typed handle of this supervisor, if it is simple_one_for_one
+    /// with a template of `A` (a static spec used as the template takes
+    /// `()`).
     ///
     /// # Errors
     ///
-    /// [`SupError::NotSimpleOneForOne`]; [`SupError::StartFailed`] with the
-    /// raw start error; [`SupError::Call`].
+    /// [`IntoSimpleError::NotSimpleOneForOne`],
+    /// [`IntoSimpleError::ArgumentType`], [`IntoSimpleError::Call`].
     ///
     /// # Cancel safety
     ///
-    /// As [`start_child`](SupervisorRef::start_child).
-    ///
-    /// # OTP
-    ///
-    /// `supervisor:start_child/2` with a list of extra arguments. `ignore`
-    /// stores nothing.
-    pub async fn start_child_with(&self, args: StartArgs) -> Result<StartedChild, SupError> {
-        self.call(|r| Request::StartChildWith(args, r)).await?
+    /// Cancel safe.
+    pub async fn into_simple<A: Send + 'static>(
+        self,
+    ) -> Result<SimpleSupervisorRef<A>, IntoSimpleError> {
+        match self.call(Request::TemplateType).await? {
+            None => Err(IntoSimpleError::NotSimpleOneForOne),
+            Some(t) if t != TypeId::of::<A>() => Err(IntoSimpleError::ArgumentType),
+            Some(_) => Ok(SimpleSupervisorRef::new(self)),
+        }
     }
 
     /// Stops a child with its shutdown protocol. A static child keeps its
@@ -118,10 +124,10 @@ impl SupervisorRef {
     ///
     /// # Errors
     ///
-    /// [`SupError::NotFound`] (unknown id; a pid given to a static
-    /// supervisor; a live pid that is not a child);
-    /// [`SupError::SimpleOneForOne`] for an id given to a
-    /// simple_one_for_one supervisor; [`SupError::Call`].
+    /// [`TerminateChildError::NotFound`] (unknown id; a pid given to a
+    /// static supervisor; a live pid that is not a child);
+    /// [`TerminateChildError::SimpleOneForOne`] for an id given to a
+    /// simple_one_for_one supervisor; [`TerminateChildError::Call`].
     ///
     /// # Cancel safety
     ///
@@ -131,7 +137,10 @@ impl SupervisorRef {
     ///
     /// `supervisor:terminate_child/2`. A restarting child becomes undefined
     /// and its pending retry is cancelled.
-    pub async fn terminate_child(&self, child: impl Into<ChildRef>) -> Result<(), SupError> {
+    pub async fn terminate_child(
+        &self,
+        child: impl Into<ChildSelector>,
+    ) -> Result<(), TerminateChildError> {
         let child = child.into();
         self.call(|r| Request::TerminateChild(child, r)).await?
     }
@@ -140,9 +149,10 @@ impl SupervisorRef {
     ///
     /// # Errors
     ///
-    /// [`SupError::NotFound`], [`SupError::Running`],
-    /// [`SupError::Restarting`], [`SupError::StartFailed`] (not wrapped),
-    /// [`SupError::SimpleOneForOne`], [`SupError::Call`].
+    /// [`RestartChildError::NotFound`], [`RestartChildError::Running`],
+    /// [`RestartChildError::Restarting`], [`RestartChildError::StartFailed`]
+    /// (not wrapped), [`RestartChildError::SimpleOneForOne`],
+    /// [`RestartChildError::Call`].
     ///
     /// # Cancel safety
     ///
@@ -151,7 +161,10 @@ impl SupervisorRef {
     /// # OTP
     ///
     /// `supervisor:restart_child/2`.
-    pub async fn restart_child(&self, id: impl Into<ChildId>) -> Result<StartedChild, SupError> {
+    pub async fn restart_child(
+        &self,
+        id: impl Into<ChildId>,
+    ) -> Result<StartedChild, RestartChildError> {
         let id = id.into();
         self.call(|r| Request::RestartChild(id, r)).await?
     }
@@ -160,9 +173,9 @@ impl SupervisorRef {
     ///
     /// # Errors
     ///
-    /// [`SupError::NotFound`], [`SupError::Running`],
-    /// [`SupError::Restarting`], [`SupError::SimpleOneForOne`],
-    /// [`SupError::Call`].
+    /// [`DeleteChildError::NotFound`], [`DeleteChildError::Running`],
+    /// [`DeleteChildError::Restarting`], [`DeleteChildError::SimpleOneForOne`],
+    /// [`DeleteChildError::Call`].
     ///
     /// # Cancel safety
     ///
@@ -171,7 +184,7 @@ impl SupervisorRef {
     /// # OTP
     ///
     /// `supervisor:delete_child/2`.
-    pub async fn delete_child(&self, id: impl Into<ChildId>) -> Result<(), SupError> {
+    pub async fn delete_child(&self, id: impl Into<ChildId>) -> Result<(), DeleteChildError> {
         let id = id.into();
         self.call(|r| Request::DeleteChild(id, r)).await?
     }
@@ -180,7 +193,7 @@ impl SupervisorRef {
     ///
     /// # Errors
     ///
-    /// [`SupError::Call`].
+    /// The [`CallError`] of the request.
     ///
     /// # Cancel safety
     ///
@@ -189,7 +202,7 @@ impl SupervisorRef {
     /// # OTP
     ///
     /// `supervisor:which_children/1`.
-    pub async fn which_children(&self) -> Result<Vec<ChildInfo>, SupError> {
+    pub async fn which_children(&self) -> Result<Vec<ChildInfo>, CallError> {
         self.call(Request::WhichChildren).await
     }
 
@@ -197,8 +210,9 @@ impl SupervisorRef {
     ///
     /// # Errors
     ///
-    /// [`SupError::NotFound`]; [`SupError::SimpleOneForOne`] for an id
-    /// given to a simple_one_for_one supervisor; [`SupError::Call`].
+    /// [`WhichChildError::NotFound`]; [`WhichChildError::SimpleOneForOne`]
+    /// for an id given to a simple_one_for_one supervisor;
+    /// [`WhichChildError::Call`].
     ///
     /// # Cancel safety
     ///
@@ -207,7 +221,10 @@ impl SupervisorRef {
     /// # OTP
     ///
     /// `supervisor:which_child/2` (newest OTP).
-    pub async fn which_child(&self, child: impl Into<ChildRef>) -> Result<ChildInfo, SupError> {
+    pub async fn which_child(
+        &self,
+        child: impl Into<ChildSelector>,
+    ) -> Result<ChildInfo, WhichChildError> {
         let child = child.into();
         self.call(|r| Request::WhichChild(child, r)).await?
     }
@@ -216,7 +233,7 @@ impl SupervisorRef {
     ///
     /// # Errors
     ///
-    /// [`SupError::Call`].
+    /// The [`CallError`] of the request.
     ///
     /// # Cancel safety
     ///
@@ -225,7 +242,7 @@ impl SupervisorRef {
     /// # OTP
     ///
     /// `supervisor:count_children/1`.
-    pub async fn count_children(&self) -> Result<ChildCounts, SupError> {
+    pub async fn count_children(&self) -> Result<ChildCounts, CallError> {
         self.call(Request::CountChildren).await
     }
 
@@ -233,8 +250,9 @@ impl SupervisorRef {
     ///
     /// # Errors
     ///
-    /// [`SupError::NotFound`], [`SupError::SimpleOneForOne`],
-    /// [`SupError::Call`].
+    /// [`GetChildSpecError::NotFound`] (for simple_one_for_one: a live
+    /// process that is not a child, or an id other than the template's);
+    /// [`GetChildSpecError::Call`].
     ///
     /// # Cancel safety
     ///
@@ -243,12 +261,15 @@ impl SupervisorRef {
     /// # OTP
     ///
     /// `supervisor:get_childspec/2`.
-    pub async fn get_childspec(&self, child: impl Into<ChildRef>) -> Result<ChildSpec, SupError> {
+    pub async fn get_childspec(
+        &self,
+        child: impl Into<ChildSelector>,
+    ) -> Result<ChildSpec, GetChildSpecError> {
         let child = child.into();
         self.call(|r| Request::GetChildspec(child, r)).await?
     }
 
-    pub(crate) async fn status(&self) -> Result<Status, SupError> {
+    pub(crate) async fn status(&self) -> Result<Status, CallError> {
         self.call(Request::Status).await
     }
 
@@ -259,7 +280,7 @@ impl SupervisorRef {
     ///
     /// # Errors
     ///
-    /// [`SupError::Call`] if this supervisor cannot be asked; a child
+    /// The [`CallError`] if this supervisor cannot be asked; a child
     /// supervisor that dies meanwhile appears without children.
     ///
     /// # Cancel safety
@@ -269,7 +290,7 @@ impl SupervisorRef {
     /// # OTP
     ///
     /// None (observer's application tree comes closest).
-    pub async fn tree(&self) -> Result<TreeNode, SupError> {
+    pub async fn tree(&self) -> Result<TreeNode, CallError> {
         let status = self.status().await?;
         let children = expand(status.children.clone()).await;
         Ok(TreeNode::supervisor_root(self.pid(), &status, children))

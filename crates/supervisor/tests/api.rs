@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use arbor_process::Process;
 use arbor_process::{Agent, CallError, ExitReason, spawn};
+use arbor_supervisor::Strategy;
 use arbor_supervisor::{
-    ChildCounts, ChildSpec, ChildState, ChildType, Restart, Shutdown, SpecError, StartArgs,
-    StartInfo, StartOutcome, StartedChild, SupError, SupFlags, Supervisor, SupervisorRef,
+    ChildCounts, ChildSpec, ChildState, ChildType, DeleteChildError, GetChildSpecError,
+    IntoSimpleError, Restart, RestartChildError, Shutdown, SimpleSupervisorRef, SpecError,
+    StartChildError, StartInfo, StartOutcome, StartSimpleChildError, StartedChild, SupFlags,
+    SupStartError, Supervisor, SupervisorRef, TerminateChildError, WhichChildError,
 };
 use common::{Log, Probe, boom, children, crash_pid, pid_of, probe};
 
@@ -21,18 +24,19 @@ async fn sup_with(log: &Log, ids: &[&str]) -> SupervisorRef {
         .unwrap()
 }
 
-async fn simple(log: &Log, restart: Restart) -> SupervisorRef {
+async fn simple(log: &Log, restart: Restart) -> SimpleSupervisorRef<&'static str> {
     Supervisor::simple(
         SupFlags::default().intensity(10),
-        Probe::new(log, "t").spec().restart(restart),
+        Probe::new(log, "t").template().restart(restart),
     )
     .start()
     .await
     .unwrap()
 }
 
-async fn stop(sup: SupervisorRef) {
-    sup.stop_with(ExitReason::Shutdown, Duration::MAX)
+async fn stop(sup: impl Into<SupervisorRef>) {
+    sup.into()
+        .stop_with(ExitReason::Shutdown, Duration::MAX)
         .await
         .unwrap();
 }
@@ -67,21 +71,23 @@ async fn start_child_errors() {
     let a = pid_of(&sup, "a").await;
     assert_eq!(
         sup.start_child(probe(&log, "a")).await,
-        Err(SupError::AlreadyStarted(a))
+        Err(StartChildError::AlreadyStarted(a))
     );
     sup.terminate_child("a").await.unwrap();
     assert_eq!(
         sup.start_child(probe(&log, "a")).await,
-        Err(SupError::AlreadyPresent)
+        Err(StartChildError::AlreadyPresent)
     );
     assert_eq!(
         sup.start_child(probe(&log, "")).await,
-        Err(SupError::InvalidSpec(SpecError::MissingId))
+        Err(StartChildError::InvalidSpec(SpecError::MissingId))
     );
     assert_eq!(
         sup.start_child(Probe::new(&log, "x").always_fail().spec())
             .await,
-        Err(SupError::StartFailed(ExitReason::custom("start_failed")))
+        Err(StartChildError::StartFailed(ExitReason::custom(
+            "start_failed"
+        )))
     );
     assert_eq!(
         children(&sup).await,
@@ -111,11 +117,11 @@ async fn start_child_ignore_keeps_the_spec_unless_temporary_and_info_is_returned
     );
     let info = StartInfo::new(7u32);
     let given = info.clone();
-    let with_info = ChildSpec::worker("info", move |_| {
+    let with_info = ChildSpec::worker("info", move || {
         let info = given.clone();
         async move {
             let agent = Agent::start_link(|| ()).await.unwrap();
-            StartOutcome::StartedInfo(agent.handle().clone(), info)
+            StartOutcome::Started(agent.handle().clone(), Some(info))
         }
     });
     let started = sup.start_child(with_info).await.unwrap();
@@ -138,9 +144,15 @@ async fn terminate_child_keeps_the_spec_deletes_temporary_and_is_idempotent() {
     assert_eq!(sup.terminate_child("t").await, Ok(()));
     assert_eq!(children(&sup).await, ["a=undefined"]);
     assert_eq!(log.take(), ["stop a shutdown", "stop t shutdown"]);
-    assert_eq!(sup.terminate_child("nope").await, Err(SupError::NotFound));
+    assert_eq!(
+        sup.terminate_child("nope").await,
+        Err(TerminateChildError::NotFound)
+    );
     let some_pid = spawn(|_: arbor_process::Ctx<()>| async { ExitReason::Normal }).pid();
-    assert_eq!(sup.terminate_child(some_pid).await, Err(SupError::NotFound));
+    assert_eq!(
+        sup.terminate_child(some_pid).await,
+        Err(TerminateChildError::NotFound)
+    );
     stop(sup).await;
 }
 
@@ -148,10 +160,16 @@ async fn terminate_child_keeps_the_spec_deletes_temporary_and_is_idempotent() {
 async fn restart_child_and_delete_child_errors() {
     let log = Log::default();
     let sup = sup_with(&log, &["a"]).await;
-    assert_eq!(sup.restart_child("a").await, Err(SupError::Running));
-    assert_eq!(sup.delete_child("a").await, Err(SupError::Running));
-    assert_eq!(sup.restart_child("x").await, Err(SupError::NotFound));
-    assert_eq!(sup.delete_child("x").await, Err(SupError::NotFound));
+    assert_eq!(
+        sup.restart_child("a").await,
+        Err(RestartChildError::Running)
+    );
+    assert_eq!(sup.delete_child("a").await, Err(DeleteChildError::Running));
+    assert_eq!(
+        sup.restart_child("x").await,
+        Err(RestartChildError::NotFound)
+    );
+    assert_eq!(sup.delete_child("x").await, Err(DeleteChildError::NotFound));
     sup.terminate_child("a").await.unwrap();
     let again = sup.restart_child("a").await.unwrap();
     assert_eq!(again.pid(), Some(pid_of(&sup, "a").await));
@@ -176,7 +194,9 @@ async fn restart_child_reports_the_start_error_unwrapped() {
         .store(1, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(
         sup.restart_child("f").await,
-        Err(SupError::StartFailed(ExitReason::custom("start_failed")))
+        Err(RestartChildError::StartFailed(ExitReason::custom(
+            "start_failed"
+        )))
     );
     assert_eq!(children(&sup).await, ["f=undefined"]);
     stop(sup).await;
@@ -211,12 +231,7 @@ async fn get_childspec_returns_the_defaulted_spec() {
         .unwrap();
     let a = sup.get_childspec("a").await.unwrap();
     assert_eq!(
-        (
-            a.id().as_str(),
-            a.restart_type(),
-            a.shutdown_value(),
-            a.kind()
-        ),
+        (a.id.as_str(), a.restart, a.shutdown, a.child_type),
         (
             "a",
             Restart::Permanent,
@@ -226,10 +241,13 @@ async fn get_childspec_returns_the_defaulted_spec() {
     );
     let s = sup.get_childspec("s").await.unwrap();
     assert_eq!(
-        (s.shutdown_value(), s.kind()),
+        (s.shutdown, s.child_type),
         (Shutdown::Infinity, ChildType::Supervisor)
     );
-    assert_eq!(sup.get_childspec("x").await.err(), Some(SupError::NotFound));
+    assert_eq!(
+        sup.get_childspec("x").await.err(),
+        Some(GetChildSpecError::NotFound)
+    );
     stop(sup).await;
 }
 
@@ -240,8 +258,8 @@ async fn which_child_finds_one_child() {
     let a = pid_of(&sup, "a").await;
     let info = sup.which_child("a").await.unwrap();
     assert_eq!(info.state, ChildState::Running(a));
-    assert_eq!(sup.which_child("x").await, Err(SupError::NotFound));
-    assert_eq!(sup.which_child(a).await, Err(SupError::NotFound));
+    assert_eq!(sup.which_child("x").await, Err(WhichChildError::NotFound));
+    assert_eq!(sup.which_child(a).await, Err(WhichChildError::NotFound));
     stop(sup).await;
 }
 
@@ -250,10 +268,7 @@ async fn calls_to_a_dead_supervisor_are_typed_errors() {
     let log = Log::default();
     let sup = sup_with(&log, &[]).await;
     stop(sup.clone()).await;
-    assert_eq!(
-        sup.which_children().await,
-        Err(SupError::Call(CallError::NoProcess))
-    );
+    assert_eq!(sup.which_children().await, Err(CallError::NoProcess));
     assert_eq!(
         sup.stop_with(ExitReason::Shutdown, Duration::MAX).await,
         Err(arbor_process::StopError::NoProcess)
@@ -266,16 +281,11 @@ async fn calls_to_a_dead_supervisor_are_typed_errors() {
 async fn simple_start_child_passes_extra_args_and_restarts_with_them() {
     let log = Log::default();
     let sup = simple(&log, Restart::Permanent).await;
-    let p1 = sup
-        .start_child_with(StartArgs::new("one"))
-        .await
-        .unwrap()
-        .pid()
-        .unwrap();
-    sup.start_child_with(StartArgs::new("two")).await.unwrap();
+    let p1 = sup.start_child("one").await.unwrap().pid().unwrap();
+    sup.start_child("two").await.unwrap();
     assert_eq!(log.take(), ["start t:one", "start t:two"]);
     crash_pid(p1, boom()).await;
-    assert_eq!(children(&sup).await, ["-=running", "-=running"]);
+    assert_eq!(children(sup.supervisor()).await, ["-=running", "-=running"]);
     assert_eq!(log.take(), ["exit t:one boom", "start t:one"]);
     stop(sup).await;
 }
@@ -283,46 +293,47 @@ async fn simple_start_child_passes_extra_args_and_restarts_with_them() {
 #[tokio::test]
 async fn simple_ignore_stores_nothing_and_errors_are_raw() {
     let log = Log::default();
-    let sup = Supervisor::simple(SupFlags::default(), Probe::new(&log, "t").ignore().spec())
-        .start()
-        .await
-        .unwrap();
-    assert_eq!(
-        sup.start_child_with(StartArgs::none()).await,
-        Ok(StartedChild::Ignored)
-    );
-    assert!(children(&sup).await.is_empty());
+    let sup = Supervisor::simple(
+        SupFlags::default(),
+        Probe::new(&log, "t").ignore().unit_template(),
+    )
+    .start()
+    .await
+    .unwrap();
+    assert_eq!(sup.start_child(()).await, Ok(StartedChild::Ignored));
+    assert!(children(sup.supervisor()).await.is_empty());
     stop(sup).await;
     let failing = Supervisor::simple(
         SupFlags::default(),
-        Probe::new(&log, "t").always_fail().spec(),
+        Probe::new(&log, "t").always_fail().unit_template(),
     )
     .start()
     .await
     .unwrap();
     assert_eq!(
-        failing.start_child_with(StartArgs::none()).await,
-        Err(SupError::StartFailed(ExitReason::custom("start_failed")))
+        failing.start_child(()).await,
+        Err(StartSimpleChildError::StartFailed(ExitReason::custom(
+            "start_failed"
+        )))
     );
-    stop(failing).await;
+    stop(failing.clone()).await;
+    assert_eq!(
+        failing.start_child(()).await,
+        Err(StartSimpleChildError::Call(CallError::NoProcess))
+    );
 }
 
 #[tokio::test]
 async fn simple_terminate_child_by_pid() {
     let log = Log::default();
     let sup = simple(&log, Restart::Permanent).await;
-    let p = sup
-        .start_child_with(StartArgs::none())
-        .await
-        .unwrap()
-        .pid()
-        .unwrap();
+    let p = sup.start_child("x").await.unwrap().pid().unwrap();
     assert_eq!(
-        sup.terminate_child("t").await,
-        Err(SupError::SimpleOneForOne)
+        sup.supervisor().terminate_child("t").await,
+        Err(TerminateChildError::SimpleOneForOne)
     );
     assert_eq!(sup.terminate_child(p).await, Ok(()));
-    assert!(children(&sup).await.is_empty());
+    assert!(children(sup.supervisor()).await.is_empty());
     assert_eq!(sup.terminate_child(p).await, Ok(()), "a dead pid is ok");
     let stranger = arbor_process::spawn(|mut ctx: arbor_process::Ctx<()>| async move {
         ctx.recv().await;
@@ -330,7 +341,7 @@ async fn simple_terminate_child_by_pid() {
     });
     assert_eq!(
         sup.terminate_child(stranger.pid()).await,
-        Err(SupError::NotFound)
+        Err(TerminateChildError::NotFound)
     );
     stranger.send(()).unwrap();
     stop(sup).await;
@@ -340,30 +351,60 @@ async fn simple_terminate_child_by_pid() {
 async fn simple_restart_delete_and_id_lookups_are_simple_one_for_one_errors() {
     let log = Log::default();
     let sup = simple(&log, Restart::Temporary).await;
-    assert_eq!(sup.restart_child("t").await, Err(SupError::SimpleOneForOne));
-    assert_eq!(sup.delete_child("t").await, Err(SupError::SimpleOneForOne));
-    assert_eq!(sup.which_child("t").await, Err(SupError::SimpleOneForOne));
+    let untyped = sup.supervisor();
     assert_eq!(
-        sup.start_child(probe(&log, "x")).await,
-        Err(SupError::SimpleOneForOne)
+        untyped.restart_child("t").await,
+        Err(RestartChildError::SimpleOneForOne)
     );
-    let p = sup
-        .start_child_with(StartArgs::none())
-        .await
-        .unwrap()
-        .pid()
-        .unwrap();
-    assert_eq!(sup.get_childspec(p).await.unwrap().id().as_str(), "t");
+    assert_eq!(
+        untyped.delete_child("t").await,
+        Err(DeleteChildError::SimpleOneForOne)
+    );
+    assert_eq!(
+        untyped.which_child("t").await,
+        Err(WhichChildError::SimpleOneForOne)
+    );
+    assert_eq!(
+        untyped.start_child(probe(&log, "x")).await,
+        Err(StartChildError::SimpleOneForOne)
+    );
+    let p = sup.start_child("x").await.unwrap().pid().unwrap();
+    assert_eq!(untyped.get_childspec(p).await.unwrap().id.as_str(), "t");
+    assert_eq!(untyped.get_childspec("t").await.unwrap().id.as_str(), "t");
+    assert_eq!(
+        untyped.get_childspec("other").await.err(),
+        Some(GetChildSpecError::NotFound)
+    );
     assert_eq!(
         sup.which_child(p).await.unwrap().state,
         ChildState::Running(p)
     );
+    stop(sup).await;
+}
+
+#[tokio::test]
+async fn into_simple_checks_strategy_and_argument_type() {
+    let log = Log::default();
+    let sup = simple(&log, Restart::Temporary).await;
+    let untyped = sup.supervisor().clone();
+    assert_eq!(
+        untyped.clone().into_simple::<u32>().await.err(),
+        Some(IntoSimpleError::ArgumentType)
+    );
+    let typed = untyped.clone().into_simple::<&'static str>().await.unwrap();
+    assert_eq!(typed.pid(), sup.pid());
+    typed.start_child("via_pid").await.unwrap();
+    assert_eq!(log.take(), ["start t:via_pid"]);
     let static_sup = sup_with(&log, &[]).await;
     assert_eq!(
-        static_sup.start_child_with(StartArgs::none()).await,
-        Err(SupError::NotSimpleOneForOne)
+        static_sup.clone().into_simple::<()>().await.err(),
+        Some(IntoSimpleError::NotSimpleOneForOne)
     );
-    stop(static_sup).await;
+    stop(static_sup.clone()).await;
+    assert_eq!(
+        static_sup.into_simple::<()>().await.err(),
+        Some(IntoSimpleError::Call(CallError::NoProcess))
+    );
     stop(sup).await;
 }
 
@@ -371,8 +412,8 @@ async fn simple_restart_delete_and_id_lookups_are_simple_one_for_one_errors() {
 async fn simple_count_children() {
     let log = Log::default();
     let sup = simple(&log, Restart::Transient).await;
-    for _ in 0..3 {
-        sup.start_child_with(StartArgs::none()).await.unwrap();
+    for tag in ["a", "b", "c"] {
+        sup.start_child(tag).await.unwrap();
     }
     assert_eq!(
         sup.count_children().await.unwrap(),
@@ -390,13 +431,131 @@ async fn simple_count_children() {
 async fn simple_transient_normal_exit_removes_the_child() {
     let log = Log::default();
     let sup = simple(&log, Restart::Transient).await;
-    let p = sup
-        .start_child_with(StartArgs::none())
-        .await
-        .unwrap()
-        .pid()
-        .unwrap();
+    let p = sup.start_child("x").await.unwrap().pid().unwrap();
     crash_pid(p, ExitReason::Normal).await;
-    assert!(children(&sup).await.is_empty());
+    assert!(children(sup.supervisor()).await.is_empty());
     stop(sup).await;
+}
+
+/// A temporary template's argument cannot be given twice: a restart type
+/// other than temporary is refused before anything starts.
+#[tokio::test]
+async fn temporary_template_made_restartable_is_an_invalid_spec() {
+    let template = ChildSpec::temporary_template("conn", |_: tokio::net::TcpStream| async {
+        StartOutcome::Ignore
+    })
+    .restart(Restart::Permanent);
+    let err = Supervisor::simple(SupFlags::default(), template)
+        .start()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SupStartError::Spec(SpecError::TemporaryOnly("conn".into()))
+    );
+}
+
+/// OTP: `start_child(Sup, ExtraArgs)` on a supervisor whose start
+/// function does not take them fails in the start. The unchecked typed
+/// handle (`whereis`) lets it happen; the start error is `badarg`.
+#[tokio::test]
+async fn an_unchecked_typed_handle_with_the_wrong_argument_is_a_start_error() {
+    let log = Log::default();
+    let sup = Supervisor::simple(SupFlags::default(), Probe::new(&log, "t").template())
+        .start_opts(arbor_process::StartOpts::default().name("api_rs_sofo"))
+        .await
+        .unwrap();
+    let wrong = SimpleSupervisorRef::<u64>::whereis("api_rs_sofo").unwrap();
+    let badarg = Err(StartSimpleChildError::StartFailed(ExitReason::custom(
+        "badarg",
+    )));
+    assert_eq!(wrong.start_child(7).await, badarg);
+    assert!(children(sup.supervisor()).await.is_empty());
+    let static_sup = sup_with(&log, &[]).await;
+    let not_simple = SimpleSupervisorRef::<u64>::from_pid(static_sup.pid()).unwrap();
+    assert_eq!(not_simple.start_child(7).await, badarg);
+    stop(static_sup).await;
+    stop(sup).await;
+}
+
+/// A static spec as the template of `Supervisor::new` with the
+/// simple_one_for_one strategy: its children take `()`.
+#[tokio::test]
+async fn a_static_spec_as_template_takes_unit() {
+    let log = Log::default();
+    let sup = Supervisor::new(SupFlags::new(Strategy::SimpleOneForOne))
+        .child(probe(&log, "t"))
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(
+        sup.clone().into_simple::<u32>().await.err(),
+        Some(IntoSimpleError::ArgumentType)
+    );
+    let simple = sup.clone().into_simple::<()>().await.unwrap();
+    let p = simple.start_child(()).await.unwrap().pid().unwrap();
+    crash_pid(p, boom()).await;
+    assert_eq!(
+        log.take(),
+        ["start t", "exit t boom", "start t"],
+        "restarted"
+    );
+    stop(sup).await;
+}
+
+// ===== errors of every operation on a dead supervisor =====
+
+#[tokio::test]
+async fn every_request_to_a_dead_supervisor_is_its_call_error() {
+    let log = Log::default();
+    let sup = sup_with(&log, &[]).await;
+    stop(sup.clone()).await;
+    let gone = CallError::NoProcess;
+    assert_eq!(
+        sup.start_child(probe(&log, "a")).await,
+        Err(StartChildError::Call(gone.clone()))
+    );
+    assert_eq!(
+        sup.terminate_child("a").await,
+        Err(TerminateChildError::Call(gone.clone()))
+    );
+    assert_eq!(
+        sup.restart_child("a").await,
+        Err(RestartChildError::Call(gone.clone()))
+    );
+    assert_eq!(
+        sup.delete_child("a").await,
+        Err(DeleteChildError::Call(gone.clone()))
+    );
+    assert_eq!(
+        sup.which_child("a").await,
+        Err(WhichChildError::Call(gone.clone()))
+    );
+    assert_eq!(
+        sup.get_childspec("a").await.err(),
+        Some(GetChildSpecError::Call(gone.clone()))
+    );
+    assert_eq!(sup.which_children().await, Err(gone.clone()));
+    assert_eq!(sup.count_children().await, Err(gone.clone()));
+    assert_eq!(sup.tree().await.err(), Some(gone));
+}
+
+#[test]
+fn errors_display_in_otp_terms() {
+    let pid = arbor_process::Pid::ANONYMOUS;
+    assert_eq!(
+        StartChildError::AlreadyStarted(pid).to_string(),
+        format!("{{already_started, {pid}}}")
+    );
+    assert_eq!(
+        StartChildError::AlreadyPresent.to_string(),
+        "already_present"
+    );
+    assert_eq!(
+        StartChildError::SimpleOneForOne.to_string(),
+        "simple_one_for_one"
+    );
+    assert_eq!(TerminateChildError::NotFound.to_string(), "not_found");
+    assert_eq!(RestartChildError::Running.to_string(), "running");
+    assert_eq!(DeleteChildError::Restarting.to_string(), "restarting");
 }

@@ -6,8 +6,8 @@ mod common;
 use std::time::Duration;
 
 use arbor_process::Process;
-use arbor_process::{ExitReason, process_count, registered};
-use arbor_supervisor::{StartArgs, Strategy, SupFlags, Supervisor};
+use arbor_process::{ExitReason, StartOpts, process_count, registered};
+use arbor_supervisor::{SupFlags, Supervisor};
 use common::{Log, Probe, boom, crash, probe};
 
 #[tokio::test]
@@ -16,23 +16,26 @@ async fn a_stopped_nested_tree_leaves_no_process_or_name_behind() {
     let metrics = tokio::runtime::Handle::current().metrics();
     let baseline_tasks = metrics.num_alive_tasks();
     let log = Log::default();
-    let dynamic =
-        Supervisor::simple(SupFlags::default(), Probe::new(&log, "d").spec()).name("leak_dyn");
-    let inner = Supervisor::new(SupFlags::new(Strategy::OneForAll).intensity(10))
-        .name("leak_inner")
+    let dynamic = Supervisor::simple(SupFlags::default(), Probe::new(&log, "d").unit_template());
+    let inner = Supervisor::one_for_all()
+        .intensity(10)
         .child(probe(&log, "w1"))
-        .child(dynamic.into_child_spec("dyn"))
+        .child(dynamic.into_child_spec_opts("dyn", StartOpts::default().name("leak_dyn")))
         .child(probe(&log, "w2"));
-    let root = Supervisor::new(SupFlags::default().intensity(10))
-        .name("leak_root")
+    let root = Supervisor::one_for_one()
+        .intensity(10)
         .child(probe(&log, "top"))
-        .child(inner.into_child_spec("inner"))
-        .start()
+        .child(inner.into_child_spec_opts("inner", StartOpts::default().name("leak_inner")))
+        .start_opts(StartOpts::default().name("leak_root"))
         .await
         .unwrap();
-    let dyn_sup = arbor_supervisor::SupervisorRef::whereis("leak_dyn").unwrap();
+    let dyn_sup = arbor_supervisor::SupervisorRef::whereis("leak_dyn")
+        .unwrap()
+        .into_simple::<()>()
+        .await
+        .unwrap();
     for _ in 0..50 {
-        dyn_sup.start_child_with(StartArgs::none()).await.unwrap();
+        dyn_sup.start_child(()).await.unwrap();
     }
     let inner_ref = arbor_supervisor::SupervisorRef::whereis("leak_inner").unwrap();
     crash(&inner_ref, "w1", boom()).await; // one_for_all restart: dyn children gone

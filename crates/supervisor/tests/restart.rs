@@ -9,8 +9,8 @@ use std::time::Duration;
 use arbor_process::Process;
 use arbor_process::{ExitReason, ProcessHandle};
 use arbor_supervisor::{
-    AutoShutdown, ChildSpec, ChildState, Restart, Strategy, SupError, SupFlags, Supervisor,
-    SupervisorRef,
+    AutoShutdown, ChildSpec, ChildState, DeleteChildError, Restart, RestartChildError,
+    StartChildError, Strategy, SupFlags, Supervisor, SupervisorRef,
 };
 use common::{Log, Probe, boom, children, crash, crash_pid, hold, pid_of, probe, queue};
 
@@ -393,9 +393,9 @@ async fn a_restarting_child_refuses_restart_delete_and_start_but_can_be_terminat
     let mut terminate = Box::pin(sup.terminate_child("f"));
     queue(&mut terminate).await;
     held.release().await;
-    assert_eq!(restart.await, Err(SupError::Restarting));
-    assert_eq!(delete.await, Err(SupError::Restarting));
-    assert_eq!(start_again.await, Err(SupError::AlreadyPresent));
+    assert_eq!(restart.await, Err(RestartChildError::Restarting));
+    assert_eq!(delete.await, Err(DeleteChildError::Restarting));
+    assert_eq!(start_again.await, Err(StartChildError::AlreadyPresent));
     let counts = counts.await.unwrap();
     assert_eq!((counts.specs, counts.active), (1, 0));
     assert_eq!(terminate.await, Ok(()));
@@ -597,7 +597,7 @@ async fn backoff_delays_the_restart_and_the_child_is_restarting_meanwhile() {
 #[tokio::test]
 async fn a_registered_child_is_reachable_by_name_again_once_restarted() {
     use arbor_process::{Agent, StartOpts};
-    let spec = ChildSpec::worker("named", |_| async {
+    let spec = ChildSpec::worker("named", || async {
         Agent::start_opts(
             || 0u32,
             StartOpts::default().name("restart_rs_named").link(),
@@ -650,7 +650,7 @@ async fn a_restarted_child_finds_what_its_predecessor_held_released() {
         .map(|i| {
             let port = Arc::new(AtomicBool::new(false));
             let in_use = in_use.clone();
-            ChildSpec::worker(format!("c{i}"), move |_args| {
+            ChildSpec::worker(format!("c{i}"), move || {
                 let port = port.clone();
                 let in_use = in_use.clone();
                 async move {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use arbor_process::Process;
 use arbor_process::{Ctx, ExitReason, ProcessHandle, exit, scope};
-use arbor_supervisor::{Shutdown, StartArgs, SupFlags, Supervisor};
+use arbor_supervisor::{Shutdown, SupFlags, Supervisor};
 use common::{Log, Probe, children, pid_of, probe};
 use tokio::time::Instant;
 
@@ -76,14 +76,14 @@ async fn simple_one_for_one_children_stop_in_parallel_under_one_timer() {
         SupFlags::default(),
         Probe::new(&log, "t")
             .stop_delay(500 * MS)
-            .spec()
+            .template()
             .shutdown(Shutdown::Timeout(1000 * MS)),
     )
     .start()
     .await
     .unwrap();
     for tag in ["one", "two"] {
-        sup.start_child_with(StartArgs::new(tag)).await.unwrap();
+        sup.start_child(tag).await.unwrap();
     }
     log.take();
     let t0 = Instant::now();
@@ -105,14 +105,14 @@ async fn simple_one_for_one_children_are_signalled_in_reverse_start_order() {
     let sup = Supervisor::simple(
         SupFlags::default(),
         Probe::new(&log, "t")
-            .spec()
+            .template()
             .shutdown(Shutdown::Timeout(1000 * MS)),
     )
     .start()
     .await
     .unwrap();
     for tag in ["a", "b", "c", "d"] {
-        sup.start_child_with(StartArgs::new(tag)).await.unwrap();
+        sup.start_child(tag).await.unwrap();
     }
     // A restarted child keeps its place: "b" crashes and comes back.
     let b = sup.which_children().await.unwrap()[2].state.pid().unwrap();
@@ -148,7 +148,7 @@ async fn simple_one_for_one_survivors_of_the_timer_are_killed_together() {
         SupFlags::default(),
         Probe::new(&log, "t")
             .stop_delay(10_000 * MS)
-            .spec()
+            .unit_template()
             .shutdown(Shutdown::Timeout(100 * MS)),
     )
     .start()
@@ -156,7 +156,7 @@ async fn simple_one_for_one_survivors_of_the_timer_are_killed_together() {
     .unwrap();
     let mut pids = Vec::new();
     for _ in 0..3 {
-        let p = sup.start_child_with(StartArgs::none()).await.unwrap();
+        let p = sup.start_child(()).await.unwrap();
         pids.push(ProcessHandle::lookup(p.pid().unwrap()).unwrap());
     }
     let t0 = Instant::now();

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use arbor_process::Myself;
 use arbor_process::Process;
-use arbor_process::{Ctx, ExitReason, ProcessHandle, scope, spawn_link};
+use arbor_process::{Ctx, ExitReason, ProcessHandle, StartOpts, scope, spawn_link};
 use arbor_supervisor::{
-    AutoShutdown, ChildSpec, FlagsError, Restart, SpecError, StartOutcome, Strategy, SupError,
-    SupFlags, SupStartError, Supervisor, SupervisorRef,
+    AutoShutdown, ChildSpec, FlagsError, Restart, SpecError, StartChildError, StartOutcome,
+    Strategy, SupFlags, SupStartError, Supervisor, SupervisorRef,
 };
 use common::{Log, Probe, children, probe};
 
@@ -69,7 +69,7 @@ async fn failing_child_aborts_start_and_stops_the_started_ones_in_reverse() {
 /// Starting a supervisor with the one child `spec` fails with the start
 /// error `Panic(message)` for that child.
 async fn assert_start_panics(spec: ChildSpec, message: &str) {
-    let id = spec.id().clone();
+    let id = spec.id.clone();
     let err = Supervisor::new(SupFlags::default())
         .child(spec)
         .start()
@@ -86,7 +86,7 @@ async fn assert_start_panics(spec: ChildSpec, message: &str) {
 
 #[tokio::test]
 async fn a_panicking_start_function_is_a_start_error() {
-    let spec = ChildSpec::worker("p", |_| async {
+    let spec = ChildSpec::worker("p", || async {
         if true {
             panic!("no luck");
         }
@@ -97,7 +97,7 @@ async fn a_panicking_start_function_is_a_start_error() {
 
 #[tokio::test]
 async fn a_panic_before_the_start_future_is_returned_is_a_start_error() {
-    let spec = ChildSpec::worker("p", |_| {
+    let spec = ChildSpec::worker("p", || {
         if true {
             panic!("before the future");
         }
@@ -108,7 +108,7 @@ async fn a_panic_before_the_start_future_is_returned_is_a_start_error() {
 
 /// A `worker_sync` child that waits for messages forever.
 fn idle_sync(id: &str) -> ChildSpec {
-    ChildSpec::worker_sync(id, |_| {
+    ChildSpec::worker_sync(id, || {
         StartOutcome::from(spawn_link(|mut ctx: Ctx<()>| async move {
             loop {
                 ctx.recv().await;
@@ -121,27 +121,30 @@ fn idle_sync(id: &str) -> ChildSpec {
 async fn a_sync_start_function_starts_ignores_and_fails_like_an_async_one() {
     let sup = Supervisor::new(SupFlags::default())
         .child(idle_sync("run"))
-        .child(ChildSpec::worker_sync("skip", |_| StartOutcome::Ignore))
+        .child(ChildSpec::worker_sync("skip", || StartOutcome::Ignore))
         .start()
         .await
         .unwrap();
     assert_eq!(children(&sup).await, ["skip=undefined", "run=running"]);
     let err = sup
-        .start_child(ChildSpec::worker_sync("no", |_| {
+        .start_child(ChildSpec::worker_sync("no", || {
             StartOutcome::Error(ExitReason::custom("refused"))
         }))
         .await
         .unwrap_err();
-    assert_eq!(err, SupError::StartFailed(ExitReason::custom("refused")));
+    assert_eq!(
+        err,
+        StartChildError::StartFailed(ExitReason::custom("refused"))
+    );
     let err = sup
-        .start_child(ChildSpec::worker_sync("bang", |_| -> StartOutcome {
+        .start_child(ChildSpec::worker_sync("bang", || -> StartOutcome {
             panic!("sync start")
         }))
         .await
         .unwrap_err();
     assert_eq!(
         err,
-        SupError::StartFailed(ExitReason::Panic("sync start".into()))
+        StartChildError::StartFailed(ExitReason::Panic("sync start".into()))
     );
     assert_eq!(children(&sup).await, ["skip=undefined", "run=running"]);
     sup.stop_with(ExitReason::Shutdown, Duration::MAX)
@@ -262,11 +265,11 @@ async fn simple_one_for_one_needs_exactly_one_spec_and_starts_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err, SupStartError::BadStartSpec(2));
-    let sup = Supervisor::simple(SupFlags::default(), probe(&log, "t"))
+    let sup = Supervisor::simple(SupFlags::default(), Probe::new(&log, "t").unit_template())
         .start()
         .await
         .unwrap();
-    assert!(children(&sup).await.is_empty());
+    assert!(children(sup.supervisor()).await.is_empty());
     assert!(log.take().is_empty());
     sup.stop_with(ExitReason::Shutdown, Duration::MAX)
         .await
@@ -275,18 +278,16 @@ async fn simple_one_for_one_needs_exactly_one_spec_and_starts_nothing() {
 
 #[tokio::test]
 async fn a_registered_name_is_found_and_a_second_start_is_already_started() {
-    let sup = Supervisor::new(SupFlags::default())
-        .name("start_rs_named")
-        .start()
+    let sup = Supervisor::one_for_one()
+        .start_opts(StartOpts::default().name("start_rs_named"))
         .await
         .unwrap();
     assert_eq!(
         SupervisorRef::whereis("start_rs_named").map(|s| s.pid()),
         Some(sup.pid())
     );
-    let err = Supervisor::new(SupFlags::default())
-        .name("start_rs_named")
-        .start()
+    let err = Supervisor::one_for_one()
+        .start_opts(StartOpts::default().name("start_rs_named"))
         .await
         .unwrap_err();
     assert_eq!(err, SupStartError::AlreadyStarted(sup.pid()));

@@ -4,8 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use arbor_process::ExitReason;
 use arbor_process::Process;
+use arbor_process::{ExitReason, StartOpts};
 use arbor_supervisor::{ChildState, Restart, Strategy, SupFlags, Supervisor};
 use common::{Log, boom, crash, probe};
 
@@ -15,11 +15,11 @@ async fn tree_snapshot_lists_every_node_with_strategy_restart_type_and_restarts(
     let inner = Supervisor::new(SupFlags::new(Strategy::RestForOne).intensity(5))
         .child(probe(&log, "x"))
         .child(probe(&log, "y").restart(Restart::Transient));
-    let root = Supervisor::new(SupFlags::default().intensity(5))
-        .name("tree_rs_root")
+    let root = Supervisor::one_for_one()
+        .intensity(5)
         .child(probe(&log, "w"))
         .child(inner.into_child_spec("inner"))
-        .start()
+        .start_opts(StartOpts::default().name("tree_rs_root"))
         .await
         .unwrap();
     crash(&root, "w", boom()).await;

@@ -6,11 +6,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use arbor_supervisor::{ChildSpec, Restart, StartOutcome, StartedChild, SupError, SupervisorRef};
+use arbor_supervisor::{
+    ChildSpec, Restart, StartChildError, StartOutcome, StartedChild, SupervisorRef,
+};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-type Pending = Pin<Box<dyn Future<Output = Result<StartedChild, SupError>> + Send>>;
+type Pending = Pin<Box<dyn Future<Output = Result<StartedChild, StartChildError>> + Send>>;
 
 /// A supervisor blocked inside a `start_child` call (of a temporary child
 /// whose start returns ignore, so the tree does not change). While held,
@@ -64,7 +66,7 @@ pub async fn hold(sup: &SupervisorRef) -> Held {
     let (entered_tx, entered_rx) = oneshot::channel::<()>();
     let (gate_tx, gate_rx) = oneshot::channel::<()>();
     let slot = Arc::new(Mutex::new(Some((entered_tx, gate_rx))));
-    let spec = ChildSpec::worker("arbor_testkit_held", move |_| {
+    let spec = ChildSpec::worker("arbor_testkit_held", move || {
         let pair = slot.lock().take();
         async move {
             if let Some((entered, gate)) = pair {

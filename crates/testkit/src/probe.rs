@@ -1,12 +1,13 @@
 //! The probe child: a worker that records its lifecycle and dies on
 //! command.
 
+use std::fmt::Display;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use arbor_process::{Ctx, ExitReason, ExitSignal, Msg, StartOpts, spawn_opts};
-use arbor_supervisor::{ChildSpec, StartArgs, StartOutcome};
+use arbor_supervisor::{ChildSpec, ChildTemplate, StartOutcome};
 
 use crate::crash::PANIC_MESSAGE;
 use crate::{EventKind, LifecycleLog};
@@ -29,8 +30,8 @@ pub enum ProbeCmd {
 /// By default it traps exits (so a supervisor's shutdown is logged as
 /// `stop <id> shutdown`), stops at once, and always starts.
 ///
-/// Started with an argument (simple_one_for_one `start_child_with`) of
-/// type `u32`, `u64`, `String` or `&'static str`, its tag is `id:arg`.
+/// Started from its [`template`](Probe::template) with an argument (a
+/// simple_one_for_one `start_child`), its tag is `id:arg`.
 ///
 /// # Examples
 ///
@@ -45,7 +46,7 @@ pub enum ProbeCmd {
 ///         .start()
 ///         .await
 ///         .unwrap();
-///     Crash::Custom.inflict_pid(log.last_pid("a").unwrap()).await.unwrap();
+///     Crash::Custom.inflict(log.last_pid("a").unwrap()).await;
 ///     sup.which_children().await.unwrap(); // the restart is done
 ///     assert_eq!(log.lines(), ["start a", "exit a boom", "start a"]);
 /// });
@@ -119,8 +120,11 @@ impl Probe {
     /// # Cancel safety
     ///
     /// Cancel safe: it does not await anything before spawning.
-    pub async fn start(&self, args: StartArgs) -> StartOutcome {
-        let tag = self.tag(&args);
+    pub async fn start(&self, arg: Option<&(dyn Display + Sync)>) -> StartOutcome {
+        let tag = match arg {
+            Some(a) => format!("{}:{a}", self.id),
+            None => self.id.clone(),
+        };
         let failing = self.always_fail
             || self
                 .fail_starts
@@ -177,24 +181,20 @@ impl Probe {
     /// this probe; change restart type etc. on the returned spec.
     pub fn spec(self) -> ChildSpec {
         let id = self.id.clone();
-        ChildSpec::worker(id, move |args| {
-            let p = self.clone();
-            async move { p.start(args).await }
-        })
+        ChildSpec::worker_with(id, self, |p: Probe| async move { p.start(None).await })
     }
 
-    fn tag(&self, args: &StartArgs) -> String {
-        if let Some(n) = args.get::<u32>() {
-            format!("{}:{n}", self.id)
-        } else if let Some(n) = args.get::<u64>() {
-            format!("{}:{n}", self.id)
-        } else if let Some(s) = args.get::<String>() {
-            format!("{}:{s}", self.id)
-        } else if let Some(s) = args.get::<&'static str>() {
-            format!("{}:{s}", self.id)
-        } else {
-            self.id.clone()
-        }
+    /// A simple_one_for_one template (permanent, default shutdown) that
+    /// starts this probe tagged `id:arg`.
+    pub fn template<A>(self) -> ChildTemplate<A>
+    where
+        A: Display + Clone + Send + Sync + 'static,
+    {
+        let id = self.id.clone();
+        ChildSpec::template(id, move |arg: A| {
+            let p = self.clone();
+            async move { p.start(Some(&arg)).await }
+        })
     }
 }
 

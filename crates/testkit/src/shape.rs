@@ -1,6 +1,7 @@
 //! Pid-free descriptions of a tree, for equality assertions.
 
-use arbor_supervisor::{ChildInfo, ChildState, SupError, SupervisorRef, TreeNode};
+use arbor_process::CallError;
+use arbor_supervisor::{ChildInfo, ChildState, SupervisorRef, TreeNode};
 
 /// One child as `id=running`, `id=undefined` or `id=restarting` (`-` for
 /// a simple_one_for_one child's missing id): [`which_children`]'s answer
@@ -25,7 +26,7 @@ pub fn child_line(info: &ChildInfo) -> String {
 ///
 /// # Errors
 ///
-/// The supervisor's [`SupError`] (e.g. it is dead).
+/// The supervisor's [`CallError`] (e.g. it is dead).
 ///
 /// # Cancel safety
 ///
@@ -49,7 +50,7 @@ pub fn child_line(info: &ChildInfo) -> String {
 ///     assert_eq!(shape(&sup).await.unwrap(), ["b=running", "a=undefined"]);
 /// });
 /// ```
-pub async fn shape(sup: &SupervisorRef) -> Result<Vec<String>, SupError> {
+pub async fn shape(sup: &SupervisorRef) -> Result<Vec<String>, CallError> {
     Ok(sup.which_children().await?.iter().map(child_line).collect())
 }
 

@@ -20,7 +20,8 @@ use std::time::Duration;
 use arbor_process::Process;
 use arbor_process::{ExitReason, Pid, ProcessHandle, kill};
 use arbor_supervisor::{
-    ChildSpec, ChildState, StartArgs, StartedChild, SupError, Supervisor, SupervisorRef,
+    ChildSpec, ChildState, IntoSimpleError, SimpleSupervisor, StartedChild, SupStartError,
+    Supervisor, SupervisorRef,
 };
 use arbor_testkit::model::{
     Action, ApiCall, Op, Reply, SpecConfig, SupConfig, TreeModel, match_log,
@@ -170,15 +171,42 @@ struct Sut {
 }
 
 /// Builds a supervisor; its workers' probes go into `probes` if given.
-fn build_sup(log: &LifecycleLog, cfg: &SupConfig, probes: Option<&Probes>) -> Supervisor {
+fn build_sup(log: &LifecycleLog, cfg: &SupConfig, probes: Option<&Probes>) -> Built {
     match cfg.template {
-        Some(r) => Supervisor::simple(cfg.flags, Probe::new(log, "t").spec().restart(r)),
-        None => Supervisor::new(cfg.flags).children(
-            cfg.children
-                .iter()
-                .map(|s| build_spec(log, s, probes))
-                .collect::<Vec<_>>(),
+        Some(r) => Built::Simple(Supervisor::simple(
+            cfg.flags,
+            Probe::new(log, "t").template().restart(r),
+        )),
+        None => Built::Static(
+            Supervisor::new(cfg.flags).children(
+                cfg.children
+                    .iter()
+                    .map(|s| build_spec(log, s, probes))
+                    .collect::<Vec<_>>(),
+            ),
         ),
+    }
+}
+
+/// A supervisor to start: static, or simple_one_for_one over `u32`s.
+enum Built {
+    Static(Supervisor),
+    Simple(SimpleSupervisor<u32>),
+}
+
+impl Built {
+    fn into_child_spec(self, id: &str) -> ChildSpec {
+        match self {
+            Built::Static(s) => s.into_child_spec(id),
+            Built::Simple(s) => s.into_child_spec(id),
+        }
+    }
+
+    async fn start(self) -> Result<SupervisorRef, SupStartError> {
+        match self {
+            Built::Static(s) => s.start().await,
+            Built::Simple(s) => s.start().await.map(SupervisorRef::from),
+        }
     }
 }
 
@@ -197,30 +225,27 @@ fn build_spec(log: &LifecycleLog, spec: &SpecConfig, probes: Option<&Probes>) ->
     }
 }
 
-fn reply_of<T>(r: Result<T, SupError>, ok: impl FnOnce(T) -> Reply) -> Reply {
-    match r {
-        Ok(v) => ok(v),
-        Err(e) => Reply::Err(
-            match e {
-                SupError::NotFound => "not_found",
-                SupError::Running => "running",
-                SupError::Restarting => "restarting",
-                SupError::AlreadyStarted(_) => "already_started",
-                SupError::AlreadyPresent => "already_present",
-                SupError::SimpleOneForOne => "simple_one_for_one",
-                SupError::NotSimpleOneForOne => "not_simple_one_for_one",
-                SupError::Call(_) => "call",
-                SupError::StartFailed(r) => return Reply::Err(format!("start_failed:{r}")),
-                other => return Reply::Err(other.to_string()),
-            }
-            .to_string(),
-        ),
-    }
+/// The model's reply to a result, read from the error's text, which is
+/// OTP's term (`not_found`, `{already_started, <0.7>}`, ...).
+fn reply_of<T, E: std::fmt::Display>(r: Result<T, E>, ok: impl FnOnce(T) -> Reply) -> Reply {
+    let text = match r {
+        Ok(v) => return ok(v),
+        Err(e) => e.to_string(),
+    };
+    Reply::Err(if text.starts_with("{already_started") {
+        "already_started".to_owned()
+    } else if let Some(reason) = text.strip_prefix("start failed: ") {
+        format!("start_failed:{reason}")
+    } else if text.starts_with("supervisor call failed") {
+        "call".to_owned()
+    } else {
+        text
+    })
 }
 
 fn started(s: StartedChild) -> Reply {
     match s {
-        StartedChild::Started(_) => Reply::Started,
+        StartedChild::Started(_, None) => Reply::Started,
         other => Reply::Err(format!("unexpected {other:?}")),
     }
 }
@@ -319,7 +344,13 @@ async fn perform_one(sut: &Sut, action: &Action) -> Reply {
         }
         Action::RestartChild(id) => reply_of(root.restart_child(id.as_str()).await, started),
         Action::DeleteChild(id) => reply_of(root.delete_child(id.as_str()).await, |_| Reply::Ok),
-        Action::SofoStart(n) => reply_of(root.start_child_with(StartArgs::new(*n)).await, started),
+        Action::SofoStart(n) => match root.clone().into_simple::<u32>().await {
+            Ok(sofo) => reply_of(sofo.start_child(*n).await, started),
+            Err(IntoSimpleError::NotSimpleOneForOne) => {
+                Reply::Err("not_simple_one_for_one".to_owned())
+            }
+            Err(e) => reply_of(Err::<StartedChild, _>(e), started),
+        },
         Action::SofoTerminate(tag) | Action::TerminatePid(tag) => {
             reply_of(root.terminate_child(pid_of(log, tag)).await, |_| Reply::Ok)
         }

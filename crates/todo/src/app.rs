@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arbor_genevent::{EventManager, EventManagerRef, EventStream, StreamOpts};
-use arbor_process::StartOpts;
-use arbor_process::{ExitReason, StopError};
+use arbor_process::{ExitReason, StartOpts, StopError};
 use arbor_supervisor::{
     ChildSpec, StartOutcome, Strategy, SupFlags, SupStartError, Supervisor, SupervisorRef, TreeNode,
 };
@@ -112,12 +111,10 @@ impl TodoApp {
                 .period(RESTART_PERIOD)
         };
         let inner = Supervisor::new(flags(Strategy::OneForAll))
-            .name(names.inner.clone())
             .child(Self::list_supervisor_spec(names))
             .child(Self::manager_spec(names))
-            .into_child_spec("inner");
+            .into_child_spec_opts("inner", StartOpts::default().name(names.inner.as_str()));
         Supervisor::new(flags(Strategy::OneForOne))
-            .name(names.root.clone())
             .child(Self::event_manager_spec(names))
             .child(inner)
     }
@@ -127,7 +124,7 @@ impl TodoApp {
     /// another shape (`examples/strategies.rs` builds the flat ones).
     pub fn event_manager_spec(names: &TreeNames) -> ChildSpec {
         let em_name = names.event_manager.clone();
-        ChildSpec::worker("event_manager", move |_| {
+        ChildSpec::worker("event_manager", move || {
             let opts = StartOpts::new().name(em_name.as_str()).link();
             async move {
                 let started = EventManager::<TodoEvent>::start_opts(opts).await;
@@ -139,9 +136,10 @@ impl TodoApp {
     /// The child spec of the list supervisor (id `list_sup`, registered as
     /// `names.list_sup`).
     pub fn list_supervisor_spec(names: &TreeNames) -> ChildSpec {
-        ListSupervisor::definition()
-            .name(names.list_sup.clone())
-            .into_child_spec("list_sup")
+        ListSupervisor::definition().into_child_spec_opts(
+            "list_sup",
+            StartOpts::default().name(names.list_sup.as_str()),
+        )
     }
 
     /// The child spec of the todo manager (id `todo_manager`, registered as
@@ -150,22 +148,13 @@ impl TodoApp {
     /// child (a start without one fails with `noproc`), and it publishes
     /// to the event manager registered as `names.event_manager`.
     pub fn manager_spec(names: &TreeNames) -> ChildSpec {
-        let (ls_name, em_name, mgr_name) = (
-            names.list_sup.clone(),
-            names.event_manager.clone(),
-            names.manager.clone(),
-        );
-        ChildSpec::worker("todo_manager", move |_| {
-            let (ls_name, em_name, mgr_name) = (ls_name.clone(), em_name.clone(), mgr_name.clone());
-            async move {
-                let Some(list_sup) = ListSupervisor::whereis(&ls_name) else {
-                    return StartOutcome::Error(ExitReason::NoProc);
-                };
-                let started =
-                    TodoManager::start_link(list_sup, EventTarget::named(em_name), Some(&mgr_name))
-                        .await;
-                StartOutcome::from(started.map(|m| m.handle().clone()))
-            }
+        ChildSpec::worker_with("todo_manager", names.clone(), |names| async move {
+            let Some(list_sup) = ListSupervisor::whereis(&names.list_sup) else {
+                return StartOutcome::Error(ExitReason::NoProc);
+            };
+            let events = EventTarget::named(names.event_manager);
+            let started = TodoManager::start_link(list_sup, events, Some(&names.manager)).await;
+            StartOutcome::from(started.map(|m| m.handle().clone()))
         })
     }
 
@@ -184,7 +173,9 @@ impl TodoApp {
     ///
     /// `Todo.Supervisor.start_link/0`.
     pub async fn start_link(names: TreeNames) -> Result<TodoApp, SupStartError> {
-        Self::definition(&names).start_link().await?;
+        Self::definition(&names)
+            .start_opts(Self::root_opts(&names).link())
+            .await?;
         Ok(TodoApp::client(names))
     }
 
@@ -198,8 +189,18 @@ impl TodoApp {
     ///
     /// As [`TodoApp::start_link`].
     pub async fn start(names: TreeNames) -> Result<TodoApp, SupStartError> {
-        Self::definition(&names).start().await?;
+        Self::definition(&names)
+            .start_opts(Self::root_opts(&names))
+            .await?;
         Ok(TodoApp::client(names))
+    }
+
+    /// The start options of the root supervisor: registered as
+    /// `names.root`, which is how clients find the tree. Use them (or
+    /// [`Supervisor::into_child_spec_opts`] with them) to start
+    /// [`TodoApp::definition`] yourself.
+    pub fn root_opts(names: &TreeNames) -> StartOpts {
+        StartOpts::default().name(names.root.as_str())
     }
 
     /// A client for a tree started elsewhere under `names`.
@@ -350,10 +351,7 @@ impl TodoApp {
     ///
     /// Cancel safe.
     pub async fn tree(&self) -> Result<TreeNode, AppError> {
-        self.root()?.tree().await.map_err(|e| match e {
-            arbor_supervisor::SupError::Call(c) => AppError::Call(c),
-            other => AppError::Call(arbor_process::CallError::Exited(ExitReason::error(other))),
-        })
+        Ok(self.root()?.tree().await?)
     }
 
     /// Stops the whole tree in order (inner pair, then the event manager)
@@ -362,7 +360,7 @@ impl TodoApp {
     /// # Errors
     ///
     /// [`StopError::NoProcess`] if the tree is not running; as
-    /// [`SupervisorRef::stop`].
+    /// [`SupervisorRef::stop_with`].
     ///
     /// # Cancel safety
     ///

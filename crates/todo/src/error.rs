@@ -3,22 +3,22 @@
 use std::fmt;
 
 use arbor_process::CallError;
-use arbor_supervisor::SupError;
+use arbor_supervisor::StartSimpleChildError;
 
 /// Why [`ListSupervisor::start_todo_list`](crate::ListSupervisor::start_todo_list)
 /// failed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StartListError {
     /// The supervisor is gone, or the list's start failed.
-    Supervisor(SupError),
+    Supervisor(StartSimpleChildError),
     /// The supervisor did not hand back a [`TodoList`](crate::TodoList):
     /// it was not built from
     /// [`ListSupervisor::definition`](crate::ListSupervisor::definition).
     NotAList,
 }
 
-impl From<SupError> for StartListError {
-    fn from(e: SupError) -> StartListError {
+impl From<StartSimpleChildError> for StartListError {
+    fn from(e: StartSimpleChildError) -> StartListError {
         StartListError::Supervisor(e)
     }
 }

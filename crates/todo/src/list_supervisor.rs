@@ -1,12 +1,11 @@
 //! [`ListSupervisor`]: the simple_one_for_one supervisor of todo lists.
 
-use std::future::Future;
 use std::time::Duration;
 
-use arbor_process::{ExitReason, ProcessHandle, StopError};
+use arbor_process::{CallError, ExitReason, ProcessHandle, StartOpts, StopError};
 use arbor_supervisor::{
-    ChildSpec, Restart, StartArgs, StartInfo, StartOutcome, StartedChild, SupError, SupFlags,
-    SupStartError, Supervisor, SupervisorRef,
+    ChildSpec, SimpleSupervisor, SimpleSupervisorRef, StartInfo, StartOutcome, StartedChild,
+    SupFlags, SupStartError, Supervisor, SupervisorRef,
 };
 
 use crate::{StartListError, TodoList};
@@ -33,23 +32,24 @@ use arbor_process::Process;
 /// The guide's `Todo.List.Supervisor`.
 #[derive(Debug, Clone)]
 pub struct ListSupervisor {
-    sup: SupervisorRef,
+    sup: SimpleSupervisorRef<()>,
 }
 
 impl ListSupervisor {
     /// The supervisor's definition (flags and the list template), to start
     /// it yourself or embed it in a tree with
-    /// [`Supervisor::into_child_spec`].
-    pub fn definition() -> Supervisor {
-        let template = ChildSpec::worker("todo_list", |_: StartArgs| async {
+    /// [`SimpleSupervisor::into_child_spec`].
+    pub fn definition() -> SimpleSupervisor<()> {
+        let template = ChildSpec::temporary_template("todo_list", |()| async {
             match TodoList::start_link().await {
                 // The list handle travels back to `start_todo_list` as the
                 // child's start info.
-                Ok(list) => StartOutcome::StartedInfo(list.handle().clone(), StartInfo::new(list)),
+                Ok(list) => {
+                    StartOutcome::Started(list.handle().clone(), Some(StartInfo::new(list)))
+                }
                 Err(e) => StartOutcome::from(e),
             }
-        })
-        .restart(Restart::Temporary);
+        });
         Supervisor::simple(SupFlags::default(), template)
     }
 
@@ -68,21 +68,23 @@ impl ListSupervisor {
     ///
     /// `Todo.List.Supervisor.start_link/1`.
     pub async fn start_link(name: Option<&str>) -> Result<ListSupervisor, SupStartError> {
-        let mut def = Self::definition();
+        let mut opts = StartOpts::default().link();
         if let Some(name) = name {
-            def = def.name(name);
+            opts = opts.name(name);
         }
-        let sup = def.start_link().await?;
+        let sup = Self::definition().start_opts(opts).await?;
         Ok(ListSupervisor { sup })
     }
 
-    /// The list supervisor registered under `name`, if one runs there.
+    /// The list supervisor registered under `name`, if one runs there
+    /// (not checked: a supervisor of another kind fails
+    /// [`start_todo_list`](ListSupervisor::start_todo_list)).
     pub fn whereis(name: &str) -> Option<ListSupervisor> {
-        SupervisorRef::whereis(name).map(|sup| ListSupervisor { sup })
+        SimpleSupervisorRef::whereis(name).map(|sup| ListSupervisor { sup })
     }
 
     /// Wraps a running supervisor started from [`ListSupervisor::definition`].
-    pub fn from_ref(sup: SupervisorRef) -> ListSupervisor {
+    pub fn from_ref(sup: SimpleSupervisorRef<()>) -> ListSupervisor {
         ListSupervisor { sup }
     }
 
@@ -104,12 +106,12 @@ impl ListSupervisor {
     /// `Todo.List.Supervisor.start_todo_list/1`
     /// (`Supervisor.start_child(sup, [])`).
     pub async fn start_todo_list(&self) -> Result<TodoList, StartListError> {
-        match self.sup.start_child_with(StartArgs::none()).await? {
-            StartedChild::StartedInfo(_, info) => info
+        match self.sup.start_child(()).await? {
+            StartedChild::Started(_, Some(info)) => info
                 .get::<TodoList>()
                 .cloned()
                 .ok_or(StartListError::NotAList),
-            StartedChild::Started(_) | StartedChild::Ignored => Err(StartListError::NotAList),
+            StartedChild::Started(_, None) | StartedChild::Ignored => Err(StartListError::NotAList),
         }
     }
 
@@ -122,13 +124,13 @@ impl ListSupervisor {
     /// # Cancel safety
     ///
     /// Cancel safe.
-    pub async fn count(&self) -> Result<usize, SupError> {
+    pub async fn count(&self) -> Result<usize, CallError> {
         Ok(self.sup.count_children().await?.active)
     }
 
     /// The underlying supervisor.
     pub fn supervisor(&self) -> &SupervisorRef {
-        &self.sup
+        self.sup.supervisor()
     }
 }
 
@@ -147,7 +149,7 @@ impl Process for ListSupervisor {
         &self,
         reason: ExitReason,
         timeout: Duration,
-    ) -> impl Future<Output = Result<(), StopError>> + Send + '_ {
+    ) -> impl std::future::Future<Output = Result<(), StopError>> + Send + '_ {
         self.sup.stop_with(reason, timeout)
     }
 }

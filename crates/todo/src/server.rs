@@ -31,7 +31,8 @@ use std::time::Duration;
 use arbor_genevent::EventStream;
 use arbor_process::{Ctx, ExitReason, spawn_link};
 use arbor_supervisor::{
-    ChildSpec, Restart, StartArgs, StartOutcome, Strategy, SupFlags, Supervisor, SupervisorRef,
+    ChildSpec, ChildTemplate, SimpleSupervisorRef, StartOutcome, Strategy, SupFlags, Supervisor,
+    SupervisorRef,
 };
 use futures::{FutureExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -162,11 +163,7 @@ impl TodoServer {
             .connections
             .get()
             .ok_or_else(|| AppError::NotRunning("connections".to_owned()))?;
-        match sup.count_children().await {
-            Ok(counts) => Ok(counts.active),
-            Err(arbor_supervisor::SupError::Call(e)) => Err(AppError::Call(e)),
-            Err(_) => Err(AppError::NotRunning("connections".to_owned())),
-        }
+        Ok(sup.count_children().await?.active)
     }
 
     /// Stops the server: the acceptor first (no new connection), then every
@@ -209,14 +206,14 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The current connection supervisor, set by its start function, read by
 /// the acceptor (restarted after it, rest_for_one) and `connection_count`.
 #[derive(Debug, Clone, Default)]
-struct ConnectionsSlot(Arc<Mutex<Option<SupervisorRef>>>);
+struct ConnectionsSlot(Arc<Mutex<Option<SimpleSupervisorRef<Accepted>>>>);
 
 impl ConnectionsSlot {
-    fn get(&self) -> Option<SupervisorRef> {
+    fn get(&self) -> Option<SimpleSupervisorRef<Accepted>> {
         lock(&self.0).clone()
     }
 
-    fn set(&self, sup: SupervisorRef) {
+    fn set(&self, sup: SimpleSupervisorRef<Accepted>) {
         *lock(&self.0) = Some(sup);
     }
 }
@@ -224,48 +221,37 @@ impl ConnectionsSlot {
 // ===== the tree =====
 
 fn connections_spec(app: TodoApp, slot: ConnectionsSlot) -> ChildSpec {
-    ChildSpec::supervisor("connections", move |_| {
-        let (app, slot) = (app.clone(), slot.clone());
-        async move {
-            let started = Supervisor::simple(SupFlags::default(), connection_spec(app))
-                .start_link()
-                .await;
-            if let Ok(sup) = &started {
-                slot.set(sup.clone());
-            }
-            StartOutcome::from(started)
+    ChildSpec::supervisor_with("connections", (app, slot), |(app, slot)| async move {
+        let started = Supervisor::simple(SupFlags::default(), connection_template(app))
+            .start_link()
+            .await;
+        if let Ok(sup) = &started {
+            slot.set(sup.clone());
         }
+        StartOutcome::from(started)
     })
 }
 
-/// What the acceptor hands to a new connection process. The socket is
-/// taken once (the child is temporary: never started twice).
+/// What the acceptor hands to a new connection process, moved into its
+/// only start (the child is temporary).
+#[derive(Debug)]
 struct Accepted {
-    socket: Mutex<Option<TcpStream>>,
+    socket: TcpStream,
     peer: SocketAddr,
 }
 
-fn connection_spec(app: TodoApp) -> ChildSpec {
-    ChildSpec::worker("connection", move |args: StartArgs| {
+fn connection_template(app: TodoApp) -> ChildTemplate<Accepted> {
+    ChildSpec::temporary_template("connection", move |Accepted { socket, peer }| {
         let app = app.clone();
-        let accepted = args
-            .get::<Accepted>()
-            .and_then(|a| Some((lock(&a.socket).take()?, a.peer)));
-        async move {
-            let Some((socket, peer)) = accepted else {
-                return StartOutcome::Error(ExitReason::custom("no socket"));
-            };
-            StartOutcome::from(spawn_link(move |_: Ctx<()>| connection(app, socket, peer)))
-        }
+        async move { spawn_link(move |_: Ctx<()>| connection(app, socket, peer)) }
     })
-    .restart(Restart::Temporary)
 }
 
 fn acceptor_spec(
     listener: Arc<Mutex<Option<Arc<TcpListener>>>>,
     slot: ConnectionsSlot,
 ) -> ChildSpec {
-    ChildSpec::worker("acceptor", move |_| {
+    ChildSpec::worker("acceptor", move || {
         let listener = lock(&listener).clone();
         let slot = slot.clone();
         async move {
@@ -291,11 +277,7 @@ async fn accept_loop(listener: Arc<TcpListener>, slot: ConnectionsSlot) -> ExitR
         let Some(sup) = slot.get() else {
             return ExitReason::custom("no connection supervisor");
         };
-        let args = StartArgs::new(Accepted {
-            socket: Mutex::new(Some(socket)),
-            peer,
-        });
-        if let Err(e) = sup.start_child_with(args).await {
+        if let Err(e) = sup.start_child(Accepted { socket, peer }).await {
             // The socket is dropped (closed) with the arguments.
             tracing::error!(target: TARGET, %peer, error = %e, "could not start a connection process");
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use arbor_process::Process;
 use arbor_process::{Ctx, ExitReason, ExitSignal, Msg, Pid, ProcessRef, StartOpts, spawn_opts};
-use arbor_supervisor::{ChildSpec, StartArgs, StartOutcome, SupervisorRef};
+use arbor_supervisor::{ChildSpec, ChildTemplate, StartOutcome, SupervisorRef};
 use parking_lot::Mutex;
 
 /// The lifecycle log: "start a", "stop a shutdown", "exit a boom".
@@ -87,9 +87,10 @@ impl Probe {
         self
     }
 
-    /// Starts the probe linked to the caller (the supervisor).
-    pub async fn start(&self, args: StartArgs) -> StartOutcome {
-        let tag = match args.get::<&'static str>() {
+    /// Starts the probe linked to the caller (the supervisor); a
+    /// simple_one_for_one child's argument is appended to its tag.
+    pub async fn start(&self, extra: Option<&'static str>) -> StartOutcome {
+        let tag = match extra {
             Some(extra) => format!("{}:{extra}", self.id),
             None => self.id.clone(),
         };
@@ -138,9 +139,24 @@ impl Probe {
 
     pub fn spec(self) -> ChildSpec {
         let id = self.id.clone();
-        ChildSpec::worker(id, move |args| {
+        ChildSpec::worker_with(id, self, |p: Probe| async move { p.start(None).await })
+    }
+
+    /// A simple_one_for_one template: the argument is appended to the tag.
+    pub fn template(self) -> ChildTemplate<&'static str> {
+        let id = self.id.clone();
+        ChildSpec::template(id, move |extra: &'static str| {
             let p = self.clone();
-            async move { p.start(args).await }
+            async move { p.start(Some(extra)).await }
+        })
+    }
+
+    /// A simple_one_for_one template without arguments.
+    pub fn unit_template(self) -> ChildTemplate<()> {
+        let id = self.id.clone();
+        ChildSpec::template(id, move |()| {
+            let p = self.clone();
+            async move { p.start(None).await }
         })
     }
 }
@@ -200,7 +216,10 @@ pub struct Held {
     call: std::pin::Pin<
         Box<
             dyn std::future::Future<
-                    Output = Result<arbor_supervisor::StartedChild, arbor_supervisor::SupError>,
+                    Output = Result<
+                        arbor_supervisor::StartedChild,
+                        arbor_supervisor::StartChildError,
+                    >,
                 > + Send,
         >,
     >,
@@ -211,7 +230,7 @@ pub async fn hold(sup: &SupervisorRef) -> Held {
     let (entered_tx, entered_rx) = tokio::sync::oneshot::channel::<()>();
     let (gate_tx, gate_rx) = tokio::sync::oneshot::channel::<()>();
     let slot = Arc::new(Mutex::new(Some((entered_tx, gate_rx))));
-    let spec = ChildSpec::worker("held", move |_| {
+    let spec = ChildSpec::worker("held", move || {
         let pair = slot.lock().take();
         async move {
             if let Some((entered, gate)) = pair {

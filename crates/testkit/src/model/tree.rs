@@ -69,7 +69,7 @@ pub enum Op {
         /// Index into the pool.
         id: usize,
     },
-    /// `start_child_with(n)` (simple_one_for_one).
+    /// `start_child(n)` on the typed simple_one_for_one handle (simple_one_for_one).
     SofoStart,
     /// `terminate_child(pid)` of the `target`-th dynamic child.
     SofoTerminate {
@@ -149,7 +149,7 @@ pub enum Action {
     RestartChild(String),
     /// `delete_child(id)`.
     DeleteChild(String),
-    /// `start_child_with(n)`.
+    /// `start_child(n)` on the typed simple_one_for_one handle.
     SofoStart(u32),
     /// `terminate_child(pid of tag)` for a current dynamic child.
     SofoTerminate(String),

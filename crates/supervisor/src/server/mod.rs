@@ -14,13 +14,17 @@ use tracing::{debug, error, info, warn};
 
 use crate::backoff::BackoffState;
 use crate::shutdown::{acceptable, shutdown_many, shutdown_one};
+use crate::template::Args;
 use crate::{
-    AutoShutdown, ChildCounts, ChildId, ChildInfo, ChildRef, ChildSpec, ChildState, ChildType,
-    ExitAction, Restart, RestartWindow, StartArgs, StartInfo, StartOutcome, StartedChild, Strategy,
-    SupError, SupFlags, SupStartError, exit_action,
+    AutoShutdown, ChildCounts, ChildId, ChildInfo, ChildSelector, ChildSpec, ChildState,
+    DeleteChildError, ExitAction, GetChildSpecError, Restart, RestartChildError, RestartWindow,
+    StartChildError, StartInfo, StartOutcome, StartSimpleChildError, StartedChild, Strategy,
+    SupFlags, SupStartError, TerminateChildError, WhichChildError, exit_action,
 };
 use arbor_process::Myself;
 use arbor_process::Process;
+
+mod requests;
 
 /// A message to the supervisor process.
 #[derive(Debug)]
@@ -39,15 +43,19 @@ pub(crate) enum SupMsg {
 /// The API requests (§2.12, §2.13), each with its reply channel.
 #[derive(Debug)]
 pub(crate) enum Request {
-    StartChild(ChildSpec, ReplyTo<Result<StartedChild, SupError>>),
-    StartChildWith(StartArgs, ReplyTo<Result<StartedChild, SupError>>),
-    TerminateChild(ChildRef, ReplyTo<Result<(), SupError>>),
-    RestartChild(ChildId, ReplyTo<Result<StartedChild, SupError>>),
-    DeleteChild(ChildId, ReplyTo<Result<(), SupError>>),
+    StartChild(ChildSpec, ReplyTo<Result<StartedChild, StartChildError>>),
+    /// simple_one_for_one: the template's argument (invariant 1 of
+    /// `template`: of the template's type).
+    StartSimpleChild(Args, ReplyTo<Result<StartedChild, StartSimpleChildError>>),
+    TerminateChild(ChildSelector, ReplyTo<Result<(), TerminateChildError>>),
+    RestartChild(ChildId, ReplyTo<Result<StartedChild, RestartChildError>>),
+    DeleteChild(ChildId, ReplyTo<Result<(), DeleteChildError>>),
     WhichChildren(ReplyTo<Vec<ChildInfo>>),
-    WhichChild(ChildRef, ReplyTo<Result<ChildInfo, SupError>>),
+    WhichChild(ChildSelector, ReplyTo<Result<ChildInfo, WhichChildError>>),
     CountChildren(ReplyTo<ChildCounts>),
-    GetChildspec(ChildRef, ReplyTo<Result<ChildSpec, SupError>>),
+    GetChildspec(ChildSelector, ReplyTo<Result<ChildSpec, GetChildSpecError>>),
+    /// The template's argument type; `None` if not simple_one_for_one.
+    TemplateType(ReplyTo<Option<std::any::TypeId>>),
     Status(ReplyTo<Status>),
 }
 
@@ -108,7 +116,9 @@ struct DynChild {
     /// Start order: a restarted child keeps its place.
     order: u64,
     slot: Slot,
-    args: StartArgs,
+    /// Kept for restarts; `None` for temporary children (never restarted,
+    /// their argument moved into the only start).
+    args: Option<Args>,
     backoff: BackoffState,
 }
 
@@ -199,13 +209,13 @@ impl Server {
             return Ok(());
         }
         for spec in specs {
-            match self.start_spec(&spec, StartArgs::none()).await {
+            match self.start_spec(&spec, Args::none()).await {
                 Ok(Started::Running(h, _)) => self.children.push(Child {
                     spec,
                     slot: Slot::Running(h),
                     backoff: BackoffState::default(),
                 }),
-                Ok(Started::Ignored) if spec.restart_type() == Restart::Temporary => {}
+                Ok(Started::Ignored) if spec.restart == Restart::Temporary => {}
                 Ok(Started::Ignored) => self.children.push(Child {
                     spec,
                     slot: Slot::Undefined,
@@ -214,7 +224,7 @@ impl Server {
                 Err(reason) => {
                     self.terminate_children().await;
                     return Err(SupStartError::FailedToStartChild {
-                        id: spec.id().clone(),
+                        id: spec.id.clone(),
                         reason,
                     });
                 }
@@ -252,23 +262,22 @@ impl Server {
 
     /// Runs a start function inside this process and classifies the
     /// result (§2.3). A panicking start function is an error.
-    async fn start_spec(&self, spec: &ChildSpec, args: StartArgs) -> Result<Started, ExitReason> {
+    async fn start_spec(&self, spec: &ChildSpec, args: Args) -> Result<Started, ExitReason> {
         let outcome = spec.call_start(args).await;
         let (handle, info) = match outcome {
-            StartOutcome::Started(h) => (h, None),
-            StartOutcome::StartedInfo(h, i) => (h, Some(i)),
+            StartOutcome::Started(h, info) => (h, info),
             StartOutcome::Ignore => {
-                info!(target: "arbor::supervisor", supervisor = %self.label(), child = %spec.id(), "child start ignored");
+                info!(target: "arbor::supervisor", supervisor = %self.label(), child = %spec.id, "child start ignored");
                 return Ok(Started::Ignored);
             }
             StartOutcome::Error(reason) => {
-                error!(target: "arbor::supervisor", supervisor = %self.label(), child = %spec.id(), %reason, "child failed to start");
+                error!(target: "arbor::supervisor", supervisor = %self.label(), child = %spec.id, %reason, "child failed to start");
                 return Err(reason);
             }
         };
         // Usually linked already by start_link; a no-op then.
         self.ctx.link(handle.pid());
-        info!(target: "arbor::supervisor", supervisor = %self.label(), child = %spec.id(), pid = %handle.pid(), "child started");
+        info!(target: "arbor::supervisor", supervisor = %self.label(), child = %spec.id, pid = %handle.pid(), "child started");
         Ok(Started::Running(handle, info))
     }
 
@@ -285,10 +294,10 @@ impl Server {
         let label = self.label();
         let child = &mut self.children[idx];
         child.slot = Slot::Undefined;
-        let id = child.spec.id().clone();
-        let significant = child.spec.is_significant();
+        let id = child.spec.id.clone();
+        let significant = child.spec.significant;
         report_exit(&label, &id, pid, &reason);
-        match exit_action(child.spec.restart_type(), &reason) {
+        match exit_action(child.spec.restart, &reason) {
             ExitAction::Keep => self.auto_shutdown_check(significant).await,
             ExitAction::Remove => {
                 self.children.remove(idx);
@@ -316,9 +325,9 @@ impl Server {
         let Some(template) = self.template.clone() else {
             return Flow::Continue;
         };
-        let id = template.id().clone();
+        let id = template.id.clone();
         report_exit(&self.label(), &id, pid, &reason);
-        match exit_action(template.restart_type(), &reason) {
+        match exit_action(template.restart, &reason) {
             ExitAction::Keep | ExitAction::Remove => {
                 self.dynamic.remove(&pid);
                 Flow::Continue
@@ -364,17 +373,17 @@ impl Server {
         let now = Instant::now();
         let (spec_backoff, state) = match key {
             Key::Static(id) => {
-                let Some(c) = self.children.iter_mut().find(|c| c.spec.id() == id) else {
+                let Some(c) = self.children.iter_mut().find(|c| c.spec.id == *id) else {
                     return false;
                 };
-                let Some(b) = c.spec.backoff_value() else {
+                let Some(b) = c.spec.backoff else {
                     return false;
                 };
                 c.slot = Slot::Restarting;
                 (b, &mut c.backoff)
             }
             Key::Dynamic(k) => {
-                let Some(b) = self.template.as_ref().and_then(|t| t.backoff_value()) else {
+                let Some(b) = self.template.as_ref().and_then(|t| t.backoff) else {
                     return false;
                 };
                 let Some(c) = self.dynamic.get_mut(k) else {
@@ -403,10 +412,10 @@ impl Server {
             Key::Static(id) => self
                 .children
                 .iter_mut()
-                .find(|c| c.spec.id() == id)
-                .and_then(|c| c.spec.backoff_value().map(|b| (b, &mut c.backoff))),
+                .find(|c| c.spec.id == *id)
+                .and_then(|c| c.spec.backoff.map(|b| (b, &mut c.backoff))),
             Key::Dynamic(k) => {
-                let b = self.template.as_ref().and_then(|t| t.backoff_value());
+                let b = self.template.as_ref().and_then(|t| t.backoff);
                 match (b, self.dynamic.get_mut(k)) {
                     (Some(b), Some(c)) => Some((b, &mut c.backoff)),
                     _ => None,
@@ -433,7 +442,7 @@ impl Server {
             Key::Static(id) => self
                 .children
                 .iter()
-                .any(|c| c.spec.id() == id && matches!(c.slot, Slot::Restarting)),
+                .any(|c| c.spec.id == *id && matches!(c.slot, Slot::Restarting)),
             Key::Dynamic(k) => self
                 .dynamic
                 .get(k)
@@ -447,7 +456,7 @@ impl Server {
         }
         match key {
             Key::Static(id) => {
-                if let Some(idx) = self.children.iter().position(|c| *c.spec.id() == id) {
+                if let Some(idx) = self.children.iter().position(|c| c.spec.id == id) {
                     self.restart_static(idx).await;
                 }
             }
@@ -481,14 +490,14 @@ impl Server {
                 continue;
             }
             let spec = self.children[i].spec.clone();
-            info!(target: "arbor::supervisor", supervisor = %label, child = %spec.id(), "restarting child");
-            match self.start_spec(&spec, StartArgs::none()).await {
+            info!(target: "arbor::supervisor", supervisor = %label, child = %spec.id, "restarting child");
+            match self.start_spec(&spec, Args::none()).await {
                 Ok(Started::Running(h, _)) => self.children[i].slot = Slot::Running(h),
                 Ok(Started::Ignored) => self.children[i].slot = Slot::Undefined,
                 Err(reason) => {
-                    error!(target: "arbor::supervisor", supervisor = %label, child = %spec.id(), %reason, "restart failed; retry queued");
+                    error!(target: "arbor::supervisor", supervisor = %label, child = %spec.id, %reason, "restart failed; retry queued");
                     self.children[i].slot = Slot::Restarting;
-                    self.queue_retry(Key::Static(spec.id().clone()));
+                    self.queue_retry(Key::Static(spec.id.clone()));
                     return;
                 }
             }
@@ -502,13 +511,13 @@ impl Server {
         for i in (from..self.children.len()).rev() {
             let child = &mut self.children[i];
             if let Slot::Running(h) = std::mem::replace(&mut child.slot, Slot::Undefined) {
-                let reason = shutdown_one(&self.ctx, &h, child.spec.shutdown_value()).await;
+                let reason = shutdown_one(&self.ctx, &h, child.spec.shutdown).await;
                 report_shutdown(&label, &child.spec, h.pid(), &reason);
             }
         }
         let mut i = from;
         while i < self.children.len() {
-            if self.children[i].spec.restart_type() == Restart::Temporary {
+            if self.children[i].spec.restart == Restart::Temporary {
                 self.children.remove(i);
             } else {
                 i += 1;
@@ -521,10 +530,20 @@ impl Server {
         let Some(template) = self.template.clone() else {
             return;
         };
-        let Some(args) = self.dynamic.get(&pid).map(|c| c.args.clone()) else {
+        // Validation guarantees a clonable argument for a restartable
+        // template; without one the child cannot start again.
+        let args = self
+            .dynamic
+            .get_mut(&pid)
+            .and_then(|c| match template.template_args() {
+                Some(t) => t.clone_args(c.args.as_mut()?),
+                None => Some(Args::none()),
+            });
+        let Some(args) = args else {
+            self.dynamic.remove(&pid);
             return;
         };
-        info!(target: "arbor::supervisor", supervisor = %self.label(), child = %template.id(), "restarting child");
+        info!(target: "arbor::supervisor", supervisor = %self.label(), child = %template.id, "restarting child");
         match self.start_spec(&template, args).await {
             Ok(Started::Running(h, _)) => {
                 if let Some(mut c) = self.dynamic.remove(&pid) {
@@ -558,7 +577,7 @@ impl Server {
             AutoShutdown::AllSignificant => !self
                 .children
                 .iter()
-                .any(|c| c.spec.is_significant() && matches!(c.slot, Slot::Running(_))),
+                .any(|c| c.spec.significant && matches!(c.slot, Slot::Running(_))),
         };
         if !shut {
             return Flow::Continue;
@@ -588,350 +607,18 @@ impl Server {
                 .collect();
             running.sort_unstable_by_key(|&(order, _)| std::cmp::Reverse(order));
             let handles = running.into_iter().map(|(_, h)| h).collect();
-            shutdown_many(
-                &self.ctx,
-                handles,
-                template.shutdown_value(),
-                |h, reason| {
-                    report_shutdown(&label, template, h.pid(), &reason);
-                },
-            )
+            shutdown_many(&self.ctx, handles, template.shutdown, |h, reason| {
+                report_shutdown(&label, template, h.pid(), &reason);
+            })
             .await;
             return;
         }
         for child in self.children.iter_mut().rev() {
             if let Slot::Running(h) = std::mem::replace(&mut child.slot, Slot::Undefined) {
-                let reason = shutdown_one(&self.ctx, &h, child.spec.shutdown_value()).await;
+                let reason = shutdown_one(&self.ctx, &h, child.spec.shutdown).await;
                 report_shutdown(&label, &child.spec, h.pid(), &reason);
             }
         }
-    }
-
-    // ===== requests =====
-
-    async fn request(&mut self, req: Request) -> Flow {
-        match req {
-            Request::StartChild(spec, reply) => {
-                let r = self.start_child(spec).await;
-                reply.reply(r);
-            }
-            Request::StartChildWith(args, reply) => {
-                let r = self.start_child_with(args).await;
-                reply.reply(r);
-            }
-            Request::TerminateChild(target, reply) => {
-                let r = self.terminate_child(target).await;
-                reply.reply(r);
-            }
-            Request::RestartChild(id, reply) => {
-                let r = self.restart_child(id).await;
-                reply.reply(r);
-            }
-            Request::DeleteChild(id, reply) => {
-                reply.reply(self.delete_child(&id));
-            }
-            Request::WhichChildren(reply) => {
-                reply.reply(self.which_children());
-            }
-            Request::WhichChild(target, reply) => {
-                reply.reply(self.which_child(target));
-            }
-            Request::CountChildren(reply) => {
-                reply.reply(self.count_children());
-            }
-            Request::GetChildspec(target, reply) => {
-                reply.reply(self.get_childspec(target));
-            }
-            Request::Status(reply) => {
-                let children = self.children_with_restart();
-                reply.reply(Status {
-                    flags: self.flags,
-                    name: self.name.clone(),
-                    restarts_in_window: self.window.count(Instant::now()),
-                    children,
-                });
-            }
-        }
-        Flow::Continue
-    }
-
-    async fn start_child(&mut self, spec: ChildSpec) -> Result<StartedChild, SupError> {
-        if self.template.is_some() {
-            return Err(SupError::SimpleOneForOne);
-        }
-        spec.validate(self.flags.auto_shutdown)?;
-        if let Some(c) = self.children.iter().find(|c| c.spec.id() == spec.id()) {
-            return Err(match &c.slot {
-                Slot::Running(h) => SupError::AlreadyStarted(h.pid()),
-                _ => SupError::AlreadyPresent,
-            });
-        }
-        match self.start_spec(&spec, StartArgs::none()).await {
-            Ok(Started::Running(h, info)) => {
-                let pid = h.pid();
-                self.children.push(Child {
-                    spec,
-                    slot: Slot::Running(h),
-                    backoff: BackoffState::default(),
-                });
-                Ok(started(pid, info))
-            }
-            Ok(Started::Ignored) => {
-                if spec.restart_type() != Restart::Temporary {
-                    self.children.push(Child {
-                        spec,
-                        slot: Slot::Undefined,
-                        backoff: BackoffState::default(),
-                    });
-                }
-                Ok(StartedChild::Ignored)
-            }
-            Err(reason) => Err(SupError::StartFailed(reason)),
-        }
-    }
-
-    async fn start_child_with(&mut self, args: StartArgs) -> Result<StartedChild, SupError> {
-        // Borrowed, not cloned: `start_spec` only reads the supervisor.
-        let Some(template) = &self.template else {
-            return Err(SupError::NotSimpleOneForOne);
-        };
-        let temporary = template.restart_type() == Restart::Temporary;
-        match self.start_spec(template, args.clone()).await {
-            Ok(Started::Running(h, info)) => {
-                let pid = h.pid();
-                let order = self.next_order;
-                self.next_order += 1;
-                // Temporary children are never restarted: no need to keep
-                // their arguments.
-                let args = if temporary { StartArgs::none() } else { args };
-                self.dynamic.insert(
-                    pid,
-                    DynChild {
-                        order,
-                        slot: Slot::Running(h),
-                        args,
-                        backoff: BackoffState::default(),
-                    },
-                );
-                Ok(started(pid, info))
-            }
-            Ok(Started::Ignored) => Ok(StartedChild::Ignored),
-            Err(reason) => Err(SupError::StartFailed(reason)),
-        }
-    }
-
-    async fn terminate_child(&mut self, target: ChildRef) -> Result<(), SupError> {
-        let label = self.label();
-        if let Some(template) = self.template.clone() {
-            let ChildRef::Pid(pid) = target else {
-                return Err(SupError::SimpleOneForOne);
-            };
-            let Some(child) = self.dynamic.remove(&pid) else {
-                // A dead pid is fine (it may have just exited); a live
-                // process that is not our child is not.
-                return if arbor_process::is_alive(pid) {
-                    Err(SupError::NotFound)
-                } else {
-                    Ok(())
-                };
-            };
-            if let Slot::Running(h) = child.slot {
-                let reason = shutdown_one(&self.ctx, &h, template.shutdown_value()).await;
-                report_shutdown(&label, &template, pid, &reason);
-            }
-            return Ok(());
-        }
-        let ChildRef::Id(id) = target else {
-            return Err(SupError::NotFound);
-        };
-        let Some(idx) = self.children.iter().position(|c| *c.spec.id() == id) else {
-            return Err(SupError::NotFound);
-        };
-        let child = &mut self.children[idx];
-        if let Slot::Running(h) = std::mem::replace(&mut child.slot, Slot::Undefined) {
-            let reason = shutdown_one(&self.ctx, &h, child.spec.shutdown_value()).await;
-            report_shutdown(&label, &child.spec, h.pid(), &reason);
-        }
-        if child.spec.restart_type() == Restart::Temporary {
-            self.children.remove(idx);
-        }
-        Ok(())
-    }
-
-    async fn restart_child(&mut self, id: ChildId) -> Result<StartedChild, SupError> {
-        if self.template.is_some() {
-            return Err(SupError::SimpleOneForOne);
-        }
-        let Some(idx) = self.children.iter().position(|c| *c.spec.id() == id) else {
-            return Err(SupError::NotFound);
-        };
-        match &self.children[idx].slot {
-            Slot::Running(_) => return Err(SupError::Running),
-            Slot::Restarting => return Err(SupError::Restarting),
-            Slot::Undefined => {}
-        }
-        let spec = self.children[idx].spec.clone();
-        match self.start_spec(&spec, StartArgs::none()).await {
-            Ok(Started::Running(h, info)) => {
-                let pid = h.pid();
-                self.children[idx].slot = Slot::Running(h);
-                Ok(started(pid, info))
-            }
-            Ok(Started::Ignored) => Ok(StartedChild::Ignored),
-            Err(reason) => Err(SupError::StartFailed(reason)),
-        }
-    }
-
-    fn delete_child(&mut self, id: &ChildId) -> Result<(), SupError> {
-        if self.template.is_some() {
-            return Err(SupError::SimpleOneForOne);
-        }
-        let Some(idx) = self.children.iter().position(|c| c.spec.id() == id) else {
-            return Err(SupError::NotFound);
-        };
-        match self.children[idx].slot {
-            Slot::Running(_) => Err(SupError::Running),
-            Slot::Restarting => Err(SupError::Restarting),
-            Slot::Undefined => {
-                self.children.remove(idx);
-                Ok(())
-            }
-        }
-    }
-
-    fn which_children(&self) -> Vec<ChildInfo> {
-        self.map_children(|info, _| info)
-    }
-
-    fn children_with_restart(&self) -> Vec<(ChildInfo, Restart)> {
-        self.map_children(|info, restart| (info, restart))
-    }
-
-    /// `f` of every child's info and restart type, newest first; dynamic
-    /// children by descending start order. One list, built in place.
-    fn map_children<T>(&self, f: impl Fn(ChildInfo, Restart) -> T) -> Vec<T> {
-        if let Some(t) = &self.template {
-            let mut newest_first: Vec<&DynChild> = self.dynamic.values().collect();
-            newest_first.sort_unstable_by_key(|c| std::cmp::Reverse(c.order));
-            return newest_first
-                .into_iter()
-                .map(|c| {
-                    let info = ChildInfo {
-                        id: None,
-                        state: c.slot.state(),
-                        child_type: t.kind(),
-                    };
-                    f(info, t.restart_type())
-                })
-                .collect();
-        }
-        self.children
-            .iter()
-            .rev()
-            .map(|c| {
-                let info = ChildInfo {
-                    id: Some(c.spec.id().clone()),
-                    state: c.slot.state(),
-                    child_type: c.spec.kind(),
-                };
-                f(info, c.spec.restart_type())
-            })
-            .collect()
-    }
-
-    fn which_child(&self, target: ChildRef) -> Result<ChildInfo, SupError> {
-        match (&self.template, target) {
-            (Some(t), ChildRef::Pid(pid)) => {
-                let c = self.dynamic.get(&pid).ok_or(SupError::NotFound)?;
-                Ok(ChildInfo {
-                    id: None,
-                    state: c.slot.state(),
-                    child_type: t.kind(),
-                })
-            }
-            (Some(_), ChildRef::Id(_)) => Err(SupError::SimpleOneForOne),
-            (None, ChildRef::Pid(_)) => Err(SupError::NotFound),
-            (None, ChildRef::Id(id)) => {
-                let c = self
-                    .children
-                    .iter()
-                    .find(|c| *c.spec.id() == id)
-                    .ok_or(SupError::NotFound)?;
-                Ok(ChildInfo {
-                    id: Some(id),
-                    state: c.slot.state(),
-                    child_type: c.spec.kind(),
-                })
-            }
-        }
-    }
-
-    fn count_children(&self) -> ChildCounts {
-        if let Some(t) = &self.template {
-            let n = self.dynamic.len();
-            let restarting = self
-                .dynamic
-                .values()
-                .filter(|c| matches!(c.slot, Slot::Restarting))
-                .count();
-            let (supervisors, workers) = match t.kind() {
-                ChildType::Supervisor => (n, 0),
-                ChildType::Worker => (0, n),
-            };
-            return ChildCounts {
-                specs: 1,
-                active: n - restarting,
-                supervisors,
-                workers,
-            };
-        }
-        let mut counts = ChildCounts {
-            specs: self.children.len(),
-            ..ChildCounts::default()
-        };
-        for c in &self.children {
-            if let Slot::Running(h) = &c.slot
-                && h.is_alive()
-            {
-                counts.active += 1;
-            }
-            match c.spec.kind() {
-                ChildType::Supervisor => counts.supervisors += 1,
-                ChildType::Worker => counts.workers += 1,
-            }
-        }
-        counts
-    }
-
-    fn get_childspec(&self, target: ChildRef) -> Result<ChildSpec, SupError> {
-        match (&self.template, target) {
-            // OTP answers with the template for a current child and for any
-            // dead pid (as terminate_child answers ok for one).
-            (Some(t), ChildRef::Pid(pid))
-                if self.dynamic.contains_key(&pid) || !arbor_process::is_alive(pid) =>
-            {
-                Ok(t.clone())
-            }
-            (Some(_), ChildRef::Pid(_)) => Err(SupError::NotFound),
-            // OTP looks an id up among the specs, where the template is
-            // stored under its own id (oracle scenario 04).
-            (Some(t), ChildRef::Id(id)) if *t.id() == id => Ok(t.clone()),
-            (Some(_), ChildRef::Id(_)) => Err(SupError::NotFound),
-            (None, ChildRef::Pid(_)) => Err(SupError::NotFound),
-            (None, ChildRef::Id(id)) => self
-                .children
-                .iter()
-                .find(|c| *c.spec.id() == id)
-                .map(|c| c.spec.clone())
-                .ok_or(SupError::NotFound),
-        }
-    }
-}
-
-fn started(pid: Pid, info: Option<StartInfo>) -> StartedChild {
-    match info {
-        Some(i) => StartedChild::StartedInfo(pid, i),
-        None => StartedChild::Started(pid),
     }
 }
 
@@ -948,9 +635,9 @@ fn report_exit(sup: &str, id: &ChildId, pid: Pid, reason: &ExitReason) {
 /// `shutdown_error` (§2.10 step 4).
 fn report_shutdown(sup: &str, spec: &ChildSpec, pid: Pid, reason: &ExitReason) {
     if acceptable(spec, reason) {
-        debug!(target: "arbor::supervisor", supervisor = %sup, child = %spec.id(), %pid, %reason, "child stopped");
+        debug!(target: "arbor::supervisor", supervisor = %sup, child = %spec.id, %pid, %reason, "child stopped");
     } else {
-        warn!(target: "arbor::supervisor", supervisor = %sup, child = %spec.id(), %pid, %reason, "shutdown_error");
+        warn!(target: "arbor::supervisor", supervisor = %sup, child = %spec.id, %pid, %reason, "shutdown_error");
     }
 }
 

@@ -1,0 +1,353 @@
+//! simple_one_for_one templates: typed start arguments, erased inside the
+//! supervisor.
+//!
+//! Invariant 1: the typed handles ([`SimpleSupervisorRef<A>`]) are the
+//! only way to send an [`Args`], and they are made for a template of `A`
+//! (by [`Supervisor::simple`](crate::Supervisor::simple), or checked by
+//! type id in [`SupervisorRef::into_simple`]), except through the
+//! unchecked `SimpleSupervisorRef::whereis` / `from_pid`. A template
+//! handed another type, or a static supervisor handed an argument,
+//! answers the start error `badarg`, as OTP's `start_child` with
+//! arguments its start function does not take fails.
+//!
+//! [`SimpleSupervisorRef<A>`]: crate::SimpleSupervisorRef
+//! [`SupervisorRef::into_simple`]: crate::SupervisorRef::into_simple
+
+use std::any::{Any, TypeId};
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use arbor_process::ExitReason;
+
+use crate::spec::StartFn;
+use crate::{Backoff, ChildId, ChildSpec, ChildType, Restart, Shutdown, StartOutcome};
+
+/// One start argument, its type erased for the trip through the
+/// supervisor's mailbox. `()` (a static child's) does not allocate.
+///
+/// The mutex only makes a `Send` value `Sync` (the supervisor's state is
+/// borrowed across awaits): it is never locked, every access goes through
+/// `&mut` or by value.
+pub(crate) struct Args(Mutex<Box<dyn Any + Send>>);
+
+impl Args {
+    /// The argument of a static child.
+    pub(crate) fn none() -> Args {
+        Args::new(())
+    }
+
+    pub(crate) fn new<A: Send + 'static>(value: A) -> Args {
+        Args(Mutex::new(Box::new(value)))
+    }
+
+    fn get_mut(&mut self) -> &mut (dyn Any + Send) {
+        &mut **self.0.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The value, if it is an `A`.
+    fn take<A: 'static>(self) -> Result<A, Args> {
+        let boxed = self.0.into_inner().unwrap_or_else(PoisonError::into_inner);
+        boxed
+            .downcast::<A>()
+            .map(|a| *a)
+            .map_err(|b| Args(Mutex::new(b)))
+    }
+}
+
+impl fmt::Debug for Args {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Args(..)")
+    }
+}
+
+/// What the supervisor knows about a template's argument type.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TemplateArgs {
+    pub(crate) type_id: TypeId,
+    /// Clones an argument for a restart; `None` if `A` is not `Clone`
+    /// (a temporary template, never restarted).
+    clone: Option<fn(&mut Args) -> Option<Args>>,
+}
+
+impl TemplateArgs {
+    /// Whether the argument can be given again, so the child can restart.
+    pub(crate) fn can_restart(&self) -> bool {
+        self.clone.is_some()
+    }
+
+    /// A copy of `args` for a (re)start; `None` if the type cannot be
+    /// cloned.
+    pub(crate) fn clone_args(&self, args: &mut Args) -> Option<Args> {
+        self.clone.and_then(|clone| clone(args))
+    }
+}
+
+fn clone_as<A: Clone + Send + 'static>(args: &mut Args) -> Option<Args> {
+    args.get_mut()
+        .downcast_ref::<A>()
+        .map(|a| Args::new(a.clone()))
+}
+
+/// The start error of a template handed an argument of another type
+/// (invariant 1).
+fn wrong_args() -> StartOutcome {
+    StartOutcome::Error(ExitReason::custom("badarg"))
+}
+
+/// The child spec of a simple_one_for_one supervisor, typed by the
+/// argument `A` each [`start_child`](crate::SimpleSupervisorRef::start_child)
+/// hands to its start function. Cheap to clone.
+///
+/// Made with [`ChildSpec::template`] (`A: Clone`, restartable) or
+/// [`ChildSpec::temporary_template`] (any `A`, moved in once, never
+/// restarted). The builder methods are those of [`ChildSpec`]; read the
+/// fields through [`ChildTemplate::spec`].
+///
+/// # Examples
+///
+/// ```
+/// use arbor_process::Agent;
+/// use arbor_supervisor::{ChildSpec, Restart, Supervisor, SupFlags};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let template = ChildSpec::template("counter", |start_at: u64| Agent::start_link(move || start_at))
+///     .restart(Restart::Transient);
+/// let sup = Supervisor::simple(SupFlags::default(), template).start().await.unwrap();
+/// let child = sup.start_child(41).await.unwrap();
+/// assert!(child.pid().is_some());
+/// # }
+/// ```
+///
+/// # OTP
+///
+/// The one child spec of a simple_one_for_one supervisor; `A` is the
+/// `ExtraArgs` of `supervisor:start_child/2`, appended to `{M, F, Args}`.
+pub struct ChildTemplate<A> {
+    spec: ChildSpec,
+    _args: PhantomData<fn(A)>,
+}
+
+impl<A> Clone for ChildTemplate<A> {
+    fn clone(&self) -> Self {
+        ChildTemplate {
+            spec: self.spec.clone(),
+            _args: PhantomData,
+        }
+    }
+}
+
+impl<A> fmt::Debug for ChildTemplate<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ChildTemplate").field(&self.spec).finish()
+    }
+}
+
+impl ChildSpec {
+    /// A simple_one_for_one template of worker children, each started with
+    /// the `A` given to its
+    /// [`start_child`](crate::SimpleSupervisorRef::start_child). OTP
+    /// defaults (permanent, 5 s shutdown); a restart is started with a
+    /// clone of the same argument.
+    ///
+    /// # Examples
+    ///
+    /// See [`ChildTemplate`].
+    ///
+    /// # OTP
+    ///
+    /// A simple_one_for_one child spec; restarts reuse the `ExtraArgs`.
+    pub fn template<A, F, Fut, O>(id: impl Into<ChildId>, start: F) -> ChildTemplate<A>
+    where
+        A: Clone + Send + 'static,
+        F: Fn(A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = O> + Send + 'static,
+        O: Into<StartOutcome>,
+    {
+        ChildTemplate::async_start(id, Some(clone_as::<A>), start)
+    }
+
+    /// A simple_one_for_one template of temporary worker children: each
+    /// takes its `A` by value, exactly once, so `A` need not be `Clone`
+    /// (a `TcpStream`, a channel end). The restart type is
+    /// [`Restart::Temporary`]; setting another fails validation with
+    /// [`SpecError::TemporaryOnly`](crate::SpecError::TemporaryOnly).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use arbor_process::{Ctx, ExitReason, spawn_link};
+    /// use arbor_supervisor::{ChildSpec, Supervisor, SupFlags};
+    /// use tokio::sync::oneshot;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let template = ChildSpec::temporary_template("job", |done: oneshot::Sender<u32>| async move {
+    ///     spawn_link(move |_ctx: Ctx<()>| async move {
+    ///         let _ = done.send(7);
+    ///         ExitReason::Normal
+    ///     })
+    /// });
+    /// let sup = Supervisor::simple(SupFlags::default(), template).start().await.unwrap();
+    /// let (tx, rx) = oneshot::channel();
+    /// sup.start_child(tx).await.unwrap();
+    /// assert_eq!(rx.await, Ok(7));
+    /// # }
+    /// ```
+    ///
+    /// # OTP
+    ///
+    /// A simple_one_for_one spec with `restart => temporary`, the usual
+    /// shape of a connection handler pool.
+    pub fn temporary_template<A, F, Fut, O>(id: impl Into<ChildId>, start: F) -> ChildTemplate<A>
+    where
+        A: Send + 'static,
+        F: Fn(A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = O> + Send + 'static,
+        O: Into<StartOutcome>,
+    {
+        ChildTemplate::async_start(id, None, start).restart(Restart::Temporary)
+    }
+
+    /// [`ChildSpec::template`] with a start function that returns without
+    /// awaiting, as [`ChildSpec::worker_sync`]: a start allocates nothing
+    /// beyond the child (and the argument, unless it is zero-sized).
+    pub fn template_sync<A, F, O>(id: impl Into<ChildId>, start: F) -> ChildTemplate<A>
+    where
+        A: Clone + Send + 'static,
+        F: Fn(A) -> O + Send + Sync + 'static,
+        O: Into<StartOutcome>,
+    {
+        let start = StartFn::Sync(Arc::new(move |args: Args| match args.take::<A>() {
+            Ok(a) => start(a).into(),
+            Err(_) => wrong_args(),
+        }));
+        ChildTemplate::from_start(id, Some(clone_as::<A>), start)
+    }
+}
+
+impl<A: Send + 'static> ChildTemplate<A> {
+    fn async_start<F, Fut, O>(
+        id: impl Into<ChildId>,
+        clone: Option<fn(&mut Args) -> Option<Args>>,
+        start: F,
+    ) -> ChildTemplate<A>
+    where
+        F: Fn(A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = O> + Send + 'static,
+        O: Into<StartOutcome>,
+    {
+        let start = StartFn::boxed(move |args: Args| {
+            let fut = args.take::<A>().map(&start);
+            async move {
+                match fut {
+                    Ok(fut) => fut.await.into(),
+                    Err(_) => wrong_args(),
+                }
+            }
+        });
+        ChildTemplate::from_start(id, clone, start)
+    }
+
+    fn from_start(
+        id: impl Into<ChildId>,
+        clone: Option<fn(&mut Args) -> Option<Args>>,
+        start: StartFn,
+    ) -> ChildTemplate<A> {
+        let args = TemplateArgs {
+            type_id: TypeId::of::<A>(),
+            clone,
+        };
+        ChildTemplate {
+            spec: ChildSpec::with_start(id, ChildType::Worker, start, Some(args)),
+            _args: PhantomData,
+        }
+    }
+}
+
+impl<A> ChildTemplate<A> {
+    /// The template as a child spec (what
+    /// [`get_childspec`](crate::SupervisorRef::get_childspec) answers).
+    pub fn spec(&self) -> &ChildSpec {
+        &self.spec
+    }
+
+    pub(crate) fn into_spec(self) -> ChildSpec {
+        self.spec
+    }
+
+    /// Sets the id, as [`ChildSpec::id`](ChildSpec::id()).
+    pub fn id(mut self, id: impl Into<ChildId>) -> ChildTemplate<A> {
+        self.spec = self.spec.id(id);
+        self
+    }
+
+    /// Sets the restart type, as [`ChildSpec::restart`](ChildSpec::restart()).
+    pub fn restart(mut self, restart: Restart) -> ChildTemplate<A> {
+        self.spec = self.spec.restart(restart);
+        self
+    }
+
+    /// Sets the shutdown, as [`ChildSpec::shutdown`](ChildSpec::shutdown()).
+    pub fn shutdown(mut self, shutdown: Shutdown) -> ChildTemplate<A> {
+        self.spec = self.spec.shutdown(shutdown);
+        self
+    }
+
+    /// Sets the child type, as
+    /// [`ChildSpec::child_type`](ChildSpec::child_type()).
+    pub fn child_type(mut self, child_type: ChildType) -> ChildTemplate<A> {
+        self.spec = self.spec.child_type(child_type);
+        self
+    }
+
+    /// Sets significance, as
+    /// [`ChildSpec::significant`](ChildSpec::significant()). A
+    /// simple_one_for_one supervisor has no auto-shutdown, so a
+    /// significant template fails validation, as in OTP.
+    pub fn significant(mut self, significant: bool) -> ChildTemplate<A> {
+        self.spec = self.spec.significant(significant);
+        self
+    }
+
+    /// Sets the restart backoff, as
+    /// [`ChildSpec::backoff`](ChildSpec::backoff()).
+    pub fn backoff(mut self, backoff: Backoff) -> ChildTemplate<A> {
+        self.spec = self.spec.backoff(backoff);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AutoShutdown, SpecError};
+
+    fn ignore<A>(_: A) -> std::future::Ready<StartOutcome> {
+        std::future::ready(StartOutcome::Ignore)
+    }
+
+    #[test]
+    fn a_temporary_template_is_valid_only_as_temporary() {
+        let t = ChildSpec::temporary_template("conn", ignore::<std::sync::mpsc::Receiver<u8>>);
+        assert_eq!(t.spec().restart, Restart::Temporary);
+        assert_eq!(t.spec().validate(AutoShutdown::Never), Ok(()));
+        let t = t.restart(Restart::Transient);
+        assert_eq!(
+            t.spec().validate(AutoShutdown::Never),
+            Err(SpecError::TemporaryOnly("conn".into()))
+        );
+    }
+
+    #[test]
+    fn a_clonable_template_is_restartable_and_clones_its_argument() {
+        let t = ChildSpec::template("w", ignore::<String>).restart(Restart::Transient);
+        assert_eq!(t.spec().validate(AutoShutdown::Never), Ok(()));
+        let args = t.spec().template_args().copied().unwrap();
+        assert!(args.can_restart());
+        let mut kept = Args::new(String::from("x"));
+        let copy = args.clone_args(&mut kept).unwrap();
+        assert_eq!(copy.take::<String>().ok().as_deref(), Some("x"));
+        assert_eq!(kept.take::<String>().ok().as_deref(), Some("x"));
+    }
+}

@@ -80,6 +80,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod crash;
+mod driver;
 mod hold;
 mod log;
 pub mod model;
@@ -89,11 +90,13 @@ mod shape;
 mod strategies;
 
 pub use crash::{Crash, InflictError, PANIC_MESSAGE};
+pub use driver::{TreeCheckError, TreeDriver, check_tree, model_cases};
 pub use hold::{Held, hold};
 pub use log::{Event, EventKind, LifecycleLog};
 pub use probe::{Probe, ProbeCmd, quiet_probe_panics};
 pub use runtime::{paused_runtime, run_paused};
 pub use shape::{assert_shape, child_line, shape, tree_shape};
 pub use strategies::{
-    any_strategy, crash, crash_sequence, pause, restart_type, static_strategy, sup_flags,
+    any_strategy, crash, crash_sequence, pause, restart_type, static_strategy, sup_flags, tree_op,
+    tree_ops,
 };

@@ -46,7 +46,7 @@ pub enum ProbeCmd {
 ///         .start()
 ///         .await
 ///         .unwrap();
-///     Crash::Custom.inflict(log.last_pid("a").unwrap()).await;
+///     Crash::Custom.inflict_pid(log.last_pid("a").unwrap()).await.unwrap();
 ///     sup.which_children().await.unwrap(); // the restart is done
 ///     assert_eq!(log.lines(), ["start a", "exit a boom", "start a"]);
 /// });

@@ -15,6 +15,8 @@
 //! level of nested static supervisors, auto_shutdown `never`, no backoff.
 //!
 //! The model's log lines are those of [`LifecycleLog::lines`](crate::LifecycleLog::lines).
+//! [`check_tree`](crate::check_tree) and [`TreeDriver`](crate::TreeDriver)
+//! run a real tree against it.
 
 mod sup;
 mod tree;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use arbor_process::ExitReason;
-use arbor_supervisor::{ChildCounts, Restart, SupFlags};
+use arbor_supervisor::{ChildCounts, Restart, Strategy, SupFlags};
 use tokio::time::Instant;
 
 use super::sup::{ChildModel, ChildModelState, Flow, SupModel, shutdown, start_spec};
@@ -32,6 +32,61 @@ pub struct SupConfig {
     /// simple_one_for_one: the restart type of the template, whose probe
     /// id is `t` (children are tagged `t:<n>`).
     pub template: Option<Restart>,
+}
+
+impl SpecConfig {
+    /// A probe worker `id` (its log tag) with this restart type.
+    pub fn worker(id: &str, restart: Restart) -> SpecConfig {
+        SpecConfig {
+            id: id.to_string(),
+            restart,
+            nested: None,
+        }
+    }
+
+    /// A nested static supervisor `id` with this restart type and
+    /// configuration (whose children must be workers).
+    pub fn supervisor(id: &str, restart: Restart, config: SupConfig) -> SpecConfig {
+        SpecConfig {
+            id: id.to_string(),
+            restart,
+            nested: Some(Box::new(config)),
+        }
+    }
+}
+
+impl SupConfig {
+    /// A static supervisor (`one_for_one`, `one_for_all`, `rest_for_one`)
+    /// with these flags and no children yet.
+    pub fn new(flags: SupFlags) -> SupConfig {
+        SupConfig {
+            flags,
+            children: Vec::new(),
+            template: None,
+        }
+    }
+
+    /// A simple_one_for_one supervisor (the strategy in `flags` is set to
+    /// it) whose template probe `t` has this restart type.
+    pub fn simple(flags: SupFlags, template: Restart) -> SupConfig {
+        SupConfig {
+            flags: flags.strategy(Strategy::SimpleOneForOne),
+            children: Vec::new(),
+            template: Some(template),
+        }
+    }
+
+    /// Adds a probe worker (see [`SpecConfig::worker`]) at the end of the
+    /// start order.
+    pub fn worker(self, id: &str, restart: Restart) -> SupConfig {
+        self.child(SpecConfig::worker(id, restart))
+    }
+
+    /// Adds a child at the end of the start order.
+    pub fn child(mut self, spec: SpecConfig) -> SupConfig {
+        self.children.push(spec);
+        self
+    }
 }
 
 /// An operation on the tree, as generated. Targets are indices resolved
@@ -107,6 +162,14 @@ pub enum Op {
     Advance(Duration),
     /// Kill the first running nested supervisor.
     KillNested,
+}
+
+/// `(i, crash)`, as [`crash_sequence`](crate::crash_sequence) generates:
+/// [`Op::Crash`] of the `i`-th running probe.
+impl From<(usize, Crash)> for Op {
+    fn from((target, crash): (usize, Crash)) -> Op {
+        Op::Crash { target, crash }
+    }
 }
 
 /// An API call about one child (see [`Op::CrashAndCall`]).

@@ -98,6 +98,19 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
+/// A failed start as an exit reason: the reason of a failed `init` or of
+/// an exit during the start itself, else the error (`AlreadyStarted`) as
+/// [`ExitReason::Error`]. What a supervisor reports for a child whose start
+/// function returned the error.
+impl From<StartError> for ExitReason {
+    fn from(e: StartError) -> ExitReason {
+        match e {
+            StartError::Init(r) | StartError::Exited(r) => r,
+            other => ExitReason::error(other),
+        }
+    }
+}
+
 /// Why `stop` failed.
 ///
 /// # OTP

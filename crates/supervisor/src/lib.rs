@@ -96,7 +96,7 @@ pub use flags::{AutoShutdown, Strategy, SupFlags};
 pub use info::{ChildCounts, ChildInfo, ChildSelector, ChildState};
 pub use simple::{SimpleSupervisor, SimpleSupervisorRef};
 pub use spec::{ChildSpec, ChildType, Restart, Shutdown, StartFuture, check_specs};
-pub use start::{StartInfo, StartOutcome, StartedChild};
+pub use start::{IntoStartOutcome, StartInfo, StartOutcome, StartedChild};
 pub use supervisor::Supervisor;
 pub use supervisor_ref::SupervisorRef;
 pub use template::ChildTemplate;

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::SpecError;
 use crate::template::{Args, TemplateArgs};
-use crate::{AutoShutdown, Backoff, ChildId, StartOutcome};
+use crate::{AutoShutdown, Backoff, ChildId, IntoStartOutcome, StartOutcome};
 
 /// When a terminated child is restarted.
 ///
@@ -190,7 +190,7 @@ impl ChildSpec {
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
-        O: Into<StartOutcome>,
+        O: IntoStartOutcome,
     {
         ChildSpec::new(id, ChildType::Worker, move |_: Args| start())
     }
@@ -211,7 +211,7 @@ impl ChildSpec {
         T: Clone + Send + Sync + 'static,
         F: Fn(T) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
-        O: Into<StartOutcome>,
+        O: IntoStartOutcome,
     {
         ChildSpec::new(id, ChildType::Worker, move |_: Args| start(arg.clone()))
     }
@@ -222,7 +222,7 @@ impl ChildSpec {
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
-        O: Into<StartOutcome>,
+        O: IntoStartOutcome,
     {
         ChildSpec::new(id, ChildType::Supervisor, move |_: Args| start())
     }
@@ -234,7 +234,7 @@ impl ChildSpec {
         T: Clone + Send + Sync + 'static,
         F: Fn(T) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
-        O: Into<StartOutcome>,
+        O: IntoStartOutcome,
     {
         ChildSpec::new(id, ChildType::Supervisor, move |_: Args| start(arg.clone()))
     }
@@ -271,9 +271,9 @@ impl ChildSpec {
     pub fn worker_sync<F, O>(id: impl Into<ChildId>, start: F) -> ChildSpec
     where
         F: Fn() -> O + Send + Sync + 'static,
-        O: Into<StartOutcome>,
+        O: IntoStartOutcome,
     {
-        let start = StartFn::Sync(Arc::new(move |_: Args| start().into()));
+        let start = StartFn::Sync(Arc::new(move |_: Args| start().into_start_outcome()));
         ChildSpec::with_start(id, ChildType::Worker, start, None)
     }
 
@@ -281,7 +281,7 @@ impl ChildSpec {
     where
         F: Fn(Args) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
-        O: Into<StartOutcome>,
+        O: IntoStartOutcome,
     {
         ChildSpec::with_start(id, child_type, StartFn::boxed(start), None)
     }
@@ -415,11 +415,11 @@ impl StartFn {
     where
         F: Fn(Args) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
-        O: Into<StartOutcome>,
+        O: IntoStartOutcome,
     {
         StartFn::Async(Arc::new(move |args: Args| -> StartFuture {
             let fut = start(args);
-            Box::pin(async move { fut.await.into() })
+            Box::pin(async move { fut.await.into_start_outcome() })
         }))
     }
 }

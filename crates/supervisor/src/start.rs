@@ -66,10 +66,7 @@ impl<T: Send + 'static> From<Agent<T>> for StartOutcome {
 
 impl From<StartError> for StartOutcome {
     fn from(e: StartError) -> StartOutcome {
-        StartOutcome::Error(match e {
-            StartError::Init(r) | StartError::Exited(r) => r,
-            other => ExitReason::error(other),
-        })
+        StartOutcome::Error(e.into())
     }
 }
 
@@ -89,6 +86,70 @@ where
             Ok(t) => t.into(),
             Err(e) => e.into(),
         }
+    }
+}
+
+/// What a start function may return: a [`StartOutcome`], or what a start
+/// call returned as it is: `Result<H, E>` for any handle `H` that is a
+/// [`Process`] (a `ServerRef`, `Agent`, `SupervisorRef`, `EventManagerRef`,
+/// a handle of your own) and any error `E` that converts into an
+/// [`ExitReason`] (`StartError`, `SupStartError`, `ExitReason` itself), or
+/// the bare handle of a spawn.
+///
+/// # Examples
+///
+/// ```
+/// use arbor_process::{Agent, ExitReason};
+/// use arbor_supervisor::{ChildSpec, IntoStartOutcome, StartOutcome};
+///
+/// // A start call's result, returned as it is.
+/// let spec = ChildSpec::worker("counter", || Agent::start_link(|| 0u64));
+/// # let _ = spec;
+/// // Or decided by hand.
+/// let failed: Result<Agent<u64>, ExitReason> = Err(ExitReason::custom("no_db"));
+/// assert!(matches!(failed.into_start_outcome(), StartOutcome::Error(_)));
+/// ```
+///
+/// # OTP
+///
+/// A start function's return value: `{ok, Pid}` (a handle),
+/// `{error, Reason}` (an error), or a [`StartOutcome`] for `ignore` and
+/// `{ok, Pid, Info}`.
+pub trait IntoStartOutcome {
+    /// The outcome this value stands for.
+    fn into_start_outcome(self) -> StartOutcome;
+}
+
+impl IntoStartOutcome for StartOutcome {
+    fn into_start_outcome(self) -> StartOutcome {
+        self
+    }
+}
+
+impl IntoStartOutcome for ProcessHandle {
+    fn into_start_outcome(self) -> StartOutcome {
+        StartOutcome::Started(self, None)
+    }
+}
+
+impl<M: Send + 'static> IntoStartOutcome for ProcessRef<M> {
+    fn into_start_outcome(self) -> StartOutcome {
+        StartOutcome::Started(self.handle().clone(), None)
+    }
+}
+
+impl<P: Process, E: Into<ExitReason>> IntoStartOutcome for Result<P, E> {
+    fn into_start_outcome(self) -> StartOutcome {
+        match self {
+            Ok(p) => StartOutcome::Started(p.handle().clone(), None),
+            Err(e) => StartOutcome::Error(e.into()),
+        }
+    }
+}
+
+impl<E: Into<ExitReason>> IntoStartOutcome for Result<StartOutcome, E> {
+    fn into_start_outcome(self) -> StartOutcome {
+        self.unwrap_or_else(|e| StartOutcome::Error(e.into()))
     }
 }
 

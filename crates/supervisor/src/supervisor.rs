@@ -272,9 +272,17 @@ impl From<SupervisorRef> for StartOutcome {
 
 impl From<SupStartError> for StartOutcome {
     fn from(e: SupStartError) -> StartOutcome {
-        StartOutcome::Error(match e {
+        StartOutcome::Error(e.into())
+    }
+}
+
+/// A supervisor's failed start as an exit reason: the reason it exited
+/// with while starting, else the error as [`ExitReason::Error`].
+impl From<SupStartError> for arbor_process::ExitReason {
+    fn from(e: SupStartError) -> arbor_process::ExitReason {
+        match e {
             SupStartError::Exited(r) => r,
             other => arbor_process::ExitReason::error(other),
-        })
+        }
     }
 }

@@ -22,7 +22,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arbor_process::ExitReason;
 
 use crate::spec::StartFn;
-use crate::{Backoff, ChildId, ChildSpec, ChildType, Restart, Shutdown, StartOutcome};
+use crate::{
+    Backoff, ChildId, ChildSpec, ChildType, IntoStartOutcome, Restart, Shutdown, StartOutcome,
+};
 
 /// One start argument, its type erased for the trip through the
 /// supervisor's mailbox. `()` (a static child's) does not allocate.
@@ -163,7 +165,7 @@ impl ChildSpec {
         A: Clone + Send + 'static,
         F: Fn(A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
-        O: Into<StartOutcome>,
+        O: IntoStartOutcome,
     {
         ChildTemplate::async_start(id, Some(clone_as::<A>), start)
     }
@@ -204,7 +206,7 @@ impl ChildSpec {
         A: Send + 'static,
         F: Fn(A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
-        O: Into<StartOutcome>,
+        O: IntoStartOutcome,
     {
         ChildTemplate::async_start(id, None, start).restart(Restart::Temporary)
     }
@@ -216,10 +218,10 @@ impl ChildSpec {
     where
         A: Clone + Send + 'static,
         F: Fn(A) -> O + Send + Sync + 'static,
-        O: Into<StartOutcome>,
+        O: IntoStartOutcome,
     {
         let start = StartFn::Sync(Arc::new(move |args: Args| match args.take::<A>() {
-            Ok(a) => start(a).into(),
+            Ok(a) => start(a).into_start_outcome(),
             Err(_) => wrong_args(),
         }));
         ChildTemplate::from_start(id, Some(clone_as::<A>), start)
@@ -235,13 +237,13 @@ impl<A: Send + 'static> ChildTemplate<A> {
     where
         F: Fn(A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = O> + Send + 'static,
-        O: Into<StartOutcome>,
+        O: IntoStartOutcome,
     {
         let start = StartFn::boxed(move |args: Args| {
             let fut = args.take::<A>().map(&start);
             async move {
                 match fut {
-                    Ok(fut) => fut.await.into(),
+                    Ok(fut) => fut.await.into_start_outcome(),
                     Err(_) => wrong_args(),
                 }
             }

@@ -316,3 +316,67 @@ async fn failed_start_link_sends_no_exit_signal_to_the_caller() {
     .unwrap();
     assert!(!pending);
 }
+
+/// A handle of the user's own: implementing `Process` is one method.
+#[derive(Clone)]
+struct Worker(ProcessHandle);
+
+impl Process for Worker {
+    fn handle(&self) -> &ProcessHandle {
+        &self.0
+    }
+}
+
+/// Start functions return what a start call returned, as it is: a `Result`
+/// of any handle (a `ServerRef`, an `Agent`, a supervisor's, one's own) and
+/// an error that is an exit reason; the supervisor runs the child the handle
+/// names, and an error fails the start with that reason (OTP: `{ok, Pid}` /
+/// `{error, Reason}` from the start function).
+#[tokio::test]
+async fn any_process_handle_or_start_error_is_a_start_result() {
+    let agent = ChildSpec::worker("agent", || arbor_process::Agent::start_link(|| 0u8));
+    let nested = ChildSpec::supervisor("nested", || Supervisor::one_for_one().start_link());
+    let own = ChildSpec::worker("own", || async {
+        let p = spawn_link(|mut ctx: Ctx<()>| async move {
+            loop {
+                ctx.recv().await;
+            }
+        });
+        Ok::<_, ExitReason>(Worker(p.handle().clone()))
+    });
+    let sup = Supervisor::one_for_one()
+        .children([agent, nested, own])
+        .start()
+        .await
+        .unwrap();
+    let running = sup.which_children().await.unwrap();
+    assert_eq!(running.len(), 3);
+    assert!(
+        running
+            .iter()
+            .all(|c| c.state.pid().is_some_and(arbor_process::is_alive))
+    );
+
+    let refused = ChildSpec::worker("refused", || async {
+        Err::<Worker, _>(ExitReason::custom("no_db"))
+    });
+    assert_eq!(
+        sup.start_child(refused).await,
+        Err(StartChildError::StartFailed(ExitReason::custom("no_db")))
+    );
+    let taken = StartOpts::new().name("start_result_taken").link();
+    let first = ChildSpec::worker("first", move || {
+        arbor_process::Agent::start_opts(|| 0u8, taken.clone())
+    });
+    let second = first.clone().id("second");
+    let first_pid = sup.start_child(first).await.unwrap().pid().unwrap();
+    // `StartError::AlreadyStarted` becomes an error reason carrying it.
+    let Err(StartChildError::StartFailed(reason)) = sup.start_child(second).await else {
+        panic!("a taken name fails the start");
+    };
+    assert_eq!(
+        reason.to_string(),
+        format!("{{error,\"already started as {first_pid}\"}}")
+    );
+    sup.stop().await.unwrap();
+}

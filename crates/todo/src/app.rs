@@ -15,7 +15,7 @@ use std::time::Duration;
 use arbor_genevent::{EventManager, EventManagerRef, EventStream, StreamOpts};
 use arbor_process::{ExitReason, StartOpts, StopError};
 use arbor_supervisor::{
-    ChildSpec, StartOutcome, Strategy, SupFlags, SupStartError, Supervisor, SupervisorRef, TreeNode,
+    ChildSpec, Strategy, SupFlags, SupStartError, Supervisor, SupervisorRef, TreeNode,
 };
 use parking_lot::Mutex;
 
@@ -125,11 +125,7 @@ impl TodoApp {
     pub fn event_manager_spec(names: &TreeNames) -> ChildSpec {
         let em_name = names.event_manager.clone();
         ChildSpec::worker("event_manager", move || {
-            let opts = StartOpts::new().name(em_name.as_str()).link();
-            async move {
-                let started = EventManager::<TodoEvent>::start_opts(opts).await;
-                StartOutcome::from(started.map(|m| m.handle().clone()))
-            }
+            EventManager::<TodoEvent>::start_opts(StartOpts::new().name(em_name.as_str()).link())
         })
     }
 
@@ -149,12 +145,11 @@ impl TodoApp {
     /// to the event manager registered as `names.event_manager`.
     pub fn manager_spec(names: &TreeNames) -> ChildSpec {
         ChildSpec::worker_with("todo_manager", names.clone(), |names| async move {
-            let Some(list_sup) = ListSupervisor::whereis(&names.list_sup) else {
-                return StartOutcome::Error(ExitReason::NoProc);
-            };
+            let list_sup = ListSupervisor::whereis(&names.list_sup).ok_or(ExitReason::NoProc)?;
             let events = EventTarget::named(names.event_manager);
-            let started = TodoManager::start_link(list_sup, events, Some(&names.manager)).await;
-            StartOutcome::from(started.map(|m| m.handle().clone()))
+            TodoManager::start_link(list_sup, events, Some(&names.manager))
+                .await
+                .map_err(ExitReason::from)
         })
     }
 

@@ -1,5 +1,5 @@
 //! The [`EventHandler`] trait, what its callbacks return ([`Step`],
-//! [`HandlerReply`]) and what they see ([`HandlerCtx`], [`Info`]).
+//! [`HandlerReply`]) and what they see ([`HandlerCtx`], [`HandlerInfo`]).
 //!
 //! Inside the crate every installed handler is a `Box<dyn Slot<E>>`: user
 //! handlers through the [`User`] adapter, event streams directly (they need
@@ -108,7 +108,7 @@ pub trait EventHandler<E>: Send + 'static {
         Err(HandlerError::msg("bad_call"))
     }
 
-    /// Handles an [`Info`]: a message sent with
+    /// Handles an [`HandlerInfo`]: a message sent with
     /// [`EventManagerRef::send_info`] or an exit signal from a linked
     /// process. The default keeps the handler.
     ///
@@ -117,7 +117,7 @@ pub trait EventHandler<E>: Send + 'static {
     /// An error removes the handler.
     fn handle_info(
         &mut self,
-        info: &Info,
+        info: &HandlerInfo,
         ctx: &HandlerCtx<'_, E>,
     ) -> Result<Step<E>, HandlerError> {
         let _ = (info, ctx);
@@ -227,7 +227,7 @@ impl<E> HandlerReply<E> {
 ///
 /// Any message that is not part of the `gen_event` protocol.
 #[derive(Debug)]
-pub enum Info {
+pub enum HandlerInfo {
     /// A message sent with [`EventManagerRef::send_info`].
     Message(Payload),
     /// An exit signal from a linked process other than the parent, with a
@@ -283,7 +283,11 @@ pub(crate) trait Slot<E>: Send {
         request: Payload,
         ctx: &HandlerCtx<'_, E>,
     ) -> Result<HandlerReply<E>, HandlerError>;
-    fn info(&mut self, info: &Info, ctx: &HandlerCtx<'_, E>) -> Result<Step<E>, HandlerError>;
+    fn info(
+        &mut self,
+        info: &HandlerInfo,
+        ctx: &HandlerCtx<'_, E>,
+    ) -> Result<Step<E>, HandlerError>;
     fn terminate(&mut self, reason: &RemoveReason, ctx: &HandlerCtx<'_, E>) -> Payload;
 }
 
@@ -320,7 +324,11 @@ impl<E, H: EventHandler<E>> Slot<E> for User<H> {
         self.0.handle_call(request, ctx)
     }
 
-    fn info(&mut self, info: &Info, ctx: &HandlerCtx<'_, E>) -> Result<Step<E>, HandlerError> {
+    fn info(
+        &mut self,
+        info: &HandlerInfo,
+        ctx: &HandlerCtx<'_, E>,
+    ) -> Result<Step<E>, HandlerError> {
         self.0.handle_info(info, ctx)
     }
 

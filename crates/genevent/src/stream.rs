@@ -26,8 +26,8 @@ use tokio::time::{Instant, Sleep};
 use crate::handler::{Acks, Slot};
 use crate::manager::message::ManagerMsg;
 use crate::{
-    AddError, EventManagerRef, HandlerCtx, HandlerError, HandlerId, HandlerReply, Info, Payload,
-    RemoveReason, Step,
+    AddError, EventManagerRef, HandlerCtx, HandlerError, HandlerId, HandlerInfo, HandlerReply,
+    Payload, RemoveReason, Step,
 };
 use arbor_process::Process;
 
@@ -117,7 +117,7 @@ impl<E: Clone + Send + 'static> Slot<E> for Subscription<E> {
         Err(HandlerError::msg("bad_call"))
     }
 
-    fn info(&mut self, _: &Info, _: &HandlerCtx<'_, E>) -> Result<Step<E>, HandlerError> {
+    fn info(&mut self, _: &HandlerInfo, _: &HandlerCtx<'_, E>) -> Result<Step<E>, HandlerError> {
         Ok(Step::Keep)
     }
 

@@ -3,6 +3,8 @@ use std::sync::Arc;
 
 /// The detail of [`ExitReason::runtime_dropped`].
 const RUNTIME_DROPPED: &str = "runtime_dropped";
+/// The detail of [`ExitReason::scope_dropped`].
+const SCOPE_DROPPED: &str = "scope_dropped";
 
 /// Why a process exited. Exit reasons are data: supervisors decide restarts
 /// from the variant, never from a string.
@@ -64,6 +66,20 @@ impl ExitReason {
     /// transient child is not restarted for it.
     pub fn runtime_dropped() -> ExitReason {
         ExitReason::ShutdownWith(Arc::from(RUNTIME_DROPPED))
+    }
+
+    /// `{shutdown, scope_dropped}`: the reason of a [`scope`](crate::scope)
+    /// whose future was dropped (cancelled, or its runtime dropped) before
+    /// its body finished.
+    pub fn scope_dropped() -> ExitReason {
+        ExitReason::ShutdownWith(Arc::from(SCOPE_DROPPED))
+    }
+
+    /// Whether this is [`ExitReason::runtime_dropped`] or
+    /// [`ExitReason::scope_dropped`]: the process did not stop, its runtime
+    /// (or its scope's future) went away under it.
+    pub fn is_dropped(&self) -> bool {
+        matches!(self, ExitReason::ShutdownWith(d) if &**d == RUNTIME_DROPPED || &**d == SCOPE_DROPPED)
     }
 
     /// An abnormal reason carrying an error.

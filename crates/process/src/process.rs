@@ -423,7 +423,7 @@ impl<F> ScopeExit<'_, F> {
 
 impl<F> Drop for ScopeExit<'_, F> {
     fn drop(&mut self) {
-        self.exit(ExitReason::shutdown_with("scope_dropped"));
+        self.exit(ExitReason::scope_dropped());
     }
 }
 

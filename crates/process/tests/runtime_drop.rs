@@ -172,7 +172,9 @@ fn a_dropped_scope_exits_and_signals_its_links() {
         }
     });
     let reason = rt.block_on(child.wait());
-    assert_eq!(reason, ExitReason::shutdown_with("scope_dropped"));
+    assert_eq!(reason, ExitReason::scope_dropped());
+    assert!(reason.is_dropped() && ExitReason::runtime_dropped().is_dropped());
+    assert!(!ExitReason::Shutdown.is_dropped());
     drop(rt);
     assert_eq!(process_count(), 0);
 }

@@ -26,7 +26,7 @@ use crate::handler::{Acks, Slot};
 use crate::reason::panic_message;
 use crate::{
     AddError, EventManagerRef, HandlerCallError, HandlerCtx, HandlerError, HandlerExit, HandlerId,
-    HandlerReply, Info, Owner, Payload, RemoveError, RemoveReason, Step, Swap, SwapError,
+    HandlerInfo, HandlerReply, Owner, Payload, RemoveError, RemoveReason, Step, Swap, SwapError,
 };
 
 const TARGET: &str = "arbor::genevent";
@@ -116,7 +116,7 @@ pub(crate) async fn run<E: Send + 'static>(
             }
             Msg::Message(ManagerMsg::Admin(admin)) => m.admin(&ctx, *admin),
             Msg::Message(ManagerMsg::Info(payload)) => {
-                m.dispatch_info(&ctx, &Info::Message(payload));
+                m.dispatch_info(&ctx, &HandlerInfo::Message(payload));
             }
             Msg::Message(ManagerMsg::Unsubscribe(id)) => {
                 if let Some(i) = m.position(&id) {
@@ -130,7 +130,7 @@ pub(crate) async fn run<E: Send + 'static>(
             Msg::Exit(sig) if Some(sig.from) == parent || sig.reason.is_shutdown() => {
                 break sig.reason;
             }
-            Msg::Exit(sig) => m.dispatch_info(&ctx, &Info::Exit(sig)),
+            Msg::Exit(sig) => m.dispatch_info(&ctx, &HandlerInfo::Exit(sig)),
             // Only owners are monitored (handlers cannot monitor), so an
             // unmatched notification is a stale one for a handler removed
             // meanwhile: dropped.
@@ -206,7 +206,7 @@ impl<E: Send + 'static> Manager<E> {
         }
     }
 
-    fn dispatch_info(&mut self, me: &impl Myself, info: &Info) {
+    fn dispatch_info(&mut self, me: &impl Myself, info: &HandlerInfo) {
         let mut i = 0;
         while i < self.entries.len() {
             let entry = &mut self.entries[i];

@@ -2,8 +2,8 @@
 #![allow(dead_code, unreachable_pub)]
 
 use arbor_genevent::{
-    EventHandler, HandlerCtx, HandlerError, HandlerId, HandlerReply, Info, Payload, RemoveReason,
-    Step,
+    EventHandler, HandlerCtx, HandlerError, HandlerId, HandlerInfo, HandlerReply, Payload,
+    RemoveReason, Step,
 };
 use tokio::sync::mpsc;
 
@@ -137,15 +137,15 @@ impl EventHandler<Ev> for Probe {
 
     fn handle_info(
         &mut self,
-        info: &Info,
+        info: &HandlerInfo,
         _: &HandlerCtx<'_, Ev>,
     ) -> Result<Step<Ev>, HandlerError> {
         match info {
-            Info::Message(p) => match p.downcast_ref::<&'static str>() {
+            HandlerInfo::Message(p) => match p.downcast_ref::<&'static str>() {
                 Some(s) => self.note(format_args!("info:{s}")),
                 None => self.note("info:?"),
             },
-            Info::Exit(sig) => self.note(format_args!("info:exit:{}", sig.reason)),
+            HandlerInfo::Exit(sig) => self.note(format_args!("info:exit:{}", sig.reason)),
         }
         Ok(Step::Keep)
     }

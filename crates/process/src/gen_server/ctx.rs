@@ -40,9 +40,22 @@ impl<S: GenServer> ServerCtx<S> {
         self.proc.send_after(delay, ServerMsg::Info(info))
     }
 
-    /// Cancels a timer; `true` if it had not fired.
-    pub fn cancel_timer(&mut self, timer: TimerRef) -> bool {
-        self.proc.cancel_timer(timer).is_some()
+    /// Cancels a timer: its message if it had not fired, as
+    /// [`Ctx::cancel_timer`].
+    ///
+    /// # OTP
+    ///
+    /// `erlang:cancel_timer/1`.
+    pub fn cancel_timer(&mut self, timer: TimerRef) -> Option<S::Info> {
+        match self.proc.cancel_timer(timer)? {
+            ServerMsg::Info(info) => Some(info),
+            _ => None,
+        }
+    }
+
+    /// The untyped handle of this server, as [`Ctx::handle`].
+    pub fn handle(&self) -> &ProcessHandle {
+        self.proc.me()
     }
 }
 

@@ -27,6 +27,13 @@
 //! - A hand-written receive loop: [`spawn`] / [`spawn_link`] with [`Ctx`],
 //!   talk to it with [`ProcessRef`].
 //! - The test or `main` task as a process: [`scope`].
+//! - A name, a link or `trap_exit` from the start on: [`StartOpts`], taken
+//!   by [`spawn_opts`] and by every `start_opts` in arbor.
+//! - What every handle can do (`pid`, `is_alive`, `exit_reason`, `wait`,
+//!   `exit`, `kill`, `stop`, `stop_with`, `handle`): the trait
+//!   [`Process`]; the untyped handle is [`ProcessHandle`].
+//! - What a process can do to itself (`pid`, `trap_exit`, `link`,
+//!   `monitor`, ...): the trait [`Myself`], on [`Ctx`] and [`ServerCtx`].
 //! - Signals by pid: [`exit`], [`kill`], [`is_alive`], [`wait_exit`];
 //!   names: [`register`], [`whereis`].
 //!

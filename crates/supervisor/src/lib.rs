@@ -30,20 +30,29 @@
 //!
 //! # Which type do I need
 //!
-//! - [`Supervisor`]: flags and child specs; `start`, `start_link`,
-//!   `start_opts` give a [`SupervisorRef`].
+//! - [`Supervisor`]: flags and child specs (`one_for_one()`,
+//!   `one_for_all()`, `rest_for_one()`, `.intensity(n)`, `.period(d)`;
+//!   `new(SupFlags)` for every flag); `start`, `start_link`, `start_opts`
+//!   give a [`SupervisorRef`], or [`SupStartError`].
 //! - [`ChildSpec`]: one static child (`worker`, `worker_with`,
-//!   `supervisor`, `worker_sync`), its fields public.
+//!   `worker_sync`, `supervisor`, `supervisor_with`), its fields public.
 //! - [`ChildTemplate<A>`]: the child spec of a simple_one_for_one
-//!   supervisor ([`Supervisor::simple`] → [`SimpleSupervisor<A>`] →
-//!   [`SimpleSupervisorRef<A>`], whose `start_child` takes an `A`).
-//! - [`StartOutcome`]: what a start function returns; [`StartedChild`]:
-//!   what `start_child` and `restart_child` report.
+//!   supervisor (`ChildSpec::template`, `temporary_template`,
+//!   `template_sync`; [`Supervisor::simple`] → [`SimpleSupervisor<A>`] →
+//!   [`SimpleSupervisorRef<A>`], whose `start_child` takes an `A`;
+//!   [`SupervisorRef::into_simple`] from an untyped handle).
+//! - [`IntoStartOutcome`]: lets a start function return its start call's
+//!   result as it is (`|| Agent::start_link(|| 0)`): any `Result` of a
+//!   [`Process`](arbor_process::Process) handle and an error that converts
+//!   into an [`ExitReason`](arbor_process::ExitReason). [`StartOutcome`]:
+//!   the outcome spelled out, for `ignore` or start info.
+//!   [`StartedChild`]: what `start_child` and `restart_child` report.
 //! - [`ChildSelector`]: an id or a pid, naming a child in a request.
 //! - One error per request: [`StartChildError`], [`StartSimpleChildError`],
 //!   [`TerminateChildError`], [`RestartChildError`], [`DeleteChildError`],
-//!   [`WhichChildError`], [`GetChildSpecError`]; a request that can only
-//!   fail as a call returns [`CallError`](arbor_process::CallError).
+//!   [`WhichChildError`], [`GetChildSpecError`], [`IntoSimpleError`]; a
+//!   request that can only fail as a call returns
+//!   [`CallError`](arbor_process::CallError).
 //!
 //! # Guarantees
 //!

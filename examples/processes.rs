@@ -29,14 +29,9 @@ enum Req {
 }
 
 impl GenServer for Counter {
-    type Args = u64;
     type Call = Req;
     type Cast = u64;
     type Info = ();
-
-    async fn init(start: u64, _ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
-        Ok(Counter { count: start })
-    }
 
     async fn handle_call(&mut self, req: Req, ctx: &mut ServerCtx<Self>) -> Control {
         match req {
@@ -46,7 +41,6 @@ impl GenServer for Counter {
                 reply.reply(me.call(Req::Get).await)
             }
         }
-        Control::Continue
     }
 
     async fn handle_cast(&mut self, n: u64, _ctx: &mut ServerCtx<Self>) -> Control {
@@ -132,7 +126,10 @@ async fn main() {
         );
 
         println!("5. a GenServer: cast, call, calling itself, stop");
-        let counter = Counter::start_link(40).await.expect("init cannot fail");
+        let counter = Counter { count: 40 }
+            .start_link()
+            .await
+            .expect("init cannot fail");
         counter.cast(2);
         println!("   call(Get) = {:?}", counter.call(Req::Get).await);
         println!(

@@ -17,19 +17,14 @@
 //! use arbor::prelude::*;
 //!
 //! struct Counter(u64);
-//! enum Call { Get(ReplyTo<u64>) }
+//! struct Get(ReplyTo<u64>);
 //!
 //! impl GenServer for Counter {
-//!     type Args = u64;
-//!     type Call = Call;
+//!     type Call = Get;
 //!     type Cast = u64;
 //!     type Info = ();
-//!     async fn init(n: u64, _: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
-//!         Ok(Counter(n))
-//!     }
-//!     async fn handle_call(&mut self, Call::Get(r): Call, _: &mut ServerCtx<Self>) -> Control {
-//!         r.reply(self.0);
-//!         Control::Continue
+//!     async fn handle_call(&mut self, Get(r): Get, _: &mut ServerCtx<Self>) -> Control {
+//!         r.reply(self.0)
 //!     }
 //!     async fn handle_cast(&mut self, n: u64, _: &mut ServerCtx<Self>) -> Control {
 //!         self.0 += n;
@@ -38,9 +33,9 @@
 //! }
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let counter = Counter::start(40).await.unwrap();
+//! let counter = Counter(40).start().await.unwrap();
 //! counter.cast(2);
-//! let n: u64 = counter.call(Call::Get).await.unwrap();
+//! let n: u64 = counter.call(Get).await.unwrap();
 //! assert_eq!(n, 42);
 //! counter.stop().await.unwrap();
 //! # }
@@ -51,18 +46,16 @@
 //! ```
 //! use arbor::prelude::*;
 //! # struct Counter(u64);
-//! # enum Call { Get(ReplyTo<u64>) }
+//! # struct Get(ReplyTo<u64>);
 //! # impl GenServer for Counter {
-//! #     type Args = u64; type Call = Call; type Cast = u64; type Info = ();
-//! #     async fn init(n: u64, _: &mut ServerCtx<Self>) -> Result<Self, ExitReason> { Ok(Counter(n)) }
-//! #     async fn handle_call(&mut self, Call::Get(r): Call, _: &mut ServerCtx<Self>) -> Control {
-//! #         r.reply(self.0);
-//! #         Control::Continue
+//! #     type Call = Get; type Cast = u64; type Info = ();
+//! #     async fn handle_call(&mut self, Get(r): Get, _: &mut ServerCtx<Self>) -> Control {
+//! #         r.reply(self.0)
 //! #     }
 //! # }
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! let spec = ChildSpec::worker("counter", || {
-//!     Counter::start_opts(0, StartOpts::new().name("counter").link())
+//!     Counter(0).start_opts(StartOpts::new().name("counter").link())
 //! });
 //! let sup = Supervisor::one_for_one().child(spec).start().await.unwrap();
 //!
@@ -72,7 +65,7 @@
 //! sup.which_children().await.unwrap(); // answered after the restart
 //! let second = ServerRef::<Counter>::whereis("counter").unwrap();
 //! assert_ne!(second.pid(), first.pid());
-//! assert_eq!(second.call(Call::Get).await, Ok(0)); // a restart starts afresh
+//! assert_eq!(second.call(Get).await, Ok(0)); // a restart starts afresh
 //! sup.stop().await.unwrap();
 //! # }
 //! ```

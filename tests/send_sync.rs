@@ -10,7 +10,7 @@ use std::time::Duration;
 use arbor::process::Process;
 use arbor::process::{
     Agent, CallError, ExitReason, GenServer, MonitorRef, Name, Pid, ProcessHandle, ProcessRef,
-    RegisterError, ReplyTo, SendError, ServerCtx, ServerRef, StartError, StopError, TimerRef,
+    RegisterError, ReplyTo, SendError, ServerRef, StartError, StopError, TimerRef,
 };
 
 fn send<T: Send>() {}
@@ -25,13 +25,9 @@ type NotSync = std::cell::Cell<u32>;
 struct Server;
 
 impl GenServer for Server {
-    type Args = ();
     type Call = (NotSync, ReplyTo<NotSync>);
     type Cast = NotSync;
     type Info = NotSync;
-    async fn init(_: (), _ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
-        Ok(Server)
-    }
 }
 
 #[test]
@@ -68,8 +64,8 @@ fn futures_are_send() {
         send_future(s.call_timeout(|r| (NotSync::new(0), r), Duration::MAX));
         send_future(s.stop_with(ExitReason::Normal, Duration::MAX));
         send_future(s.wait());
-        send_future(Server::start(()));
-        send_future(Server::start_link(()));
+        send_future(Server.start());
+        send_future(Server.start_link());
         send_future(a.get(|v| *v));
         send_future(a.update(|v| *v += 1));
         send_future(a.get_and_update(|v| *v));

@@ -14,20 +14,14 @@ use arbor::process::Process;
 pub(crate) struct Counter(u64);
 
 impl GenServer for Counter {
-    type Args = ();
     /// Increment, and reply with the count.
     type Call = ReplyTo<u64>;
     type Cast = u64;
     type Info = ();
 
-    async fn init(_: (), _ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
-        Ok(Counter(0))
-    }
-
     async fn handle_call(&mut self, reply: ReplyTo<u64>, _ctx: &mut ServerCtx<Self>) -> Control {
         self.0 += 1;
-        reply.reply(self.0);
-        Control::Continue
+        reply.reply(self.0)
     }
 
     async fn handle_cast(&mut self, n: u64, _ctx: &mut ServerCtx<Self>) -> Control {
@@ -37,7 +31,7 @@ impl GenServer for Counter {
 }
 
 async fn start_counter() -> ServerRef<Counter> {
-    ok("counter start", Counter::start(()).await)
+    ok("counter start", Counter(0).start().await)
 }
 
 async fn stop_counter(server: ServerRef<Counter>) {

@@ -358,21 +358,16 @@ async fn genserver_owner_via_closure() {
 
     struct Watcher(Vec<HandlerExit>);
     impl GenServer for Watcher {
-        type Args = ();
         /// Takes the notices seen so far.
         type Call = ReplyTo<Vec<HandlerExit>>;
         type Cast = ();
         type Info = HandlerExit;
-        async fn init(_: (), _: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
-            Ok(Watcher(Vec::new()))
-        }
         async fn handle_call(
             &mut self,
             take: ReplyTo<Vec<HandlerExit>>,
             _: &mut ServerCtx<Self>,
         ) -> Control {
-            take.reply(std::mem::take(&mut self.0));
-            Control::Continue
+            take.reply(std::mem::take(&mut self.0))
         }
         async fn handle_info(
             &mut self,
@@ -388,7 +383,7 @@ async fn genserver_owner_via_closure() {
 
     let (log, _rx) = log();
     let mgr = EventManager::<Ev>::start().await.unwrap();
-    let watcher = Watcher::start(()).await.unwrap();
+    let watcher = Watcher(Vec::new()).start().await.unwrap();
     let server = watcher.clone();
     let owner = Owner::with(watcher.pid(), move |exit| server.send_info(exit));
     mgr.add_handler_opts(id("a"), Probe::new("a", &log), AddOpts::new().owner(owner))

@@ -19,23 +19,30 @@ use crate::start_opts::StartOpts;
 type Op<T> = Box<dyn FnOnce(&mut T) + Send>;
 type InitFn<T> = Box<dyn FnOnce() -> T + Send>;
 
-/// The server behind an [`Agent`].
+/// The server behind an [`Agent`]: the function that builds the state,
+/// run by `init` inside the agent (as Elixir's `Agent.start` runs its
+/// function in the agent), then the state.
 #[doc(hidden)]
-#[derive(Debug)]
-pub(crate) struct AgentServer<T>(T);
+pub(crate) struct AgentServer<T> {
+    init: Option<InitFn<T>>,
+    state: Option<T>,
+}
 
 impl<T: Send + 'static> GenServer for AgentServer<T> {
-    type Args = InitFn<T>;
     type Call = std::convert::Infallible;
     type Cast = Op<T>;
     type Info = std::convert::Infallible;
 
-    async fn init(init: InitFn<T>, _ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
-        Ok(AgentServer(init()))
+    async fn init(&mut self, _ctx: &mut ServerCtx<Self>) -> Result<(), ExitReason> {
+        self.state = self.init.take().map(|init| init());
+        Ok(())
     }
 
     async fn handle_cast(&mut self, op: Op<T>, _ctx: &mut ServerCtx<Self>) -> Control {
-        op(&mut self.0);
+        // `init` set the state before the first message is handled.
+        if let Some(state) = &mut self.state {
+            op(state);
+        }
         Control::Continue
     }
 }
@@ -108,7 +115,11 @@ impl<T: Send + 'static> Agent<T> {
         init: impl FnOnce() -> T + Send + 'static,
         opts: StartOpts,
     ) -> Result<Self, StartError> {
-        let server = AgentServer::<T>::start_opts(Box::new(init), opts).await?;
+        let agent = AgentServer {
+            init: Some(Box::new(init) as InitFn<T>),
+            state: None,
+        };
+        let server = agent.start_opts(opts).await?;
         Ok(Agent { server })
     }
 

@@ -9,7 +9,13 @@ use arbor_process::{
 };
 
 struct Echo {
+    /// `init` fails when set.
+    fail: bool,
     me: Option<ServerRef<Echo>>,
+}
+
+fn echo(fail: bool) -> Echo {
+    Echo { fail, me: None }
 }
 
 /// Each request carries the reply port of its own reply type.
@@ -25,18 +31,16 @@ enum Req {
 }
 
 impl GenServer for Echo {
-    type Args = bool;
     type Call = Req;
     type Cast = ();
     type Info = ();
 
-    async fn init(fail: bool, ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
-        if fail {
+    async fn init(&mut self, ctx: &mut ServerCtx<Self>) -> Result<(), ExitReason> {
+        if self.fail {
             return Err(ExitReason::custom("init_failed"));
         }
-        Ok(Echo {
-            me: Some(ctx.server_ref()),
-        })
+        self.me = Some(ctx.server_ref());
+        Ok(())
     }
 
     async fn handle_call(&mut self, req: Req, _ctx: &mut ServerCtx<Self>) -> Control {
@@ -53,10 +57,13 @@ impl GenServer for Echo {
             Req::Crash(_reply) => panic!("crash in call"),
             Req::Later(n, r) => {
                 tokio::spawn(async move { r.reply(format!("later {n}")) });
+                Control::Continue
             }
-            Req::Drop(r) => drop(r),
+            Req::Drop(r) => {
+                drop(r);
+                Control::Continue
+            }
         }
-        Control::Continue
     }
 
     async fn handle_cast(&mut self, _: (), _ctx: &mut ServerCtx<Self>) -> Control {
@@ -66,7 +73,7 @@ impl GenServer for Echo {
 
 #[tokio::test]
 async fn call_replies() {
-    let s = Echo::start(false).await.unwrap();
+    let s = echo(false).start().await.unwrap();
     let n: u32 = s.call(|r| Req::Ping(41, r)).await.unwrap();
     assert_eq!(n, 42);
 }
@@ -76,7 +83,7 @@ async fn call_replies() {
 /// the caller (OTP: `{noreply, S}` and `gen_server:reply/2`).
 #[tokio::test]
 async fn each_request_has_its_own_reply_type_and_may_be_answered_later() {
-    let s = Echo::start(false).await.unwrap();
+    let s = echo(false).start().await.unwrap();
     let later: String = s.call(|r| Req::Later(7, r)).await.unwrap();
     assert_eq!(later, "later 7");
     assert_eq!(s.call(|r| Req::Ping(1, r)).await, Ok(2));
@@ -86,7 +93,7 @@ async fn each_request_has_its_own_reply_type_and_may_be_answered_later() {
 /// caller waiting until its timeout, as an Erlang server that never replies.
 #[tokio::test(start_paused = true)]
 async fn a_dropped_reply_port_times_the_caller_out() {
-    let s = Echo::start(false).await.unwrap();
+    let s = echo(false).start().await.unwrap();
     let r = s.call_timeout(Req::Drop, Duration::from_secs(2)).await;
     assert_eq!(r, Err(CallError::Timeout));
     assert_eq!(s.call(|r| Req::Ping(1, r)).await, Ok(2));
@@ -95,7 +102,7 @@ async fn a_dropped_reply_port_times_the_caller_out() {
 /// A server calling itself gets `calling_self` at once (OTP 25+), no deadlock.
 #[tokio::test]
 async fn calling_self_errors_immediately() {
-    let s = Echo::start(false).await.unwrap();
+    let s = echo(false).start().await.unwrap();
     assert_eq!(s.call(Req::CallSelf).await, Ok(Err(CallError::CallingSelf)));
 }
 
@@ -103,7 +110,7 @@ async fn calling_self_errors_immediately() {
 /// server keeps serving.
 #[tokio::test(start_paused = true)]
 async fn call_timeout_drops_late_reply() {
-    let s = Echo::start(false).await.unwrap();
+    let s = echo(false).start().await.unwrap();
     let r = s
         .call_timeout(
             |r| Req::Slow(Duration::from_secs(10), r),
@@ -121,7 +128,7 @@ async fn call_timeout_drops_late_reply() {
 /// The callee crashing while handling the call: the caller gets the exit reason.
 #[tokio::test]
 async fn call_to_crashing_server_returns_exit_reason() {
-    let s = Echo::start(false).await.unwrap();
+    let s = echo(false).start().await.unwrap();
     let r = s.call(Req::Crash).await;
     assert_eq!(
         r,
@@ -136,7 +143,9 @@ async fn call_to_crashing_server_returns_exit_reason() {
 async fn init_failure_leaves_nothing_and_sends_no_exit() {
     let out = scope(|mut me: Ctx<()>| async move {
         me.trap_exit(true);
-        let r = Echo::start_opts(true, StartOpts::default().link().name("echo_fail")).await;
+        let r = echo(true)
+            .start_opts(StartOpts::default().link().name("echo_fail"))
+            .await;
         (r, me.try_recv().is_none())
     })
     .await

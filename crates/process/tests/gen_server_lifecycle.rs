@@ -12,6 +12,8 @@ use arbor_process::{
 
 /// Records every terminate and handle_info in a channel the test reads.
 struct Recorder {
+    /// `init` turns trap_exit on when set.
+    trap: bool,
     log: tokio::sync::mpsc::UnboundedSender<String>,
 }
 
@@ -27,14 +29,13 @@ enum Cast {
 }
 
 impl GenServer for Recorder {
-    type Args = (bool, tokio::sync::mpsc::UnboundedSender<String>);
     type Call = Req;
     type Cast = Cast;
     type Info = ();
 
-    async fn init((trap, log): Self::Args, ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
-        ctx.trap_exit(trap);
-        Ok(Recorder { log })
+    async fn init(&mut self, ctx: &mut ServerCtx<Self>) -> Result<(), ExitReason> {
+        ctx.trap_exit(self.trap);
+        Ok(())
     }
 
     async fn handle_call(&mut self, req: Req, _ctx: &mut ServerCtx<Self>) -> Control {
@@ -84,7 +85,13 @@ fn log() -> (
 #[tokio::test]
 async fn reply_later_from_another_process() {
     let (tx, _rx) = log();
-    let s = Recorder::start((false, tx)).await.unwrap();
+    let s = Recorder {
+        trap: false,
+        log: tx,
+    }
+    .start()
+    .await
+    .unwrap();
     let helper = spawn(|mut ctx: Ctx<ReplyTo<u32>>| async move {
         if let Msg::Message(to) = ctx.recv().await {
             assert!(to.is_waiting());
@@ -101,7 +108,13 @@ async fn reply_later_from_another_process() {
 #[tokio::test]
 async fn stop_from_call_replies_then_terminates() {
     let (tx, mut rx) = log();
-    let s = Recorder::start((false, tx)).await.unwrap();
+    let s = Recorder {
+        trap: false,
+        log: tx,
+    }
+    .start()
+    .await
+    .unwrap();
     assert_eq!(s.call(|r| Req::Stop(ExitReason::Shutdown, r)).await, Ok(0));
     assert_eq!(s.wait().await, ExitReason::Shutdown);
     assert_eq!(rx.recv().await.as_deref(), Some("terminate shutdown"));
@@ -111,7 +124,13 @@ async fn stop_from_call_replies_then_terminates() {
 #[tokio::test]
 async fn panic_runs_terminate_with_panic_reason() {
     let (tx, mut rx) = log();
-    let s = Recorder::start((false, tx)).await.unwrap();
+    let s = Recorder {
+        trap: false,
+        log: tx,
+    }
+    .start()
+    .await
+    .unwrap();
     let r = s.call(Req::Panic).await;
     let want = ExitReason::Panic("call panic".into());
     assert_eq!(r, Err(CallError::Exited(want.clone())));
@@ -123,7 +142,13 @@ async fn panic_runs_terminate_with_panic_reason() {
 #[tokio::test]
 async fn stop_runs_terminate() {
     let (tx, mut rx) = log();
-    let s = Recorder::start((false, tx)).await.unwrap();
+    let s = Recorder {
+        trap: false,
+        log: tx,
+    }
+    .start()
+    .await
+    .unwrap();
     let reason = ExitReason::shutdown_with("bye");
     assert_eq!(
         s.stop_with(reason.clone(), Duration::from_secs(5)).await,
@@ -145,7 +170,13 @@ async fn stop_runs_terminate() {
 #[tokio::test]
 async fn cast_stop_exits_with_reason() {
     let (tx, mut rx) = log();
-    let s = Recorder::start((false, tx)).await.unwrap();
+    let s = Recorder {
+        trap: false,
+        log: tx,
+    }
+    .start()
+    .await
+    .unwrap();
     s.cast(Cast::Stop(ExitReason::custom("cast_stop")));
     assert_eq!(s.wait().await, ExitReason::custom("cast_stop"));
     assert_eq!(rx.recv().await.as_deref(), Some("terminate cast_stop"));
@@ -161,7 +192,13 @@ async fn parent_exit_runs_terminate_other_exit_is_info() {
     let (tx, mut rx) = log();
     let (server_tx, server_rx) = tokio::sync::oneshot::channel();
     let parent = spawn(move |mut ctx: Ctx<()>| async move {
-        let s = Recorder::start_link((true, tx)).await.unwrap();
+        let s = Recorder {
+            trap: true,
+            log: tx,
+        }
+        .start_link()
+        .await
+        .unwrap();
         let _ = server_tx.send(s);
         ctx.recv().await;
         ExitReason::custom("parent_died")
@@ -182,7 +219,13 @@ async fn parent_exit_kills_non_trapping_server_without_terminate() {
     let (tx, mut rx) = log();
     let (server_tx, server_rx) = tokio::sync::oneshot::channel();
     let parent = spawn(move |mut ctx: Ctx<()>| async move {
-        let s = Recorder::start_link((false, tx)).await.unwrap();
+        let s = Recorder {
+            trap: false,
+            log: tx,
+        }
+        .start_link()
+        .await
+        .unwrap();
         let _ = server_tx.send(s);
         ctx.recv().await;
         ExitReason::custom("parent_died")
@@ -199,17 +242,16 @@ async fn parent_exit_kills_non_trapping_server_without_terminate() {
 async fn init_panic_is_an_init_error() {
     struct Boom;
     impl GenServer for Boom {
-        type Args = ();
         type Call = ();
         type Cast = ();
         type Info = ();
-        async fn init(_: (), _ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
+        async fn init(&mut self, _ctx: &mut ServerCtx<Self>) -> Result<(), ExitReason> {
             panic!("init boom")
         }
     }
     let out = scope(|mut me: Ctx<()>| async move {
         me.trap_exit(true);
-        let r = Boom::start_link(()).await.map(|s| s.pid());
+        let r = Boom.start_link().await.map(|s| s.pid());
         let stray = me.try_recv().map(|m| matches!(m, Msg::Exit(_)));
         (r, stray)
     })

@@ -11,11 +11,10 @@ use arbor_process::{
 struct Fails;
 
 impl GenServer for Fails {
-    type Args = ();
     type Call = ();
     type Cast = ();
     type Info = ();
-    async fn init(_: (), _ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
+    async fn init(&mut self, _ctx: &mut ServerCtx<Self>) -> Result<(), ExitReason> {
         Err(ExitReason::custom("no"))
     }
 }
@@ -25,7 +24,8 @@ async fn exited_processes_leave_no_process_name_or_timer() {
     let before = process_count();
     // A failed init leaves nothing.
     assert!(
-        Fails::start_opts((), StartOpts::default().name("fails"))
+        Fails
+            .start_opts(StartOpts::default().name("fails"))
             .await
             .is_err()
     );

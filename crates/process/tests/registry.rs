@@ -82,16 +82,11 @@ async fn name_released_on_exit() {
 struct Named(u64);
 
 impl GenServer for Named {
-    type Args = ();
     type Call = ReplyTo<u64>;
     type Cast = u64;
     type Info = ();
-    async fn init(_: (), _ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
-        Ok(Named(0))
-    }
     async fn handle_call(&mut self, get: ReplyTo<u64>, _ctx: &mut ServerCtx<Self>) -> Control {
-        get.reply(self.0);
-        Control::Continue
+        get.reply(self.0)
     }
     async fn handle_cast(&mut self, n: u64, _ctx: &mut ServerCtx<Self>) -> Control {
         self.0 += n;
@@ -103,13 +98,16 @@ impl GenServer for Named {
 /// `AlreadyStarted` with the holder's pid and leaves no second process.
 #[tokio::test]
 async fn call_and_cast_by_name() {
-    let s = Named::start_opts((), StartOpts::default().name("reg_server"))
+    let s = Named(0)
+        .start_opts(StartOpts::default().name("reg_server"))
         .await
         .unwrap();
     let by_name: ServerRef<Named> = ServerRef::whereis("reg_server").expect("registered");
     by_name.cast(5);
     assert_eq!(by_name.call(|get| get).await, Ok(5));
-    let again = Named::start_opts((), StartOpts::default().name("reg_server")).await;
+    let again = Named(0)
+        .start_opts(StartOpts::default().name("reg_server"))
+        .await;
     assert_eq!(again, Err(StartError::AlreadyStarted(s.pid())));
     s.stop_with(ExitReason::Normal, std::time::Duration::from_secs(5))
         .await

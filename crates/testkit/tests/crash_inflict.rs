@@ -33,18 +33,18 @@ fn trapping() -> arbor_process::ProcessRef<()> {
     .unwrap()
 }
 
-struct Server;
+/// Traps exits when its flag is set.
+struct Server(bool);
 
 impl GenServer for Server {
-    type Args = bool;
     type Call = ();
     type Cast = ();
     type Info = ();
 
-    async fn init(trap: bool, ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
+    async fn init(&mut self, ctx: &mut ServerCtx<Self>) -> Result<(), ExitReason> {
         use arbor_process::Myself;
-        ctx.trap_exit(trap);
-        Ok(Server)
+        ctx.trap_exit(self.0);
+        Ok(())
     }
 
     async fn handle_info(&mut self, _: Msg<()>, _: &mut ServerCtx<Self>) -> Control {
@@ -89,7 +89,7 @@ async fn normal_signal_leaves_a_plain_process_running() {
 #[tokio::test(start_paused = true)]
 async fn gen_server_dies_with_the_asked_reason() {
     for crash in [Crash::Custom, Crash::Shutdown, Crash::Panic, Crash::Kill] {
-        let server = Server::start(false).await.unwrap();
+        let server = Server(false).start().await.unwrap();
         assert_eq!(crash.inflict(&server).await, Ok(crash.reason()), "{crash}");
         assert_eq!(server.exit_reason(), Some(crash.reason()), "{crash}");
     }
@@ -121,7 +121,7 @@ async fn trapping_process_survives() {
     );
     assert!(p.is_alive());
     assert_eq!(start.elapsed(), Crash::DEATH_TIMEOUT);
-    let server = Server::start(true).await.unwrap();
+    let server = Server(true).start().await.unwrap();
     assert!(matches!(
         Crash::Shutdown.inflict(&server).await,
         Err(InflictError::Survived { .. })
@@ -134,7 +134,7 @@ async fn trapping_process_survives() {
 async fn kill_gives_killed_even_when_trapping() {
     let p = trapping();
     assert_eq!(Crash::Kill.inflict(&p).await, Ok(ExitReason::Killed));
-    let server = Server::start(true).await.unwrap();
+    let server = Server(true).start().await.unwrap();
     assert_eq!(Crash::Kill.inflict(&server).await, Ok(ExitReason::Killed));
     assert_eq!(server.exit_reason(), Some(ExitReason::Killed));
 }

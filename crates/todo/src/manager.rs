@@ -144,7 +144,14 @@ impl TodoManager {
             opts = opts.name(name);
         }
         let table = Table::default();
-        let server = Server::start_opts((list_sup, events.into(), table.clone()), opts).await?;
+        let server = Server {
+            list_sup,
+            events: events.into(),
+            resolved: None,
+            table: table.clone(),
+            refs: HashMap::default(),
+        };
+        let server = server.start_opts(opts).await?;
         Ok(TodoManager {
             server,
             table: Arc::new(OnceLock::from(table)),
@@ -307,23 +314,9 @@ impl Server {
 }
 
 impl GenServer for Server {
-    type Args = (ListSupervisor, EventTarget, Table);
     type Call = Call;
     type Cast = Cast;
     type Info = ();
-
-    async fn init(
-        (list_sup, events, table): (ListSupervisor, EventTarget, Table),
-        _ctx: &mut ServerCtx<Self>,
-    ) -> Result<Self, ExitReason> {
-        Ok(Server {
-            list_sup,
-            events,
-            resolved: None,
-            table,
-            refs: HashMap::default(),
-        })
-    }
 
     async fn handle_call(&mut self, request: Call, _ctx: &mut ServerCtx<Self>) -> Control {
         match request {

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::{GenServer, ServerMsg, ServerRef};
+use super::{Control, GenServer, ServerMsg, ServerRef};
 use crate::Pid;
 use crate::handle::ProcessHandle;
 use crate::myself::Sealed;
@@ -91,12 +91,16 @@ impl<R> ReplyTo<R> {
     /// Sends the reply. If the caller is no longer waiting (it timed out or
     /// was cancelled), the reply is dropped, never delivered late.
     ///
+    /// Returns [`Control::Continue`], so that a `handle_call` clause can end
+    /// with its reply, as an Erlang clause ends with `{reply, Reply, State}`.
+    ///
     /// # OTP
     ///
     /// `gen_server:reply/2`, `{reply, Reply, State}`.
     #[inline]
-    pub fn reply(self, reply: R) {
+    pub fn reply(self, reply: R) -> Control {
         let _ = self.0.send(reply);
+        Control::Continue
     }
 
     /// Sends the reply, or gives it back if the caller is no longer waiting.

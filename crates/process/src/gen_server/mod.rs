@@ -50,7 +50,7 @@ pub enum Control {
 /// # Examples
 ///
 /// ```
-/// use arbor_process::{Control, ExitReason, GenServer, ReplyTo, ServerCtx};
+/// use arbor_process::{Control, GenServer, ReplyTo, ServerCtx};
 ///
 /// struct Counter(u64);
 ///
@@ -60,14 +60,10 @@ pub enum Control {
 /// }
 ///
 /// impl GenServer for Counter {
-///     type Args = u64;
 ///     type Call = Call;
 ///     type Cast = u64;
 ///     type Info = ();
 ///
-///     async fn init(start: u64, _ctx: &mut ServerCtx<Self>) -> Result<Self, ExitReason> {
-///         Ok(Counter(start))
-///     }
 ///     async fn handle_call(&mut self, call: Call, _ctx: &mut ServerCtx<Self>) -> Control {
 ///         match call {
 ///             Call::Get(reply) => reply.reply(self.0),
@@ -76,7 +72,6 @@ pub enum Control {
 ///                 reply.reply(self.0)
 ///             }
 ///         }
-///         Control::Continue
 ///     }
 ///     async fn handle_cast(&mut self, n: u64, _ctx: &mut ServerCtx<Self>) -> Control {
 ///         self.0 += n;
@@ -85,7 +80,7 @@ pub enum Control {
 /// }
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// let counter = Counter::start(40).await.unwrap();
+/// let counter = Counter(40).start().await.unwrap();
 /// counter.cast(1);
 /// let n: u64 = counter.call(|r| Call::Add(1, r)).await.unwrap();
 /// assert_eq!(n, 42);
@@ -99,8 +94,6 @@ pub enum Control {
 /// signal to the caller (OTP 26+); a call to self fails at once with
 /// [`CallError::CallingSelf`](crate::CallError::CallingSelf).
 pub trait GenServer: Sized + Send + 'static {
-    /// What `init` is given.
-    type Args: Send + 'static;
     /// Call requests: usually an enum whose variants each end in the
     /// [`ReplyTo`] of their own reply type.
     type Call: Send + 'static;
@@ -109,13 +102,24 @@ pub trait GenServer: Sized + Send + 'static {
     /// Plain messages ([`Msg::Message`] in `handle_info`) and timer payloads.
     type Info: Send + 'static;
 
-    /// Builds the state. Runs inside the new process before `start` returns.
+    /// Runs inside the new process before `start` returns, with the state
+    /// the server was started with: the place to open what the state needs
+    /// from inside the process (monitors, trap_exit, timers, resources).
     /// An `Err` (or a panic) makes `start` return [`StartError::Init`] and
-    /// leaves no process behind.
+    /// leaves no process behind. The default does nothing.
+    ///
+    /// # OTP
+    ///
+    /// `init/1`, with the state built by the caller (the value `start` is
+    /// called on) instead of from `Args`: a restart calls the start
+    /// function again, which builds a fresh value.
     fn init(
-        args: Self::Args,
+        &mut self,
         ctx: &mut ServerCtx<Self>,
-    ) -> impl Future<Output = Result<Self, ExitReason>> + Send;
+    ) -> impl Future<Output = Result<(), ExitReason>> + Send {
+        let _ = ctx;
+        async { Ok(()) }
+    }
 
     /// Handles a call: reply through the request's [`ReplyTo`], now (before
     /// returning) or later (keep the `ReplyTo`, reply from anywhere). Stopping
@@ -176,7 +180,8 @@ pub trait GenServer: Sized + Send + 'static {
         async {}
     }
 
-    /// Starts the server, not linked to the caller.
+    /// Starts a server process with this value as its state, not linked
+    /// to the caller.
     ///
     /// # Errors
     ///
@@ -185,8 +190,8 @@ pub trait GenServer: Sized + Send + 'static {
     /// # OTP
     ///
     /// `gen_server:start/3`.
-    fn start(args: Self::Args) -> impl Future<Output = Result<ServerRef<Self>, StartError>> + Send {
-        server::start(args, StartOpts::default())
+    fn start(self) -> impl Future<Output = Result<ServerRef<Self>, StartError>> + Send {
+        server::start(self, StartOpts::new())
     }
 
     /// Starts the server linked to the calling process, which becomes its
@@ -199,10 +204,8 @@ pub trait GenServer: Sized + Send + 'static {
     /// # OTP
     ///
     /// `gen_server:start_link/3` (OTP 26+ failure semantics).
-    fn start_link(
-        args: Self::Args,
-    ) -> impl Future<Output = Result<ServerRef<Self>, StartError>> + Send {
-        server::start(args, StartOpts::default().link())
+    fn start_link(self) -> impl Future<Output = Result<ServerRef<Self>, StartError>> + Send {
+        server::start(self, StartOpts::new().link())
     }
 
     /// Starts the server with options (name, link, trap_exit).
@@ -212,9 +215,9 @@ pub trait GenServer: Sized + Send + 'static {
     /// See [`StartError`]; a taken name gives
     /// [`StartError::AlreadyStarted`] with the holder's pid.
     fn start_opts(
-        args: Self::Args,
+        self,
         opts: StartOpts,
     ) -> impl Future<Output = Result<ServerRef<Self>, StartError>> + Send {
-        server::start(args, opts)
+        server::start(self, opts)
     }
 }

@@ -28,7 +28,7 @@ pub(crate) enum ServerMsg<S: GenServer> {
 }
 
 pub(crate) async fn start<S: GenServer>(
-    args: S::Args,
+    state: S,
     mut opts: StartOpts,
 ) -> Result<ServerRef<S>, StartError> {
     let (ack_tx, ack_rx) = oneshot::channel();
@@ -37,7 +37,7 @@ pub(crate) async fn start<S: GenServer>(
     // is reported with the holder's pid after the link, as OTP does.
     let name = opts.name.take();
     let proc =
-        process::spawn_unregistered(opts, move |ctx| run::<S>(ctx, args, name, parent, ack_tx));
+        process::spawn_unregistered(opts, move |ctx| run::<S>(ctx, state, name, parent, ack_tx));
     match ack_rx.await {
         Ok(Ok(())) => Ok(ServerRef { inner: proc }),
         Ok(Err(e)) => {
@@ -51,7 +51,7 @@ pub(crate) async fn start<S: GenServer>(
 
 async fn run<S: GenServer>(
     proc: Ctx<ServerMsg<S>>,
-    args: S::Args,
+    mut state: S,
     name: Option<Name>,
     parent: Option<crate::Pid>,
     ack: oneshot::Sender<Result<(), StartError>>,
@@ -72,13 +72,13 @@ async fn run<S: GenServer>(
         fail(&ctx, ack, StartError::AlreadyStarted(holder));
         return ExitReason::Normal;
     }
-    let mut state = match catch(S::init(args, &mut ctx)).await {
-        Ok(Ok(state)) => state,
+    match catch(state.init(&mut ctx)).await {
+        Ok(Ok(())) => {}
         Ok(Err(reason)) | Err(reason) => {
             fail(&ctx, ack, StartError::Init(reason.clone()));
             return reason;
         }
-    };
+    }
     if ack.send(Ok(())).is_err() {
         // The starter was cancelled: nobody holds a handle to us.
         return ExitReason::Normal;

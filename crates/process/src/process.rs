@@ -430,7 +430,7 @@ impl<F> Drop for ScopeExit<'_, F> {
 // ===== impl Ctx =====
 
 /// A process's own context: its mailbox and timers; what it can do to
-/// itself (pid, links, monitors, `trap_exit`) through [`Myself`].
+/// itself (pid, links, monitors, `trap_exit`) through [`Myself`](crate::Myself).
 pub struct Ctx<M> {
     pub(crate) me: ProcessHandle,
     /// The process's receiver, taken from the cell once the mailbox is open

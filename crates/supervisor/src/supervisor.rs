@@ -277,7 +277,7 @@ impl From<SupStartError> for StartOutcome {
 }
 
 /// A supervisor's failed start as an exit reason: the reason it exited
-/// with while starting, else the error as [`ExitReason::Error`].
+/// with while starting, else the error as [`ExitReason::Error`](arbor_process::ExitReason::Error).
 impl From<SupStartError> for arbor_process::ExitReason {
     fn from(e: SupStartError) -> arbor_process::ExitReason {
         match e {

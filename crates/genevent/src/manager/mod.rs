@@ -590,7 +590,7 @@ impl<E: Send + 'static> EventManagerRef<E> {
 
     /// Sends `message` to every handler's
     /// [`handle_info`](EventHandler::handle_info) as
-    /// [`HandlerInfo::Message`](crate::Info::Message). Never fails.
+    /// [`HandlerInfo::Message`](crate::HandlerInfo::Message). Never fails.
     ///
     /// # OTP
     ///

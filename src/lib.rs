@@ -112,7 +112,7 @@ pub mod prelude {
         scope, spawn, spawn_link, spawn_opts,
     };
     pub use arbor_supervisor::{
-        ChildSelector, ChildSpec, Restart, Shutdown, SimpleSupervisorRef, Strategy, SupFlags,
-        Supervisor, SupervisorRef,
+        ChildSelector, ChildSpec, IntoStartOutcome, Restart, Shutdown, SimpleSupervisorRef,
+        StartOutcome, Strategy, SupFlags, Supervisor, SupervisorRef,
     };
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use arbor::process::{Ctx, Msg, Pid, ProcessHandle, ProcessRef, ReplyTo, spawn_link};
-use arbor::supervisor::{ChildSpec, ChildTemplate, StartOutcome};
+use arbor::supervisor::{ChildSpec, ChildTemplate, IntoStartOutcome};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::suite::harness::{CRASH, fail, ok};
@@ -39,14 +39,14 @@ pub(crate) fn spawn_child() -> ProcessRef<ChildMsg> {
 
 /// A worker spec starting [`spawn_child`].
 pub(crate) fn child_spec(id: &str) -> ChildSpec {
-    ChildSpec::worker_sync(id, || StartOutcome::from(spawn_child()))
+    ChildSpec::worker_sync(id, || spawn_child().into_start_outcome())
 }
 
 /// Pings the child `pid`; aborts the benchmark if it does not answer.
 /// The simple_one_for_one template of [`child_spec`]: no argument (a
 /// zero-sized one, so a start allocates nothing for it).
 pub(crate) fn child_template(id: &str) -> ChildTemplate<()> {
-    ChildSpec::template_sync(id, |()| StartOutcome::from(spawn_child()))
+    ChildSpec::template_sync(id, |()| spawn_child().into_start_outcome())
 }
 
 pub(crate) async fn ping(what: &str, pid: Pid) {

@@ -17,6 +17,7 @@ use crate::recorder::{Part, ProcInfo, ProcKind, Recorder};
 use crate::result::sup_start_error_term;
 use crate::scenario::{self, ChildDecl, Kind, ProbeOpts, Scenario, StartMode};
 use arbor_process::Process;
+use arbor_supervisor::IntoStartOutcome;
 
 /// The panic message of a probe start function in mode `crash`.
 pub(crate) const PROBE_CRASH: &str = "probe_crash";
@@ -106,7 +107,7 @@ impl World {
                 let (w, id) = (w.clone(), id.clone());
                 async move {
                     match w.start_sup(&id).await {
-                        Ok(sup) => StartOutcome::from(sup),
+                        Ok(sup) => Ok::<_, ExitReason>(sup).into_start_outcome(),
                         Err(e) => StartOutcome::from(e),
                     }
                 }
@@ -138,7 +139,7 @@ impl World {
                 let (w, id) = (w.clone(), id.clone());
                 async move {
                     match w.start_sup(&id).await {
-                        Ok(sup) => StartOutcome::from(sup),
+                        Ok(sup) => Ok::<_, ExitReason>(sup).into_start_outcome(),
                         Err(e) => StartOutcome::from(e),
                     }
                 }

@@ -10,8 +10,8 @@ use arbor_process::{ExitReason, Pid, Process, ProcessHandle, StartOpts, StopErro
 use crate::server::Request;
 use crate::template::Args;
 use crate::{
-    ChildCounts, ChildId, ChildInfo, ChildSpec, StartOutcome, StartSimpleChildError, StartedChild,
-    SupStartError, Supervisor, SupervisorRef, TerminateChildError, TreeNode, WhichChildError,
+    ChildCounts, ChildId, ChildInfo, ChildSpec, StartSimpleChildError, StartedChild, SupStartError,
+    Supervisor, SupervisorRef, TerminateChildError, TreeNode, WhichChildError,
 };
 
 /// A simple_one_for_one supervisor to start, made by
@@ -158,12 +158,6 @@ impl<A> fmt::Debug for SimpleSupervisorRef<A> {
 impl<A> From<SimpleSupervisorRef<A>> for SupervisorRef {
     fn from(s: SimpleSupervisorRef<A>) -> SupervisorRef {
         s.sup
-    }
-}
-
-impl<A> From<SimpleSupervisorRef<A>> for StartOutcome {
-    fn from(s: SimpleSupervisorRef<A>) -> StartOutcome {
-        StartOutcome::Started(s.handle().clone(), None)
     }
 }
 

@@ -5,17 +5,14 @@ use std::fmt;
 use std::sync::Arc;
 
 use arbor_process::Process;
-use arbor_process::{
-    Agent, ExitReason, GenServer, Pid, ProcessHandle, ProcessRef, ServerRef, StartError,
-};
+use arbor_process::{ExitReason, Pid, ProcessHandle, ProcessRef, StartError};
 
 /// The result of a child's start function: what it did.
 ///
-/// Usually produced with `.into()` from what a start call returns:
-/// `Result<ServerRef<S>, StartError>`, `Result<SupervisorRef, SupStartError>`,
-/// an [`Agent`], a [`ProcessRef`] or a [`ProcessHandle`]. The supervisor
-/// reports it to the caller of `start_child` / `restart_child` as a
-/// [`StartedChild`].
+/// A start function rarely builds one: it returns what its start call
+/// returned, and [`IntoStartOutcome`] turns that into an outcome. Build one
+/// for `ignore`, or to hand back a [`StartInfo`]. The supervisor reports it
+/// to the caller of `start_child` / `restart_child` as a [`StartedChild`].
 ///
 /// # OTP
 ///
@@ -40,30 +37,6 @@ pub enum StartOutcome {
     Error(ExitReason),
 }
 
-impl From<ProcessHandle> for StartOutcome {
-    fn from(h: ProcessHandle) -> StartOutcome {
-        StartOutcome::Started(h, None)
-    }
-}
-
-impl<M: Send + 'static> From<ProcessRef<M>> for StartOutcome {
-    fn from(p: ProcessRef<M>) -> StartOutcome {
-        StartOutcome::Started(p.handle().clone(), None)
-    }
-}
-
-impl<S: GenServer> From<ServerRef<S>> for StartOutcome {
-    fn from(s: ServerRef<S>) -> StartOutcome {
-        StartOutcome::Started(s.handle().clone(), None)
-    }
-}
-
-impl<T: Send + 'static> From<Agent<T>> for StartOutcome {
-    fn from(a: Agent<T>) -> StartOutcome {
-        StartOutcome::Started(a.handle().clone(), None)
-    }
-}
-
 impl From<StartError> for StartOutcome {
     fn from(e: StartError) -> StartOutcome {
         StartOutcome::Error(e.into())
@@ -73,19 +46,6 @@ impl From<StartError> for StartOutcome {
 impl From<ExitReason> for StartOutcome {
     fn from(r: ExitReason) -> StartOutcome {
         StartOutcome::Error(r)
-    }
-}
-
-impl<T, E> From<Result<T, E>> for StartOutcome
-where
-    T: Into<StartOutcome>,
-    E: Into<StartOutcome>,
-{
-    fn from(r: Result<T, E>) -> StartOutcome {
-        match r {
-            Ok(t) => t.into(),
-            Err(e) => e.into(),
-        }
     }
 }
 
@@ -227,7 +187,7 @@ mod tests {
     fn start_errors_become_error_outcomes() {
         let r: Result<ProcessHandle, StartError> = Err(StartError::Init(ExitReason::custom("x")));
         assert!(
-            matches!(StartOutcome::from(r), StartOutcome::Error(e) if e == ExitReason::custom("x"))
+            matches!(r.into_start_outcome(), StartOutcome::Error(e) if e == ExitReason::custom("x"))
         );
     }
 }

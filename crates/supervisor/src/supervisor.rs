@@ -264,12 +264,6 @@ impl Supervisor {
     }
 }
 
-impl From<SupervisorRef> for StartOutcome {
-    fn from(s: SupervisorRef) -> StartOutcome {
-        StartOutcome::Started(s.handle().clone(), None)
-    }
-}
-
 impl From<SupStartError> for StartOutcome {
     fn from(e: SupStartError) -> StartOutcome {
         StartOutcome::Error(e.into())

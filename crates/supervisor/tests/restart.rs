@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use arbor_process::Process;
 use arbor_process::{ExitReason, ProcessHandle};
+use arbor_supervisor::IntoStartOutcome;
 use arbor_supervisor::{
     AutoShutdown, ChildSpec, ChildState, DeleteChildError, Restart, RestartChildError,
     StartChildError, Strategy, SupFlags, Supervisor, SupervisorRef,
@@ -636,7 +637,6 @@ async fn a_restarted_child_finds_what_its_predecessor_held_released() {
     use std::sync::atomic::{AtomicBool, AtomicUsize};
 
     use arbor_process::{Ctx, Msg, ProcessRef, spawn_link};
-    use arbor_supervisor::StartOutcome;
 
     struct Port(Arc<AtomicBool>);
     impl Drop for Port {
@@ -668,7 +668,7 @@ async fn a_restarted_child_finds_what_its_predecessor_held_released() {
                             }
                         }
                     });
-                    StartOutcome::from(child)
+                    child.into_start_outcome()
                 }
             })
         })

@@ -9,8 +9,8 @@ use arbor_process::Myself;
 use arbor_process::Process;
 use arbor_process::{Ctx, ExitReason, ProcessHandle, StartOpts, scope, spawn_link};
 use arbor_supervisor::{
-    AutoShutdown, ChildSpec, FlagsError, Restart, SpecError, StartChildError, StartOutcome,
-    Strategy, SupFlags, SupStartError, Supervisor, SupervisorRef,
+    AutoShutdown, ChildSpec, FlagsError, IntoStartOutcome, Restart, SpecError, StartChildError,
+    StartOutcome, Strategy, SupFlags, SupStartError, Supervisor, SupervisorRef,
 };
 use common::{Log, Probe, children, probe};
 
@@ -109,7 +109,7 @@ async fn a_panic_before_the_start_future_is_returned_is_a_start_error() {
 /// A `worker_sync` child that waits for messages forever.
 fn idle_sync(id: &str) -> ChildSpec {
     ChildSpec::worker_sync(id, || {
-        StartOutcome::from(spawn_link(|mut ctx: Ctx<()>| async move {
+        IntoStartOutcome::into_start_outcome(spawn_link(|mut ctx: Ctx<()>| async move {
             loop {
                 ctx.recv().await;
             }

@@ -15,6 +15,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
 use arbor_process::Process;
+use arbor_supervisor::IntoStartOutcome;
 use common::{boom, crash_pid, pid_of};
 
 /// An argument that counts its clones and reports each start.
@@ -46,7 +47,7 @@ fn crashable(ctx_tag: &'static str, starts: &mpsc::UnboundedSender<&'static str>
             }
         }
     })
-    .into()
+    .into_start_outcome()
 }
 
 async fn crash(pid: arbor_process::Pid, reason: ExitReason) {

@@ -13,6 +13,7 @@ use crate::crash::PANIC_MESSAGE;
 use crate::{EventKind, LifecycleLog};
 use arbor_process::Myself;
 use arbor_process::Process;
+use arbor_supervisor::IntoStartOutcome;
 
 /// A command to a running probe (see [`Crash::inflict`](crate::Crash::inflict)).
 #[derive(Debug, Clone)]
@@ -174,7 +175,7 @@ impl Probe {
         // Logged by the starter, before the supervisor records the child:
         // the start is in the log before anything can stop the probe.
         started.push(&started_tag, Some(child.pid()), EventKind::Started);
-        child.into()
+        child.into_start_outcome()
     }
 
     /// A worker [`ChildSpec`] (permanent, default shutdown) that starts

@@ -42,6 +42,7 @@ use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 use crate::protocol::{ErrorReason, LineDecoder, MAX_LINE_LEN, Reply, Request};
 use crate::{AppError, TodoApp, TodoEvent, TodoList};
 use arbor_process::Process;
+use arbor_supervisor::IntoStartOutcome;
 
 /// The most event output a connection buffers for a client that does not
 /// read; past it the client is disconnected (invariant 4).
@@ -228,7 +229,7 @@ fn connections_spec(app: TodoApp, slot: ConnectionsSlot) -> ChildSpec {
         if let Ok(sup) = &started {
             slot.set(sup.clone());
         }
-        StartOutcome::from(started)
+        started.into_start_outcome()
     })
 }
 
@@ -258,7 +259,7 @@ fn acceptor_spec(
             let Some(listener) = listener else {
                 return StartOutcome::Error(ExitReason::custom("listener closed"));
             };
-            StartOutcome::from(spawn_link(move |_: Ctx<()>| accept_loop(listener, slot)))
+            spawn_link(move |_: Ctx<()>| accept_loop(listener, slot)).into_start_outcome()
         }
     })
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use arbor_process::Process;
 use arbor_process::{Ctx, ExitReason, ExitSignal, Msg, Pid, ProcessRef, StartOpts, spawn_opts};
+use arbor_supervisor::IntoStartOutcome;
 use arbor_supervisor::{ChildSpec, ChildTemplate, StartOutcome, SupervisorRef};
 use parking_lot::Mutex;
 
@@ -134,7 +135,7 @@ impl Probe {
                 }
             }
         })
-        .into()
+        .into_start_outcome()
     }
 
     pub fn spec(self) -> ChildSpec {

@@ -88,8 +88,7 @@ pub trait EventHandler<E>: Send + 'static {
     /// # Errors
     ///
     /// An error removes the handler with [`RemoveReason::Failed`].
-    fn handle_event(&mut self, event: &E, ctx: &HandlerCtx<'_, E>)
-    -> Result<Step<E>, HandlerError>;
+    fn handle_event(&mut self, event: &E, ctx: &HandlerCtx<'_, E>) -> Handled<E>;
 
     /// Handles a request sent with [`EventManagerRef::call`]. The default
     /// fails, which removes the handler (Elixir's default `handle_call`
@@ -115,11 +114,7 @@ pub trait EventHandler<E>: Send + 'static {
     /// # Errors
     ///
     /// An error removes the handler.
-    fn handle_info(
-        &mut self,
-        info: &HandlerInfo,
-        ctx: &HandlerCtx<'_, E>,
-    ) -> Result<Step<E>, HandlerError> {
+    fn handle_info(&mut self, info: &HandlerInfo, ctx: &HandlerCtx<'_, E>) -> Handled<E> {
         let _ = (info, ctx);
         Ok(Step::Keep)
     }
@@ -133,6 +128,10 @@ pub trait EventHandler<E>: Send + 'static {
         Payload::unit()
     }
 }
+
+/// What `handle_event` and `handle_info` return: the next [`Step`], or an
+/// error that removes the handler.
+pub type Handled<E> = Result<Step<E>, HandlerError>;
 
 /// What a callback asks the manager to do with its handler.
 ///

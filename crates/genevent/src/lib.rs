@@ -68,7 +68,7 @@ mod stream;
 
 pub use error::{AddError, HandlerCallError, RemoveError, SwapError};
 pub use forwarder::Forwarder;
-pub use handler::{EventHandler, HandlerCtx, HandlerInfo, HandlerReply, Step, Swap};
+pub use handler::{EventHandler, Handled, HandlerCtx, HandlerInfo, HandlerReply, Step, Swap};
 pub use handler_id::HandlerId;
 pub use manager::{EventManager, EventManagerRef, ManagerOpts};
 pub use named::EventManagerName;

@@ -48,6 +48,7 @@ impl<S: GenServer> ServerRef<S> {
     /// # OTP
     ///
     /// `gen_server:call/2`, errors as values instead of caller exits.
+    #[inline]
     pub fn call<R: Send + 'static>(
         &self,
         request: impl FnOnce(ReplyTo<R>) -> S::Call,
@@ -71,6 +72,7 @@ impl<S: GenServer> ServerRef<S> {
     /// # OTP
     ///
     /// `gen_server:call/3`.
+    #[inline]
     pub fn call_timeout<R: Send + 'static>(
         &self,
         request: impl FnOnce(ReplyTo<R>) -> S::Call,

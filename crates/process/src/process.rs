@@ -262,14 +262,24 @@ pin_project_lite::pin_project! {
     // shut down) exits like any process, so its name, links and monitors
     // do not outlive the runtime (see `ExitReason::runtime_dropped`).
     impl<Fut> PinnedDrop for Drive<Fut> {
+        #[inline]
         fn drop(this: Pin<&mut Self>) {
-            let mut this = this.project();
+            let this = this.project();
             if this.body.is_some() {
-                let reason = ExitReason::runtime_dropped();
-                exit_dropping_state(this.cell, reason, || this.body.set(None));
+                exit_unfinished(this.cell, this.body);
             }
         }
     }
+}
+
+/// Exit processing for a process whose task is dropped before its body
+/// finished: kept out of line, so that the drop of every finished task
+/// stays a check.
+#[cold]
+#[inline(never)]
+fn exit_unfinished<B>(cell: &Arc<ProcessCell>, mut body: Pin<&mut Option<B>>) {
+    let reason = ExitReason::runtime_dropped();
+    exit_dropping_state(cell, reason, || body.set(None));
 }
 
 impl<Fut: Future<Output = ExitReason>> Drive<Fut> {
@@ -700,6 +710,7 @@ impl<M: Send + 'static> ProcessRef<M> {
     /// # Cancel safety
     ///
     /// As [`ProcessRef::call_timeout`].
+    #[inline]
     pub fn call<R: 'static>(
         &self,
         make: impl FnOnce(ReplyTo<R>) -> M,
@@ -719,6 +730,7 @@ impl<M: Send + 'static> ProcessRef<M> {
     ///
     /// The request is queued when this is called; dropping the future
     /// leaves it queued, and the reply is dropped.
+    #[inline]
     pub fn call_timeout<R: 'static>(
         &self,
         make: impl FnOnce(ReplyTo<R>) -> M,

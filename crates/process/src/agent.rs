@@ -7,11 +7,10 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::ExitReason;
-use crate::call::{await_reply, check_not_self};
+use crate::call::{DEFAULT_CALL_TIMEOUT, await_reply, check_not_self};
+use crate::control::Control;
 use crate::error::{CallError, StartError, StopError};
-use crate::gen_server::{
-    Control, DEFAULT_CALL_TIMEOUT, GenServer, ServerCtx, ServerMsg, ServerRef,
-};
+use crate::gen_server::{GenServer, ServerCtx, ServerMsg, ServerRef};
 use crate::handle::{Process, ProcessHandle};
 use crate::signal::Envelope;
 use crate::start_opts::StartOpts;

@@ -1,5 +1,7 @@
-//! The waiting half of a synchronous call, shared by GenServer and Agent,
-//! and the reused timer it waits with (also behind
+//! The call protocol: the reply port a request carries ([`ReplyTo`]), the
+//! default timeout, and the waiting half of a synchronous call, shared by
+//! GenServer, Agent and [`ProcessRef::call`](crate::ProcessRef::call), with
+//! the reused timer it waits with (also behind
 //! [`ProcessHandle::wait_timeout`](crate::ProcessHandle::wait_timeout)).
 //!
 //! # Invariants
@@ -24,6 +26,7 @@
 //!    wake-up that every future tolerates.
 
 use std::cell::Cell;
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -34,12 +37,69 @@ use tokio::sync::oneshot;
 use tokio::time::{Instant, Sleep};
 
 use crate::cell::ProcessCell;
+use crate::control::Control;
 use crate::error::CallError;
+
+/// The default timeout of [`ServerRef::call`](crate::ServerRef::call), as
+/// in OTP.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The reply port of one call: the caller waits for exactly one `R`.
+///
+/// A call request carries it (the last field of a `Call` enum variant), and
+/// the server replies through it, now or later, from anywhere. Dropping it
+/// without replying leaves the caller waiting until its timeout, as in
+/// Erlang; when the server exits first, the caller gets the exit reason.
+///
+/// # OTP
+///
+/// The `From` of `handle_call/3` and `gen_server:reply/2`.
+pub struct ReplyTo<R>(pub(crate) oneshot::Sender<R>);
+
+impl<R> ReplyTo<R> {
+    /// Sends the reply. If the caller is no longer waiting (it timed out or
+    /// was cancelled), the reply is dropped, never delivered late.
+    ///
+    /// Returns [`Control::Continue`], so that a `handle_call` clause can end
+    /// with its reply, as an Erlang clause ends with `{reply, Reply, State}`.
+    ///
+    /// # OTP
+    ///
+    /// `gen_server:reply/2`, `{reply, Reply, State}`.
+    #[inline]
+    pub fn reply(self, reply: R) -> Control {
+        let _ = self.0.send(reply);
+        Control::Continue
+    }
+
+    /// Sends the reply, or gives it back if the caller is no longer waiting.
+    ///
+    /// # Errors
+    ///
+    /// `Err(reply)` when the caller timed out or was cancelled.
+    #[inline]
+    pub fn try_reply(self, reply: R) -> Result<(), R> {
+        self.0.send(reply)
+    }
+
+    /// Whether the caller is still waiting.
+    pub fn is_waiting(&self) -> bool {
+        !self.0.is_closed()
+    }
+}
+
+impl<R> fmt::Debug for ReplyTo<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplyTo")
+            .field("waiting", &self.is_waiting())
+            .finish()
+    }
+}
 
 /// `CallingSelf` if the calling task is the process `cell`.
 #[inline]
 pub(crate) fn check_not_self(cell: &ProcessCell) -> Result<(), CallError> {
-    match crate::process::current() {
+    match crate::current::current() {
         Some(me) if me == cell.pid => Err(CallError::CallingSelf),
         _ => Ok(()),
     }

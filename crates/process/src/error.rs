@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::registry::Name;
+use crate::name::Name;
 use crate::{ExitReason, Pid};
 
 /// A message could not be delivered because the process has exited; the

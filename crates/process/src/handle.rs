@@ -37,7 +37,7 @@ impl ProcessHandle {
 
     /// The handle of the calling process, if the calling task is a process.
     pub fn current() -> Option<ProcessHandle> {
-        crate::process::current_cell().map(ProcessHandle::new)
+        crate::current::current_cell().map(ProcessHandle::new)
     }
 }
 
@@ -146,7 +146,7 @@ pub trait Process {
     ///
     /// `erlang:exit(Pid, Reason)`.
     fn exit(&self, reason: ExitReason) {
-        let from = crate::current().unwrap_or(Pid::ANONYMOUS);
+        let from = crate::current::current().unwrap_or(Pid::ANONYMOUS);
         self.handle()
             .cell
             .signal_exit(from, reason, SignalKind::Exit);

@@ -71,28 +71,36 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod agent;
+mod by_pid;
 mod call;
 mod catch_unwind;
 mod cell;
+mod control;
 #[cfg(test)]
 mod counting_waker;
+mod ctx;
+mod current;
 mod error;
 mod exit_reason;
-mod exit_waiters;
 pub mod gen_server;
 mod handle;
 mod id_hash;
-mod links;
 mod mailbox;
 mod myself;
+mod name;
 mod pid;
-mod process;
+mod process_ref;
 mod queue;
 mod registry;
+mod scope;
 mod signal;
+mod spawn;
 mod start_opts;
 
 pub use agent::Agent;
+pub use by_pid::{exit, is_alive, kill, process_count, wait_exit};
+pub use ctx::{Ctx, TimerRef};
+pub use current::current;
 pub use error::{CallError, RegisterError, SendError, StartError, StopError};
 pub use exit_reason::ExitReason;
 pub use gen_server::{Control, DEFAULT_CALL_TIMEOUT, GenServer, ReplyTo, ServerCtx, ServerRef};
@@ -101,11 +109,11 @@ pub use handle::await_stopped;
 pub use handle::{Process, ProcessHandle};
 pub use id_hash::{IdBuildHasher, IdHasher};
 pub use myself::Myself;
+pub use name::Name;
 pub use pid::{MonitorRef, Pid};
-pub use process::{
-    Ctx, ProcessRef, TimerRef, current, exit, is_alive, kill, process_count, scope, spawn,
-    spawn_link, spawn_opts, wait_exit,
-};
-pub use registry::{Name, register, registered, unregister, whereis};
+pub use process_ref::ProcessRef;
+pub use registry::{register, registered, unregister, whereis};
+pub use scope::scope;
 pub use signal::{Down, ExitSignal, Msg};
+pub use spawn::{spawn, spawn_link, spawn_opts};
 pub use start_opts::StartOpts;

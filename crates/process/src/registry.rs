@@ -1,68 +1,11 @@
 //! The local name registry: one name per process, released when it exits.
-
-use std::borrow::Borrow;
-use std::fmt;
-use std::sync::{Arc, LazyLock};
-
-use dashmap::DashMap;
-use dashmap::mapref::entry::Entry;
+//! The table of names itself is kept with the process cells
+//! (`cell/names.rs`), whose lock order it follows.
 
 use crate::Pid;
-use crate::cell::{self, ProcessCell};
+use crate::cell::{self, names};
 use crate::error::RegisterError;
-
-/// A registered process name.
-///
-/// # OTP
-///
-/// A locally registered atom (`erlang:register/2`).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Name(Arc<str>);
-
-impl Name {
-    /// The name as a string.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&str> for Name {
-    fn from(s: &str) -> Name {
-        Name(Arc::from(s))
-    }
-}
-
-impl From<String> for Name {
-    fn from(s: String) -> Name {
-        Name(Arc::from(s))
-    }
-}
-
-impl From<&Name> for Name {
-    fn from(n: &Name) -> Name {
-        n.clone()
-    }
-}
-
-impl Borrow<str> for Name {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl fmt::Debug for Name {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", &*self.0)
-    }
-}
-
-static NAMES: LazyLock<DashMap<Name, Arc<ProcessCell>>> = LazyLock::new(DashMap::new);
+use crate::name::Name;
 
 /// Registers `pid` under `name`.
 ///
@@ -79,25 +22,7 @@ static NAMES: LazyLock<DashMap<Name, Arc<ProcessCell>>> = LazyLock::new(DashMap:
 pub fn register(name: impl Into<Name>, pid: Pid) -> Result<(), RegisterError> {
     let name = name.into();
     let cell = cell::lookup(pid).ok_or(RegisterError::NoProcess(pid))?;
-    register_cell(name, &cell)
-}
-
-pub(crate) fn register_cell(name: Name, cell: &Arc<ProcessCell>) -> Result<(), RegisterError> {
-    // Invariant 3 of `cell`: the cell lock, then a registry shard lock.
-    let outcome = cell.with_name_slot(|slot| {
-        if let Some(existing) = slot {
-            return Err(RegisterError::AlreadyNamed(existing.clone()));
-        }
-        match NAMES.entry(name.clone()) {
-            Entry::Occupied(e) => Err(RegisterError::AlreadyRegistered(e.get().pid)),
-            Entry::Vacant(v) => {
-                v.insert(cell.clone());
-                *slot = Some(name);
-                Ok(())
-            }
-        }
-    });
-    outcome.unwrap_or(Err(RegisterError::NoProcess(cell.pid)))
+    names::register_cell(name, &cell)
 }
 
 /// Removes a name. Returns `true` if it was registered.
@@ -106,15 +31,7 @@ pub(crate) fn register_cell(name: Name, cell: &Arc<ProcessCell>) -> Result<(), R
 ///
 /// `erlang:unregister/1`.
 pub fn unregister(name: &str) -> bool {
-    let Some((_, cell)) = NAMES.remove(name) else {
-        return false;
-    };
-    cell.with_name_slot(|slot| {
-        if slot.as_ref().is_some_and(|n| n.as_str() == name) {
-            *slot = None;
-        }
-    });
-    true
+    names::unregister(name)
 }
 
 /// The pid registered under `name`, if any.
@@ -123,11 +40,7 @@ pub fn unregister(name: &str) -> bool {
 ///
 /// `erlang:whereis/1`.
 pub fn whereis(name: &str) -> Option<Pid> {
-    NAMES.get(name).map(|c| c.pid)
-}
-
-pub(crate) fn whereis_cell(name: &str) -> Option<Arc<ProcessCell>> {
-    NAMES.get(name).map(|c| c.clone())
+    names::whereis(name)
 }
 
 /// All registered names, in no particular order.
@@ -136,10 +49,5 @@ pub(crate) fn whereis_cell(name: &str) -> Option<Arc<ProcessCell>> {
 ///
 /// `erlang:registered/0`.
 pub fn registered() -> Vec<Name> {
-    NAMES.iter().map(|e| e.key().clone()).collect()
-}
-
-/// Called by exit processing: drops the entry only if it is still ours.
-pub(crate) fn release(name: &Name, pid: Pid) {
-    NAMES.remove_if(name, |_, c| c.pid == pid);
+    names::registered()
 }

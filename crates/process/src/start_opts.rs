@@ -1,6 +1,6 @@
 //! [`StartOpts`]: how every start in arbor says "named and linked".
 
-use crate::registry::Name;
+use crate::name::Name;
 
 /// Options of a start: link to the caller, register a name, trap exits.
 /// The same options for every kind of process: [`spawn_opts`](crate::spawn_opts),

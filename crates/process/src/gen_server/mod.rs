@@ -13,33 +13,23 @@
 //! its request and no call site matches replies it cannot get.
 
 mod ctx;
+mod message;
 mod server;
 mod server_ref;
 
 use std::future::Future;
-use std::time::Duration;
 
-pub use ctx::{ReplyTo, ServerCtx};
+pub use crate::call::{DEFAULT_CALL_TIMEOUT, ReplyTo};
+pub use crate::control::Control;
+pub use ctx::ServerCtx;
 pub use server_ref::ServerRef;
 
-pub(crate) use server::ServerMsg;
+pub(crate) use message::ServerMsg;
 
 use crate::ExitReason;
 use crate::error::StartError;
 use crate::signal::Msg;
 use crate::start_opts::StartOpts;
-
-/// The default timeout of [`ServerRef::call`], as in OTP.
-pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// What a callback decides: keep running or stop.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Control {
-    /// Keep running.
-    Continue,
-    /// Run `terminate` and exit with this reason.
-    Stop(ExitReason),
-}
 
 /// A server process's behaviour. The implementing type is the server's
 /// state: [`GenServer::init`] builds it, the callbacks get `&mut self`.

@@ -5,39 +5,34 @@ use std::panic::AssertUnwindSafe;
 use futures::FutureExt;
 use tokio::sync::oneshot;
 
+use super::GenServer;
 use super::ctx::ServerCtx;
-use super::{Control, GenServer, ServerRef};
+use super::message::ServerMsg;
+use super::server_ref::ServerRef;
 use crate::ExitReason;
 use crate::catch_unwind::catch;
+use crate::cell::register_cell;
+use crate::control::Control;
+use crate::ctx::Ctx;
+use crate::current::current;
 use crate::error::StartError;
 use crate::handle::Process;
 use crate::myself::Myself;
-use crate::process::{self, Ctx};
-use crate::registry::{self, Name};
+use crate::name::Name;
 use crate::signal::Msg;
+use crate::spawn::spawn_unregistered;
 use crate::start_opts::StartOpts;
-
-/// The messages a server's mailbox holds.
-pub(crate) enum ServerMsg<S: GenServer> {
-    /// A call: the request holds its own reply port.
-    Call(S::Call),
-    Cast(S::Cast),
-    Info(S::Info),
-    /// Boxed: rare, and it would make every mailbox slot 16 bytes larger.
-    Stop(Box<ExitReason>),
-}
 
 pub(crate) async fn start<S: GenServer>(
     state: S,
     mut opts: StartOpts,
 ) -> Result<ServerRef<S>, StartError> {
     let (ack_tx, ack_rx) = oneshot::channel();
-    let parent = if opts.link { process::current() } else { None };
+    let parent = if opts.link { current() } else { None };
     // The name is registered by the server itself, so that a taken name
     // is reported with the holder's pid after the link, as OTP does.
     let name = opts.name.take();
-    let proc =
-        process::spawn_unregistered(opts, move |ctx| run::<S>(ctx, state, name, parent, ack_tx));
+    let proc = spawn_unregistered(opts, move |ctx| run::<S>(ctx, state, name, parent, ack_tx));
     match ack_rx.await {
         Ok(Ok(())) => Ok(ServerRef { inner: proc }),
         Ok(Err(e)) => {
@@ -64,7 +59,7 @@ async fn run<S: GenServer>(
         }
         let _ = ack.send(Err(err));
     };
-    if let Some(Err(e)) = name.map(|n| registry::register_cell(n, &ctx.proc.me.cell)) {
+    if let Some(Err(e)) = name.map(|n| register_cell(n, &ctx.proc.me.cell)) {
         let holder = match e {
             crate::RegisterError::AlreadyRegistered(p) => p,
             _ => ctx.pid(),

@@ -3,12 +3,13 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use super::{DEFAULT_CALL_TIMEOUT, GenServer, ReplyTo, ServerMsg};
+use super::GenServer;
+use super::message::ServerMsg;
 use crate::ExitReason;
-use crate::call::{await_reply, check_not_self};
+use crate::call::{DEFAULT_CALL_TIMEOUT, ReplyTo, await_reply, check_not_self};
 use crate::error::{CallError, StopError};
 use crate::handle::{Process, ProcessHandle, await_stopped};
-use crate::process::ProcessRef;
+use crate::process_ref::ProcessRef;
 use crate::signal::Envelope;
 
 /// A typed handle to a running [`GenServer`]: calls, casts, info messages.

@@ -3,7 +3,7 @@
 //!
 //! # Invariants
 //!
-//! 1. A cell is in [`TABLE`] from spawn until its exit processing starts;
+//! 1. A cell is in the process table (`table.rs`) from spawn until its exit processing starts;
 //!    `alive == false` from that moment on and never flips back. Exit
 //!    processing has two halves: `stop_living` (not alive, out of the
 //!    table and registry, mailbox closed) and `publish_exit` (signals,
@@ -30,33 +30,28 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::marker::PhantomPinned;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll, Waker};
 
-use dashmap::DashMap;
 use futures::task::AtomicWaker;
 use parking_lot::Mutex;
 
-use crate::exit_waiters::ExitWaiters;
 use crate::id_hash::IdBuildHasher;
-use crate::links::Links;
 use crate::mailbox::{MailboxSlot, Rx, SysSink, Tx};
-use crate::registry::{self, Name};
+use crate::name::Name;
 use crate::signal::{Down, ExitSignal, Sys};
 use crate::{ExitReason, MonitorRef, Pid};
+use exit_waiters::ExitWaiters;
+use links::Links;
 
-/// Every live process, by pid.
-static TABLE: LazyLock<DashMap<Pid, Arc<ProcessCell>, IdBuildHasher>> =
-    LazyLock::new(DashMap::default);
+mod exit_waiters;
+mod links;
+pub(crate) mod names;
+mod table;
 
-pub(crate) fn lookup(pid: Pid) -> Option<Arc<ProcessCell>> {
-    TABLE.get(&pid).map(|c| c.clone())
-}
-
-pub(crate) fn live_count() -> usize {
-    TABLE.len()
-}
+pub(crate) use names::{register_cell, whereis_cell};
+pub(crate) use table::{live_count, lookup};
 
 struct CellState {
     alive: bool,
@@ -138,7 +133,7 @@ impl ProcessCell {
 
     /// Puts the cell in the process table (invariant 1).
     pub(crate) fn publish(self: &Arc<Self>) {
-        TABLE.insert(self.pid, self.clone());
+        table::insert(self);
     }
 
     /// A sender to the mailbox (opening it) if the process's messages are
@@ -270,7 +265,7 @@ impl ProcessCell {
     }
 
     /// [`ProcessCell::link`] with the peer's cell at hand (a process
-    /// spawned by `self`), without looking it up in [`TABLE`].
+    /// spawned by `self`), without looking it up in the table.
     pub(crate) fn link_cell(self: &Arc<Self>, peer: &Arc<ProcessCell>) {
         let other = peer.pid;
         if other == self.pid {
@@ -387,9 +382,9 @@ impl ProcessCell {
             let mailbox = std::mem::replace(&mut st.mailbox, MailboxSlot::Closed);
             (exiting, st.name.take(), mailbox)
         };
-        TABLE.remove(&self.pid);
+        table::remove(self.pid);
         if let Some(name) = name {
-            registry::release(&name, self.pid);
+            names::release(&name, self.pid);
         }
         drop(mailbox);
         exiting

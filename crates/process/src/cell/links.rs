@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::ProcessCell;
 use crate::Pid;
-use crate::cell::ProcessCell;
 use crate::id_hash::IdBuildHasher;
 
 /// Linked peers by pid: O(1) insert, lookup and remove at any size.

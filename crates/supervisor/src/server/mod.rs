@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use arbor_process::{
-    Ctx, ExitReason, ExitSignal, IdBuildHasher, Msg, Pid, ProcessHandle, ReplyTo, StopError,
-    register,
+    Ctx, ExitReason, ExitSignal, IdBuildHasher, Msg, Myself, Pid, Process, ProcessHandle,
+    StopError, register,
 };
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -16,66 +16,14 @@ use crate::backoff::BackoffState;
 use crate::shutdown::{acceptable, shutdown_many, shutdown_one};
 use crate::template::Args;
 use crate::{
-    AutoShutdown, ChildCounts, ChildId, ChildInfo, ChildSelector, ChildSpec, ChildState,
-    DeleteChildError, ExitAction, GetChildSpecError, Restart, RestartChildError, RestartWindow,
-    StartChildError, StartInfo, StartOutcome, StartSimpleChildError, StartedChild, Strategy,
-    SupFlags, SupStartError, TerminateChildError, WhichChildError, exit_action,
+    AutoShutdown, ChildId, ChildSpec, ChildState, ExitAction, Restart, RestartWindow, StartInfo,
+    StartOutcome, Strategy, SupFlags, SupStartError, exit_action,
 };
-use arbor_process::Myself;
-use arbor_process::Process;
 
+mod message;
 mod requests;
 
-/// A message to the supervisor process.
-#[derive(Debug)]
-pub(crate) enum SupMsg {
-    Req(Request),
-    /// A queued restart attempt for a child in the restarting state;
-    /// `counted`: the intensity check has already been made for it.
-    Retry {
-        key: Key,
-        counted: bool,
-    },
-    /// `stop(reason)`: terminate the children, then exit with the reason.
-    Stop(ExitReason),
-}
-
-/// The API requests (§2.12, §2.13), each with its reply channel.
-#[derive(Debug)]
-pub(crate) enum Request {
-    StartChild(ChildSpec, ReplyTo<Result<StartedChild, StartChildError>>),
-    /// simple_one_for_one: the template's argument (invariant 1 of
-    /// `template`: of the template's type).
-    StartSimpleChild(Args, ReplyTo<Result<StartedChild, StartSimpleChildError>>),
-    TerminateChild(ChildSelector, ReplyTo<Result<(), TerminateChildError>>),
-    RestartChild(ChildId, ReplyTo<Result<StartedChild, RestartChildError>>),
-    DeleteChild(ChildId, ReplyTo<Result<(), DeleteChildError>>),
-    WhichChildren(ReplyTo<Vec<ChildInfo>>),
-    WhichChild(ChildSelector, ReplyTo<Result<ChildInfo, WhichChildError>>),
-    CountChildren(ReplyTo<ChildCounts>),
-    GetChildspec(ChildSelector, ReplyTo<Result<ChildSpec, GetChildSpecError>>),
-    /// The template's argument type; `None` if not simple_one_for_one.
-    TemplateType(ReplyTo<Option<std::any::TypeId>>),
-    Status(ReplyTo<Status>),
-}
-
-/// What the tree snapshot needs from one supervisor.
-#[derive(Debug, Clone)]
-pub(crate) struct Status {
-    pub(crate) flags: SupFlags,
-    pub(crate) name: Option<String>,
-    pub(crate) restarts_in_window: usize,
-    /// Newest first, with each child's restart type.
-    pub(crate) children: Vec<(ChildInfo, Restart)>,
-}
-
-/// Which child a retry is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Key {
-    Static(ChildId),
-    /// A simple_one_for_one child by its last pid.
-    Dynamic(Pid),
-}
+pub(crate) use message::{Key, Request, RetryCause, Status, SupMsg};
 
 /// The run state of one child (`pid | undefined | restarting`).
 #[derive(Debug)]
@@ -237,7 +185,7 @@ impl Server {
         loop {
             let flow = match self.ctx.recv().await {
                 Msg::Message(SupMsg::Req(req)) => self.request(req).await,
-                Msg::Message(SupMsg::Retry { key, counted }) => self.retry(key, counted).await,
+                Msg::Message(SupMsg::Retry { key, cause }) => self.retry(key, cause).await,
                 Msg::Message(SupMsg::Stop(reason)) => {
                     self.terminate_children().await;
                     Flow::Exit(reason)
@@ -399,7 +347,7 @@ impl Server {
             delay,
             SupMsg::Retry {
                 key: key.clone(),
-                counted: true,
+                cause: RetryCause::Exit,
             },
         );
         true
@@ -428,7 +376,7 @@ impl Server {
         };
         let msg = SupMsg::Retry {
             key,
-            counted: false,
+            cause: RetryCause::FailedRestart,
         };
         if delay.is_zero() {
             let _ = self.ctx.process_ref().send(msg);
@@ -437,7 +385,7 @@ impl Server {
         }
     }
 
-    async fn retry(&mut self, key: Key, counted: bool) -> Flow {
+    async fn retry(&mut self, key: Key, cause: RetryCause) -> Flow {
         let still_restarting = match &key {
             Key::Static(id) => self
                 .children
@@ -451,7 +399,9 @@ impl Server {
         if !still_restarting {
             return Flow::Continue;
         }
-        if !counted && let Some(flow) = self.intensity_check().await {
+        if cause == RetryCause::FailedRestart
+            && let Some(flow) = self.intensity_check().await
+        {
             return flow;
         }
         match key {

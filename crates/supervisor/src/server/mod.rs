@@ -15,9 +15,12 @@
 //!    by `Supervisor::validate` before the process is spawned).
 //! 3. **A slot is restarting iff a retry for it is queued or pending on a
 //!    timer.** Only `Server::mark_restarting` sets [`Slot::Restarting`],
-//!    and it queues exactly one `SupMsg::Retry`. A retry that finds its
-//!    slot no longer restarting (terminated, deleted, or restarted by its
-//!    strategy meanwhile) is stale and dropped.
+//!    and it queues exactly one `SupMsg::Retry` with it. A retry that
+//!    finds its slot no longer restarting (terminated, deleted, or
+//!    restarted by its strategy meanwhile) is stale and dropped. A static
+//!    slot that leaves the restarting state and enters it again before
+//!    its old retry arrives has two queued; the first to arrive acts, as
+//!    OTP's `try_again_restart` does (it too checks only `restarting`).
 //! 4. **One intensity check per exit**: a child exit that leads to a
 //!    restart records one restart in the window before anything else;
 //!    its backoff-delayed retry (`RetryCause::Exit`) is not counted

@@ -58,8 +58,8 @@ pub(super) struct DynChild {
 pub(super) enum Slot {
     Running(ProcessHandle),
     Undefined,
-    /// Invariant 3: exactly one retry for the child is queued or pending
-    /// on a timer.
+    /// Invariant 3: a retry for the child is queued or pending on a
+    /// timer; set only by `Server::mark_restarting`.
     Restarting,
 }
 

@@ -21,6 +21,7 @@ use crate::{
 ///
 /// `{ok, {#{strategy => simple_one_for_one}, [Template]}}` from
 /// `Module:init/1`.
+#[must_use = "a supervisor does nothing until started"]
 pub struct SimpleSupervisor<A> {
     sup: Supervisor,
     _args: PhantomData<fn(A)>,
@@ -175,23 +176,27 @@ impl<A> SimpleSupervisorRef<A> {
     /// [`start_child`](SimpleSupervisorRef::start_child) fails with
     /// [`StartSimpleChildError::StartFailed`] (`badarg`). Use
     /// [`SupervisorRef::into_simple`] for a checked handle.
+    #[must_use]
     pub fn whereis(name: &str) -> Option<SimpleSupervisorRef<A>> {
         SupervisorRef::whereis(name).map(SimpleSupervisorRef::new)
     }
 
     /// The supervisor running as `pid`, unchecked as
     /// [`SimpleSupervisorRef::whereis`].
+    #[must_use]
     pub fn from_pid(pid: Pid) -> Option<SimpleSupervisorRef<A>> {
         SupervisorRef::from_pid(pid).map(SimpleSupervisorRef::new)
     }
 
     /// The untyped handle, for every request that takes no argument.
+    #[must_use]
     pub fn supervisor(&self) -> &SupervisorRef {
         &self.sup
     }
 
     /// A copy whose calls time out after `timeout`, as
     /// [`SupervisorRef::with_timeout`].
+    #[must_use = "with_timeout returns a new handle; the original keeps its timeout"]
     pub fn with_timeout(&self, timeout: Duration) -> SimpleSupervisorRef<A> {
         SimpleSupervisorRef::new(self.sup.with_timeout(timeout))
     }

@@ -161,6 +161,7 @@ pub(crate) enum StartFn {
 /// start function is a closure instead of `{M, F, A}`, and
 /// [`ChildSpec::worker_with`] keeps the `A`.
 #[derive(Clone)]
+#[must_use = "a child spec does nothing until given to a supervisor"]
 pub struct ChildSpec {
     /// The child's id, unique among its supervisor's children.
     pub id: ChildId,

@@ -40,6 +40,7 @@ use crate::{
 /// The `{ok, {SupFlags, ChildSpecs}}` returned by `Module:init/1`; the
 /// registered name of `supervisor:start_link/3` is in [`StartOpts`].
 #[derive(Debug, Clone, Default)]
+#[must_use = "a supervisor does nothing until started"]
 pub struct Supervisor {
     flags: SupFlags,
     specs: Vec<ChildSpec>,

@@ -42,12 +42,14 @@ impl SupervisorRef {
     }
 
     /// The supervisor registered under `name`, if any.
+    #[must_use]
     pub fn whereis(name: &str) -> Option<SupervisorRef> {
         ProcessRef::whereis(name).map(SupervisorRef::new)
     }
 
     /// The supervisor running as `pid`; `None` if it is dead or not a
     /// supervisor.
+    #[must_use]
     pub fn from_pid(pid: Pid) -> Option<SupervisorRef> {
         ProcessRef::from_pid(pid).map(SupervisorRef::new)
     }
@@ -55,6 +57,7 @@ impl SupervisorRef {
     /// A copy whose calls fail with
     /// [`CallError::Timeout`](arbor_process::CallError::Timeout) after
     /// `timeout`.
+    #[must_use = "with_timeout returns a new handle; the original keeps its timeout"]
     pub fn with_timeout(&self, timeout: Duration) -> SupervisorRef {
         SupervisorRef {
             process: self.process.clone(),

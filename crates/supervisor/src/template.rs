@@ -126,6 +126,7 @@ fn wrong_args() -> StartOutcome {
 ///
 /// The one child spec of a simple_one_for_one supervisor; `A` is the
 /// `ExtraArgs` of `supervisor:start_child/2`, appended to `{M, F, Args}`.
+#[must_use = "a child template does nothing until given to a supervisor"]
 pub struct ChildTemplate<A> {
     spec: ChildSpec,
     _args: PhantomData<fn(A)>,

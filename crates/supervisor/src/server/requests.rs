@@ -1,10 +1,13 @@
 //! The API requests (otp-reference §2.12, §2.13): one handler per
-//! request, each answering with its operation's own error.
+//! request, each answering with its operation's own error, and each one
+//! `match` on the children storage (invariant 2).
 
-use arbor_process::ExitReason;
+use arbor_process::{ExitReason, Process};
 use tokio::time::Instant;
 
-use super::{Child, DynChild, Flow, Request, Server, Slot, Started, Status, report_shutdown};
+use super::children::{Child, Children, DynChild, Slot};
+use super::message::{Request, Status};
+use super::{Flow, Server, Started, report, start_spec};
 use crate::backoff::BackoffState;
 use crate::shutdown::shutdown_one;
 use crate::template::Args;
@@ -13,7 +16,6 @@ use crate::{
     GetChildSpecError, Restart, RestartChildError, StartChildError, StartSimpleChildError,
     StartedChild, TerminateChildError, WhichChildError,
 };
-use arbor_process::Process;
 
 impl Server {
     pub(super) async fn request(&mut self, req: Request) -> Flow {
@@ -50,13 +52,15 @@ impl Server {
                 reply.reply(self.get_childspec(target));
             }
             Request::TemplateType(reply) => {
-                reply.reply(
+                reply.reply(match &self.children {
+                    Children::Static(_) => None,
                     // A static spec used as the template takes `()`.
-                    self.template.as_ref().map(|t| {
-                        t.template_args()
-                            .map_or(std::any::TypeId::of::<()>(), |a| a.type_id)
-                    }),
-                );
+                    Children::Simple(s) => Some(
+                        s.template
+                            .template_args()
+                            .map_or(std::any::TypeId::of::<()>(), |a| a.type_id),
+                    ),
+                });
             }
             Request::Status(reply) => {
                 let children = self.children_with_restart();
@@ -72,33 +76,27 @@ impl Server {
     }
 
     async fn start_child(&mut self, spec: ChildSpec) -> Result<StartedChild, StartChildError> {
-        if self.template.is_some() {
+        let label = self.label();
+        let Children::Static(list) = &mut self.children else {
             return Err(StartChildError::SimpleOneForOne);
-        }
+        };
         spec.validate(self.flags.auto_shutdown)?;
-        if let Some(c) = self.children.iter().find(|c| c.spec.id == spec.id) {
+        if let Some(c) = list.iter().find(|c| c.spec.id == spec.id) {
             return Err(match &c.slot {
                 Slot::Running(h) => StartChildError::AlreadyStarted(h.pid()),
                 _ => StartChildError::AlreadyPresent,
             });
         }
-        match self.start_spec(&spec, Args::none()).await {
+        // Invariant 1: a new child goes at the end of the start order.
+        match start_spec(&self.ctx, &label, &spec, Args::none()).await {
             Ok(Started::Running(h, info)) => {
                 let pid = h.pid();
-                self.children.push(Child {
-                    spec,
-                    slot: Slot::Running(h),
-                    backoff: BackoffState::default(),
-                });
+                list.push(Child::new(spec, Slot::Running(h)));
                 Ok(StartedChild::Started(pid, info))
             }
             Ok(Started::Ignored) => {
                 if spec.restart != Restart::Temporary {
-                    self.children.push(Child {
-                        spec,
-                        slot: Slot::Undefined,
-                        backoff: BackoffState::default(),
-                    });
+                    list.push(Child::new(spec, Slot::Undefined));
                 }
                 Ok(StartedChild::Ignored)
             }
@@ -110,14 +108,15 @@ impl Server {
         &mut self,
         mut args: Args,
     ) -> Result<StartedChild, StartSimpleChildError> {
-        // Borrowed, not cloned: `start_spec` only reads the supervisor.
-        let Some(template) = &self.template else {
+        let label = self.label();
+        let Children::Simple(s) = &mut self.children else {
             // Invariant 1 of `template`: an unchecked typed handle to a
             // static supervisor; OTP's start fails the same way.
             return Err(StartSimpleChildError::StartFailed(ExitReason::custom(
                 "badarg",
             )));
         };
+        let template = &s.template;
         // Temporary children are never restarted: their argument is moved
         // into the start, not kept. A static spec used as the template
         // ignores its argument.
@@ -128,12 +127,12 @@ impl Server {
             },
             _ => (args, None),
         };
-        match self.start_spec(template, start_args).await {
+        match start_spec(&self.ctx, &label, template, start_args).await {
             Ok(Started::Running(h, info)) => {
                 let pid = h.pid();
-                let order = self.next_order;
-                self.next_order += 1;
-                self.dynamic.insert(
+                let order = s.next_order;
+                s.next_order += 1;
+                s.by_pid.insert(
                     pid,
                     DynChild {
                         order,
@@ -151,59 +150,63 @@ impl Server {
 
     async fn terminate_child(&mut self, target: ChildSelector) -> Result<(), TerminateChildError> {
         let label = self.label();
-        if let Some(template) = self.template.clone() {
-            let ChildSelector::Pid(pid) = target else {
-                return Err(TerminateChildError::SimpleOneForOne);
-            };
-            let Some(child) = self.dynamic.remove(&pid) else {
-                // A dead pid is fine (it may have just exited); a live
-                // process that is not our child is not.
-                return if arbor_process::is_alive(pid) {
-                    Err(TerminateChildError::NotFound)
-                } else {
-                    Ok(())
+        match (&mut self.children, target) {
+            (Children::Static(_), ChildSelector::Pid(_)) => Err(TerminateChildError::NotFound),
+            (Children::Static(list), ChildSelector::Id(id)) => {
+                let Some(idx) = list.iter().position(|c| c.spec.id == id) else {
+                    return Err(TerminateChildError::NotFound);
                 };
-            };
-            if let Slot::Running(h) = child.slot {
-                let reason = shutdown_one(&self.ctx, &h, template.shutdown).await;
-                report_shutdown(&label, &template, pid, &reason);
+                let child = &mut list[idx];
+                // Invariant 3: a restarting child becomes undefined; its
+                // queued retry is then stale.
+                if let Slot::Running(h) = std::mem::replace(&mut child.slot, Slot::Undefined) {
+                    let reason = shutdown_one(&self.ctx, &h, child.spec.shutdown).await;
+                    report::shutdown(&label, &child.spec, h.pid(), &reason);
+                }
+                if child.spec.restart == Restart::Temporary {
+                    list.remove(idx);
+                }
+                Ok(())
             }
-            return Ok(());
+            (Children::Simple(_), ChildSelector::Id(_)) => {
+                Err(TerminateChildError::SimpleOneForOne)
+            }
+            (Children::Simple(s), ChildSelector::Pid(pid)) => {
+                let Some(child) = s.by_pid.remove(&pid) else {
+                    // A dead pid is fine (it may have just exited); a live
+                    // process that is not our child is not.
+                    return if arbor_process::is_alive(pid) {
+                        Err(TerminateChildError::NotFound)
+                    } else {
+                        Ok(())
+                    };
+                };
+                if let Slot::Running(h) = child.slot {
+                    let reason = shutdown_one(&self.ctx, &h, s.template.shutdown).await;
+                    report::shutdown(&label, &s.template, pid, &reason);
+                }
+                Ok(())
+            }
         }
-        let ChildSelector::Id(id) = target else {
-            return Err(TerminateChildError::NotFound);
-        };
-        let Some(idx) = self.children.iter().position(|c| c.spec.id == id) else {
-            return Err(TerminateChildError::NotFound);
-        };
-        let child = &mut self.children[idx];
-        if let Slot::Running(h) = std::mem::replace(&mut child.slot, Slot::Undefined) {
-            let reason = shutdown_one(&self.ctx, &h, child.spec.shutdown).await;
-            report_shutdown(&label, &child.spec, h.pid(), &reason);
-        }
-        if child.spec.restart == Restart::Temporary {
-            self.children.remove(idx);
-        }
-        Ok(())
     }
 
     async fn restart_child(&mut self, id: ChildId) -> Result<StartedChild, RestartChildError> {
-        if self.template.is_some() {
+        let label = self.label();
+        let Children::Static(list) = &mut self.children else {
             return Err(RestartChildError::SimpleOneForOne);
-        }
-        let Some(idx) = self.children.iter().position(|c| c.spec.id == id) else {
+        };
+        let Some(child) = list.iter_mut().find(|c| c.spec.id == id) else {
             return Err(RestartChildError::NotFound);
         };
-        match &self.children[idx].slot {
+        match &child.slot {
             Slot::Running(_) => return Err(RestartChildError::Running),
             Slot::Restarting => return Err(RestartChildError::Restarting),
             Slot::Undefined => {}
         }
-        let spec = self.children[idx].spec.clone();
-        match self.start_spec(&spec, Args::none()).await {
+        match start_spec(&self.ctx, &label, &child.spec, Args::none()).await {
             Ok(Started::Running(h, info)) => {
                 let pid = h.pid();
-                self.children[idx].slot = Slot::Running(h);
+                child.slot = Slot::Running(h);
                 Ok(StartedChild::Started(pid, info))
             }
             Ok(Started::Ignored) => Ok(StartedChild::Ignored),
@@ -212,17 +215,18 @@ impl Server {
     }
 
     fn delete_child(&mut self, id: &ChildId) -> Result<(), DeleteChildError> {
-        if self.template.is_some() {
+        let Children::Static(list) = &mut self.children else {
             return Err(DeleteChildError::SimpleOneForOne);
-        }
-        let Some(idx) = self.children.iter().position(|c| c.spec.id == *id) else {
+        };
+        let Some(idx) = list.iter().position(|c| c.spec.id == *id) else {
             return Err(DeleteChildError::NotFound);
         };
-        match self.children[idx].slot {
+        match list[idx].slot {
             Slot::Running(_) => Err(DeleteChildError::Running),
             Slot::Restarting => Err(DeleteChildError::Restarting),
             Slot::Undefined => {
-                self.children.remove(idx);
+                // Invariant 1: the others keep their order.
+                list.remove(idx);
                 Ok(())
             }
         }
@@ -239,50 +243,42 @@ impl Server {
     /// `f` of every child's info and restart type, newest first; dynamic
     /// children by descending start order. One list, built in place.
     fn map_children<T>(&self, f: impl Fn(ChildInfo, Restart) -> T) -> Vec<T> {
-        if let Some(t) = &self.template {
-            let mut newest_first: Vec<&DynChild> = self.dynamic.values().collect();
-            newest_first.sort_unstable_by_key(|c| std::cmp::Reverse(c.order));
-            return newest_first
-                .into_iter()
+        match &self.children {
+            Children::Static(list) => list
+                .iter()
+                .rev()
                 .map(|c| {
                     let info = ChildInfo {
-                        id: None,
+                        id: Some(c.spec.id.clone()),
                         state: c.slot.state(),
-                        child_type: t.child_type,
+                        child_type: c.spec.child_type,
                     };
-                    f(info, t.restart)
+                    f(info, c.spec.restart)
                 })
-                .collect();
+                .collect(),
+            Children::Simple(s) => {
+                let mut newest_first: Vec<&DynChild> = s.by_pid.values().collect();
+                newest_first.sort_unstable_by_key(|c| std::cmp::Reverse(c.order));
+                newest_first
+                    .into_iter()
+                    .map(|c| {
+                        let info = ChildInfo {
+                            id: None,
+                            state: c.slot.state(),
+                            child_type: s.template.child_type,
+                        };
+                        f(info, s.template.restart)
+                    })
+                    .collect()
+            }
         }
-        self.children
-            .iter()
-            .rev()
-            .map(|c| {
-                let info = ChildInfo {
-                    id: Some(c.spec.id.clone()),
-                    state: c.slot.state(),
-                    child_type: c.spec.child_type,
-                };
-                f(info, c.spec.restart)
-            })
-            .collect()
     }
 
     fn which_child(&self, target: ChildSelector) -> Result<ChildInfo, WhichChildError> {
-        match (&self.template, target) {
-            (Some(t), ChildSelector::Pid(pid)) => {
-                let c = self.dynamic.get(&pid).ok_or(WhichChildError::NotFound)?;
-                Ok(ChildInfo {
-                    id: None,
-                    state: c.slot.state(),
-                    child_type: t.child_type,
-                })
-            }
-            (Some(_), ChildSelector::Id(_)) => Err(WhichChildError::SimpleOneForOne),
-            (None, ChildSelector::Pid(_)) => Err(WhichChildError::NotFound),
-            (None, ChildSelector::Id(id)) => {
-                let c = self
-                    .children
+        match (&self.children, target) {
+            (Children::Static(_), ChildSelector::Pid(_)) => Err(WhichChildError::NotFound),
+            (Children::Static(list), ChildSelector::Id(id)) => {
+                let c = list
                     .iter()
                     .find(|c| c.spec.id == id)
                     .ok_or(WhichChildError::NotFound)?;
@@ -292,67 +288,77 @@ impl Server {
                     child_type: c.spec.child_type,
                 })
             }
+            (Children::Simple(_), ChildSelector::Id(_)) => Err(WhichChildError::SimpleOneForOne),
+            (Children::Simple(s), ChildSelector::Pid(pid)) => {
+                let c = s.by_pid.get(&pid).ok_or(WhichChildError::NotFound)?;
+                Ok(ChildInfo {
+                    id: None,
+                    state: c.slot.state(),
+                    child_type: s.template.child_type,
+                })
+            }
         }
     }
 
     fn count_children(&self) -> ChildCounts {
-        if let Some(t) = &self.template {
-            let n = self.dynamic.len();
-            let restarting = self
-                .dynamic
-                .values()
-                .filter(|c| matches!(c.slot, Slot::Restarting))
-                .count();
-            let (supervisors, workers) = match t.child_type {
-                ChildType::Supervisor => (n, 0),
-                ChildType::Worker => (0, n),
-            };
-            return ChildCounts {
-                specs: 1,
-                active: n - restarting,
-                supervisors,
-                workers,
-            };
-        }
-        let mut counts = ChildCounts {
-            specs: self.children.len(),
-            ..ChildCounts::default()
-        };
-        for c in &self.children {
-            if let Slot::Running(h) = &c.slot
-                && h.is_alive()
-            {
-                counts.active += 1;
+        match &self.children {
+            Children::Static(list) => {
+                let mut counts = ChildCounts {
+                    specs: list.len(),
+                    ..ChildCounts::default()
+                };
+                for c in list {
+                    if let Slot::Running(h) = &c.slot
+                        && h.is_alive()
+                    {
+                        counts.active += 1;
+                    }
+                    match c.spec.child_type {
+                        ChildType::Supervisor => counts.supervisors += 1,
+                        ChildType::Worker => counts.workers += 1,
+                    }
+                }
+                counts
             }
-            match c.spec.child_type {
-                ChildType::Supervisor => counts.supervisors += 1,
-                ChildType::Worker => counts.workers += 1,
+            Children::Simple(s) => {
+                let n = s.by_pid.len();
+                let restarting = s.by_pid.values().filter(|c| c.slot.is_restarting()).count();
+                let (supervisors, workers) = match s.template.child_type {
+                    ChildType::Supervisor => (n, 0),
+                    ChildType::Worker => (0, n),
+                };
+                ChildCounts {
+                    specs: 1,
+                    active: n - restarting,
+                    supervisors,
+                    workers,
+                }
             }
         }
-        counts
     }
 
     fn get_childspec(&self, target: ChildSelector) -> Result<ChildSpec, GetChildSpecError> {
-        match (&self.template, target) {
-            // OTP answers with the template for a current child and for any
-            // dead pid (as terminate_child answers ok for one).
-            (Some(t), ChildSelector::Pid(pid))
-                if self.dynamic.contains_key(&pid) || !arbor_process::is_alive(pid) =>
-            {
-                Ok(t.clone())
-            }
-            (Some(_), ChildSelector::Pid(_)) => Err(GetChildSpecError::NotFound),
-            // OTP looks an id up among the specs, where the template is
-            // stored under its own id (oracle scenario 04).
-            (Some(t), ChildSelector::Id(id)) if t.id == id => Ok(t.clone()),
-            (Some(_), ChildSelector::Id(_)) => Err(GetChildSpecError::NotFound),
-            (None, ChildSelector::Pid(_)) => Err(GetChildSpecError::NotFound),
-            (None, ChildSelector::Id(id)) => self
-                .children
+        match (&self.children, target) {
+            (Children::Static(_), ChildSelector::Pid(_)) => Err(GetChildSpecError::NotFound),
+            (Children::Static(list), ChildSelector::Id(id)) => list
                 .iter()
                 .find(|c| c.spec.id == id)
                 .map(|c| c.spec.clone())
                 .ok_or(GetChildSpecError::NotFound),
+            // OTP answers with the template for a current child and for any
+            // dead pid (as terminate_child answers ok for one).
+            (Children::Simple(s), ChildSelector::Pid(pid))
+                if s.by_pid.contains_key(&pid) || !arbor_process::is_alive(pid) =>
+            {
+                Ok(s.template.clone())
+            }
+            (Children::Simple(_), ChildSelector::Pid(_)) => Err(GetChildSpecError::NotFound),
+            // OTP looks an id up among the specs, where the template is
+            // stored under its own id (oracle scenario 04).
+            (Children::Simple(s), ChildSelector::Id(id)) if s.template.id == id => {
+                Ok(s.template.clone())
+            }
+            (Children::Simple(_), ChildSelector::Id(_)) => Err(GetChildSpecError::NotFound),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The todo service's line protocol, as pure functions: a bounded line
-//! decoder, the request parser and the reply formatter. The server
+//! decoder (over tokio-util's `LinesCodec`), the request parser and the reply formatter. The server
 //! ([`TodoServer`](crate::TodoServer)) only moves bytes and runs requests.
 //!
 //! # The protocol
@@ -45,6 +45,9 @@
 //! ```
 
 use std::fmt;
+
+use tokio_util::bytes::BytesMut;
+use tokio_util::codec::{Decoder, LinesCodec, LinesCodecError};
 
 use crate::TodoEvent;
 
@@ -273,13 +276,15 @@ impl fmt::Display for Reply<'_> {
 
 // ===== line decoder =====
 
-/// Splits a byte stream into request lines, holding at most about
-/// [`MAX_LINE_LEN`] bytes plus the last chunk fed.
+/// Splits a byte stream into request lines with tokio-util's
+/// [`LinesCodec`], holding at most about [`MAX_LINE_LEN`] bytes plus the
+/// last chunk fed.
 ///
 /// A line longer than the limit yields [`ErrorReason::LineTooLong`] as
 /// soon as the limit is passed, and its bytes up to the next `\n` are
-/// dropped. A line that is not UTF-8 yields [`ErrorReason::InvalidUtf8`].
-/// Either way the following lines decode normally.
+/// dropped (the codec discards them). A line that is not UTF-8 yields
+/// [`ErrorReason::InvalidUtf8`]. Either way the following lines decode
+/// normally: the codec's errors are items here, not the end of the stream.
 ///
 /// ```
 /// use arbor_todo::protocol::LineDecoder;
@@ -293,11 +298,14 @@ impl fmt::Display for Reply<'_> {
 /// ```
 #[derive(Debug)]
 pub struct LineDecoder {
-    buf: Vec<u8>,
+    /// Accepts `max + 1` bytes before the `\n`, so that a line of `max`
+    /// bytes may still end in `\r\n`; longer stripped lines are rejected
+    /// here.
+    codec: LinesCodec,
+    buf: BytesMut,
     max: usize,
-    /// Bytes of `buf` known to hold no `\n`.
-    scanned: usize,
-    /// Dropping the rest of a line that was too long.
+    /// The codec is dropping the rest of a line that was too long (it
+    /// does so from its next `decode` on, up to and with the next `\n`).
     discarding: bool,
 }
 
@@ -305,9 +313,9 @@ impl LineDecoder {
     /// A decoder for lines of at most `max` bytes (without the line end).
     pub fn new(max: usize) -> LineDecoder {
         LineDecoder {
-            buf: Vec::new(),
+            codec: LinesCodec::new_with_max_length(max.saturating_add(1)),
+            buf: BytesMut::new(),
             max,
-            scanned: 0,
             discarding: false,
         }
     }
@@ -319,48 +327,46 @@ impl LineDecoder {
 
     /// The next complete line, if one was received.
     pub fn next_line(&mut self) -> Option<Result<String, ErrorReason>> {
-        loop {
-            let newline = self.buf[self.scanned..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map(|i| self.scanned + i);
-            if self.discarding {
-                let Some(end) = newline else {
-                    self.buf.clear();
-                    self.scanned = 0;
-                    return None;
-                };
-                self.buf.drain(..=end);
-                self.scanned = 0;
-                self.discarding = false;
-                continue;
+        // The bytes the codec drops before the next line starts.
+        let (skip, still_discarding) = if self.discarding {
+            match self.buf.iter().position(|&b| b == b'\n') {
+                Some(newline) => (newline + 1, false),
+                // All of `buf` is dropped; no line can start in it.
+                None => (self.buf.len(), true),
             }
-            let Some(end) = newline else {
-                // `max` bytes and a `\r` may still end well.
-                if self.buf.len() > self.max + 1 {
-                    self.buf.clear();
-                    self.scanned = 0;
-                    self.discarding = true;
-                    return Some(Err(ErrorReason::LineTooLong));
+        } else {
+            (0, false)
+        };
+        // A line of `max + 1` bytes is too long unless its last is `\r`;
+        // the codec's UTF-8 error hides the line, so look before.
+        let byte_past_max = self.buf.get(skip + self.max).copied();
+        let before = self.buf.len();
+        let decoded = self.codec.decode(&mut self.buf);
+        self.discarding = still_discarding;
+        match decoded {
+            Ok(None) => None,
+            Ok(Some(line)) if line.len() > self.max => Some(Err(ErrorReason::LineTooLong)),
+            Ok(Some(line)) => Some(Ok(line)),
+            Err(LinesCodecError::MaxLineLengthExceeded) => {
+                self.discarding = true;
+                Some(Err(ErrorReason::LineTooLong))
+            }
+            // The only I/O error of `LinesCodec::decode`: the line (now
+            // consumed) was not UTF-8.
+            Err(LinesCodecError::Io(_)) => {
+                let line_len = before - self.buf.len() - skip - 1;
+                if line_len > self.max && byte_past_max != Some(b'\r') {
+                    Some(Err(ErrorReason::LineTooLong))
+                } else {
+                    Some(Err(ErrorReason::InvalidUtf8))
                 }
-                self.scanned = self.buf.len();
-                return None;
-            };
-            let mut line: Vec<u8> = self.buf.drain(..=end).collect();
-            self.scanned = 0;
-            line.pop(); // the '\n'
-            if line.last() == Some(&b'\r') {
-                line.pop();
             }
-            if line.len() > self.max {
-                return Some(Err(ErrorReason::LineTooLong));
-            }
-            return Some(String::from_utf8(line).map_err(|_| ErrorReason::InvalidUtf8));
         }
     }
 
     /// Whether part of a line was received and not yet its end (at end of
-    /// input, that part is dropped).
+    /// input, that part is dropped). Meaningful once
+    /// [`next_line`](LineDecoder::next_line) returned `None`.
     pub fn has_partial(&self) -> bool {
         !self.buf.is_empty() && !self.discarding
     }

@@ -9,7 +9,11 @@ use crate::error::FlagsError;
 ///
 /// The `strategy` supervisor flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Strategy {
     /// Restart only the child that exited.
     #[default]
@@ -44,7 +48,11 @@ impl fmt::Display for Strategy {
 ///
 /// The `auto_shutdown` supervisor flag (OTP 24+).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum AutoShutdown {
     /// Never; significant children are not allowed.
     #[default]

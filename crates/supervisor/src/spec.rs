@@ -20,7 +20,11 @@ use crate::{AutoShutdown, Backoff, ChildId, IntoStartOutcome, StartOutcome};
 ///
 /// The `restart` field of a child spec; see otp-reference §2.6 for the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Restart {
     /// Always restarted.
     #[default]
@@ -49,7 +53,11 @@ impl fmt::Display for Restart {
 /// The `shutdown` field: `brutal_kill`, a timeout in milliseconds, or
 /// `infinity`. Defaults: 5 s for workers, infinity for supervisors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Shutdown {
     /// Killed at once (untrappable).
     BrutalKill,
@@ -77,7 +85,11 @@ impl fmt::Display for Shutdown {
 /// [`count_children`](crate::SupervisorRef::count_children); supervisors are
 /// also descended into by [`tree`](crate::SupervisorRef::tree).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(rename_all = "snake_case"))]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum ChildType {
     /// Any process that is not a supervisor.
     #[default]

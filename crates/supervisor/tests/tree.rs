@@ -88,7 +88,12 @@ async fn tree_json_has_the_documented_shape() {
     let log = Log::default();
     let root = Supervisor::one_for_one()
         .child(probe(&log, "a"))
-        .child(Probe::new(&log, "b").ignore().spec().restart(Restart::Transient))
+        .child(
+            Probe::new(&log, "b")
+                .ignore()
+                .spec()
+                .restart(Restart::Transient),
+        )
         .start_opts(StartOpts::default().name("tree_rs_json"))
         .await
         .unwrap();

@@ -90,29 +90,37 @@ pub enum Request {
 
 /// Why a line was answered with `ERR`: its `Display` is the text after
 /// `ERR `.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ErrorReason {
     /// The line was empty (or only spaces).
+    #[error("empty line")]
     EmptyLine,
     /// The first word is no command.
+    #[error("unknown command {0:?}")]
     UnknownCommand(String),
     /// A list name or item is missing.
+    #[error("missing argument (usage: {usage})")]
     MissingArgument {
         /// How the command is used, e.g. `PUT <list> <item>`.
         usage: &'static str,
     },
     /// Words after the last argument the command takes.
+    #[error("bad arguments (usage: {usage})")]
     BadArguments {
         /// How the command is used, e.g. `CREATE <list>`.
         usage: &'static str,
     },
     /// The line was longer than [`MAX_LINE_LEN`] bytes; it was skipped.
+    #[error("line too long (max {} bytes)", MAX_LINE_LEN)]
     LineTooLong,
     /// The line was not valid UTF-8; it was skipped.
+    #[error("invalid UTF-8")]
     InvalidUtf8,
     /// No list has this name.
+    #[error("unknown list {0:?}")]
     UnknownList(String),
     /// `DELETE`: the list has no such item.
+    #[error("unknown item {item:?} in list {list:?}")]
     UnknownItem {
         /// The list's name.
         list: String,
@@ -120,40 +128,19 @@ pub enum ErrorReason {
         item: String,
     },
     /// `CREATE`: the manager did not keep the list (it died at once).
+    #[error("list {0:?} could not be created")]
     NotCreated(String),
     /// The todo tree (or the list) could not answer: it is restarting or
     /// stopped. The request may be retried.
+    #[error("unavailable: {0}")]
     Unavailable(String),
     /// A command after `EVENTS` on the same connection.
+    #[error("events mode: commands are not accepted")]
     EventsMode,
     /// The connection's event stream ended; commands are accepted again.
+    #[error("events ended: {0}")]
     EventsEnded(String),
 }
-
-impl fmt::Display for ErrorReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ErrorReason::EmptyLine => f.write_str("empty line"),
-            ErrorReason::UnknownCommand(c) => write!(f, "unknown command {c:?}"),
-            ErrorReason::MissingArgument { usage } => {
-                write!(f, "missing argument (usage: {usage})")
-            }
-            ErrorReason::BadArguments { usage } => write!(f, "bad arguments (usage: {usage})"),
-            ErrorReason::LineTooLong => write!(f, "line too long (max {MAX_LINE_LEN} bytes)"),
-            ErrorReason::InvalidUtf8 => f.write_str("invalid UTF-8"),
-            ErrorReason::UnknownList(l) => write!(f, "unknown list {l:?}"),
-            ErrorReason::UnknownItem { list, item } => {
-                write!(f, "unknown item {item:?} in list {list:?}")
-            }
-            ErrorReason::NotCreated(l) => write!(f, "list {l:?} could not be created"),
-            ErrorReason::Unavailable(why) => write!(f, "unavailable: {why}"),
-            ErrorReason::EventsMode => f.write_str("events mode: commands are not accepted"),
-            ErrorReason::EventsEnded(why) => write!(f, "events ended: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for ErrorReason {}
 
 const CREATE: &str = "CREATE <list>";
 const PUT: &str = "PUT <list> <item>";

@@ -1,14 +1,15 @@
 //! The tree snapshot: text and (with the `serde` feature) JSON.
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
 use arbor_process::Process;
 use arbor_process::{ExitReason, StartOpts};
 use arbor_supervisor::{ChildState, Restart, Strategy, SupFlags, Supervisor};
-use common::{Log, boom, crash, probe};
+use support::{Log, boom, crash, probe};
 
+/// No OTP counterpart (arbor's `tree`): every node with its strategy, restart type and restarts.
 #[tokio::test]
 async fn tree_snapshot_lists_every_node_with_strategy_restart_type_and_restarts() {
     let log = Log::default();
@@ -74,6 +75,8 @@ async fn tree_snapshot_lists_every_node_with_strategy_restart_type_and_restarts(
         .unwrap();
 }
 
+/// No OTP counterpart (arbor's `tree` as JSON, `serde` feature): the shape is stable.
+///
 /// The JSON of a snapshot keeps its shape: field names, snake_case enums,
 /// ids and states as strings, `null` for what a node lacks.
 #[cfg(feature = "serde")]
@@ -82,8 +85,8 @@ async fn tree_json_has_the_documented_shape() {
     use arbor_supervisor::{
         AutoShutdown, Backoff, ChildCounts, ChildInfo, ChildType, Shutdown, TreeNode,
     };
-    use common::Probe;
     use serde_json::json;
+    use support::Probe;
 
     let log = Log::default();
     let root = Supervisor::one_for_one()

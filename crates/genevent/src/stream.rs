@@ -210,6 +210,7 @@ enum State {
 /// A stream of a manager's events; see [`EventManagerRef::stream`].
 ///
 /// Items are `Ok(event)`; an abnormal end yields one `Err` and then `None`.
+#[must_use = "an event stream yields nothing unless polled, and dropping it removes its handler"]
 pub struct EventStream<E: Send + 'static> {
     rx: mpsc::UnboundedReceiver<Feed<E>>,
     pending_ack: Option<oneshot::Sender<()>>,

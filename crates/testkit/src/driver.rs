@@ -155,6 +155,7 @@ type Probes = RefCell<HashMap<String, Probe>>;
 /// driver.step(&Op::Crash { target: 0, crash: Crash::Custom }).unwrap(); // gives up
 /// assert!(!driver.model().alive && !driver.root_alive());
 /// ```
+#[must_use = "dropping the driver stops its tree"]
 pub struct TreeDriver {
     rt: Runtime,
     model: TreeModel,

@@ -1,4 +1,5 @@
 //! Restart intensity and escalation, as OTP's `supervisor_SUITE` cases
+//! `multiple_restarts`,
 //! `sup_flags`, `*_escalation` and `hanging_restart_loop` (otp-reference
 //! §2.8, §2.9): when a supervisor gives up and who learns of it.
 
@@ -11,7 +12,7 @@ use arbor_process::{ExitReason, Process};
 use arbor_supervisor::{Restart, Strategy, Supervisor, SupervisorRef};
 use support::*;
 
-/// OTP `add_restart`: more than MaxR restarts in MaxT stop all children in reverse and exit `shutdown`.
+/// OTP `multiple_restarts`: more than MaxR restarts in MaxT stop all children in reverse and exit `shutdown`.
 #[tokio::test]
 async fn more_than_intensity_restarts_stop_all_children_in_reverse_and_exit_shutdown() {
     let log = Log::default();

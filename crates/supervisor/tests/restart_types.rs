@@ -24,7 +24,7 @@ async fn simple_transient_normal_exit_removes_the_child() {
     stop(sup).await;
 }
 
-/// OTP `do_not_save_start_parameters_for_temporary_children`: a temporary template cannot be made restartable.
+/// OTP `do_not_save_start_parameters_for_temporary_children`: a temporary template's argument is used once, so it cannot be restartable.
 ///
 /// A temporary template's argument cannot be given twice: a restart type
 /// other than temporary is refused before anything starts.
@@ -83,7 +83,7 @@ async fn restart_type_times_exit_reason_table() {
     }
 }
 
-/// OTP `permanent_abnormal`: a restarted registered child is found under its name again.
+/// OTP `do_restart`: a restarted registered child is found under its name again.
 #[tokio::test]
 async fn a_registered_child_is_reachable_by_name_again_once_restarted() {
     use arbor_process::{Agent, StartOpts};

@@ -174,7 +174,7 @@ async fn simple_one_for_one_survivors_of_the_timer_are_killed_together() {
     }
 }
 
-/// OTP `sup_stop_infinity`: the parent's exit stops the children, then the supervisor with its reason.
+/// OTP `sup_stop_infinity`: the parent's exit stops the children, then the supervisor with the parent's reason.
 #[tokio::test]
 async fn the_parent_exit_stops_children_then_the_supervisor_with_the_parent_reason() {
     let log = Log::default();
@@ -197,7 +197,7 @@ async fn the_parent_exit_stops_children_then_the_supervisor_with_the_parent_reas
     assert_eq!(log.take(), ["stop b shutdown", "stop a shutdown"]);
 }
 
-/// OTP `abnormal_termination`: a shutdown from a non-parent is an ordinary `EXIT` message, ignored.
+/// OTP `supervisor:handle_info/2`: an `EXIT` from a process that is neither parent nor child is ignored.
 #[tokio::test]
 async fn a_shutdown_signal_from_a_process_that_is_not_the_parent_is_ignored() {
     let log = Log::default();
@@ -217,7 +217,7 @@ async fn a_shutdown_signal_from_a_process_that_is_not_the_parent_is_ignored() {
     assert_eq!(sup.wait().await, ExitReason::Killed);
 }
 
-/// OTP `faulty_application_shutdown`: a killed supervisor takes its linked children down.
+/// OTP links: `exit(Sup, kill)` takes the supervisor's linked children down with it.
 #[tokio::test]
 async fn a_killed_supervisor_takes_its_linked_children_down() {
     let log = Log::default();

@@ -41,7 +41,7 @@ async fn children_start_in_list_order_and_are_listed_newest_first() {
     );
 }
 
-/// OTP `sup_start_fail`: a failing child aborts the start and the started ones stop in reverse.
+/// OTP `start_children`: a failing child aborts the start and the started ones stop in reverse.
 #[tokio::test]
 async fn failing_child_aborts_start_and_stops_the_started_ones_in_reverse() {
     let log = Log::default();
@@ -90,7 +90,7 @@ async fn assert_start_panics(spec: ChildSpec, message: &str) {
     );
 }
 
-/// OTP `sup_start_fail` with a crashing start function: `{error, {shutdown, ..}}`.
+/// OTP `start_children`: a crashing child start fails the start (`{shutdown, {failed_to_start_child, ..}}`).
 #[tokio::test]
 async fn a_panicking_start_function_is_a_start_error() {
     let spec = ChildSpec::worker("p", || async {
@@ -102,7 +102,7 @@ async fn a_panicking_start_function_is_a_start_error() {
     assert_start_panics(spec, "no luck").await;
 }
 
-/// OTP `sup_start_fail`: a start function that crashes at once is a start error too.
+/// OTP `start_children`: a start function that crashes before it returns is a start error too.
 #[tokio::test]
 async fn a_panic_before_the_start_future_is_returned_is_a_start_error() {
     let spec = ChildSpec::worker("p", || {
@@ -312,7 +312,7 @@ async fn a_registered_name_is_found_and_a_second_start_is_already_started() {
     assert!(SupervisorRef::whereis("start_rs_named").is_none());
 }
 
-/// OTP `sup_start_error_return`: a failed `start_link` sends no exit signal to the caller.
+/// OTP `sup_start_fail` (OTP 26+ `proc_lib:start_link`): the caller gets `{error, _}` and no exit signal.
 #[tokio::test]
 async fn failed_start_link_sends_no_exit_signal_to_the_caller() {
     let log = Log::default();

@@ -7,7 +7,6 @@
 //! deterministic.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,7 +31,8 @@ use arbor_process::Process;
 const WATCHDOG: Duration = Duration::from_secs(3600);
 
 /// Why a run produced no trace.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct RunError {
     /// The exit status the oracle uses: 2 for a malformed or impossible
     /// scenario, 3 for an internal error or a scenario that never finishes.
@@ -42,14 +42,6 @@ pub struct RunError {
     /// The trace up to the failure, if the run got that far.
     pub partial_trace: Option<String>,
 }
-
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for RunError {}
 
 /// Parses `text` and runs it; see [`run`].
 ///

@@ -4,7 +4,6 @@
 //! same `line N: <what>` from both runners.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// A parsed, validated scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,21 +265,14 @@ pub enum Op {
 }
 
 /// A rejected scenario: `line N: <what>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
 pub struct ParseError {
     /// 1-based line.
     pub line: usize,
     /// What is wrong, as the oracle words it.
     pub message: String,
 }
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
-    }
-}
-
-impl std::error::Error for ParseError {}
 
 mod parser;
 

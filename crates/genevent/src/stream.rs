@@ -50,28 +50,19 @@ impl StreamOpts {
 
 /// How an event stream ended abnormally. After yielding one, the stream
 /// ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StreamError {
     /// No event within [`StreamOpts::timeout`].
+    #[error("no event within the stream timeout")]
     Timeout,
     /// The manager exited without stopping in order (for example killed):
     /// its exit reason.
+    #[error("event manager exited: {0}")]
     ManagerExited(ExitReason),
     /// The subscription handler was removed for this reason (swapped out).
+    #[error("stream handler removed: {0}")]
     Removed(RemoveReason),
 }
-
-impl fmt::Display for StreamError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            StreamError::Timeout => f.write_str("no event within the stream timeout"),
-            StreamError::ManagerExited(r) => write!(f, "event manager exited: {r}"),
-            StreamError::Removed(r) => write!(f, "stream handler removed: {r}"),
-        }
-    }
-}
-
-impl std::error::Error for StreamError {}
 
 pub(crate) enum Feed<E> {
     Event(E, Option<oneshot::Sender<()>>),
@@ -219,6 +210,7 @@ enum State {
 /// A stream of a manager's events; see [`EventManagerRef::stream`].
 ///
 /// Items are `Ok(event)`; an abnormal end yields one `Err` and then `None`.
+#[must_use = "an event stream yields nothing unless polled, and dropping it removes its handler"]
 pub struct EventStream<E: Send + 'static> {
     rx: mpsc::UnboundedReceiver<Feed<E>>,
     pending_ack: Option<oneshot::Sender<()>>,

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
 use tokio::time::Instant;
 
 /// A restart delay that grows between consecutive restarts of one child and
@@ -30,7 +29,8 @@ use tokio::time::Instant;
 /// # OTP
 ///
 /// None: OTP restarts at once. See docs/supervisor.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Backoff {
     /// Delay before the first restart of a series.
     pub initial: Duration,

@@ -66,6 +66,7 @@ impl fmt::Debug for ChildId {
     }
 }
 
+#[cfg(feature = "serde")]
 impl serde::Serialize for ChildId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0)

@@ -8,8 +8,12 @@ use crate::error::FlagsError;
 /// # OTP
 ///
 /// The `strategy` supervisor flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Strategy {
     /// Restart only the child that exited.
     #[default]
@@ -43,8 +47,12 @@ impl fmt::Display for Strategy {
 /// # OTP
 ///
 /// The `auto_shutdown` supervisor flag (OTP 24+).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum AutoShutdown {
     /// Never; significant children are not allowed.
     #[default]

@@ -3,7 +3,6 @@
 use std::fmt;
 
 use arbor_process::Pid;
-use serde::Serialize;
 
 use crate::{ChildId, ChildType};
 
@@ -80,7 +79,8 @@ impl ChildState {
 }
 
 /// Serialised as its text: `"<0.42>"`, `"undefined"` or `"restarting"`.
-impl Serialize for ChildState {
+#[cfg(feature = "serde")]
+impl serde::Serialize for ChildState {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
     }
@@ -102,7 +102,8 @@ impl fmt::Display for ChildState {
 ///
 /// `{Id, Child, Type, Modules}`; `id` is `None` for simple_one_for_one
 /// children (OTP: `undefined`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ChildInfo {
     /// The child's id; `None` under simple_one_for_one.
     pub id: Option<ChildId>,
@@ -117,7 +118,8 @@ pub struct ChildInfo {
 /// # OTP
 ///
 /// `[{specs, N}, {active, A}, {supervisors, S}, {workers, W}]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ChildCounts {
     /// Number of specs (1 for simple_one_for_one).
     pub specs: usize,

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use arbor_process::ExitReason;
 use futures::FutureExt;
-use serde::Serialize;
 
 use crate::error::SpecError;
 use crate::template::{Args, TemplateArgs};
@@ -20,8 +19,12 @@ use crate::{AutoShutdown, Backoff, ChildId, IntoStartOutcome, StartOutcome};
 /// # OTP
 ///
 /// The `restart` field of a child spec; see otp-reference §2.6 for the table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Restart {
     /// Always restarted.
     #[default]
@@ -49,8 +52,12 @@ impl fmt::Display for Restart {
 ///
 /// The `shutdown` field: `brutal_kill`, a timeout in milliseconds, or
 /// `infinity`. Defaults: 5 s for workers, infinity for supervisors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum Shutdown {
     /// Killed at once (untrappable).
     BrutalKill,
@@ -77,8 +84,12 @@ impl fmt::Display for Shutdown {
 /// The `type` field. It sets the shutdown default and is reported by
 /// [`count_children`](crate::SupervisorRef::count_children); supervisors are
 /// also descended into by [`tree`](crate::SupervisorRef::tree).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize),
+    serde(rename_all = "snake_case")
+)]
 pub enum ChildType {
     /// Any process that is not a supervisor.
     #[default]

@@ -3,15 +3,15 @@
 use std::fmt;
 
 use arbor_process::Pid;
-use serde::Serialize;
 
 use crate::server::Status;
 use crate::{ChildId, ChildInfo, ChildState, ChildType, Restart, Strategy};
 
 /// One node of a [`tree`](crate::SupervisorRef::tree) snapshot.
 ///
-/// `Display` renders the subtree as indented text; `serde::Serialize`
-/// gives JSON for tools.
+/// `Display` renders the subtree as indented text; with the `serde`
+/// feature, `serde::Serialize` (and `TreeNode::to_json`) gives
+/// JSON for tools.
 ///
 /// ```text
 /// todo_sup <0.12> one_for_one (0 restarts in window)
@@ -20,7 +20,8 @@ use crate::{ChildId, ChildInfo, ChildState, ChildType, Restart, Strategy};
 ///    ├─ todo_manager <0.18> worker permanent running
 ///    └─ list_sup <0.17> simple_one_for_one permanent (0 restarts in window)
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct TreeNode {
     /// The child id (`None` for the root and simple_one_for_one children).
     pub id: Option<ChildId>,
@@ -98,7 +99,8 @@ impl TreeNode {
         self.children.iter().find_map(|c| c.find(id))
     }
 
-    /// The tree as JSON.
+    /// The tree as JSON (with the `serde` feature).
+    #[cfg(feature = "serde")]
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }

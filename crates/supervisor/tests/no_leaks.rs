@@ -1,15 +1,16 @@
 //! Stopping a tree leaves no process, task or registered name behind. One
 //! test in this binary: it counts every live process.
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
 use arbor_process::Process;
 use arbor_process::{ExitReason, StartOpts, process_count, registered};
 use arbor_supervisor::{SupFlags, Supervisor};
-use common::{Log, Probe, boom, crash, probe};
+use support::{Log, Probe, boom, crash, probe};
 
+/// OTP `sup_stop_*`: a stopped nested tree leaves no process or registered name behind.
 #[tokio::test]
 async fn a_stopped_nested_tree_leaves_no_process_or_name_behind() {
     let baseline = process_count();

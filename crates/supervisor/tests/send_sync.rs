@@ -20,6 +20,7 @@ fn send_future<F: std::future::Future + Send>(_: F) {}
 /// `Send`, not `Sync`: a channel end a connection handler may be given.
 type NotSync = std::sync::mpsc::Receiver<u32>;
 
+/// Handles, builders and specs cross tasks like `pid()`s do (`Send + Sync + Clone`).
 #[test]
 fn handles_builders_and_specs_are_send_sync_clone() {
     handle::<SupervisorRef>();
@@ -33,6 +34,7 @@ fn handles_builders_and_specs_are_send_sync_clone() {
     send_sync::<StartOutcome>();
 }
 
+/// Errors travel like OTP error terms: `Send + Sync`.
 #[test]
 fn errors_are_send_sync() {
     send_sync::<StartChildError>();

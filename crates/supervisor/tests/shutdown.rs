@@ -1,18 +1,19 @@
-//! The shutdown protocol and supervisor termination (otp-reference §2.10,
-//! §2.6 parent handling).
+//! The shutdown protocol and supervisor termination, as OTP's
+//! `supervisor_SUITE` group `sup_stop` (otp-reference §2.10, §2.6 parent
+//! handling).
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
-use arbor_process::Process;
-use arbor_process::{Ctx, ExitReason, ProcessHandle, exit, scope};
+use arbor_process::{Ctx, ExitReason, Process, ProcessHandle, exit, scope};
 use arbor_supervisor::{Shutdown, SupFlags, Supervisor};
-use common::{Log, Probe, children, pid_of, probe};
+use support::*;
 use tokio::time::Instant;
 
 const MS: Duration = Duration::from_millis(1);
 
+/// OTP `sup_stop_timeout`/`sup_stop_brutal_kill`: children stop in reverse, each with its shutdown.
 #[tokio::test(start_paused = true)]
 async fn children_stop_one_at_a_time_in_reverse_order_each_with_its_shutdown() {
     let log = Log::default();
@@ -69,6 +70,7 @@ async fn children_stop_one_at_a_time_in_reverse_order_each_with_its_shutdown() {
     assert_eq!(took, 500 * MS);
 }
 
+/// OTP `simple_one_for_one_shutdown`: dynamic children stop in parallel under one timer.
 #[tokio::test(start_paused = true)]
 async fn simple_one_for_one_children_stop_in_parallel_under_one_timer() {
     let log = Log::default();
@@ -96,6 +98,8 @@ async fn simple_one_for_one_children_stop_in_parallel_under_one_timer() {
     assert_eq!(stopped, ["stop t:one shutdown", "stop t:two shutdown"]);
 }
 
+/// OTP `simple_one_for_one_shutdown`: dynamic children are signalled newest first (arbor's order).
+///
 /// Not specified by OTP (its children live in a map); arbor signals them
 /// newest first, like static children, and on current_thread each child
 /// runs in the order it was signalled.
@@ -141,6 +145,7 @@ async fn simple_one_for_one_children_are_signalled_in_reverse_start_order() {
     );
 }
 
+/// OTP `simple_one_for_one_shutdown`: children alive at the timeout are killed together.
 #[tokio::test(start_paused = true)]
 async fn simple_one_for_one_survivors_of_the_timer_are_killed_together() {
     let log = Log::default();
@@ -169,6 +174,7 @@ async fn simple_one_for_one_survivors_of_the_timer_are_killed_together() {
     }
 }
 
+/// OTP `sup_stop_infinity`: the parent's exit stops the children, then the supervisor with the parent's reason.
 #[tokio::test]
 async fn the_parent_exit_stops_children_then_the_supervisor_with_the_parent_reason() {
     let log = Log::default();
@@ -191,6 +197,7 @@ async fn the_parent_exit_stops_children_then_the_supervisor_with_the_parent_reas
     assert_eq!(log.take(), ["stop b shutdown", "stop a shutdown"]);
 }
 
+/// OTP `supervisor:handle_info/2`: an `EXIT` from a process that is neither parent nor child is ignored.
 #[tokio::test]
 async fn a_shutdown_signal_from_a_process_that_is_not_the_parent_is_ignored() {
     let log = Log::default();
@@ -210,6 +217,7 @@ async fn a_shutdown_signal_from_a_process_that_is_not_the_parent_is_ignored() {
     assert_eq!(sup.wait().await, ExitReason::Killed);
 }
 
+/// OTP links: `exit(Sup, kill)` takes the supervisor's linked children down with it.
 #[tokio::test]
 async fn a_killed_supervisor_takes_its_linked_children_down() {
     let log = Log::default();
@@ -223,6 +231,7 @@ async fn a_killed_supervisor_takes_its_linked_children_down() {
     assert_eq!(a.wait().await, ExitReason::Killed);
 }
 
+/// OTP `shutdown/2`: a child that dies during shutdown keeps its reason and is not restarted.
 #[tokio::test(start_paused = true)]
 async fn a_child_dying_during_shutdown_keeps_its_reason_and_is_not_restarted() {
     let log = Log::default();
@@ -236,7 +245,7 @@ async fn a_child_dying_during_shutdown_keeps_its_reason_and_is_not_restarted() {
     let a_pid = a.pid();
     let crasher = tokio::spawn(async move {
         tokio::time::sleep(50 * MS).await;
-        common::crash_pid(a_pid, ExitReason::custom("boom")).await;
+        support::crash_pid(a_pid, ExitReason::custom("boom")).await;
     });
     log.take();
     sup.stop_with(ExitReason::Shutdown, Duration::MAX)
@@ -245,4 +254,14 @@ async fn a_child_dying_during_shutdown_keeps_its_reason_and_is_not_restarted() {
     crasher.await.unwrap();
     assert_eq!(a.exit_reason(), Some(ExitReason::custom("boom")));
     assert_eq!(log.take(), ["exit a boom", "stop b shutdown"]);
+}
+
+/// OTP `gen_server:stop/1`: the supervisor exits `normal`.
+///
+/// `gen_server:stop/1`: reason `normal`.
+#[tokio::test]
+async fn stop_exits_normal() {
+    let sup = Supervisor::rest_for_one().start().await.unwrap();
+    sup.stop().await.unwrap();
+    assert_eq!(sup.wait().await, ExitReason::Normal);
 }

@@ -1,19 +1,24 @@
-//! Initialisation (otp-reference §2.5): start order, ignore, rollback,
-//! validation, names.
+//! Initialisation, as OTP's `supervisor_SUITE` groups `sup_start` and
+//! `sup_start_map` (otp-reference §2.5): start order, start arguments,
+//! ignore, rollback, validation, names.
 
-mod common;
+mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use arbor_process::Myself;
-use arbor_process::Process;
-use arbor_process::{Ctx, ExitReason, ProcessHandle, StartOpts, scope, spawn_link};
+use arbor_process::{
+    Ctx, ExitReason, Myself, Process, ProcessHandle, StartOpts, scope, spawn_link,
+};
 use arbor_supervisor::{
     AutoShutdown, ChildSpec, FlagsError, IntoStartOutcome, Restart, SpecError, StartChildError,
     StartOutcome, Strategy, SupFlags, SupStartError, Supervisor, SupervisorRef,
 };
-use common::{Log, Probe, children, probe};
+use support::*;
+use tokio::sync::mpsc;
 
+/// OTP `sup_start_normal`: children start in list order; `which_children` lists newest first.
 #[tokio::test]
 async fn children_start_in_list_order_and_are_listed_newest_first() {
     let log = Log::default();
@@ -36,6 +41,7 @@ async fn children_start_in_list_order_and_are_listed_newest_first() {
     );
 }
 
+/// OTP `start_children`: a failing child aborts the start and the started ones stop in reverse.
 #[tokio::test]
 async fn failing_child_aborts_start_and_stops_the_started_ones_in_reverse() {
     let log = Log::default();
@@ -84,6 +90,7 @@ async fn assert_start_panics(spec: ChildSpec, message: &str) {
     );
 }
 
+/// OTP `start_children`: a crashing child start fails the start (`{shutdown, {failed_to_start_child, ..}}`).
 #[tokio::test]
 async fn a_panicking_start_function_is_a_start_error() {
     let spec = ChildSpec::worker("p", || async {
@@ -95,6 +102,7 @@ async fn a_panicking_start_function_is_a_start_error() {
     assert_start_panics(spec, "no luck").await;
 }
 
+/// OTP `start_children`: a start function that crashes before it returns is a start error too.
 #[tokio::test]
 async fn a_panic_before_the_start_future_is_returned_is_a_start_error() {
     let spec = ChildSpec::worker("p", || {
@@ -117,6 +125,7 @@ fn idle_sync(id: &str) -> ChildSpec {
     })
 }
 
+/// OTP `sup_start_normal`/`sup_start_ignore_child`/`sup_start_fail` with a synchronous start.
 #[tokio::test]
 async fn a_sync_start_function_starts_ignores_and_fails_like_an_async_one() {
     let sup = Supervisor::new(SupFlags::default())
@@ -152,6 +161,7 @@ async fn a_sync_start_function_starts_ignores_and_fails_like_an_async_one() {
         .unwrap();
 }
 
+/// OTP `permanent_abnormal` with a synchronous start function.
 #[tokio::test]
 async fn a_sync_start_function_restarts_its_child() {
     let sup = Supervisor::new(SupFlags::default())
@@ -159,17 +169,18 @@ async fn a_sync_start_function_restarts_its_child() {
         .start()
         .await
         .unwrap();
-    let first = common::pid_of(&sup, "w").await;
+    let first = support::pid_of(&sup, "w").await;
     let child = ProcessHandle::lookup(first).unwrap();
     child.exit(ExitReason::Kill);
     assert_eq!(child.wait().await, ExitReason::Killed);
-    let second = common::pid_of(&sup, "w").await;
+    let second = support::pid_of(&sup, "w").await;
     assert_ne!(second, first);
     sup.stop_with(ExitReason::Shutdown, Duration::MAX)
         .await
         .unwrap();
 }
 
+/// OTP `sup_start_ignore_child`/`sup_start_ignore_temporary_child`: ignore at init.
 #[tokio::test]
 async fn ignore_keeps_the_spec_undefined_but_drops_a_temporary_one() {
     let log = Log::default();
@@ -191,6 +202,7 @@ async fn ignore_keeps_the_spec_undefined_but_drops_a_temporary_one() {
         .unwrap();
 }
 
+/// OTP `sup_flags`: invalid flags are rejected before any child starts.
 #[tokio::test]
 async fn invalid_flags_are_rejected_before_anything_starts() {
     let log = Log::default();
@@ -217,6 +229,7 @@ async fn invalid_flags_are_rejected_before_anything_starts() {
     assert!(log.take().is_empty());
 }
 
+/// OTP `child_specs`/`sup_start_map_faulty_specs`: invalid specs are `start_spec` errors.
 #[tokio::test]
 async fn invalid_specs_are_rejected_with_start_spec_errors() {
     let log = Log::default();
@@ -255,6 +268,7 @@ async fn invalid_specs_are_rejected_with_start_spec_errors() {
     assert!(log.take().is_empty());
 }
 
+/// OTP `simple_one_for_one`: exactly one spec, no child started at init.
 #[tokio::test]
 async fn simple_one_for_one_needs_exactly_one_spec_and_starts_nothing() {
     let log = Log::default();
@@ -276,6 +290,7 @@ async fn simple_one_for_one_needs_exactly_one_spec_and_starts_nothing() {
         .unwrap();
 }
 
+/// OTP `sup_start_normal` with a name: `{error, {already_started, Pid}}` the second time.
 #[tokio::test]
 async fn a_registered_name_is_found_and_a_second_start_is_already_started() {
     let sup = Supervisor::one_for_one()
@@ -297,6 +312,7 @@ async fn a_registered_name_is_found_and_a_second_start_is_already_started() {
     assert!(SupervisorRef::whereis("start_rs_named").is_none());
 }
 
+/// OTP `sup_start_fail` (OTP 26+ `proc_lib:start_link`): the caller gets `{error, _}` and no exit signal.
 #[tokio::test]
 async fn failed_start_link_sends_no_exit_signal_to_the_caller() {
     let log = Log::default();
@@ -327,6 +343,8 @@ impl Process for Worker {
     }
 }
 
+/// OTP `extra_return`: `{ok, Pid}` and `{error, Reason}` from the start function.
+///
 /// Start functions return what a start call returned, as it is: a `Result`
 /// of any handle (a `ServerRef`, an `Agent`, a supervisor's, one's own) and
 /// an error that is an exit reason; the supervisor runs the child the handle
@@ -378,5 +396,34 @@ async fn any_process_handle_or_start_error_is_a_start_result() {
         reason.to_string(),
         format!("{{error,\"already started as {first_pid}\"}}")
     );
+    sup.stop().await.unwrap();
+}
+
+/// OTP `{M, F, A}`: the child's arguments are given again at every restart.
+///
+/// `{M, F, A}`: a static child's own argument is given again, cloned, at
+/// every restart; the closure never clones by hand.
+#[tokio::test]
+async fn worker_with_gives_a_clone_of_its_argument_at_every_start() {
+    let (starts_tx, mut starts) = mpsc::unbounded_channel();
+    let clones = Arc::new(AtomicUsize::new(0));
+    let arg = Counted {
+        tag: "db",
+        clones: clones.clone(),
+        starts: starts_tx,
+    };
+    let spec = ChildSpec::worker_with("db", arg, |arg: Counted| async move {
+        crashable(arg.tag, &arg.starts)
+    });
+    let sup = Supervisor::one_for_one()
+        .intensity(5)
+        .child(spec)
+        .start()
+        .await
+        .unwrap();
+    assert_eq!(starts.recv().await, Some("db"));
+    send_exit(pid_of(&sup, "db").await, ExitReason::custom("boom")).await;
+    assert_eq!(starts.recv().await, Some("db"));
+    assert_eq!(clones.load(Ordering::SeqCst), 2, "one clone per start");
     sup.stop().await.unwrap();
 }

@@ -34,14 +34,16 @@ pub enum Crash {
 pub const PANIC_MESSAGE: &str = "probe crashed";
 
 /// Why [`Crash::inflict`] did not crash a process as asked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InflictError {
     /// No live process has this pid: it never existed or already exited.
+    #[error("no process {0}")]
     NoProcess(Pid),
     /// The process was sent `reason_sent` and was still running
     /// [`Crash::DEATH_TIMEOUT`] later: it traps exits and did not exit on
     /// the exit message, or the signal was `normal`, which a process that
     /// does not trap exits ignores, or it never reached a suspension point.
+    #[error("{pid} survived an exit signal {reason_sent}")]
     Survived {
         /// The survivor.
         pid: Pid,
@@ -51,6 +53,7 @@ pub enum InflictError {
     /// The process exited, with another reason than the one asked for
     /// (it was already exiting, or it trapped the signal and chose its own
     /// reason).
+    #[error("{pid} exited with {got}, not {asked}")]
     Mismatch {
         /// The process.
         pid: Pid,
@@ -60,22 +63,6 @@ pub enum InflictError {
         got: ExitReason,
     },
 }
-
-impl fmt::Display for InflictError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            InflictError::NoProcess(pid) => write!(f, "no process {pid}"),
-            InflictError::Survived { pid, reason_sent } => {
-                write!(f, "{pid} survived an exit signal {reason_sent}")
-            }
-            InflictError::Mismatch { pid, asked, got } => {
-                write!(f, "{pid} exited with {got}, not {asked}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for InflictError {}
 
 impl Crash {
     /// Every variant.

@@ -29,13 +29,15 @@ use crate::model::{Action, Op, Reply, SpecConfig, SupConfig, TreeModel, match_lo
 use crate::{LifecycleLog, Probe, child_line, hold, paused_runtime, quiet_probe_panics, shape};
 
 /// Why [`check_tree`] or a [`TreeDriver`] failed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TreeCheckError {
     /// The configuration is outside what the [`model`](crate::model)
     /// covers (nested simple_one_for_one or deeper nesting, auto_shutdown,
     /// a repeated child id).
+    #[error("tree not covered by the model: {0}")]
     Unsupported(String),
     /// The real tree did not do what the model predicts.
+    #[error("tree and model diverged at step {step} ({action}): {detail}")]
     Diverged {
         /// Operations applied so far, the failing one included (0: the
         /// start).
@@ -46,24 +48,6 @@ pub enum TreeCheckError {
         detail: String,
     },
 }
-
-impl fmt::Display for TreeCheckError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TreeCheckError::Unsupported(why) => write!(f, "tree not covered by the model: {why}"),
-            TreeCheckError::Diverged {
-                step,
-                action,
-                detail,
-            } => write!(
-                f,
-                "tree and model diverged at step {step} ({action}): {detail}"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for TreeCheckError {}
 
 /// Fails the comparison with both values unless they are equal.
 macro_rules! ensure_eq {
@@ -171,6 +155,7 @@ type Probes = RefCell<HashMap<String, Probe>>;
 /// driver.step(&Op::Crash { target: 0, crash: Crash::Custom }).unwrap(); // gives up
 /// assert!(!driver.model().alive && !driver.root_alive());
 /// ```
+#[must_use = "dropping the driver stops its tree"]
 pub struct TreeDriver {
     rt: Runtime,
     model: TreeModel,

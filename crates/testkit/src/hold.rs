@@ -40,6 +40,7 @@ type Pending = Pin<Box<dyn Future<Output = Result<StartedChild, StartChildError>
 ///     assert_eq!(log.starts("a"), 2);
 /// });
 /// ```
+#[must_use = "dropping it releases the supervisor at once; call `release` once the work to queue is queued"]
 pub struct Held {
     gate: oneshot::Sender<()>,
     call: Pending,

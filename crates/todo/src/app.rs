@@ -95,6 +95,7 @@ pub const RESTART_PERIOD: Duration = Duration::from_secs(5);
 ///
 /// The guide's `Todo.Supervisor` with the nested tree chapter 5 proposes.
 #[derive(Debug, Clone)]
+#[must_use = "the handle is how clients reach the todo tree and stop it"]
 pub struct TodoApp {
     names: TreeNames,
     /// The todo manager found last (see [`TodoApp::manager`]).

@@ -1,5 +1,5 @@
 //! The todo service's line protocol, as pure functions: a bounded line
-//! decoder, the request parser and the reply formatter. The server
+//! decoder (over tokio-util's `LinesCodec`), the request parser and the reply formatter. The server
 //! ([`TodoServer`](crate::TodoServer)) only moves bytes and runs requests.
 //!
 //! # The protocol
@@ -46,6 +46,9 @@
 
 use std::fmt;
 
+use tokio_util::bytes::BytesMut;
+use tokio_util::codec::{Decoder, LinesCodec, LinesCodecError};
+
 use crate::TodoEvent;
 
 /// The longest request line accepted, in bytes, without its line end.
@@ -87,29 +90,37 @@ pub enum Request {
 
 /// Why a line was answered with `ERR`: its `Display` is the text after
 /// `ERR `.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ErrorReason {
     /// The line was empty (or only spaces).
+    #[error("empty line")]
     EmptyLine,
     /// The first word is no command.
+    #[error("unknown command {0:?}")]
     UnknownCommand(String),
     /// A list name or item is missing.
+    #[error("missing argument (usage: {usage})")]
     MissingArgument {
         /// How the command is used, e.g. `PUT <list> <item>`.
         usage: &'static str,
     },
     /// Words after the last argument the command takes.
+    #[error("bad arguments (usage: {usage})")]
     BadArguments {
         /// How the command is used, e.g. `CREATE <list>`.
         usage: &'static str,
     },
     /// The line was longer than [`MAX_LINE_LEN`] bytes; it was skipped.
+    #[error("line too long (max {} bytes)", MAX_LINE_LEN)]
     LineTooLong,
     /// The line was not valid UTF-8; it was skipped.
+    #[error("invalid UTF-8")]
     InvalidUtf8,
     /// No list has this name.
+    #[error("unknown list {0:?}")]
     UnknownList(String),
     /// `DELETE`: the list has no such item.
+    #[error("unknown item {item:?} in list {list:?}")]
     UnknownItem {
         /// The list's name.
         list: String,
@@ -117,40 +128,19 @@ pub enum ErrorReason {
         item: String,
     },
     /// `CREATE`: the manager did not keep the list (it died at once).
+    #[error("list {0:?} could not be created")]
     NotCreated(String),
     /// The todo tree (or the list) could not answer: it is restarting or
     /// stopped. The request may be retried.
+    #[error("unavailable: {0}")]
     Unavailable(String),
     /// A command after `EVENTS` on the same connection.
+    #[error("events mode: commands are not accepted")]
     EventsMode,
     /// The connection's event stream ended; commands are accepted again.
+    #[error("events ended: {0}")]
     EventsEnded(String),
 }
-
-impl fmt::Display for ErrorReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ErrorReason::EmptyLine => f.write_str("empty line"),
-            ErrorReason::UnknownCommand(c) => write!(f, "unknown command {c:?}"),
-            ErrorReason::MissingArgument { usage } => {
-                write!(f, "missing argument (usage: {usage})")
-            }
-            ErrorReason::BadArguments { usage } => write!(f, "bad arguments (usage: {usage})"),
-            ErrorReason::LineTooLong => write!(f, "line too long (max {MAX_LINE_LEN} bytes)"),
-            ErrorReason::InvalidUtf8 => f.write_str("invalid UTF-8"),
-            ErrorReason::UnknownList(l) => write!(f, "unknown list {l:?}"),
-            ErrorReason::UnknownItem { list, item } => {
-                write!(f, "unknown item {item:?} in list {list:?}")
-            }
-            ErrorReason::NotCreated(l) => write!(f, "list {l:?} could not be created"),
-            ErrorReason::Unavailable(why) => write!(f, "unavailable: {why}"),
-            ErrorReason::EventsMode => f.write_str("events mode: commands are not accepted"),
-            ErrorReason::EventsEnded(why) => write!(f, "events ended: {why}"),
-        }
-    }
-}
-
-impl std::error::Error for ErrorReason {}
 
 const CREATE: &str = "CREATE <list>";
 const PUT: &str = "PUT <list> <item>";
@@ -273,13 +263,15 @@ impl fmt::Display for Reply<'_> {
 
 // ===== line decoder =====
 
-/// Splits a byte stream into request lines, holding at most about
-/// [`MAX_LINE_LEN`] bytes plus the last chunk fed.
+/// Splits a byte stream into request lines with tokio-util's
+/// [`LinesCodec`], holding at most about [`MAX_LINE_LEN`] bytes plus the
+/// last chunk fed.
 ///
 /// A line longer than the limit yields [`ErrorReason::LineTooLong`] as
 /// soon as the limit is passed, and its bytes up to the next `\n` are
-/// dropped. A line that is not UTF-8 yields [`ErrorReason::InvalidUtf8`].
-/// Either way the following lines decode normally.
+/// dropped (the codec discards them). A line that is not UTF-8 yields
+/// [`ErrorReason::InvalidUtf8`]. Either way the following lines decode
+/// normally: the codec's errors are items here, not the end of the stream.
 ///
 /// ```
 /// use arbor_todo::protocol::LineDecoder;
@@ -293,11 +285,14 @@ impl fmt::Display for Reply<'_> {
 /// ```
 #[derive(Debug)]
 pub struct LineDecoder {
-    buf: Vec<u8>,
+    /// Accepts `max + 1` bytes before the `\n`, so that a line of `max`
+    /// bytes may still end in `\r\n`; longer stripped lines are rejected
+    /// here.
+    codec: LinesCodec,
+    buf: BytesMut,
     max: usize,
-    /// Bytes of `buf` known to hold no `\n`.
-    scanned: usize,
-    /// Dropping the rest of a line that was too long.
+    /// The codec is dropping the rest of a line that was too long (it
+    /// does so from its next `decode` on, up to and with the next `\n`).
     discarding: bool,
 }
 
@@ -305,9 +300,9 @@ impl LineDecoder {
     /// A decoder for lines of at most `max` bytes (without the line end).
     pub fn new(max: usize) -> LineDecoder {
         LineDecoder {
-            buf: Vec::new(),
+            codec: LinesCodec::new_with_max_length(max.saturating_add(1)),
+            buf: BytesMut::new(),
             max,
-            scanned: 0,
             discarding: false,
         }
     }
@@ -319,48 +314,46 @@ impl LineDecoder {
 
     /// The next complete line, if one was received.
     pub fn next_line(&mut self) -> Option<Result<String, ErrorReason>> {
-        loop {
-            let newline = self.buf[self.scanned..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map(|i| self.scanned + i);
-            if self.discarding {
-                let Some(end) = newline else {
-                    self.buf.clear();
-                    self.scanned = 0;
-                    return None;
-                };
-                self.buf.drain(..=end);
-                self.scanned = 0;
-                self.discarding = false;
-                continue;
+        // The bytes the codec drops before the next line starts.
+        let (skip, still_discarding) = if self.discarding {
+            match self.buf.iter().position(|&b| b == b'\n') {
+                Some(newline) => (newline + 1, false),
+                // All of `buf` is dropped; no line can start in it.
+                None => (self.buf.len(), true),
             }
-            let Some(end) = newline else {
-                // `max` bytes and a `\r` may still end well.
-                if self.buf.len() > self.max + 1 {
-                    self.buf.clear();
-                    self.scanned = 0;
-                    self.discarding = true;
-                    return Some(Err(ErrorReason::LineTooLong));
+        } else {
+            (0, false)
+        };
+        // A line of `max + 1` bytes is too long unless its last is `\r`;
+        // the codec's UTF-8 error hides the line, so look before.
+        let byte_past_max = self.buf.get(skip + self.max).copied();
+        let before = self.buf.len();
+        let decoded = self.codec.decode(&mut self.buf);
+        self.discarding = still_discarding;
+        match decoded {
+            Ok(None) => None,
+            Ok(Some(line)) if line.len() > self.max => Some(Err(ErrorReason::LineTooLong)),
+            Ok(Some(line)) => Some(Ok(line)),
+            Err(LinesCodecError::MaxLineLengthExceeded) => {
+                self.discarding = true;
+                Some(Err(ErrorReason::LineTooLong))
+            }
+            // The only I/O error of `LinesCodec::decode`: the line (now
+            // consumed) was not UTF-8.
+            Err(LinesCodecError::Io(_)) => {
+                let line_len = before - self.buf.len() - skip - 1;
+                if line_len > self.max && byte_past_max != Some(b'\r') {
+                    Some(Err(ErrorReason::LineTooLong))
+                } else {
+                    Some(Err(ErrorReason::InvalidUtf8))
                 }
-                self.scanned = self.buf.len();
-                return None;
-            };
-            let mut line: Vec<u8> = self.buf.drain(..=end).collect();
-            self.scanned = 0;
-            line.pop(); // the '\n'
-            if line.last() == Some(&b'\r') {
-                line.pop();
             }
-            if line.len() > self.max {
-                return Some(Err(ErrorReason::LineTooLong));
-            }
-            return Some(String::from_utf8(line).map_err(|_| ErrorReason::InvalidUtf8));
         }
     }
 
     /// Whether part of a line was received and not yet its end (at end of
-    /// input, that part is dropped).
+    /// input, that part is dropped). Meaningful once
+    /// [`next_line`](LineDecoder::next_line) returned `None`.
     pub fn has_partial(&self) -> bool {
         !self.buf.is_empty() && !self.discarding
     }

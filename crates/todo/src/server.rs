@@ -94,6 +94,7 @@ const RESUBSCRIBE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The classic `gen_tcp` server: an acceptor and a `simple_one_for_one`
 /// supervisor of temporary connection processes (as in ranch).
 #[derive(Debug)]
+#[must_use = "the handle is how the server is shut down and its address found"]
 pub struct TodoServer {
     sup: SupervisorRef,
     local_addr: SocketAddr,

@@ -34,6 +34,7 @@ use arbor_process::Process;
 /// # OTP
 ///
 /// The pid or name passed to every `gen_event` function.
+#[must_use = "an unnamed event manager is reached only through its handle"]
 pub struct EventManagerRef<E> {
     pub(crate) inner: ProcessRef<ManagerMsg<E>>,
     pub(crate) gate: Option<Arc<Gate>>,

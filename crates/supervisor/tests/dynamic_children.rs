@@ -1,46 +1,27 @@
-//! The supervisor API and its exact error values (otp-reference §2.12,
+//! The supervisor API on dynamic children and its exact error values, as
+//! OTP's `supervisor_SUITE` cases `child_adm`, `child_adm_simple`,
+//! `count_children` and `simple_one_for_one*` (otp-reference §2.12,
 //! §2.13).
 
-mod common;
+mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use arbor_process::Process;
-use arbor_process::{Agent, CallError, ExitReason, spawn};
-use arbor_supervisor::Strategy;
+use arbor_process::{Agent, CallError, Ctx, ExitReason, Process, ProcessHandle, spawn, spawn_link};
 use arbor_supervisor::{
     ChildCounts, ChildSpec, ChildState, ChildType, DeleteChildError, GetChildSpecError,
     IntoSimpleError, Restart, RestartChildError, Shutdown, SimpleSupervisorRef, SpecError,
-    StartChildError, StartInfo, StartOutcome, StartSimpleChildError, StartedChild, SupFlags,
-    SupStartError, Supervisor, SupervisorRef, TerminateChildError, WhichChildError,
+    StartChildError, StartInfo, StartOutcome, StartSimpleChildError, StartedChild, Strategy,
+    SupFlags, Supervisor, TerminateChildError, WhichChildError,
 };
-use common::{Log, Probe, boom, children, crash_pid, pid_of, probe};
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
 
-async fn sup_with(log: &Log, ids: &[&str]) -> SupervisorRef {
-    Supervisor::new(SupFlags::default().intensity(10))
-        .children(ids.iter().map(|id| probe(log, id)))
-        .start()
-        .await
-        .unwrap()
-}
-
-async fn simple(log: &Log, restart: Restart) -> SimpleSupervisorRef<&'static str> {
-    Supervisor::simple(
-        SupFlags::default().intensity(10),
-        Probe::new(log, "t").template().restart(restart),
-    )
-    .start()
-    .await
-    .unwrap()
-}
-
-async fn stop(sup: impl Into<SupervisorRef>) {
-    sup.into()
-        .stop_with(ExitReason::Shutdown, Duration::MAX)
-        .await
-        .unwrap();
-}
-
+/// OTP `child_adm`: `start_child` appends the child to the start order.
 #[tokio::test]
 async fn start_child_goes_to_the_end_of_the_start_order() {
     let log = Log::default();
@@ -64,6 +45,7 @@ async fn start_child_goes_to_the_end_of_the_start_order() {
     );
 }
 
+/// OTP `child_adm`: `start_child` errors `already_started`, `already_present`, bad spec, failed start.
 #[tokio::test]
 async fn start_child_errors() {
     let log = Log::default();
@@ -97,6 +79,7 @@ async fn start_child_errors() {
     stop(sup).await;
 }
 
+/// OTP `sup_start_ignore_temporary_child_start_child`: ignore keeps the spec unless temporary.
 #[tokio::test]
 async fn start_child_ignore_keeps_the_spec_unless_temporary_and_info_is_returned() {
     let log = Log::default();
@@ -131,6 +114,7 @@ async fn start_child_ignore_keeps_the_spec_unless_temporary_and_info_is_returned
     stop(sup).await;
 }
 
+/// OTP `child_adm`: `terminate_child` keeps the spec (not a temporary one) and is idempotent.
 #[tokio::test]
 async fn terminate_child_keeps_the_spec_deletes_temporary_and_is_idempotent() {
     let log = Log::default();
@@ -156,6 +140,7 @@ async fn terminate_child_keeps_the_spec_deletes_temporary_and_is_idempotent() {
     stop(sup).await;
 }
 
+/// OTP `child_adm`: `restart_child`/`delete_child` errors `running`, `not_found`.
 #[tokio::test]
 async fn restart_child_and_delete_child_errors() {
     let log = Log::default();
@@ -179,6 +164,7 @@ async fn restart_child_and_delete_child_errors() {
     stop(sup).await;
 }
 
+/// OTP `restart_child/2`: a failed start returns `{error, Reason}` unwrapped.
 #[tokio::test]
 async fn restart_child_reports_the_start_error_unwrapped() {
     let log = Log::default();
@@ -202,6 +188,7 @@ async fn restart_child_reports_the_start_error_unwrapped() {
     stop(sup).await;
 }
 
+/// OTP `count_children`: specs, active, supervisors and workers.
 #[tokio::test]
 async fn count_children_counts_specs_active_and_types() {
     let log = Log::default();
@@ -222,6 +209,7 @@ async fn count_children_counts_specs_active_and_types() {
     stop(sup).await;
 }
 
+/// OTP `get_childspec/2`: the spec with its defaults filled in.
 #[tokio::test]
 async fn get_childspec_returns_the_defaulted_spec() {
     let log = Log::default();
@@ -251,6 +239,7 @@ async fn get_childspec_returns_the_defaulted_spec() {
     stop(sup).await;
 }
 
+/// OTP `which_child/2`: one child by id, `not_found` otherwise.
 #[tokio::test]
 async fn which_child_finds_one_child() {
     let log = Log::default();
@@ -263,6 +252,7 @@ async fn which_child_finds_one_child() {
     stop(sup).await;
 }
 
+/// OTP `gen_server:call` to a dead supervisor exits `noproc`: here a typed `NoProcess`.
 #[tokio::test]
 async fn calls_to_a_dead_supervisor_are_typed_errors() {
     let log = Log::default();
@@ -277,6 +267,7 @@ async fn calls_to_a_dead_supervisor_are_typed_errors() {
 
 // ===== simple_one_for_one =====
 
+/// OTP `simple_one_for_one_extra`: extra args are passed and used again at restart.
 #[tokio::test]
 async fn simple_start_child_passes_extra_args_and_restarts_with_them() {
     let log = Log::default();
@@ -290,6 +281,7 @@ async fn simple_start_child_passes_extra_args_and_restarts_with_them() {
     stop(sup).await;
 }
 
+/// OTP `sup_start_ignore_temporary_child_start_child_simple`: ignore stores nothing, errors are raw.
 #[tokio::test]
 async fn simple_ignore_stores_nothing_and_errors_are_raw() {
     let log = Log::default();
@@ -323,6 +315,7 @@ async fn simple_ignore_stores_nothing_and_errors_are_raw() {
     );
 }
 
+/// OTP `child_adm_simple`: `terminate_child` by pid under simple_one_for_one.
 #[tokio::test]
 async fn simple_terminate_child_by_pid() {
     let log = Log::default();
@@ -347,6 +340,7 @@ async fn simple_terminate_child_by_pid() {
     stop(sup).await;
 }
 
+/// OTP `child_adm_simple`: restart, delete and id lookups return `simple_one_for_one`.
 #[tokio::test]
 async fn simple_restart_delete_and_id_lookups_are_simple_one_for_one_errors() {
     let log = Log::default();
@@ -382,6 +376,7 @@ async fn simple_restart_delete_and_id_lookups_are_simple_one_for_one_errors() {
     stop(sup).await;
 }
 
+/// No OTP case (typed handles): a supervisor becomes a simple handle only with its strategy and argument type.
 #[tokio::test]
 async fn into_simple_checks_strategy_and_argument_type() {
     let log = Log::default();
@@ -408,6 +403,7 @@ async fn into_simple_checks_strategy_and_argument_type() {
     stop(sup).await;
 }
 
+/// OTP `count_children` under simple_one_for_one: one spec, every child counted.
 #[tokio::test]
 async fn simple_count_children() {
     let log = Log::default();
@@ -427,34 +423,8 @@ async fn simple_count_children() {
     stop(sup).await;
 }
 
-#[tokio::test]
-async fn simple_transient_normal_exit_removes_the_child() {
-    let log = Log::default();
-    let sup = simple(&log, Restart::Transient).await;
-    let p = sup.start_child("x").await.unwrap().pid().unwrap();
-    crash_pid(p, ExitReason::Normal).await;
-    assert!(children(sup.supervisor()).await.is_empty());
-    stop(sup).await;
-}
-
-/// A temporary template's argument cannot be given twice: a restart type
-/// other than temporary is refused before anything starts.
-#[tokio::test]
-async fn temporary_template_made_restartable_is_an_invalid_spec() {
-    let template = ChildSpec::temporary_template("conn", |_: tokio::net::TcpStream| async {
-        StartOutcome::Ignore
-    })
-    .restart(Restart::Permanent);
-    let err = Supervisor::simple(SupFlags::default(), template)
-        .start()
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err,
-        SupStartError::Spec(SpecError::TemporaryOnly("conn".into()))
-    );
-}
-
+/// OTP `simple_one_for_one_extra` with wrong args: the start fails with `badarg`.
+///
 /// OTP: `start_child(Sup, ExtraArgs)` on a supervisor whose start
 /// function does not take them fails in the start. The unchecked typed
 /// handle (`whereis`) lets it happen; the start error is `badarg`.
@@ -478,6 +448,8 @@ async fn an_unchecked_typed_handle_with_the_wrong_argument_is_a_start_error() {
     stop(sup).await;
 }
 
+/// OTP `simple_one_for_one`: a plain child spec as the template, started with no extra args.
+///
 /// A static spec as the template of `Supervisor::new` with the
 /// simple_one_for_one strategy: its children take `()`.
 #[tokio::test]
@@ -505,6 +477,7 @@ async fn a_static_spec_as_template_takes_unit() {
 
 // ===== errors of every operation on a dead supervisor =====
 
+/// OTP `noproc` exits of every supervisor call: each operation's `Call(NoProcess)`.
 #[tokio::test]
 async fn every_request_to_a_dead_supervisor_is_its_call_error() {
     let log = Log::default();
@@ -540,6 +513,7 @@ async fn every_request_to_a_dead_supervisor_is_its_call_error() {
     assert_eq!(sup.tree().await.err(), Some(gone));
 }
 
+/// OTP `{error, already_present | running | restarting | not_found | ..}`: errors display as OTP terms.
 #[test]
 fn errors_display_in_otp_terms() {
     let pid = arbor_process::Pid::ANONYMOUS;
@@ -558,4 +532,108 @@ fn errors_display_in_otp_terms() {
     assert_eq!(TerminateChildError::NotFound.to_string(), "not_found");
     assert_eq!(RestartChildError::Running.to_string(), "running");
     assert_eq!(DeleteChildError::Restarting.to_string(), "restarting");
+}
+
+/// OTP `count_restarting_children`: a `restarting` child refuses restart, delete and start but terminates.
+#[tokio::test]
+async fn a_restarting_child_refuses_restart_delete_and_start_but_can_be_terminated() {
+    let log = Log::default();
+    let flaky = Probe::new(&log, "f");
+    let sup = start(flags(Strategy::OneForOne, 5), vec![flaky.clone().spec()]).await;
+    flaky.fail_starts.store(1, Ordering::SeqCst);
+    log.take();
+    let pid = pid_of(&sup, "f").await;
+    let held = hold(&sup).await;
+    crash_pid(pid, boom()).await;
+    let mut restart = Box::pin(sup.restart_child("f"));
+    queue(&mut restart).await;
+    let mut delete = Box::pin(sup.delete_child("f"));
+    queue(&mut delete).await;
+    let mut start_again = Box::pin(sup.start_child(probe(&log, "f")));
+    queue(&mut start_again).await;
+    let mut counts = Box::pin(sup.count_children());
+    queue(&mut counts).await;
+    let mut terminate = Box::pin(sup.terminate_child("f"));
+    queue(&mut terminate).await;
+    held.release().await;
+    assert_eq!(restart.await, Err(RestartChildError::Restarting));
+    assert_eq!(delete.await, Err(DeleteChildError::Restarting));
+    assert_eq!(start_again.await, Err(StartChildError::AlreadyPresent));
+    let counts = counts.await.unwrap();
+    assert_eq!((counts.specs, counts.active), (1, 0));
+    assert_eq!(terminate.await, Ok(()));
+    // The pending retry finds the child undefined and does nothing.
+    assert_eq!(children(&sup).await, ["f=undefined"]);
+    assert!(!log.take().contains(&"start f".to_string()));
+    stop(sup).await;
+}
+
+/// OTP `simple_one_for_one`: a child is restarted with the same arguments.
+///
+/// OTP: a simple_one_for_one child is restarted with the same arguments.
+#[tokio::test]
+async fn transient_template_restarts_with_a_clone_of_its_argument() {
+    let (starts_tx, mut starts) = mpsc::unbounded_channel();
+    let clones = Arc::new(AtomicUsize::new(0));
+    let template = ChildSpec::template("w", |arg: Counted| async move {
+        crashable(arg.tag, &arg.starts)
+    })
+    .restart(Restart::Transient);
+    let sup = Supervisor::simple(SupFlags::default().intensity(5), template)
+        .start()
+        .await
+        .unwrap();
+    let arg = Counted {
+        tag: "first",
+        clones: clones.clone(),
+        starts: starts_tx,
+    };
+    let pid = sup.start_child(arg).await.unwrap().pid().unwrap();
+    assert_eq!(starts.recv().await, Some("first"));
+    assert_eq!(clones.load(Ordering::SeqCst), 1, "one clone per start");
+    send_exit(pid, ExitReason::custom("boom")).await;
+    assert_eq!(starts.recv().await, Some("first"), "restarted with it");
+    assert_eq!(clones.load(Ordering::SeqCst), 2);
+    let restarted = sup.which_children().await.unwrap()[0].state.pid().unwrap();
+    send_exit(restarted, ExitReason::Normal).await;
+    assert!(sup.which_children().await.unwrap().is_empty());
+    sup.stop().await.unwrap();
+}
+
+/// OTP `simple_one_for_one_scale_many_temporary_children`: a temporary child owns its start argument.
+///
+/// The connection-handler case: a temporary template takes a non-`Clone`
+/// argument (a real `TcpStream`), moved into its only start.
+#[tokio::test]
+async fn temporary_template_child_owns_the_tcp_stream_it_is_handed() {
+    let template = ChildSpec::temporary_template("conn", |mut stream: TcpStream| async move {
+        spawn_link(move |_: Ctx<()>| async move {
+            let mut buf = [0u8; 4];
+            stream.read_exact(&mut buf).await.unwrap();
+            stream.write_all(&buf).await.unwrap();
+            ExitReason::Normal
+        })
+    });
+    let sup = Supervisor::simple(SupFlags::default(), template)
+        .start()
+        .await
+        .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
+    let (server_side, _) = listener.accept().await.unwrap();
+    let child = sup.start_child(server_side).await.unwrap().pid().unwrap();
+    // Looked up before the child can finish: it waits for the client.
+    let child = ProcessHandle::lookup(child).unwrap();
+    client.write_all(b"ping").await.unwrap();
+    let mut echo = [0u8; 4];
+    client.read_exact(&mut echo).await.unwrap();
+    assert_eq!(&echo, b"ping");
+    assert_eq!(child.wait().await, ExitReason::Normal);
+    assert!(
+        sup.which_children().await.unwrap().is_empty(),
+        "not restarted"
+    );
+    sup.stop().await.unwrap();
 }

@@ -2,14 +2,20 @@
 #![allow(dead_code, unreachable_pub, missing_docs)]
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use arbor_process::Process;
-use arbor_process::{Ctx, ExitReason, ExitSignal, Msg, Pid, ProcessRef, StartOpts, spawn_opts};
+use arbor_process::{
+    Ctx, ExitReason, ExitSignal, Msg, Pid, ProcessRef, StartOpts, spawn_link, spawn_opts,
+};
 use arbor_supervisor::IntoStartOutcome;
-use arbor_supervisor::{ChildSpec, ChildTemplate, StartOutcome, SupervisorRef};
+use arbor_supervisor::{
+    ChildSpec, ChildTemplate, Restart, SimpleSupervisorRef, StartOutcome, Strategy, SupFlags,
+    Supervisor, SupervisorRef,
+};
 use parking_lot::Mutex;
+use tokio::sync::mpsc;
 
 /// The lifecycle log: "start a", "stop a shutdown", "exit a boom".
 #[derive(Clone, Default, Debug)]
@@ -266,4 +272,90 @@ impl Held {
 /// reply.
 pub async fn queue<F: std::future::Future + Unpin>(fut: &mut F) {
     assert!(futures::poll!(fut).is_pending(), "request queued");
+}
+
+// ===== shared by the strategy, restart-type and intensity tests =====
+
+pub fn flags(strategy: Strategy, intensity: u32) -> SupFlags {
+    SupFlags::new(strategy)
+        .intensity(intensity)
+        .period(Duration::from_secs(5))
+}
+
+pub async fn start(flags: SupFlags, specs: Vec<ChildSpec>) -> SupervisorRef {
+    Supervisor::new(flags)
+        .children(specs)
+        .start()
+        .await
+        .unwrap()
+}
+
+pub async fn stop(sup: impl Into<SupervisorRef>) {
+    sup.into()
+        .stop_with(ExitReason::Shutdown, Duration::MAX)
+        .await
+        .unwrap();
+}
+
+/// An argument that counts its clones and reports each start.
+#[derive(Debug)]
+pub struct Counted {
+    pub tag: &'static str,
+    pub clones: Arc<AtomicUsize>,
+    pub starts: mpsc::UnboundedSender<&'static str>,
+}
+
+impl Clone for Counted {
+    fn clone(&self) -> Self {
+        self.clones.fetch_add(1, Ordering::SeqCst);
+        Counted {
+            tag: self.tag,
+            clones: self.clones.clone(),
+            starts: self.starts.clone(),
+        }
+    }
+}
+
+/// A child that waits for an exit request and exits with it.
+pub fn crashable(
+    ctx_tag: &'static str,
+    starts: &mpsc::UnboundedSender<&'static str>,
+) -> StartOutcome {
+    let _ = starts.send(ctx_tag);
+    spawn_link(|mut ctx: Ctx<ExitReason>| async move {
+        loop {
+            if let Msg::Message(r) = ctx.recv().await {
+                return r;
+            }
+        }
+    })
+    .into_start_outcome()
+}
+
+/// Sends a `ProcessRef<ExitReason>` child the reason to exit with and
+/// waits for its exit.
+pub async fn send_exit(pid: arbor_process::Pid, reason: ExitReason) {
+    let p = ProcessRef::<ExitReason>::from_pid(pid).unwrap();
+    p.send(reason).unwrap();
+    p.wait().await;
+}
+
+/// A one_for_one supervisor (intensity 10) of probes with these ids.
+pub async fn sup_with(log: &Log, ids: &[&str]) -> SupervisorRef {
+    Supervisor::new(SupFlags::default().intensity(10))
+        .children(ids.iter().map(|id| probe(log, id)))
+        .start()
+        .await
+        .unwrap()
+}
+
+/// A simple_one_for_one supervisor (intensity 10) of probe `t` children.
+pub async fn simple(log: &Log, restart: Restart) -> SimpleSupervisorRef<&'static str> {
+    Supervisor::simple(
+        SupFlags::default().intensity(10),
+        Probe::new(log, "t").template().restart(restart),
+    )
+    .start()
+    .await
+    .unwrap()
 }

@@ -77,6 +77,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod args;
 mod auto_shutdown;
 mod backoff;
 mod child_id;

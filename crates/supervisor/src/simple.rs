@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use arbor_process::{ExitReason, Pid, Process, ProcessHandle, StartOpts, StopError};
 
+use crate::args::Args;
 use crate::server::Request;
-use crate::template::Args;
 use crate::{
     ChildCounts, ChildId, ChildInfo, ChildSpec, StartSimpleChildError, StartedChild, SupStartError,
     Supervisor, SupervisorRef, TerminateChildError, TreeNode, WhichChildError,

@@ -11,8 +11,8 @@ use arbor_process::ExitReason;
 use futures::FutureExt;
 use serde::Serialize;
 
+use crate::args::{Args, TemplateArgs};
 use crate::error::SpecError;
-use crate::template::{Args, TemplateArgs};
 use crate::{AutoShutdown, Backoff, ChildId, IntoStartOutcome, StartOutcome};
 
 /// When a terminated child is restarted.

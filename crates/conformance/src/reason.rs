@@ -1,6 +1,7 @@
 //! arbor values → oracle terms (README §2.5).
 
 use arbor_process::ExitReason;
+use arbor_supervisor::SupStartError;
 
 use crate::scenario::Reason;
 use crate::term::Term;
@@ -54,7 +55,39 @@ pub(crate) fn reason_term(r: &ExitReason) -> Term {
 
 /// Errors arbor carries inside [`ExitReason::Error`] that have an OTP shape.
 fn error_term(e: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<Term> {
-    crate::result::error_payload_term(e)
+    e.downcast_ref::<SupStartError>().map(sup_start_error_term)
+}
+
+/// `{shutdown,{failed_to_start_child,Id,Reason}}` and friends: the reason
+/// of a failed `start_link`, which is also the failed supervisor's exit
+/// reason.
+pub(crate) fn sup_start_error_term(e: &SupStartError) -> Term {
+    match e {
+        SupStartError::FailedToStartChild { id, reason } => Term::tuple([
+            Term::atom("shutdown"),
+            Term::tuple([
+                Term::atom("failed_to_start_child"),
+                Term::atom(id.as_str()),
+                reason_term(reason),
+            ]),
+        ]),
+        SupStartError::AlreadyStarted(p) => {
+            Term::tuple([Term::atom("already_started"), Term::Pid(*p)])
+        }
+        SupStartError::Exited(r) => reason_term(r),
+        SupStartError::Flags(f) => Term::tuple([
+            Term::atom("supervisor_data"),
+            Term::atom(&atomish(&f.to_string())),
+        ]),
+        SupStartError::Spec(e) => Term::tuple([
+            Term::atom("start_spec"),
+            Term::atom(&atomish(&e.to_string())),
+        ]),
+        SupStartError::BadStartSpec(n) => Term::tuple([
+            Term::atom("bad_start_spec"),
+            Term::Int(i64::try_from(*n).unwrap_or(i64::MAX)),
+        ]),
+    }
 }
 
 #[cfg(test)]

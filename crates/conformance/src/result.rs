@@ -4,7 +4,7 @@ use arbor_process::{CallError, ExitReason, Pid};
 use arbor_supervisor::{
     ChildCounts, ChildInfo, ChildSpec, ChildState, ChildType, DeleteChildError, GetChildSpecError,
     IntoSimpleError, RestartChildError, Shutdown, StartChildError, StartSimpleChildError,
-    StartedChild, SupStartError, TerminateChildError, WhichChildError,
+    StartedChild, TerminateChildError, WhichChildError,
 };
 
 use crate::reason::reason_term;
@@ -12,30 +12,6 @@ use crate::term::Term;
 
 fn a(s: &str) -> Term {
     Term::atom(s)
-}
-
-/// `{shutdown,{failed_to_start_child,Id,Reason}}` and friends: the reason
-/// of a failed `start_link`, which is also the failed supervisor's exit
-/// reason.
-pub(crate) fn sup_start_error_term(e: &SupStartError) -> Term {
-    match e {
-        SupStartError::FailedToStartChild { id, reason } => Term::tuple([
-            a("shutdown"),
-            Term::tuple([
-                a("failed_to_start_child"),
-                a(id.as_str()),
-                reason_term(reason),
-            ]),
-        ]),
-        SupStartError::AlreadyStarted(p) => Term::tuple([a("already_started"), Term::Pid(*p)]),
-        SupStartError::Exited(r) => reason_term(r),
-        SupStartError::Flags(f) => Term::tuple([a("supervisor_data"), a(&atomish(&f.to_string()))]),
-        SupStartError::Spec(e) => Term::tuple([a("start_spec"), a(&atomish(&e.to_string()))]),
-        SupStartError::BadStartSpec(n) => Term::tuple([
-            a("bad_start_spec"),
-            Term::Int(i64::try_from(*n).unwrap_or(i64::MAX)),
-        ]),
-    }
 }
 
 fn atomish(s: &str) -> String {
@@ -288,11 +264,4 @@ pub(crate) fn counts_term(r: &Result<ChildCounts, CallError>) -> Term {
         }
         Err(e) => sup_error(e),
     }
-}
-
-/// `ExitReason::Error` payloads with an OTP shape.
-pub(crate) fn error_payload_term(
-    e: &(dyn std::error::Error + Send + Sync + 'static),
-) -> Option<Term> {
-    e.downcast_ref::<SupStartError>().map(sup_start_error_term)
 }

@@ -14,11 +14,10 @@ use arbor_process::{Ctx, ExitReason, MonitorRef, Msg, Pid, exit, kill, scope};
 use arbor_supervisor::{ChildId, ChildSelector, ChildState, SupervisorRef};
 
 use crate::probe::ProbeMsg;
-use crate::reason::scenario_reason;
+use crate::reason::{scenario_reason, sup_start_error_term};
 use crate::recorder::{Part, ProcKind, Recorder, RecorderGone};
 use crate::result::{
-    child_entry, childspec_term, counts_term, error_term, start_child_term, started_term,
-    sup_start_error_term, unit_term,
+    child_entry, childspec_term, counts_term, error_term, start_child_term, started_term, unit_term,
 };
 use crate::scenario::{Op, OpLine, Scenario, Strategy, Target};
 use crate::term::Term;

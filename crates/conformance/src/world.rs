@@ -13,8 +13,8 @@ use arbor_supervisor::{
 use parking_lot::Mutex;
 
 use crate::probe::{ProbeMsg, spawn_probe};
+use crate::reason::sup_start_error_term;
 use crate::recorder::{Part, ProcInfo, ProcKind, Recorder};
-use crate::result::sup_start_error_term;
 use crate::scenario::{self, ChildDecl, Kind, ProbeOpts, Scenario, StartMode};
 use arbor_process::Process;
 use arbor_supervisor::IntoStartOutcome;

@@ -57,7 +57,6 @@
 
 mod error;
 mod forwarder;
-mod handler;
 mod handler_id;
 mod manager;
 mod named;
@@ -68,8 +67,10 @@ mod stream;
 
 pub use error::{AddError, HandlerCallError, RemoveError, SwapError};
 pub use forwarder::Forwarder;
-pub use handler::{EventHandler, Handled, HandlerCtx, HandlerInfo, HandlerReply, Step, Swap};
 pub use handler_id::HandlerId;
+pub use manager::handler::{
+    EventHandler, Handled, HandlerCtx, HandlerInfo, HandlerReply, Step, Swap,
+};
 pub use manager::{EventManager, EventManagerRef, ManagerOpts};
 pub use named::EventManagerName;
 pub use owner::{AddOpts, Owner};

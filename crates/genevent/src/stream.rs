@@ -23,7 +23,7 @@ use futures::Stream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::{Instant, Sleep};
 
-use crate::handler::{Acks, Slot};
+use crate::manager::handler::{Acks, Slot};
 use crate::manager::message::ManagerMsg;
 use crate::{
     AddError, EventManagerRef, HandlerCtx, HandlerError, HandlerId, HandlerInfo, HandlerReply,

@@ -77,6 +77,8 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod args;
+mod auto_shutdown;
 mod backoff;
 mod child_id;
 mod decision;
@@ -88,12 +90,14 @@ mod shutdown;
 mod simple;
 mod spec;
 mod start;
+mod strategy;
 mod supervisor;
 mod supervisor_ref;
 mod template;
 mod tree;
 mod window;
 
+pub use auto_shutdown::AutoShutdown;
 pub use backoff::Backoff;
 pub use child_id::ChildId;
 pub use decision::{ExitAction, exit_action};
@@ -101,11 +105,12 @@ pub use error::{
     DeleteChildError, FlagsError, GetChildSpecError, IntoSimpleError, RestartChildError, SpecError,
     StartChildError, StartSimpleChildError, SupStartError, TerminateChildError, WhichChildError,
 };
-pub use flags::{AutoShutdown, Strategy, SupFlags};
+pub use flags::SupFlags;
 pub use info::{ChildCounts, ChildInfo, ChildSelector, ChildState};
 pub use simple::{SimpleSupervisor, SimpleSupervisorRef};
 pub use spec::{ChildSpec, ChildType, Restart, Shutdown, StartFuture, check_specs};
 pub use start::{IntoStartOutcome, StartInfo, StartOutcome, StartedChild};
+pub use strategy::Strategy;
 pub use supervisor::Supervisor;
 pub use supervisor_ref::SupervisorRef;
 pub use template::ChildTemplate;

@@ -1,17 +1,21 @@
 //! simple_one_for_one supervisors typed by their template's argument:
-//! the builder and the handle.
+//! the builder and the handle, and the ways to them from the untyped ones
+//! ([`Supervisor::simple`], [`SupervisorRef::into_simple`]), which live
+//! here so that the untyped files do not import the typed ones.
 
+use std::any::TypeId;
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
 use arbor_process::{ExitReason, Pid, Process, ProcessHandle, StartOpts, StopError};
 
+use crate::args::Args;
 use crate::server::Request;
-use crate::template::Args;
 use crate::{
-    ChildCounts, ChildId, ChildInfo, ChildSpec, StartSimpleChildError, StartedChild, SupStartError,
-    Supervisor, SupervisorRef, TerminateChildError, TreeNode, WhichChildError,
+    ChildCounts, ChildId, ChildInfo, ChildSpec, ChildTemplate, IntoSimpleError,
+    StartSimpleChildError, StartedChild, Strategy, SupFlags, SupStartError, Supervisor,
+    SupervisorRef, TerminateChildError, TreeNode, WhichChildError,
 };
 
 /// A simple_one_for_one supervisor to start, made by
@@ -26,6 +30,26 @@ pub struct SimpleSupervisor<A> {
     sup: Supervisor,
     _args: PhantomData<fn(A)>,
 }
+
+// ===== impl Supervisor: the simple_one_for_one builder =====
+
+impl Supervisor {
+    /// A simple_one_for_one supervisor whose children all start from
+    /// `template`, each with the `A` given to
+    /// [`start_child`](crate::SimpleSupervisorRef::start_child). The
+    /// strategy of `flags` is replaced.
+    ///
+    /// # Examples
+    ///
+    /// See [`ChildTemplate`].
+    pub fn simple<A>(flags: SupFlags, template: ChildTemplate<A>) -> SimpleSupervisor<A> {
+        SimpleSupervisor::new(
+            Supervisor::new(flags.strategy(Strategy::SimpleOneForOne)).child(template.into_spec()),
+        )
+    }
+}
+
+// ===== impl SimpleSupervisor =====
 
 impl<A> Clone for SimpleSupervisor<A> {
     fn clone(&self) -> Self {
@@ -141,6 +165,34 @@ pub struct SimpleSupervisorRef<A> {
     sup: SupervisorRef,
     _args: PhantomData<fn(A)>,
 }
+
+// ===== impl SupervisorRef: the typed handle =====
+
+impl SupervisorRef {
+    /// The typed handle of this supervisor, if it is simple_one_for_one
+    /// with a template of `A` (a static spec used as the template takes
+    /// `()`).
+    ///
+    /// # Errors
+    ///
+    /// [`IntoSimpleError::NotSimpleOneForOne`],
+    /// [`IntoSimpleError::ArgumentType`], [`IntoSimpleError::Call`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn into_simple<A: Send + 'static>(
+        self,
+    ) -> Result<SimpleSupervisorRef<A>, IntoSimpleError> {
+        match self.call(Request::TemplateType).await? {
+            None => Err(IntoSimpleError::NotSimpleOneForOne),
+            Some(t) if t != TypeId::of::<A>() => Err(IntoSimpleError::ArgumentType),
+            Some(_) => Ok(SimpleSupervisorRef::new(self)),
+        }
+    }
+}
+
+// ===== impl SimpleSupervisorRef =====
 
 impl<A> Clone for SimpleSupervisorRef<A> {
     fn clone(&self) -> Self {

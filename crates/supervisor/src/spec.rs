@@ -10,8 +10,8 @@ use std::time::Duration;
 use arbor_process::ExitReason;
 use futures::FutureExt;
 
+use crate::args::{Args, TemplateArgs};
 use crate::error::SpecError;
-use crate::template::{Args, TemplateArgs};
 use crate::{AutoShutdown, Backoff, ChildId, IntoStartOutcome, StartOutcome};
 
 /// When a terminated child is restarted.

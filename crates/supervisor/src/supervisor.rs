@@ -8,8 +8,8 @@ use tokio::sync::oneshot;
 
 use crate::server::{self, SupMsg};
 use crate::{
-    AutoShutdown, ChildId, ChildSpec, ChildTemplate, SimpleSupervisor, StartOutcome, Strategy,
-    SupFlags, SupStartError, SupervisorRef, check_specs,
+    AutoShutdown, ChildId, ChildSpec, StartOutcome, Strategy, SupFlags, SupStartError,
+    SupervisorRef, check_specs,
 };
 
 /// A supervisor to start: its flags and its child specs in start order.
@@ -75,21 +75,6 @@ impl Supervisor {
     /// A rest_for_one supervisor with OTP's default intensity.
     pub fn rest_for_one() -> Supervisor {
         Supervisor::new(SupFlags::new(Strategy::RestForOne))
-    }
-
-    /// A simple_one_for_one supervisor whose children all start from
-    /// `template`, each with the `A` given to
-    /// [`start_child`](crate::SimpleSupervisorRef::start_child). The
-    /// strategy of `flags` is replaced.
-    ///
-    /// # Examples
-    ///
-    /// See [`ChildTemplate`].
-    pub fn simple<A>(flags: SupFlags, template: ChildTemplate<A>) -> SimpleSupervisor<A> {
-        SimpleSupervisor::new(Supervisor {
-            flags: flags.strategy(Strategy::SimpleOneForOne),
-            specs: vec![template.into_spec()],
-        })
     }
 
     /// Sets the restart intensity: more than `intensity` restarts within

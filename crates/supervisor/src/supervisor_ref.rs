@@ -4,8 +4,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
-use std::any::TypeId;
-
 use arbor_process::{
     CallError, ExitReason, Pid, Process, ProcessHandle, ProcessRef, ReplyTo, StopError,
 };
@@ -13,8 +11,8 @@ use arbor_process::{
 use crate::server::{self, Request, Status, SupMsg};
 use crate::{
     ChildCounts, ChildId, ChildInfo, ChildSelector, ChildSpec, ChildState, DeleteChildError,
-    GetChildSpecError, IntoSimpleError, RestartChildError, SimpleSupervisorRef, StartChildError,
-    StartedChild, TerminateChildError, TreeNode, WhichChildError,
+    GetChildSpecError, RestartChildError, StartChildError, StartedChild, TerminateChildError,
+    TreeNode, WhichChildError,
 };
 
 /// A handle to a supervisor. Cheap to clone; every method is one request
@@ -83,7 +81,7 @@ impl SupervisorRef {
     /// [`StartChildError::AlreadyPresent`] if it exists otherwise;
     /// [`StartChildError::StartFailed`] (the spec is not kept);
     /// [`StartChildError::SimpleOneForOne`] (use
-    /// [`SimpleSupervisorRef::start_child`]);
+    /// [`SimpleSupervisorRef::start_child`](crate::SimpleSupervisorRef::start_child));
     /// [`StartChildError::Call`].
     ///
     /// # Cancel safety
@@ -97,28 +95,6 @@ impl SupervisorRef {
     /// [`StartedChild::Ignored`] and keeps the spec unless temporary.
     pub async fn start_child(&self, spec: ChildSpec) -> Result<StartedChild, StartChildError> {
         self.call(|r| Request::StartChild(spec, r)).await?
-    }
-
-    /// The typed handle of this supervisor, if it is simple_one_for_one
-    /// with a template of `A` (a static spec used as the template takes
-    /// `()`).
-    ///
-    /// # Errors
-    ///
-    /// [`IntoSimpleError::NotSimpleOneForOne`],
-    /// [`IntoSimpleError::ArgumentType`], [`IntoSimpleError::Call`].
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe.
-    pub async fn into_simple<A: Send + 'static>(
-        self,
-    ) -> Result<SimpleSupervisorRef<A>, IntoSimpleError> {
-        match self.call(Request::TemplateType).await? {
-            None => Err(IntoSimpleError::NotSimpleOneForOne),
-            Some(t) if t != TypeId::of::<A>() => Err(IntoSimpleError::ArgumentType),
-            Some(_) => Ok(SimpleSupervisorRef::new(self)),
-        }
     }
 
     /// Stops a child with its shutdown protocol. A static child keeps its

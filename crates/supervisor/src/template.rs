@@ -13,84 +13,19 @@
 //! [`SimpleSupervisorRef<A>`]: crate::SimpleSupervisorRef
 //! [`SupervisorRef::into_simple`]: crate::SupervisorRef::into_simple
 
-use std::any::{Any, TypeId};
+use std::any::TypeId;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use arbor_process::ExitReason;
 
+use crate::args::{Args, TemplateArgs, clone_as};
 use crate::spec::StartFn;
 use crate::{
     Backoff, ChildId, ChildSpec, ChildType, IntoStartOutcome, Restart, Shutdown, StartOutcome,
 };
-
-/// One start argument, its type erased for the trip through the
-/// supervisor's mailbox. `()` (a static child's) does not allocate.
-///
-/// The mutex only makes a `Send` value `Sync` (the supervisor's state is
-/// borrowed across awaits): it is never locked, every access goes through
-/// `&mut` or by value.
-pub(crate) struct Args(Mutex<Box<dyn Any + Send>>);
-
-impl Args {
-    /// The argument of a static child.
-    pub(crate) fn none() -> Args {
-        Args::new(())
-    }
-
-    pub(crate) fn new<A: Send + 'static>(value: A) -> Args {
-        Args(Mutex::new(Box::new(value)))
-    }
-
-    fn get_mut(&mut self) -> &mut (dyn Any + Send) {
-        &mut **self.0.get_mut().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The value, if it is an `A`.
-    fn take<A: 'static>(self) -> Result<A, Args> {
-        let boxed = self.0.into_inner().unwrap_or_else(PoisonError::into_inner);
-        boxed
-            .downcast::<A>()
-            .map(|a| *a)
-            .map_err(|b| Args(Mutex::new(b)))
-    }
-}
-
-impl fmt::Debug for Args {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Args(..)")
-    }
-}
-
-/// What the supervisor knows about a template's argument type.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct TemplateArgs {
-    pub(crate) type_id: TypeId,
-    /// Clones an argument for a restart; `None` if `A` is not `Clone`
-    /// (a temporary template, never restarted).
-    clone: Option<fn(&mut Args) -> Option<Args>>,
-}
-
-impl TemplateArgs {
-    /// Whether the argument can be given again, so the child can restart.
-    pub(crate) fn can_restart(&self) -> bool {
-        self.clone.is_some()
-    }
-
-    /// A copy of `args` for a (re)start; `None` if the type cannot be
-    /// cloned.
-    pub(crate) fn clone_args(&self, args: &mut Args) -> Option<Args> {
-        self.clone.and_then(|clone| clone(args))
-    }
-}
-
-fn clone_as<A: Clone + Send + 'static>(args: &mut Args) -> Option<Args> {
-    args.get_mut()
-        .downcast_ref::<A>()
-        .map(|a| Args::new(a.clone()))
-}
 
 /// The start error of a template handed an argument of another type
 /// (invariant 1).

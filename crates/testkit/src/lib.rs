@@ -90,6 +90,7 @@ mod hold;
 mod log;
 pub mod model;
 mod probe;
+mod probe_cmd;
 mod runtime;
 mod shape;
 mod strategies;
@@ -98,7 +99,8 @@ pub use crash::{Crash, InflictError, PANIC_MESSAGE};
 pub use driver::{TreeCheckError, TreeDriver, check_tree, model_cases};
 pub use hold::{Held, hold};
 pub use log::{Event, EventKind, LifecycleLog};
-pub use probe::{Probe, ProbeCmd, quiet_probe_panics};
+pub use probe::{Probe, quiet_probe_panics};
+pub use probe_cmd::ProbeCmd;
 pub use runtime::{paused_runtime, run_paused};
 pub use shape::{assert_shape, child_line, shape, tree_shape};
 pub use strategies::{

@@ -9,20 +9,12 @@ use std::time::Duration;
 use arbor_process::{Ctx, ExitReason, ExitSignal, Msg, StartOpts, spawn_opts};
 use arbor_supervisor::{ChildSpec, ChildTemplate, StartOutcome};
 
+use crate::ProbeCmd;
 use crate::crash::PANIC_MESSAGE;
 use crate::{EventKind, LifecycleLog};
 use arbor_process::Myself;
 use arbor_process::Process;
 use arbor_supervisor::IntoStartOutcome;
-
-/// A command to a running probe (see [`Crash::inflict`](crate::Crash::inflict)).
-#[derive(Debug, Clone)]
-pub enum ProbeCmd {
-    /// Exit by itself with this reason.
-    Exit(ExitReason),
-    /// Panic.
-    Panic,
-}
 
 /// A configurable child for tests: it logs `start`, `stop` (exit signal),
 /// `exit` (by itself), `panic`, `failed` and `ignored` events into a

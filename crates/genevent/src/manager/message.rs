@@ -3,7 +3,7 @@
 use arbor_process::{ExitReason, ReplyTo};
 use tokio::sync::oneshot;
 
-use crate::handler::Slot;
+use super::handler::Slot;
 use crate::{AddError, HandlerCallError, HandlerId, Owner, Payload, RemoveError, SwapError};
 
 /// A manager's mailbox. Events travel unboxed; everything rare is boxed so

@@ -1,9 +1,13 @@
 //! The event manager: [`EventManagerRef`] (talking to one, here),
 //! [`EventManager`] and [`ManagerOpts`] (starting one, `start.rs`), the
-//! process loop (`server.rs`), its mailbox (`message.rs`) and the notify
-//! bound (`gate.rs`).
+//! process loop (`server.rs`), its mailbox (`message.rs`), the notify
+//! bound (`gate.rs`) and the handlers it runs ([`EventHandler`],
+//! `handler.rs`: the callbacks see the manager through
+//! [`HandlerCtx`](crate::HandlerCtx), and
+//! the manager installs them, so the two live in one module).
 
 mod gate;
+pub(crate) mod handler;
 pub(crate) mod message;
 mod server;
 mod start;
@@ -21,8 +25,8 @@ use arbor_process::{
 use tokio::sync::oneshot;
 
 use self::gate::Gate;
+use self::handler::{Slot, User};
 use self::message::{Admin, ManagerMsg};
-use crate::handler::{Slot, User};
 use crate::{
     AddError, AddOpts, EventHandler, HandlerCallError, HandlerId, Payload, RemoveError, SwapError,
 };

@@ -21,8 +21,8 @@ use arbor_process::{Ctx, ExitReason, MonitorRef, Msg, Myself, Name, Pid, Process
 use tokio::sync::oneshot;
 
 use super::gate::Gate;
+use super::handler::{Acks, Slot};
 use super::message::{Admin, ManagerMsg};
-use crate::handler::{Acks, Slot};
 use crate::reason::panic_message;
 use crate::{
     AddError, EventManagerRef, HandlerCallError, HandlerCtx, HandlerError, HandlerExit, HandlerId,

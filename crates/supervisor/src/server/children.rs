@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use arbor_process::{IdBuildHasher, Pid, Process, ProcessHandle};
 
 use super::message::Key;
+use crate::args::Args;
 use crate::backoff::{Backoff, BackoffState};
-use crate::template::Args;
 use crate::{ChildSpec, ChildState, Strategy};
 
 /// The children of one supervisor; the variant is fixed at init by the

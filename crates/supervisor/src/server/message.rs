@@ -4,7 +4,7 @@
 
 use arbor_process::{ExitReason, Pid, ReplyTo};
 
-use crate::template::Args;
+use crate::args::Args;
 use crate::{
     ChildCounts, ChildId, ChildInfo, ChildSelector, ChildSpec, DeleteChildError, GetChildSpecError,
     Restart, RestartChildError, StartChildError, StartSimpleChildError, StartedChild, SupFlags,

@@ -43,8 +43,8 @@ use arbor_process::{
 };
 use tokio::sync::oneshot;
 
+use crate::args::Args;
 use crate::shutdown::{shutdown_many, shutdown_one};
-use crate::template::Args;
 use crate::{ChildSpec, Restart, RestartWindow, StartInfo, StartOutcome, SupFlags, SupStartError};
 
 mod children;

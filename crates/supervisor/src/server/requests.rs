@@ -8,9 +8,9 @@ use tokio::time::Instant;
 use super::children::{Child, Children, DynChild, Slot};
 use super::message::{Request, Status};
 use super::{Flow, Server, Started, report, start_spec};
+use crate::args::Args;
 use crate::backoff::BackoffState;
 use crate::shutdown::shutdown_one;
-use crate::template::Args;
 use crate::{
     ChildCounts, ChildId, ChildInfo, ChildSelector, ChildSpec, ChildType, DeleteChildError,
     GetChildSpecError, Restart, RestartChildError, StartChildError, StartSimpleChildError,

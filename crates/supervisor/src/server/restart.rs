@@ -9,8 +9,8 @@ use tokio::time::Instant;
 use super::children::{Child, Children, Slot};
 use super::message::{Key, RetryCause, SupMsg};
 use super::{Flow, Server, Started, report, start_spec};
+use crate::args::Args;
 use crate::shutdown::shutdown_one;
-use crate::template::Args;
 use crate::{AutoShutdown, ExitAction, Restart, Strategy, exit_action};
 
 impl Server {

@@ -17,9 +17,19 @@
 //! The model's log lines are those of [`LifecycleLog::lines`](crate::LifecycleLog::lines).
 //! [`check_tree`](crate::check_tree) and [`TreeDriver`](crate::TreeDriver)
 //! run a real tree against it.
+//!
+//! Files by concept: `config.rs` (what the model starts from), `op.rs`
+//! (the operations), `expect.rs` (the predicted log and replies), `sup.rs`
+//! (one supervisor) and `tree.rs` (the whole tree, [`TreeModel`]).
 
+mod config;
+mod expect;
+mod op;
 mod sup;
 mod tree;
 
+pub use config::{SpecConfig, SupConfig};
+pub use expect::{Expect, Reply, match_log};
+pub use op::{Action, ApiCall, Op};
 pub use sup::{ChildModel, ChildModelState, SupModel, Window};
-pub use tree::{Action, ApiCall, Expect, Op, Reply, SpecConfig, SupConfig, TreeModel, match_log};
+pub use tree::TreeModel;

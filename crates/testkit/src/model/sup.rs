@@ -6,7 +6,8 @@ use arbor_process::ExitReason;
 use arbor_supervisor::{Restart, Strategy, SupFlags};
 use tokio::time::Instant;
 
-use super::tree::{Expect, SpecConfig, SupConfig};
+use super::config::{SpecConfig, SupConfig};
+use super::expect::Expect;
 
 /// A child's predicted state.
 #[derive(Debug, Clone)]

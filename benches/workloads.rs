@@ -1,4 +1,4 @@
-//! arbor's benchmark suite: workloads W1–W9 of `shared/benchmarks.md`, each
+//! arbor's benchmark suite: workloads W1–W9 of `docs/performance.md#workloads`, each
 //! measured next to a hand-written raw-tokio version in the same run.
 //!
 //! ```sh

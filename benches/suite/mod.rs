@@ -1,4 +1,4 @@
-//! The W1–W9 workloads of `shared/benchmarks.md`, each next to a
+//! The W1–W9 workloads of `docs/performance.md#workloads`, each next to a
 //! hand-written raw-tokio version, and the driver that runs them.
 //!
 //! Used by the `workloads` bench binary and by the `bench_smoke` test (quick

@@ -2,7 +2,7 @@
 //! arbor's supervisor and print the oracle's trace, byte for byte.
 //!
 //! The scenario language and the trace format are specified by the oracle's
-//! README (`shared/otp-oracle/README.md`); `docs/conformance.md` says how to
+//! README (`docs/otp/oracle.md#oracle-scenarios`); `docs/conformance.md` says how to
 //! run the runner, the golden tests and the differential tests, and lists
 //! where arbor differs from OTP 25.
 //!

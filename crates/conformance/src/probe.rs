@@ -1,4 +1,4 @@
-//! The probe: a worker with no behaviour of its own (oracle README §1.3).
+//! The probe: a worker with no behaviour of its own (docs/otp/oracle.md#oracle-probe).
 
 use std::time::Duration;
 

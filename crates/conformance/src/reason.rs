@@ -1,4 +1,4 @@
-//! arbor values → oracle terms (README §2.5).
+//! arbor values → oracle terms (docs/otp/oracle.md#oracle-terms).
 
 use arbor_process::ExitReason;
 use arbor_supervisor::SupStartError;

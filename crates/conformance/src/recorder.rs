@@ -1,4 +1,4 @@
-//! The recorder: the one process that owns the trace (oracle README §3.3).
+//! The recorder: the one process that owns the trace (docs/otp/oracle.md#oracle-recorder).
 //!
 //! Invariants:
 //!

@@ -1,4 +1,4 @@
-//! arbor supervisor results → the terms OTP 25 returns (README §2.5).
+//! arbor supervisor results → the terms OTP 25 returns (docs/otp/oracle.md#oracle-terms).
 
 use arbor_process::{CallError, ExitReason, Pid};
 use arbor_supervisor::{

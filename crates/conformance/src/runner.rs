@@ -1,5 +1,5 @@
 //! The executor: runs a scenario's actions on arbor one at a time, settles
-//! after each, and prints the final tree (oracle README §1.4, §2.6, §3).
+//! after each, and prints the final tree (docs/otp/oracle.md#oracle-actions, docs/otp/oracle.md#oracle-tree, docs/otp/oracle.md#oracle-execution).
 //!
 //! Everything runs on one current-thread tokio runtime with paused time:
 //! timers (stop delays, shutdown timeouts, `sleep_past_period`) fire when
@@ -77,7 +77,7 @@ pub fn run_text(text: &str) -> Result<String, RunError> {
 /// # Errors
 ///
 /// [`RunError`] with code 2 when an op is impossible in the state the
-/// scenario reaches (README §1.6), 3 for an internal error or a stuck run.
+/// scenario reaches (docs/otp/oracle.md#oracle-rejected), 3 for an internal error or a stuck run.
 pub fn run(scn: &Scenario) -> Result<String, RunError> {
     quiet_probe_crashes();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -493,7 +493,7 @@ impl Driver {
     }
 
     /// `which_children`, simple_one_for_one entries sorted by instance
-    /// number then gen, entries without a live pid last (README §2.5).
+    /// number then gen, entries without a live pid last (docs/otp/oracle.md#oracle-terms).
     async fn children(
         &self,
         sup: &str,
@@ -534,7 +534,7 @@ impl Driver {
         Ok(Ok(keyed.into_iter().map(|(_, c)| c).collect()))
     }
 
-    /// Quiescence (README §3.2): every live supervisor, deepest first,
+    /// Quiescence (docs/otp/oracle.md#oracle-settle): every live supervisor, deepest first,
     /// answers `which_children` with no child `restarting`, and a whole
     /// pass sees the same supervisors.
     async fn settle(&mut self) -> OpResult {

@@ -1,4 +1,4 @@
-//! The scenario language (oracle README §1): the parsed form of a scenario.
+//! The scenario language (docs/otp/oracle.md#oracle-scenarios): the parsed form of a scenario.
 //! The parser and the whole-scenario checks are in `parser.rs`; their error
 //! texts follow `oracle.erl` word for word, so a malformed scenario gets the
 //! same `line N: <what>` from both runners.
@@ -240,7 +240,7 @@ pub enum Target {
     Pid(String),
 }
 
-/// The actions (README §1.4).
+/// The actions (docs/otp/oracle.md#oracle-actions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum Op {

@@ -1,4 +1,4 @@
-//! Erlang-like terms and their normalized text (README §2.5).
+//! Erlang-like terms and their normalized text (docs/otp/oracle.md#oracle-terms).
 
 use std::fmt::{self, Write as _};
 

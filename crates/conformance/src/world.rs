@@ -1,5 +1,5 @@
 //! The scenario's supervisors and probes on arbor: flags, child specs and
-//! the start functions the supervisors call (oracle README §1.2, §1.3).
+//! the start functions the supervisors call (docs/otp/oracle.md#oracle-declarations, docs/otp/oracle.md#oracle-probe).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -214,7 +214,7 @@ impl World {
         }
     }
 
-    /// A probe's start function (README §1.3). Runs inside the supervisor.
+    /// A probe's start function (docs/otp/oracle.md#oracle-probe). Runs inside the supervisor.
     async fn start_probe(&self, id: String, opts: ProbeOpts, extra: Option<Extra>) -> StartOutcome {
         let (id, opts) = match &extra {
             Some(x) => (format!("{id}#{}", x.k), opts.merged(&x.over)),

@@ -1,6 +1,6 @@
 //! Dispatch cost of one workload, arbor or a raw tokio equivalent, alone in
 //! the process, so `perf stat -e instructions:u` can count what each costs
-//! independently of machine load (W3/W4 of shared/benchmarks.md).
+//! independently of machine load (W3/W4 of docs/performance.md#workloads).
 //!
 //! ```sh
 //! cargo build --release -p arbor-genevent --example dispatch_cost

@@ -80,8 +80,8 @@ impl Error for HandlerError {
 ///
 /// # OTP
 ///
-/// One enum for the two columns of `gen_event`'s table (otp-reference
-/// §3.4); the Erlang values are:
+/// One enum for the two columns of `gen_event`'s table (
+/// docs/otp/gen_event.md#ev-owners); the Erlang values are:
 ///
 /// | variant | `terminate/2` argument | `gen_event_EXIT` reason |
 /// |---|---|---|

@@ -1,4 +1,4 @@
-//! gen_event API (otp-reference §3.2): one test per row.
+//! gen_event API (docs/otp/gen_event.md#ev-api): one test per row.
 
 mod support;
 

@@ -1,4 +1,4 @@
-//! gen_event callback returns (otp-reference §3.3) and crash isolation.
+//! gen_event callback returns (docs/otp/gen_event.md#ev-callbacks) and crash isolation.
 
 mod support;
 

@@ -5,7 +5,7 @@
 //! swapped out) and a final stop or kill, checked after every step against
 //! a pure model: every handler callback in order, what every stream
 //! yields, the notices every owner gets, each API result and
-//! `which_handlers` (otp-reference §3, arbor decisions: registration
+//! `which_handlers` (docs/otp/gen_event.md#ev-overview, arbor decisions: registration
 //! order, duplicate ids rejected, the manager watches owners).
 //!
 //! 64 cases by default; set `ARBOR_MODEL_CASES` for long runs:
@@ -257,7 +257,7 @@ impl Model {
         out
     }
 
-    /// The API swap (§3.2): the old handler is removed first; the new one
+    /// The API swap (docs/otp/gen_event.md#ev-api): the old handler is removed first; the new one
     /// is appended and inherits the old owner unless one is given.
     fn swap(
         &mut self,
@@ -308,7 +308,7 @@ impl Model {
         out
     }
 
-    /// One dispatch pass in registration order (§3.3).
+    /// One dispatch pass in registration order (docs/otp/gen_event.md#ev-callbacks).
     fn dispatch(&mut self, ev: &Ev) -> Out {
         let mut out = Out::default();
         let mut i = 0;
@@ -349,7 +349,7 @@ impl Model {
         out
     }
 
-    /// `call` (§3.2): a stream's handler answers no call and is removed.
+    /// `call` (docs/otp/gen_event.md#ev-api): a stream's handler answers no call and is removed.
     fn call(&mut self, target: &HandlerId, kind: CallKind) -> Out {
         let mut out = Out::default();
         let Some(i) = self.position(target) else {

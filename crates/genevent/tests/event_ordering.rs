@@ -1,4 +1,4 @@
-//! Other messages, exits and ordering (otp-reference §3.5), and the
+//! Other messages, exits and ordering (docs/otp/gen_event.md#ev-info), and the
 //! self-call rule.
 
 mod support;

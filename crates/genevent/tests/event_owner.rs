@@ -1,4 +1,4 @@
-//! Handlers with an owner (otp-reference §3.4, Elixir 1.x monitored
+//! Handlers with an owner (docs/otp/gen_event.md#ev-owners, Elixir 1.x monitored
 //! handlers): one test per row of the removal table, plus owner death.
 
 mod support;

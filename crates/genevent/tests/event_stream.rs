@@ -1,4 +1,4 @@
-//! Event streams (otp-reference §4.1–§4.2, Elixir 1.x semantics).
+//! Event streams (docs/otp/gen_event.md#ev-elixir-014 to docs/otp/gen_event.md#ev-elixir-1x, Elixir 1.x semantics).
 
 mod support;
 

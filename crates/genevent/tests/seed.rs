@@ -1,4 +1,4 @@
-//! The seed chapter (seed-event-managers.md) in arbor: the IEx session, the
+//! The seed chapter (docs/otp/gen_event.md#ev-seed) in arbor: the IEx session, the
 //! Forwarder with `link: true`, and the event stream printer.
 
 use arbor_genevent::{AddOpts, EventManager, Forwarder, HandlerId, StreamOpts};
@@ -13,7 +13,7 @@ enum Event {
     Pair(&'static str, &'static str),
 }
 
-/// §5.1: start_link; sync_notify and notify with no handler → ok;
+/// docs/otp/gen_event.md#ev-seed-session: start_link; sync_notify and notify with no handler → ok;
 /// add the Forwarder with self(); sync_notify {hello, world}; flush shows it.
 #[tokio::test]
 async fn iex_session_forwarder_receives_hello_world() {
@@ -42,7 +42,7 @@ async fn iex_session_forwarder_receives_hello_world() {
     assert_eq!(got, [Event::Pair("hello", "world")]);
 }
 
-/// §5.2 setup: `GenEvent.start` (not linked), Forwarder added with
+/// docs/otp/gen_event.md#ev-seed-forwarder setup: `GenEvent.start` (not linked), Forwarder added with
 /// `link: true` by the test process; when the test process exits, the
 /// handler is removed; `Process.exit(event, :shutdown)` stops the manager.
 #[tokio::test]
@@ -76,7 +76,7 @@ async fn forwarder_with_link_removed_when_test_process_exits() {
     assert_eq!(event.wait().await, ExitReason::Shutdown);
 }
 
-/// §5.3: a process consuming `stream(manager)` sees notified events.
+/// docs/otp/gen_event.md#ev-seed-streams: a process consuming `stream(manager)` sees notified events.
 #[tokio::test]
 async fn stream_printer_sees_notify() {
     let manager = EventManager::<Event>::start_link().await.unwrap();

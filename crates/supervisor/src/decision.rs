@@ -9,7 +9,7 @@ use crate::Restart;
 ///
 /// # OTP
 ///
-/// The table of otp-reference §2.6 (`supervisor:do_restart/3`).
+/// The table of docs/otp/supervisor.md#sup-child-exit (`supervisor:do_restart/3`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitAction {
     /// Restart it (subject to the intensity check and the strategy).
@@ -51,7 +51,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_fifteen_combinations_of_otp_reference_2_6() {
+    fn the_fifteen_combinations_of_the_restart_table() {
         let reasons = [
             ExitReason::Normal,
             ExitReason::Shutdown,

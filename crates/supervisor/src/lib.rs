@@ -56,7 +56,7 @@
 //!
 //! # Guarantees
 //!
-//! - The semantics of OTP's `supervisor` (otp-reference §2), case by case:
+//! - The semantics of OTP's `supervisor` (docs/otp/supervisor.md#sup-overview), case by case:
 //!   start order and reverse stop order, the restart table, strategy
 //!   restarts, the restarting state with queued retries, the shutdown
 //!   protocol, significant children, and the API's error values.

@@ -1,4 +1,4 @@
-//! The shutdown protocol (otp-reference §2.10): how a supervisor stops one
+//! The shutdown protocol (docs/otp/supervisor.md#sup-shutdown): how a supervisor stops one
 //! child, and all simple_one_for_one children at once.
 
 use std::collections::VecDeque;
@@ -101,7 +101,7 @@ async fn wait_each(
 
 /// Whether a reason is an expected result of stopping this child: `killed`
 /// for brutal_kill, `shutdown`, and for non-permanent children also
-/// `normal` and `{shutdown, _}` (§2.10 step 4). Anything else is reported
+/// `normal` and `{shutdown, _}` (docs/otp/supervisor.md#sup-shutdown step 4). Anything else is reported
 /// as a shutdown error.
 pub(crate) fn acceptable(spec: &ChildSpec, reason: &ExitReason) -> bool {
     match reason {

@@ -18,7 +18,7 @@ use crate::{AutoShutdown, Backoff, ChildId, IntoStartOutcome, StartOutcome};
 ///
 /// # OTP
 ///
-/// The `restart` field of a child spec; see otp-reference §2.6 for the table.
+/// The `restart` field of a child spec; see docs/otp/supervisor.md#sup-child-exit for the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[cfg_attr(
     feature = "serde",

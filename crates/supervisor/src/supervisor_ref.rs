@@ -1,4 +1,4 @@
-//! The handle to a running supervisor: the API of §2.12 and §2.13.
+//! The handle to a running supervisor: the API of docs/otp/supervisor.md#sup-api and docs/otp/supervisor.md#sup-simple.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -311,7 +311,7 @@ impl Process for SupervisorRef {
         self.process.handle()
     }
 
-    /// Stops the supervisor: its children are terminated (§2.10), then it
+    /// Stops the supervisor: its children are terminated (docs/otp/supervisor.md#sup-shutdown), then it
     /// exits with `reason`. Waits up to `timeout` (`Duration::MAX`: no
     /// limit).
     ///

@@ -1,7 +1,7 @@
 //! The supervisor API on dynamic children and its exact error values, as
 //! OTP's `supervisor_SUITE` cases `child_adm`, `child_adm_simple`,
-//! `count_children` and `simple_one_for_one*` (otp-reference §2.12,
-//! §2.13).
+//! `count_children` and `simple_one_for_one*` (docs/otp/supervisor.md#sup-api,
+//! docs/otp/supervisor.md#sup-simple).
 
 mod support;
 

@@ -1,6 +1,6 @@
 //! Restart intensity and escalation, as OTP's `supervisor_SUITE` cases
 //! `multiple_restarts`, `sup_flags`, `*_escalation` and
-//! `hanging_restart_loop` (otp-reference §2.8, §2.9): when a supervisor
+//! `hanging_restart_loop` (docs/otp/supervisor.md#sup-strategies, docs/otp/supervisor.md#sup-restarting): when a supervisor
 //! gives up and who learns of it.
 
 mod support;

@@ -1,6 +1,6 @@
 //! Restart types, as OTP's `supervisor_SUITE` groups
 //! `normal_termination`, `shutdown_termination` and `abnormal_termination`
-//! (otp-reference §2.6): which exits restart which children.
+//! (docs/otp/supervisor.md#sup-child-exit): which exits restart which children.
 
 mod support;
 

@@ -1,5 +1,5 @@
 //! The shutdown protocol and supervisor termination, as OTP's
-//! `supervisor_SUITE` group `sup_stop` (otp-reference §2.10, §2.6 parent
+//! `supervisor_SUITE` group `sup_stop` (docs/otp/supervisor.md#sup-shutdown, docs/otp/supervisor.md#sup-child-exit parent
 //! handling).
 
 mod support;

@@ -1,5 +1,5 @@
 //! Significant children and `auto_shutdown`, as OTP's `supervisor_SUITE`
-//! `significant_*` cases (otp-reference §2.11).
+//! `significant_*` cases (docs/otp/supervisor.md#sup-auto-shutdown).
 
 mod support;
 

@@ -1,5 +1,5 @@
 //! Initialisation, as OTP's `supervisor_SUITE` groups `sup_start` and
-//! `sup_start_map` (otp-reference §2.5): start order, start arguments,
+//! `sup_start_map` (docs/otp/supervisor.md#sup-init): start order, start arguments,
 //! ignore, rollback, validation, names.
 
 mod support;

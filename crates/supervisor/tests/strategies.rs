@@ -1,6 +1,6 @@
 //! Restart strategies, as OTP's `supervisor_SUITE` groups
 //! `restart_one_for_one`, `restart_one_for_all` and `restart_rest_for_one`
-//! (otp-reference §2.7): who is restarted, in what order, and how a failed
+//! (docs/otp/supervisor.md#sup-intensity): who is restarted, in what order, and how a failed
 //! restart is retried.
 
 mod support;

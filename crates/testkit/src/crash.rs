@@ -9,8 +9,8 @@ use arbor_process::{ExitReason, Pid, Process, ProcessHandle, ProcessRef};
 use crate::ProbeCmd;
 
 /// How to crash a process: each variant makes it die with a different
-/// kind of reason, covering the rows of the restart table (otp-reference
-/// §2.6). A [`Probe`](crate::Probe) dies this way by itself; any other
+/// kind of reason, covering the rows of the restart table (
+/// docs/otp/supervisor.md#sup-child-exit). A [`Probe`](crate::Probe) dies this way by itself; any other
 /// process is sent an exit signal (see [`Crash::inflict`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Crash {

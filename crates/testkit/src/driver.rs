@@ -564,7 +564,7 @@ async fn settle(root: &SupervisorRef, nested: Vec<SupervisorRef>) {
         }
     }
     // A failed restart queued a retry behind this call: let the retries
-    // run until none is pending (§2.9).
+    // run until none is pending (docs/otp/supervisor.md#sup-restarting).
     loop {
         match root.which_children().await {
             Err(_) => {
@@ -584,7 +584,7 @@ async fn compare(d: &TreeDriver) -> Result<(), String> {
         if root.which_children().await.is_ok() {
             return Err("the root should have given up, it is alive".into());
         }
-        // Giving up is a `shutdown` exit (§2.7 step 3).
+        // Giving up is a `shutdown` exit (docs/otp/supervisor.md#sup-intensity step 3).
         ensure_eq!(root.wait().await, ExitReason::Shutdown, "root exit reason");
         return Ok(());
     };

@@ -4,7 +4,7 @@
 //! kind of reason, the child API, simple_one_for_one starts and stops,
 //! `terminate_child` by a pid that is gone or not a child, failing starts
 //! (restart retries through the intensity check), an API call queued right
-//! behind a crash (so it meets a child left restarting, §2.9),
+//! behind a crash (so it meets a child left restarting, docs/otp/supervisor.md#sup-restarting),
 //! paused-clock advances, killing a nested supervisor); after every step
 //! the log, the API result, `which_children` of the root and of the nested supervisor
 //! (with pids checked against the log), `count_children`, the restart

@@ -1,4 +1,4 @@
-//! The final tree dump (oracle README §2.6).
+//! The final tree dump (docs/otp/oracle.md#oracle-tree).
 
 use arbor_process::Pid;
 use arbor_supervisor::{ChildState, ChildType};

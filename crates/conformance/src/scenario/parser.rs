@@ -60,7 +60,7 @@ const USAGE: &[&str] = &[
 ///
 /// # Errors
 ///
-/// [`ParseError`] for anything README §1.6 rejects before running.
+/// [`ParseError`] for anything docs/otp/oracle.md#oracle-rejected rejects before running.
 pub fn parse(text: &str) -> Res<Scenario> {
     let mut p = Parser::default();
     for (i, raw) in text.split('\n').enumerate() {

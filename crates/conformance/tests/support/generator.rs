@@ -15,7 +15,7 @@
 //! - `significant=true` only where OTP accepts it; no `auto_shutdown` on
 //!   simple_one_for_one (OTP 25 accepts it, newer OTP rejects it);
 //! - a simple_one_for_one restart never returns `ignore` (an OTP 25 bug,
-//!   oracle README §4).
+//!   docs/otp/oracle.md#oracle-otp25).
 //!
 //! Shrinking removes ops and children and lowers the numbers, which maps to
 //! simpler options.

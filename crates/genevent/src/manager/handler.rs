@@ -138,7 +138,7 @@ pub type Handled<E> = Result<Step<E>, HandlerError>;
 /// # OTP
 ///
 /// `{ok, State}` → `Keep`, `remove_handler` → `Remove`,
-/// `{swap_handler, A1, State, Handler2, A2}` → `Swap` (§3.3).
+/// `{swap_handler, A1, State, Handler2, A2}` → `Swap` (docs/otp/gen_event.md#ev-callbacks).
 pub enum Step<E> {
     /// Keep the handler.
     Keep,

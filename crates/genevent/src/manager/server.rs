@@ -126,7 +126,7 @@ pub(crate) async fn run<E: Send + 'static>(
             Msg::Message(ManagerMsg::Stop(reason)) => break *reason,
             // The parent's exit, or anyone's `shutdown` exit signal (how
             // the seed and supervisors stop an unlinked manager): stop in
-            // order. Other exits of linked processes are info (§3.5).
+            // order. Other exits of linked processes are info (docs/otp/gen_event.md#ev-info).
             Msg::Exit(sig) if Some(sig.from) == parent || sig.reason.is_shutdown() => {
                 break sig.reason;
             }
@@ -262,7 +262,7 @@ impl<E: Send + 'static> Manager<E> {
         value
     }
 
-    /// A callback asked to swap the handler at `i` (§3.3): the new handler
+    /// A callback asked to swap the handler at `i` (docs/otp/gen_event.md#ev-callbacks): the new handler
     /// takes its position and owner; returns the next index to visit.
     fn swap_at(&mut self, me: &impl Myself, i: usize, swap: Swap<E>) -> usize {
         let Swap { id, mut slot } = swap;
@@ -308,7 +308,7 @@ impl<E: Send + 'static> Manager<E> {
     }
 
     /// The owner watched through `monitor` died: removes **every** handler
-    /// of that owner, in registration order (§3.4: one owner exit removes
+    /// of that owner, in registration order (docs/otp/gen_event.md#ev-owners: one owner exit removes
     /// all its handlers in list order). Each handler holds its own monitor
     /// (invariant 2), and after a swap the inherited monitor can be older
     /// than a later-registered handler's, so the order must not follow the
@@ -409,7 +409,7 @@ impl<E: Send + 'static> Manager<E> {
         Ok(())
     }
 
-    /// The API swap (§3.2): the old handler is removed first and stays
+    /// The API swap (docs/otp/gen_event.md#ev-api): the old handler is removed first and stays
     /// removed whatever happens next; the new one is appended (newest).
     fn swap(
         &mut self,

@@ -37,7 +37,7 @@ pub(crate) enum RetryCause {
     FailedRestart,
 }
 
-/// The API requests (§2.12, §2.13), each with its reply channel.
+/// The API requests (docs/otp/supervisor.md#sup-api, docs/otp/supervisor.md#sup-simple), each with its reply channel.
 #[derive(Debug)]
 pub(crate) enum Request {
     StartChild(ChildSpec, ReplyTo<Result<StartedChild, StartChildError>>),

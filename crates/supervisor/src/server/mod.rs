@@ -183,7 +183,7 @@ impl Server {
         }
     }
 
-    /// Supervisor termination (§2.10): static children one at a time in
+    /// Supervisor termination (docs/otp/supervisor.md#sup-shutdown): static children one at a time in
     /// reverse start order (invariant 1); dynamic children all at once,
     /// signalled in reverse order of their `start_child` (OTP leaves that
     /// order unspecified). The order also matters for speed: children
@@ -223,7 +223,7 @@ impl Server {
 }
 
 /// Runs a start function inside the supervisor process and classifies
-/// the result (§2.3); a panicking start function is an error. Takes the
+/// the result (docs/otp/supervisor.md#sup-start-outcome); a panicking start function is an error. Takes the
 /// context, not the server, so callers can hold a child mutably.
 async fn start_spec(
     ctx: &Ctx<SupMsg>,

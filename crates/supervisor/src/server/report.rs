@@ -42,7 +42,7 @@ pub(super) fn exited(sup: &str, id: &ChildId, pid: Pid, reason: &ExitReason) {
 }
 
 /// A child stopped by the supervisor; an unexpected reason is the
-/// supervisor report with `errorContext` `shutdown_error` (§2.10 step 4).
+/// supervisor report with `errorContext` `shutdown_error` (docs/otp/supervisor.md#sup-shutdown step 4).
 pub(super) fn shutdown(sup: &str, spec: &ChildSpec, pid: Pid, reason: &ExitReason) {
     if acceptable(spec, reason) {
         debug!(target: TARGET, supervisor = %sup, child = %spec.id, %pid, %reason, "child stopped");
@@ -80,7 +80,7 @@ pub(super) fn max_intensity(sup: &str, restarts: usize, flags: &SupFlags) {
     );
 }
 
-/// A significant child's end shuts the supervisor down (§2.11).
+/// A significant child's end shuts the supervisor down (docs/otp/supervisor.md#sup-auto-shutdown).
 pub(super) fn auto_shutdown(sup: &str, auto_shutdown: AutoShutdown) {
     info!(target: TARGET, supervisor = %sup, auto_shutdown = %auto_shutdown, "significant child terminated: shutting down");
 }

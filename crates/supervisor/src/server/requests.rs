@@ -1,4 +1,4 @@
-//! The API requests (otp-reference §2.12, §2.13): one handler per
+//! The API requests (docs/otp/supervisor.md#sup-api, docs/otp/supervisor.md#sup-simple): one handler per
 //! request, each answering with its operation's own error, and each one
 //! `match` on the children storage (invariant 2).
 

@@ -1,4 +1,4 @@
-//! The restart machinery (§2.5–§2.9, §2.11): what a child's exit does,
+//! The restart machinery (docs/otp/supervisor.md#sup-init to docs/otp/supervisor.md#sup-restarting, docs/otp/supervisor.md#sup-auto-shutdown): what a child's exit does,
 //! the intensity check (invariant 4), the strategies, and the retries of
 //! restarts that wait for a backoff or failed. [`Server::mark_restarting`]
 //! is the one place a child becomes restarting (invariant 3).
@@ -16,7 +16,7 @@ use crate::{AutoShutdown, ExitAction, Restart, Strategy, exit_action};
 impl Server {
     /// A child's exit signal (OTP `handle_info({'EXIT', ..})` and
     /// `do_restart/3`): the exit report, then keep, remove or restart the
-    /// child by its restart type and the reason (§2.6).
+    /// child by its restart type and the reason (docs/otp/supervisor.md#sup-child-exit).
     pub(super) async fn child_exited(&mut self, pid: Pid, reason: ExitReason) -> Flow {
         let label = self.label();
         let (key, action, significant) = match &mut self.children {
@@ -95,7 +95,7 @@ impl Server {
     }
 
     /// Records a restart; on too many, terminates everything and returns
-    /// the exit flow (§2.7, OTP `add_restart/1`).
+    /// the exit flow (docs/otp/supervisor.md#sup-intensity, OTP `add_restart/1`).
     async fn intensity_check(&mut self) -> Option<Flow> {
         if let Err(e) = self.window.record(Instant::now()) {
             report::max_intensity(&self.label(), e.restarts, &self.flags);
@@ -113,7 +113,7 @@ impl Server {
 
     /// The one place a child becomes restarting (invariant 3): marks it
     /// and queues its retry, after its backoff's delay if it has one,
-    /// else at once, behind the requests already waiting (§2.9: never
+    /// else at once, behind the requests already waiting (docs/otp/supervisor.md#sup-restarting: never
     /// block the mailbox on retries).
     fn mark_restarting(&mut self, key: Key, cause: RetryCause) {
         let Some(entry) = self.children.retry_entry(&key) else {
@@ -237,7 +237,7 @@ impl Server {
         }
     }
 
-    /// §2.11: after a significant child terminated by itself and was not
+    /// docs/otp/supervisor.md#sup-auto-shutdown: after a significant child terminated by itself and was not
     /// restarted.
     async fn auto_shutdown_check(&mut self, significant: bool) -> Flow {
         if !significant {

@@ -1,10 +1,10 @@
-//! A pure reference model of supervisor semantics (otp-reference §2 with
+//! A pure reference model of supervisor semantics (docs/otp/supervisor.md#sup-overview with
 //! arbor's decisions): given flags, child specs and a sequence of
 //! operations it predicts the children, every probe start and stop in
 //! order, the restart window, give-up and its escalation to the parent,
 //! and the result of every API call.
 //!
-//! The restart table (§2.6) and the intensity window (§2.7) are written
+//! The restart table (docs/otp/supervisor.md#sup-child-exit) and the intensity window (docs/otp/supervisor.md#sup-intensity) are written
 //! here again from the reference rather than taken from the supervisor's
 //! pure cores, so a bug there shows up as a difference too.
 //!

@@ -53,7 +53,7 @@ pub enum Op {
     /// `terminate_child(pid)` with the pid of a probe that need not be a
     /// child: simple_one_for_one root: the `target`-th dynamic child ever
     /// started (a current one is stopped; one that is gone is dead, `ok`,
-    /// §2.13); static root: a running probe (`not_found`, §2.12).
+    /// docs/otp/supervisor.md#sup-simple); static root: a running probe (`not_found`, docs/otp/supervisor.md#sup-api).
     TerminatePid {
         /// Index among candidates.
         target: usize,

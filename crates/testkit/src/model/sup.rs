@@ -16,7 +16,7 @@ pub enum ChildModelState {
     Running(Option<Box<SupModel>>),
     /// Not running (`undefined`).
     Undefined,
-    /// Its restart failed; a retry is queued (§2.9).
+    /// Its restart failed; a retry is queued (docs/otp/supervisor.md#sup-restarting).
     Restarting,
 }
 
@@ -39,7 +39,7 @@ impl ChildModel {
     }
 }
 
-/// What happens to a child that exited by itself (otp-reference §2.6),
+/// What happens to a child that exited by itself (docs/otp/supervisor.md#sup-child-exit),
 /// written from the table rather than taken from the supervisor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum OnExit {
@@ -63,7 +63,7 @@ fn on_exit(restart: Restart, reason: &ExitReason) -> OnExit {
     }
 }
 
-/// The model's restart history (otp-reference §2.7 with arbor's decision:
+/// The model's restart history (docs/otp/supervisor.md#sup-intensity with arbor's decision:
 /// exact durations, the window `[now - period, now]` inclusive): giving
 /// up when a restart makes more than `intensity` restarts in the window.
 #[derive(Debug, Clone)]
@@ -185,7 +185,7 @@ impl SupModel {
         }
     }
 
-    /// A static child exited by itself with `reason` (§2.6–§2.8).
+    /// A static child exited by itself with `reason` (docs/otp/supervisor.md#sup-child-exit to docs/otp/supervisor.md#sup-strategies).
     pub(crate) fn child_exited(
         &mut self,
         idx: usize,
@@ -244,8 +244,8 @@ impl SupModel {
         }
     }
 
-    /// The strategy's restart of child `idx` (§2.8). A failed start marks
-    /// the child restarting and queues a retry (§2.9), which runs after
+    /// The strategy's restart of child `idx` (docs/otp/supervisor.md#sup-strategies). A failed start marks
+    /// the child restarting and queues a retry (docs/otp/supervisor.md#sup-restarting), which runs after
     /// the requests already queued: see [`run_retries`](Self::run_retries).
     fn restart_static(&mut self, idx: usize, log: &mut Vec<Expect>) -> Flow {
         if let Some(failed) = self.restart_once(idx, log) {

@@ -321,7 +321,7 @@ impl TreeModel {
         }
     }
 
-    /// The child API on a live root (§2.12, with §2.9 for a restarting
+    /// The child API on a live root (docs/otp/supervisor.md#sup-api, with docs/otp/supervisor.md#sup-restarting for a restarting
     /// child).
     fn api(&mut self, action: &Action, log: &mut Vec<Expect>) -> Reply {
         if self.root.is_simple() {
@@ -369,7 +369,7 @@ impl TreeModel {
                 if self.root.start_at(i, log) {
                     Reply::Started
                 } else {
-                    // No retry for an API start (§2.12: `{error,R}`).
+                    // No retry for an API start (docs/otp/supervisor.md#sup-api: `{error,R}`).
                     Reply::err("start_failed:start_failed")
                 }
             }

@@ -94,7 +94,8 @@ impl SupervisorRef {
     /// `supervisor:start_child/2` with a child spec. `ignore` gives
     /// [`StartedChild::Ignored`] and keeps the spec unless temporary.
     pub async fn start_child(&self, spec: ChildSpec) -> Result<StartedChild, StartChildError> {
-        self.call(|r| Request::StartChild(spec, r)).await?
+        self.call(|r| Request::StartChild(Box::new(spec), r))
+            .await?
     }
 
     /// Stops a child with its shutdown protocol. A static child keeps its

@@ -40,7 +40,12 @@ pub(crate) enum RetryCause {
 /// The API requests (docs/otp/supervisor.md#sup-api, docs/otp/supervisor.md#sup-simple), each with its reply channel.
 #[derive(Debug)]
 pub(crate) enum Request {
-    StartChild(ChildSpec, ReplyTo<Result<StartedChild, StartChildError>>),
+    /// Boxed: a spec is five times the size of every other request, and
+    /// the mailbox slot is as large as the largest message.
+    StartChild(
+        Box<ChildSpec>,
+        ReplyTo<Result<StartedChild, StartChildError>>,
+    ),
     /// simple_one_for_one: the template's argument (invariant 1 of
     /// `template`: of the template's type).
     StartSimpleChild(Args, ReplyTo<Result<StartedChild, StartSimpleChildError>>),

@@ -36,6 +36,7 @@
 //! - `requests.rs`: the API requests;
 //! - `report.rs`: the progress and supervisor reports (`tracing`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use arbor_process::{
@@ -73,7 +74,7 @@ enum Started {
 pub(crate) struct Server {
     ctx: Ctx<SupMsg>,
     flags: SupFlags,
-    name: Option<String>,
+    name: Option<Arc<str>>,
     parent: Option<Pid>,
     window: RestartWindow,
     /// Invariants 1 and 2.
@@ -96,7 +97,7 @@ pub(crate) async fn run(
         window: RestartWindow::new(flags.intensity, flags.period),
         ctx,
         flags,
-        name,
+        name: name.map(Arc::from),
         parent,
         children,
     };
@@ -119,10 +120,10 @@ pub(crate) async fn run(
 // ===== impl Server =====
 
 impl Server {
-    fn label(&self) -> String {
-        match &self.name {
-            Some(n) => n.clone(),
-            None => self.ctx.pid().to_string(),
+    fn label(&self) -> report::Label {
+        report::Label {
+            name: self.name.clone(),
+            pid: self.ctx.pid(),
         }
     }
 
@@ -130,7 +131,7 @@ impl Server {
     /// (invariant 1); on a failed start, stops the ones started.
     async fn init(&mut self, specs: Vec<ChildSpec>) -> Result<(), SupStartError> {
         if let Some(name) = &self.name
-            && register(name.as_str(), self.ctx.pid()).is_err()
+            && register(&**name, self.ctx.pid()).is_err()
         {
             let holder = arbor_process::whereis(name).unwrap_or(Pid::ANONYMOUS);
             return Err(SupStartError::AlreadyStarted(holder));
@@ -227,7 +228,7 @@ impl Server {
 /// context, not the server, so callers can hold a child mutably.
 async fn start_spec(
     ctx: &Ctx<SupMsg>,
-    sup: &str,
+    sup: &report::Label,
     spec: &ChildSpec,
     args: Args,
 ) -> Result<Started, ExitReason> {

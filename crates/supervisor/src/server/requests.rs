@@ -21,7 +21,7 @@ impl Server {
     pub(super) async fn request(&mut self, req: Request) -> Flow {
         match req {
             Request::StartChild(spec, reply) => {
-                let r = self.start_child(spec).await;
+                let r = self.start_child(*spec).await;
                 reply.reply(r);
             }
             Request::StartSimpleChild(args, reply) => {
@@ -66,7 +66,7 @@ impl Server {
                 let children = self.children_with_restart();
                 reply.reply(Status {
                     flags: self.flags,
-                    name: self.name.clone(),
+                    name: self.name.as_deref().map(str::to_owned),
                     restarts_in_window: self.window.count(Instant::now()),
                     children,
                 });

@@ -269,7 +269,12 @@ impl Server {
 /// Terminates the running static children at `from..` in reverse start
 /// order and drops the temporary ones among them (one_for_all,
 /// rest_for_one; invariant 1: the rest keep their order).
-async fn terminate_for_restart(ctx: &Ctx<SupMsg>, sup: &str, list: &mut Vec<Child>, from: usize) {
+async fn terminate_for_restart(
+    ctx: &Ctx<SupMsg>,
+    sup: &report::Label,
+    list: &mut Vec<Child>,
+    from: usize,
+) {
     for child in list.iter_mut().skip(from).rev() {
         if let Slot::Running(h) = std::mem::replace(&mut child.slot, Slot::Undefined) {
             let reason = shutdown_one(ctx, &h, child.spec.shutdown).await;

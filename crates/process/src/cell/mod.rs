@@ -31,16 +31,16 @@ use std::future::Future;
 use std::marker::PhantomPinned;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
 use futures::task::AtomicWaker;
-use parking_lot::Mutex;
 
 use crate::id_hash::IdBuildHasher;
 use crate::mailbox::{MailboxSlot, Rx, SysSink, Tx};
 use crate::name::Name;
 use crate::signal::{Down, ExitSignal, Sys};
+use crate::sync::{AtomicBool, Mutex};
 use crate::{ExitReason, MonitorRef, Pid};
 use exit_waiters::ExitWaiters;
 use links::Links;

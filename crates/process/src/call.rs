@@ -9,25 +9,32 @@
 //! 1. A [`CallTimer`] cached in [`SPARE_TIMER`] belongs to the runtime whose
 //!    id it carries; it is only reused on that runtime (a timer of another,
 //!    possibly shut-down, runtime is dropped instead).
-//! 2. `CallTimer::waker` is a clone of the waker the sleep was last polled
+//! 2. `DeadlineTimer::waker` is a clone of the waker the sleep was last polled
 //!    with, so the sleep wakes that task when it fires. Holding the clone
 //!    keeps the task's allocation alive, so `will_wake` on it identifies the
 //!    same task, which runs on the same runtime (invariant 1 holds).
-//! 3. `CallTimer::deadline` is the sleep's deadline. A call may skip polling
+//! 3. `DeadlineTimer::deadline` is the sleep's deadline. A call may skip polling
 //!    the sleep only while `deadline` is at most its own deadline + slack
 //!    and the sleep is registered with the calling task's waker (invariant
 //!    2): it then fires at most `slack` late, or early, at a deadline an
 //!    earlier call left; an early fire is recognised by `deadline` being
-//!    before the call's own, and the call then moves the sleep to its own
-//!    deadline. So a call never times out before its deadline, and the
+//!    before the call's own when the sleep's poll returns `Ready` (not by
+//!    an `is_elapsed` before the poll: the time driver may fire it in
+//!    between), and the call then moves the sleep to its own deadline. So a call never times out before its deadline, and the
 //!    sleep is moved about once per timeout, not once per call.
 //! 4. A cached timer may still be registered with a deadline in the future;
 //!    firing it wakes the task that last polled it, which is a spurious
 //!    wake-up that every future tolerates.
+//!
+//! The decisions of invariant 3 ([`DeadlineTimer::poll_deadline`]) are
+//! generic over the sleep ([`DeadlineSleep`]), so that the model test
+//! `call/tests/loom_call.rs` can check them with a fake clock whose driver
+//! fires the sleep on another thread, as tokio's time driver may.
 
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
+use std::ops::Add;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
@@ -138,9 +145,47 @@ fn slack(timeout: Duration) -> Duration {
 /// A call's timeout, taken from [`SPARE_TIMER`] (see [`SpareOnDrop`]).
 struct CallTimer {
     runtime: runtime::Id,
-    sleep: Pin<Box<Sleep>>,
+    timer: DeadlineTimer<Sleep>,
+}
+
+/// What [`DeadlineTimer`] needs of its sleep: tokio's [`Sleep`], or the
+/// fake of the model test.
+pub(crate) trait DeadlineSleep {
+    /// A point in time of the sleep's clock.
+    type Instant: Copy + Ord + Add<Duration, Output = Self::Instant>;
+    /// Whether the sleep has fired since it was last reset.
+    fn is_elapsed(&self) -> bool;
+    /// Moves the sleep to `at`.
+    fn reset(self: Pin<&mut Self>, at: Self::Instant);
+    /// `Ready` once fired; else registers the task of `cx`.
+    fn poll_elapsed(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()>;
+}
+
+impl DeadlineSleep for Sleep {
+    type Instant = Instant;
+
+    #[inline]
+    fn is_elapsed(&self) -> bool {
+        Sleep::is_elapsed(self)
+    }
+
+    #[inline]
+    fn reset(self: Pin<&mut Self>, at: Instant) {
+        Sleep::reset(self, at);
+    }
+
+    #[inline]
+    fn poll_elapsed(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Future::poll(self, cx)
+    }
+}
+
+/// A sleep reused by consecutive deadlines (invariant 3): moved only when
+/// it would fire too late, or fired before the current deadline.
+pub(crate) struct DeadlineTimer<S: DeadlineSleep> {
+    sleep: Pin<Box<S>>,
     /// The sleep's deadline (invariant 3).
-    deadline: Instant,
+    deadline: S::Instant,
     /// The waker the sleep was last polled with (invariant 2).
     waker: Option<Waker>,
 }
@@ -152,7 +197,14 @@ impl CallTimer {
     #[inline]
     fn take(cx: &Context<'_>, deadline: Instant) -> Box<CallTimer> {
         match SPARE_TIMER.try_with(Cell::take).ok().flatten() {
-            Some(t) if t.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) => t,
+            Some(t)
+                if t.timer
+                    .waker
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker())) =>
+            {
+                t
+            }
             spare => CallTimer::take_other(spare, deadline),
         }
     }
@@ -167,10 +219,19 @@ impl CallTimer {
         }
         Box::new(CallTimer {
             runtime: Handle::current().id(),
-            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            timer: DeadlineTimer::new(tokio::time::sleep_until(deadline), deadline),
+        })
+    }
+}
+
+impl<S: DeadlineSleep> DeadlineTimer<S> {
+    /// A timer on `sleep`, which is set to `deadline`.
+    pub(crate) fn new(sleep: S, deadline: S::Instant) -> Self {
+        DeadlineTimer {
+            sleep: Box::pin(sleep),
             deadline,
             waker: None,
-        })
+        }
     }
 
     /// `Ready` once `deadline` has passed (at most `slack` late). Inline:
@@ -179,7 +240,7 @@ impl CallTimer {
     fn poll_deadline(
         &mut self,
         cx: &mut Context<'_>,
-        deadline: Instant,
+        deadline: S::Instant,
         slack: Duration,
     ) -> Poll<()> {
         let latest = deadline + slack;
@@ -189,27 +250,43 @@ impl CallTimer {
             // Invariant 3: the sleep wakes this task in time (or early).
             return Poll::Pending;
         }
-        // Too late, or fired for an earlier deadline: move it to ours.
-        let reset = too_late || (self.deadline < deadline && self.sleep.is_elapsed());
-        self.rearm(cx, reset.then_some(latest), registered)
+        self.rearm(cx, deadline, latest, registered)
     }
 
-    /// Moves the deadline to `reset` if given, registers the task of `cx`
-    /// unless `registered`, and polls the sleep.
+    /// Moves the sleep to `latest` if it would fire later, registers the
+    /// task of `cx` unless `registered`, and polls the sleep. A sleep that
+    /// fired for an earlier deadline (an earlier call's) is moved to
+    /// `latest` and polled again. That the poll decides it, not an
+    /// `is_elapsed` before it, matters: the time driver may fire the sleep
+    /// on another thread in between, and the call timed out early (found
+    /// by the model test `loom_call_timer_never_fires_early_and_moves_at_
+    /// most_once_per_call`).
     fn rearm(
         &mut self,
         cx: &mut Context<'_>,
-        reset: Option<Instant>,
+        deadline: S::Instant,
+        latest: S::Instant,
         registered: bool,
     ) -> Poll<()> {
-        if let Some(at) = reset {
-            self.deadline = at;
-            self.sleep.as_mut().reset(at);
+        if self.deadline > latest {
+            self.move_to(latest);
         }
         if !registered {
             self.waker = Some(cx.waker().clone());
         }
-        self.sleep.as_mut().poll(cx)
+        match self.sleep.as_mut().poll_elapsed(cx) {
+            Poll::Ready(()) if self.deadline < deadline => {
+                self.move_to(latest);
+                self.sleep.as_mut().poll_elapsed(cx)
+            }
+            poll => poll,
+        }
+    }
+
+    /// Moves the sleep to `at`.
+    fn move_to(&mut self, at: S::Instant) {
+        self.deadline = at;
+        self.sleep.as_mut().reset(at);
     }
 }
 
@@ -277,7 +354,9 @@ impl<F: Future + Unpin> Future for OrDeadline<F> {
             .timer
             .0
             .get_or_insert_with(|| CallTimer::take(cx, deadline));
-        t.poll_deadline(cx, deadline, this.slack).map(|()| None)
+        t.timer
+            .poll_deadline(cx, deadline, this.slack)
+            .map(|()| None)
     }
 }
 
@@ -349,3 +428,7 @@ macro_rules! await_reply {
 }
 
 pub(crate) use await_reply;
+
+#[cfg(all(test, loom))]
+#[path = "call/tests/loom_call.rs"]
+mod loom_call;

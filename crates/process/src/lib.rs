@@ -96,6 +96,7 @@ mod scope;
 mod signal;
 mod spawn;
 mod start_opts;
+mod sync;
 
 pub use agent::Agent;
 pub use by_pid::{exit, is_alive, kill, process_count, wait_exit};

@@ -44,7 +44,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker, ready};
 
-use parking_lot::Mutex;
+use crate::sync::Mutex;
 
 /// A buffer with more slots than this is freed once the receiver has
 /// emptied it, not kept for reuse: a burst of a million casts would
@@ -432,3 +432,7 @@ mod tests {
         assert!(seen_before_yield < 1_000, "the coop budget forced a yield");
     }
 }
+
+#[cfg(all(test, loom))]
+#[path = "queue/tests/loom_queue.rs"]
+mod loom_queue;

@@ -31,16 +31,16 @@ use std::future::Future;
 use std::marker::PhantomPinned;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
 use futures::task::AtomicWaker;
-use parking_lot::Mutex;
 
 use crate::id_hash::IdBuildHasher;
 use crate::mailbox::{MailboxSlot, Rx, SysSink, Tx};
 use crate::name::Name;
 use crate::signal::{Down, ExitSignal, Sys};
+use crate::sync::{AtomicBool, Mutex};
 use crate::{ExitReason, MonitorRef, Pid};
 use exit_waiters::ExitWaiters;
 use links::Links;
@@ -300,27 +300,36 @@ impl ProcessCell {
     }
 
     /// Monitors `target` on behalf of `self`.
+    ///
+    /// The monitor is recorded in `self`'s `monitoring` before it is added
+    /// to the target, and taken out again if the target is found dead: an
+    /// exit that takes the monitor removes it from `monitoring` (in
+    /// `publish_exit`), which must then already hold it, or the entry would
+    /// stay for the life of `self` (found by the model test
+    /// `loom_cell_monitor_racing_the_exit_fires_or_gets_noproc`).
     pub(crate) fn monitor(self: &Arc<Self>, target: Pid) -> MonitorRef {
         let mref = MonitorRef::fresh();
-        let registered = match lookup(target) {
-            Some(peer) => {
-                let mut pst = peer.state.lock();
-                if pst.alive {
-                    pst.monitors.push((mref, self.clone()));
-                }
-                pst.alive
-            }
-            None => false,
-        };
-        if registered {
+        let registered = lookup(target).is_some_and(|peer| {
             let mut st = self.state.lock();
             st.monitoring.get_or_insert_default().insert(mref, target);
-        } else {
-            self.push_sys(Box::new(Sys::Down(Down {
+            drop(st);
+            let mut pst = peer.state.lock();
+            if pst.alive {
+                pst.monitors.push((mref, self.clone()));
+            }
+            pst.alive
+        });
+        if !registered {
+            let mut st = self.state.lock();
+            if let Some(m) = st.monitoring.as_mut() {
+                m.remove(&mref);
+            }
+            let down = Down {
                 monitor: mref,
                 pid: target,
                 reason: ExitReason::NoProc,
-            })));
+            };
+            Self::push_locked(&mut st, Box::new(Sys::Down(down)));
         }
         mref
     }
@@ -569,3 +578,7 @@ mod tests {
         assert_eq!((waiting(&cell), count.get()), (0, 0));
     }
 }
+
+#[cfg(all(test, loom))]
+#[path = "tests/loom_cell.rs"]
+mod loom_cell;

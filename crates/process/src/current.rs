@@ -12,9 +12,8 @@ use crate::cell::{self, ProcessCell};
 thread_local! {
     /// The pid of the process whose body is being polled on this thread,
     /// set for the duration of each poll by [`EnterProcess`]. A plain `Cell`
-    /// costs a few instructions per poll, where a tokio task-local (a
-    /// `RefCell` swapped in and out) cost more than the rest of a server's
-    /// poll.
+    /// because it is set on every poll of every process (the task-local it
+    /// replaced: docs/performance.md, "Design notes").
     static CURRENT: Cell<Option<Pid>> = const { Cell::new(None) };
 
     /// The cell of the process that last asked for its own cell on this

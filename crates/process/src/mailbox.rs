@@ -2,10 +2,8 @@
 //! sent to the process rather than when it is spawned.
 //!
 //! A supervisor with 100k mostly idle children would otherwise create (and
-//! later free) 100k queues that never hold a message; with tokio's
-//! unbounded channel, which the mailbox was until the queue replaced it,
-//! that was a cache-padded 512-byte `Chan` and a 544-byte block each, half
-//! of a small process. So a cell starts with a [`MailboxSlot::Unborn`] slot
+//! later free) 100k queues that never hold a message (docs/performance.md,
+//! "Design notes"). So a cell starts with a [`MailboxSlot::Unborn`] slot
 //! that knows how to make the typed queue; the first sender (a typed
 //! handle, a link or monitor signal, or the process asking for its own
 //! handle) opens it. A process already waiting in `recv` left its waker in
@@ -32,8 +30,8 @@ pub(crate) type Rx<M> = queue::Rx<Envelope<M>>;
 /// else filled by the handle's first send, which may open the mailbox.
 ///
 /// Not a plain `OnceLock`: filling one (what `OnceLock::from` and cloning
-/// a filled one do) runs `Once`'s state machine, about 80 instructions per
-/// `from_pid` and per clone of a handle.
+/// a filled one do) runs `Once`'s state machine on every `from_pid` and
+/// every clone of a handle.
 pub(crate) enum SenderSlot<M> {
     Ready(Tx<M>),
     Lazy(OnceLock<Tx<M>>),

@@ -7,11 +7,9 @@
 //! then pops without a lock, and the two buffers trade places, so a queue
 //! in steady use allocates nothing per message, and a process sent one
 //! message at a time (requests, pings) never allocates a buffer at all.
-//! tokio's unbounded channel did the same job with a lock-free block list,
-//! but its creation was the costliest part of a process that gets messages
-//! (a cache-padded 512-byte `Chan` and a first 544-byte block), and so was
-//! freeing it: together about 1.7 k instructions per restarted child in
-//! W7; opening and freeing this queue is one small allocation.
+//! Hand-written rather than tokio's unbounded channel because opening and
+//! freeing it is one small allocation, which counts for processes that are
+//! restarted often (docs/performance.md, "Design notes").
 //!
 //! # Guarantees
 //!
@@ -143,8 +141,8 @@ impl<T> Shared<T> {
         let (one, queued, waker) = {
             let mut st = self.0.lock();
             st.closed = true;
-            // A buffer never allocated stays: moving it out only to drop
-            // it was a third of what closing a queue cost.
+            // A buffer never allocated stays where it is: there is nothing
+            // to free.
             let queued = (st.queue.capacity() > 0).then(|| std::mem::take(&mut st.queue));
             (st.one.take(), queued, st.waker.take())
         };

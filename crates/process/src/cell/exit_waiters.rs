@@ -1,12 +1,10 @@
 //! The tasks waiting for one process's exit: a waker per waiting future,
 //! kept in the process's cell under its lock and taken by exit processing.
 //!
-//! Replaces a `tokio::sync::Notify` per process: the cell's lock already
-//! orders registration against exit processing, so a second lock, the
-//! intrusive waiter node and the notification epoch were paid for nothing
-//! (about 680 instructions per supervised child's stop, of ~12 k for the
-//! whole stop-and-restart; see docs/performance.md). The common case, one
-//! waiter (the supervisor, or a `wait()`), is stored inline.
+//! Not a `tokio::sync::Notify`: the cell's lock already orders registration
+//! against exit processing, so a second lock would be paid for nothing
+//! (docs/performance.md, "Design notes"). The common case, one waiter (the
+//! supervisor, or a `wait()`), is stored inline.
 //!
 //! A waiter is identified by a key its future picks (the future's address,
 //! stable because it is pinned while registered), so a future polled again

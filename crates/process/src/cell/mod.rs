@@ -86,8 +86,8 @@ pub(crate) struct ProcessCell {
     kill_waker: AtomicWaker,
     state: Mutex<CellState>,
     /// Whether `state.exit` is set: a check without the lock for the
-    /// common question "has it exited yet?" (a `OnceLock` for the reason
-    /// cost about 85 instructions to set, at every exit).
+    /// common question "has it exited yet?" (not a `OnceLock`: setting one
+    /// runs `Once`'s state machine at every exit).
     exited: AtomicBool,
 }
 

@@ -189,8 +189,8 @@ impl Server {
     /// signalled in reverse order of their `start_child` (OTP leaves that
     /// order unspecified). The order also matters for speed: children
     /// were allocated in start order, and walking them in hash order
-    /// instead costs a cache and TLB miss per child (W8: 2.0–2.7× raw →
-    /// 1.5–1.7× on current_thread).
+    /// instead costs a cache miss per child (docs/performance.md, "Design
+    /// notes").
     async fn terminate_children(&mut self) {
         let label = self.label();
         match &mut self.children {

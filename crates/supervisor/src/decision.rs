@@ -1,5 +1,7 @@
 //! The restart decision: what a supervisor does when a child exits by
-//! itself. A pure core, shared with the model tests.
+//! itself. A pure core, unit-tested without a runtime; the reference model
+//! in arbor-testkit writes the same table again on purpose, so that a bug
+//! here shows up as a difference between the two.
 
 use arbor_process::ExitReason;
 

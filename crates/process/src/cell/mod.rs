@@ -354,8 +354,9 @@ impl ProcessCell {
 
     // ===== names =====
 
-    /// Records `name` on a live process; `Err(true)` when dead, `Err(false)`
-    /// when it already has a name. The caller inserts it in the registry.
+    /// Runs `f` on the name slot of a live process, under the cell lock
+    /// (the registry's insert and release happen inside `f`, invariant 3's
+    /// lock order); `None` when the process is no longer alive.
     pub(crate) fn with_name_slot<R>(&self, f: impl FnOnce(&mut Option<Name>) -> R) -> Option<R> {
         let mut st = self.state.lock();
         if !st.alive {

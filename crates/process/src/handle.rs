@@ -244,6 +244,54 @@ pub async fn await_stopped(
     }
 }
 
+/// A handle that wraps another handle of the same process (a typed API
+/// over a [`ServerRef`](crate::ServerRef), a supervisor's): implementing it
+/// gives the wrapper [`Process`] by delegation, `stop` included, so the
+/// wrapper stops the process the way its inner handle does.
+///
+/// # Examples
+///
+/// ```
+/// use arbor_process::{Agent, Process, ProcessWrapper};
+///
+/// /// A counter with an API of its own.
+/// struct Counter(Agent<u64>);
+///
+/// impl ProcessWrapper for Counter {
+///     type Inner = Agent<u64>;
+///     fn inner(&self) -> &Agent<u64> {
+///         &self.0
+///     }
+/// }
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let counter = Counter(Agent::start(|| 0).await.unwrap());
+/// assert!(counter.is_alive());
+/// counter.stop().await.unwrap(); // the agent's stop: its `terminate` runs
+/// # }
+/// ```
+pub trait ProcessWrapper {
+    /// The wrapped handle's type.
+    type Inner: Process;
+
+    /// The wrapped handle.
+    fn inner(&self) -> &Self::Inner;
+}
+
+impl<W: ProcessWrapper> Process for W {
+    #[inline]
+    fn handle(&self) -> &ProcessHandle {
+        self.inner().handle()
+    }
+
+    fn stop_with(
+        &self,
+        reason: ExitReason,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), StopError>> + Send + '_ {
+        self.inner().stop_with(reason, timeout)
+    }
+}
+
 impl Process for ProcessHandle {
     #[inline]
     fn handle(&self) -> &ProcessHandle {

@@ -107,7 +107,7 @@ pub use exit_reason::ExitReason;
 pub use gen_server::{Control, DEFAULT_CALL_TIMEOUT, GenServer, ReplyTo, ServerCtx, ServerRef};
 #[doc(hidden)]
 pub use handle::await_stopped;
-pub use handle::{Process, ProcessHandle};
+pub use handle::{Process, ProcessHandle, ProcessWrapper};
 pub use id_hash::{IdBuildHasher, IdHasher};
 pub use myself::Myself;
 pub use name::Name;

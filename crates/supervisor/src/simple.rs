@@ -8,7 +8,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use arbor_process::{ExitReason, Pid, Process, ProcessHandle, StartOpts, StopError};
+use arbor_process::{Pid, ProcessWrapper, StartOpts};
 
 use crate::args::Args;
 use crate::server::Request;
@@ -370,22 +370,11 @@ impl<A: Send + 'static> SimpleSupervisorRef<A> {
     }
 }
 
-impl<A> Process for SimpleSupervisorRef<A> {
-    #[inline]
-    fn handle(&self) -> &ProcessHandle {
-        self.sup.handle()
-    }
+impl<A> ProcessWrapper for SimpleSupervisorRef<A> {
+    type Inner = SupervisorRef;
 
-    /// Stops the supervisor, as [`SupervisorRef`]'s `stop_with`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Process::stop_with`].
-    fn stop_with(
-        &self,
-        reason: ExitReason,
-        timeout: Duration,
-    ) -> impl std::future::Future<Output = Result<(), StopError>> + Send + '_ {
-        self.sup.stop_with(reason, timeout)
+    #[inline]
+    fn inner(&self) -> &SupervisorRef {
+        &self.sup
     }
 }

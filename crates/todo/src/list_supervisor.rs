@@ -1,15 +1,13 @@
 //! [`ListSupervisor`]: the simple_one_for_one supervisor of todo lists.
 
-use std::time::Duration;
-
-use arbor_process::{CallError, ExitReason, ProcessHandle, StartOpts, StopError};
+use arbor_process::{CallError, StartOpts};
 use arbor_supervisor::{
     ChildSpec, SimpleSupervisor, SimpleSupervisorRef, StartInfo, StartOutcome, StartedChild,
     SupFlags, SupStartError, Supervisor, SupervisorRef,
 };
 
 use crate::{StartListError, TodoList};
-use arbor_process::Process;
+use arbor_process::{Process, ProcessWrapper};
 
 /// The supervisor of all todo lists: simple_one_for_one over temporary
 /// [`TodoList`] children. A list that dies is not restarted (its items are
@@ -134,22 +132,11 @@ impl ListSupervisor {
     }
 }
 
-impl Process for ListSupervisor {
-    #[inline]
-    fn handle(&self) -> &ProcessHandle {
-        self.sup.handle()
-    }
+impl ProcessWrapper for ListSupervisor {
+    type Inner = SimpleSupervisorRef<()>;
 
-    /// Stops the supervisor (every list first) with `reason`.
-    ///
-    /// # Errors
-    ///
-    /// As [`Process::stop_with`].
-    fn stop_with(
-        &self,
-        reason: ExitReason,
-        timeout: Duration,
-    ) -> impl std::future::Future<Output = Result<(), StopError>> + Send + '_ {
-        self.sup.stop_with(reason, timeout)
+    #[inline]
+    fn inner(&self) -> &SimpleSupervisorRef<()> {
+        &self.sup
     }
 }

@@ -1,11 +1,9 @@
 //! [`TodoList`]: one todo list, an agent holding its items newest first.
 
 use std::fmt;
-use std::future::Future;
-use std::time::Duration;
 
-use arbor_process::Process;
-use arbor_process::{Agent, CallError, ExitReason, ProcessHandle, StartError, StopError};
+use arbor_process::{Agent, CallError, StartError};
+use arbor_process::{Process, ProcessWrapper};
 
 /// One todo list: an [`Agent`] whose state is the list's items, newest
 /// first. Cheap to clone; clones address the same list. Two handles are
@@ -133,27 +131,12 @@ impl TodoList {
     }
 }
 
-impl Process for TodoList {
-    #[inline]
-    fn handle(&self) -> &ProcessHandle {
-        self.agent.handle()
-    }
+impl ProcessWrapper for TodoList {
+    type Inner = Agent<Vec<String>>;
 
-    /// Stops the list with `reason` and waits up to `timeout` for it.
-    ///
-    /// # Errors
-    ///
-    /// As [`Process::stop_with`].
-    ///
-    /// # OTP
-    ///
-    /// `Agent.stop/3`.
-    fn stop_with(
-        &self,
-        reason: ExitReason,
-        timeout: Duration,
-    ) -> impl Future<Output = Result<(), StopError>> + Send + '_ {
-        self.agent.stop_with(reason, timeout)
+    #[inline]
+    fn inner(&self) -> &Agent<Vec<String>> {
+        &self.agent
     }
 }
 

@@ -168,34 +168,44 @@ async fn a_failed_restart_marks_the_child_restarting_and_queues_a_retry() {
     stop(sup).await;
 }
 
-/// OTP `one_for_all_other_child_fails_restart`: a retry after a failed restart restarts every child again.
-#[tokio::test]
-async fn one_for_all_retry_restarts_everything_again() {
+/// An a/b/c tree of `strategy` whose child b fails its next start: `crash`
+/// crashes while the supervisor is held, and a `which_children` is queued
+/// behind the exit. The children that request sees (before the retry),
+/// the children after the retry, and the log from the crash on.
+async fn failed_restart_retried(
+    strategy: Strategy,
+    crash: &str,
+) -> (Vec<String>, Vec<String>, Vec<String>) {
     let log = Log::default();
     let flaky = Probe::new(&log, "b");
     let sup = start(
-        flags(Strategy::OneForAll, 5),
+        flags(strategy, 5),
         vec![probe(&log, "a"), flaky.clone().spec(), probe(&log, "c")],
     )
     .await;
     flaky.fail_starts.store(1, Ordering::SeqCst);
     log.take();
-    let pid = pid_of(&sup, "c").await;
+    let pid = pid_of(&sup, crash).await;
     let held = hold(&sup).await;
     crash_pid(pid, boom()).await;
     let mut before_retry = Box::pin(children(&sup));
     queue(&mut before_retry).await;
     held.release().await;
+    let before = before_retry.await;
+    let after = children(&sup).await;
+    let lines = log.take();
+    stop(sup).await;
+    (before, after, lines)
+}
+
+/// OTP `one_for_all_other_child_fails_restart`: a retry after a failed restart restarts every child again.
+#[tokio::test]
+async fn one_for_all_retry_restarts_everything_again() {
+    let (before, after, log) = failed_restart_retried(Strategy::OneForAll, "c").await;
+    assert_eq!(before, ["c=undefined", "b=restarting", "a=running"]);
+    assert_eq!(after, ["c=running", "b=running", "a=running"]);
     assert_eq!(
-        before_retry.await,
-        ["c=undefined", "b=restarting", "a=running"]
-    );
-    assert_eq!(
-        children(&sup).await,
-        ["c=running", "b=running", "a=running"]
-    );
-    assert_eq!(
-        log.take(),
+        log,
         [
             "exit c boom",
             "stop b shutdown",
@@ -208,37 +218,16 @@ async fn one_for_all_retry_restarts_everything_again() {
             "start c"
         ]
     );
-    stop(sup).await;
 }
 
 /// OTP `rest_for_one_other_child_fails_restart`: the retry restarts from the child that failed to start.
 #[tokio::test]
 async fn rest_for_one_retry_restarts_from_the_failed_child() {
-    let log = Log::default();
-    let flaky = Probe::new(&log, "b");
-    let sup = start(
-        flags(Strategy::RestForOne, 5),
-        vec![probe(&log, "a"), flaky.clone().spec(), probe(&log, "c")],
-    )
-    .await;
-    flaky.fail_starts.store(1, Ordering::SeqCst);
-    log.take();
-    let pid = pid_of(&sup, "b").await;
-    let held = hold(&sup).await;
-    crash_pid(pid, boom()).await;
-    let mut before_retry = Box::pin(children(&sup));
-    queue(&mut before_retry).await;
-    held.release().await;
+    let (before, after, log) = failed_restart_retried(Strategy::RestForOne, "b").await;
+    assert_eq!(before, ["c=undefined", "b=restarting", "a=running"]);
+    assert_eq!(after, ["c=running", "b=running", "a=running"]);
     assert_eq!(
-        before_retry.await,
-        ["c=undefined", "b=restarting", "a=running"]
-    );
-    assert_eq!(
-        children(&sup).await,
-        ["c=running", "b=running", "a=running"]
-    );
-    assert_eq!(
-        log.take(),
+        log,
         [
             "exit b boom",
             "stop c shutdown",
@@ -247,5 +236,4 @@ async fn rest_for_one_retry_restarts_from_the_failed_child() {
             "start c"
         ]
     );
-    stop(sup).await;
 }

@@ -1,6 +1,7 @@
 //! The four everyday tasks of an OTP user, written with arbor's prelude:
 //! a GenServer with a call and a cast, a one_for_one supervisor of three
-//! children, an event handler added and notified, and a property test of
+//! children, an event handler added and notified (a closure; a handler
+//! with state, calls or swaps implements `EventHandler`), and a property test of
 //! one's own tree against the reference model. Each task sits between its
 //! `// task N` and `// end` markers; `tests/api_tour.rs` runs them and
 //! counts their lines.
@@ -54,18 +55,12 @@ pub(crate) async fn three_children() -> Result<SupervisorRef, SupStartError> {
 // end
 
 // task 3: an event handler, added and notified
-struct Total(Arc<AtomicU64>);
-
-impl EventHandler<u64> for Total {
-    fn handle_event(&mut self, n: &u64, _: &HandlerCtx<'_, u64>) -> Handled<u64> {
-        self.0.fetch_add(*n, Ordering::Relaxed);
-        Ok(Step::Keep)
-    }
-}
-
 pub(crate) async fn total(total: Arc<AtomicU64>) -> Result<(), Error> {
     let mgr = EventManager::start().await?;
-    mgr.add(Total(total)).await?;
+    let add = move |n: &u64| {
+        total.fetch_add(*n, Ordering::Relaxed);
+    };
+    mgr.add(FnHandler::new(add)).await?;
     Ok(mgr.sync_notify(5).await?)
 }
 // end

@@ -104,8 +104,8 @@ pub use arbor_testkit as testkit;
 /// managers and handlers, and the errors their calls return.
 pub mod prelude {
     pub use arbor_genevent::{
-        EventHandler, EventManager, EventManagerRef, Handled, HandlerCtx, HandlerError, HandlerId,
-        Step,
+        EventHandler, EventManager, EventManagerRef, FnHandler, Handled, HandlerCtx, HandlerError,
+        HandlerId, Step,
     };
     pub use arbor_process::{
         Agent, CallError, Control, Ctx, ExitReason, GenServer, Msg, Myself, Pid, Process,

@@ -32,7 +32,8 @@
 //! - Write a handler: implement [`EventHandler`]; callbacks return a
 //!   [`Step`] (keep, remove, swap), calls a [`HandlerReply`]; handlers are
 //!   named by a [`HandlerId`].
-//! - Forward events to a process or channel: [`Forwarder`].
+//! - Forward events to a process or channel: [`Forwarder`]; a side effect
+//!   per event, from a closure: [`FnHandler`].
 //! - Tie a handler to a process: [`AddOpts`] with [`Owner`]; removal notices
 //!   are [`HandlerExit`]s with a [`RemoveReason`].
 //! - Consume events as a `futures::Stream`: [`EventManagerRef::stream`] →
@@ -56,6 +57,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod error;
+mod fn_handler;
 mod forwarder;
 mod handler_id;
 mod manager;
@@ -66,6 +68,7 @@ mod reason;
 mod stream;
 
 pub use error::{AddError, HandlerCallError, RemoveError, SwapError};
+pub use fn_handler::FnHandler;
 pub use forwarder::Forwarder;
 pub use handler_id::HandlerId;
 pub use manager::handler::{

@@ -511,3 +511,36 @@ async fn start_link_name_taken_no_exit_signal() {
     assert!(!stray);
     first.stop().await.unwrap();
 }
+
+/// A closure handler (`FnHandler`) sees every event in order; a second one
+/// gets a tagged id; one that panics is removed and the other keeps
+/// receiving (OTP: a handler that crashes in
+/// `handle_event` is deleted, the manager goes on).
+#[tokio::test]
+async fn closure_handlers_run_per_event_and_a_panicking_one_is_removed() {
+    use arbor_genevent::{FnHandler, HandlerId};
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mgr = EventManager::<u32>::start().await.unwrap();
+    let record = seen.clone();
+    mgr.add(FnHandler::new(move |n: &u32| {
+        record.lock().unwrap().push(*n)
+    }))
+    .await
+    .unwrap();
+    let strict = FnHandler::new(|n: &u32| assert!(*n < 2, "too big"));
+    assert_eq!(
+        mgr.add(strict).await,
+        Err(arbor_genevent::AddError::AlreadyPresent(id("FnHandler")))
+    );
+    let tagged = HandlerId::of::<FnHandler<()>>().tag("strict");
+    let strict = FnHandler::new(|n: &u32| assert!(*n < 2, "too big"));
+    mgr.add_handler(tagged, strict).await.unwrap();
+    assert_eq!(mgr.which_handlers().await.unwrap().len(), 2);
+    for n in 0..3 {
+        mgr.sync_notify(n).await.unwrap();
+    }
+    assert_eq!(*seen.lock().unwrap(), [0, 1, 2]);
+    let left = mgr.which_handlers().await.unwrap();
+    assert_eq!(left.len(), 1, "the panicking closure was removed: {left:?}");
+    mgr.stop().await.unwrap();
+}

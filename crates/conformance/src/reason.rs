@@ -1,7 +1,10 @@
-//! arbor values → oracle terms (docs/otp/oracle.md#oracle-terms).
+//! arbor values → oracle terms (docs/otp/oracle.md#oracle-terms): exit
+//! reasons, and the errors of a supervisor's start, which are also the
+//! failed supervisor's exit reason. The table of every error and its term
+//! is in docs/conformance.md#error-terms.
 
-use arbor_process::ExitReason;
-use arbor_supervisor::SupStartError;
+use arbor_process::{ExitReason, StartError};
+use arbor_supervisor::{AutoShutdown, FlagsError, SpecError, Strategy, SupStartError};
 
 use crate::scenario::Reason;
 use crate::term::Term;
@@ -18,7 +21,7 @@ pub(crate) fn scenario_reason(r: &Reason) -> ExitReason {
 }
 
 /// An atom-safe rendering of free text (no spaces or separators).
-fn atomish(s: &str) -> String {
+pub(crate) fn atomish(s: &str) -> String {
     s.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '_' {
@@ -30,86 +33,142 @@ fn atomish(s: &str) -> String {
         .collect()
 }
 
+fn a(s: &str) -> Term {
+    Term::atom(s)
+}
+
 /// An exit reason as OTP would print it.
 ///
 /// `Panic(m)` is a raised error caught by the supervisor: `{EXIT,{m,_}}`
 /// (OTP's `catch` form, stack normalized away).
 pub(crate) fn reason_term(r: &ExitReason) -> Term {
     match r {
-        ExitReason::Normal => Term::atom("normal"),
-        ExitReason::Shutdown => Term::atom("shutdown"),
-        ExitReason::ShutdownWith(t) => Term::tuple([Term::atom("shutdown"), Term::atom(t)]),
-        ExitReason::Killed => Term::atom("killed"),
-        ExitReason::Kill => Term::atom("kill"),
-        ExitReason::NoProc => Term::atom("noproc"),
-        ExitReason::Custom(a) => Term::atom(a),
-        ExitReason::Panic(m) => Term::tuple([
-            Term::atom("EXIT"),
-            Term::tuple([Term::atom(&atomish(m)), Term::Wild]),
-        ]),
-        ExitReason::Error(e) => error_term(&**e).unwrap_or_else(|| {
-            Term::tuple([Term::atom("error"), Term::atom(&atomish(&e.to_string()))])
-        }),
+        ExitReason::Normal => a("normal"),
+        ExitReason::Shutdown => a("shutdown"),
+        ExitReason::ShutdownWith(t) => Term::tuple([a("shutdown"), a(t)]),
+        ExitReason::Killed => a("killed"),
+        ExitReason::Kill => a("kill"),
+        ExitReason::NoProc => a("noproc"),
+        ExitReason::Custom(s) => a(s),
+        ExitReason::Panic(m) => Term::tuple([a("EXIT"), Term::tuple([a(&atomish(m)), Term::Wild])]),
+        ExitReason::Error(e) => error_reason(&**e)
+            .unwrap_or_else(|| Term::tuple([a("error"), a(&atomish(&e.to_string()))])),
     }
 }
 
-/// Errors arbor carries inside [`ExitReason::Error`] that have an OTP shape.
-fn error_term(e: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<Term> {
-    e.downcast_ref::<SupStartError>().map(sup_start_error_term)
+/// The errors arbor carries inside [`ExitReason::Error`] that have an OTP
+/// shape: a supervisor child's failed start (`SupStartError`), and a
+/// server's start error.
+fn error_reason(e: &(dyn std::error::Error + Send + Sync + 'static)) -> Option<Term> {
+    if let Some(e) = e.downcast_ref::<SupStartError>() {
+        return Some(sup_start_error_term(e));
+    }
+    if let Some(e) = e.downcast_ref::<StartError>() {
+        return Some(start_error_term(e));
+    }
+    if let Some(e) = e.downcast_ref::<FlagsError>() {
+        return Some(flags_error_term(e));
+    }
+    e.downcast_ref::<SpecError>().map(spec_error_term)
 }
 
-/// `{shutdown,{failed_to_start_child,Id,Reason}}` and friends: the reason
-/// of a failed `start_link`, which is also the failed supervisor's exit
-/// reason.
+/// A server's start error, as `gen_server:start_link` returns it without
+/// the `{error,_}`: `{already_started,Pid}`, or the reason of the failed
+/// `init`.
+pub(crate) fn start_error_term(e: &StartError) -> Term {
+    match e {
+        StartError::AlreadyStarted(p) => Term::tuple([a("already_started"), Term::Pid(*p)]),
+        StartError::Init(r) | StartError::Exited(r) => reason_term(r),
+    }
+}
+
+/// The reason of a failed `start_link` (inside `{error,_}`), which is also
+/// the failed supervisor's exit reason.
 pub(crate) fn sup_start_error_term(e: &SupStartError) -> Term {
     match e {
         SupStartError::FailedToStartChild { id, reason } => Term::tuple([
-            Term::atom("shutdown"),
+            a("shutdown"),
             Term::tuple([
-                Term::atom("failed_to_start_child"),
-                Term::atom(id.as_str()),
+                a("failed_to_start_child"),
+                a(id.as_str()),
                 reason_term(reason),
             ]),
         ]),
-        SupStartError::AlreadyStarted(p) => {
-            Term::tuple([Term::atom("already_started"), Term::Pid(*p)])
-        }
+        SupStartError::AlreadyStarted(p) => Term::tuple([a("already_started"), Term::Pid(*p)]),
         SupStartError::Exited(r) => reason_term(r),
-        SupStartError::Flags(f) => Term::tuple([
-            Term::atom("supervisor_data"),
-            Term::atom(&atomish(&f.to_string())),
+        SupStartError::Flags(f) => Term::tuple([a("supervisor_data"), flags_error_term(f)]),
+        SupStartError::Spec(e) => Term::tuple([a("start_spec"), spec_error_term(e)]),
+        // OTP prints the specs; each is a map, which the oracle prints `_`.
+        SupStartError::BadStartSpec(n) => {
+            Term::tuple([a("bad_start_spec"), Term::List(vec![Term::Wild; *n])])
+        }
+    }
+}
+
+fn strategy_atom(s: Strategy) -> Term {
+    a(match s {
+        Strategy::OneForOne => "one_for_one",
+        Strategy::OneForAll => "one_for_all",
+        Strategy::RestForOne => "rest_for_one",
+        Strategy::SimpleOneForOne => "simple_one_for_one",
+    })
+}
+
+fn auto_shutdown_atom(s: AutoShutdown) -> Term {
+    a(match s {
+        AutoShutdown::Never => "never",
+        AutoShutdown::AnySignificant => "any_significant",
+        AutoShutdown::AllSignificant => "all_significant",
+    })
+}
+
+/// OTP's `check_flags` error (inside `{supervisor_data,_}`).
+pub(crate) fn flags_error_term(e: &FlagsError) -> Term {
+    match e {
+        // OTP's period is whole seconds; arbor rejects only zero.
+        FlagsError::InvalidPeriod(d) => Term::tuple([
+            a("invalid_period"),
+            Term::Int(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
         ]),
-        SupStartError::Spec(e) => Term::tuple([
-            Term::atom("start_spec"),
-            Term::atom(&atomish(&e.to_string())),
+        // OTP 26+; OTP 25 accepts the combination.
+        FlagsError::BadCombination {
+            auto_shutdown,
+            strategy,
+        } => Term::tuple([
+            a("bad_combination"),
+            Term::List(vec![
+                Term::tuple([a("auto_shutdown"), auto_shutdown_atom(*auto_shutdown)]),
+                Term::tuple([a("strategy"), strategy_atom(*strategy)]),
+            ]),
         ]),
-        SupStartError::BadStartSpec(n) => Term::tuple([
-            Term::atom("bad_start_spec"),
-            Term::Int(i64::try_from(*n).unwrap_or(i64::MAX)),
-        ]),
+    }
+}
+
+/// OTP's `check_childspec` error (inside `{start_spec,_}` from
+/// `start_link`, `{error,_}` from `start_child`).
+pub(crate) fn spec_error_term(e: &SpecError) -> Term {
+    let combination = |k: &str, v: &str| {
+        Term::tuple([
+            a("bad_combination"),
+            Term::List(vec![
+                Term::tuple([a(k), a(v)]),
+                Term::tuple([a("significant"), a("true")]),
+            ]),
+        ])
+    };
+    match e {
+        SpecError::MissingId => a("missing_id"),
+        SpecError::DuplicateChildName(id) => {
+            Term::tuple([a("duplicate_child_name"), a(id.as_str())])
+        }
+        SpecError::SignificantWithoutAutoShutdown(_) => combination("auto_shutdown", "never"),
+        SpecError::SignificantPermanent(_) => combination("restart", "permanent"),
+        // arbor only: OTP has no backoff, nor arguments that cannot be
+        // cloned. The `{invalid_..,_}` / `{reason,Id}` shapes of OTP's own.
+        SpecError::InvalidBackoff(id) => Term::tuple([a("invalid_backoff"), a(id.as_str())]),
+        SpecError::TemporaryOnly(id) => Term::tuple([a("temporary_only"), a(id.as_str())]),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reasons_print_like_otp() {
-        let cases = [
-            (Reason::Normal, "normal"),
-            (Reason::Shutdown, "shutdown"),
-            (Reason::ShutdownWith("x".into()), "{shutdown,x}"),
-            (Reason::Atom("kill".into()), "kill"),
-            (Reason::Atom("boom".into()), "boom"),
-        ];
-        for (r, text) in cases {
-            assert_eq!(reason_term(&scenario_reason(&r)).to_string(), text);
-        }
-        assert_eq!(reason_term(&ExitReason::Killed).to_string(), "killed");
-        assert_eq!(
-            reason_term(&ExitReason::Panic("probe_crash".into())).to_string(),
-            "{EXIT,{probe_crash,_}}"
-        );
-    }
-}
+mod tests;

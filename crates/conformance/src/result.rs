@@ -1,167 +1,140 @@
 //! arbor supervisor results → the terms OTP 25 returns (docs/otp/oracle.md#oracle-terms).
 
-use arbor_process::{CallError, ExitReason, Pid};
+use arbor_process::{CallError, Pid};
 use arbor_supervisor::{
     ChildCounts, ChildInfo, ChildSpec, ChildState, ChildType, DeleteChildError, GetChildSpecError,
     IntoSimpleError, RestartChildError, Shutdown, StartChildError, StartSimpleChildError,
     StartedChild, TerminateChildError, WhichChildError,
 };
 
-use crate::reason::reason_term;
+use crate::reason::{reason_term, spec_error_term};
 use crate::term::Term;
 
 fn a(s: &str) -> Term {
     Term::atom(s)
 }
 
-fn atomish(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
+/// What an API op returns for one of its errors: `{error,E}`, or
+/// `{EXIT,R}` when the call itself failed. The table of every variant and
+/// its term is in docs/conformance.md#error-terms.
+///
+/// Every impl matches exhaustively, so a new variant needs a term here.
+pub(crate) trait ErrorTerm {
+    fn error_term(&self) -> Term;
+}
+
+/// `{EXIT,Reason}`: OTP's caller exits `{Reason,{gen_server,call,...}}`
+/// and the oracle keeps only `Reason`.
+impl ErrorTerm for CallError {
+    fn error_term(&self) -> Term {
+        let r = match self {
+            CallError::NoProcess => a("noproc"),
+            CallError::Timeout => a("timeout"),
+            CallError::CallingSelf => a("calling_self"),
+            CallError::Exited(r) => reason_term(r),
+        };
+        Term::tuple([a("EXIT"), r])
+    }
+}
+
+fn already_started(p: Pid) -> Term {
+    Term::error(Term::tuple([a("already_started"), Term::Pid(p)]))
+}
+
+/// `start_child` with a spec: the start error is wrapped with OTP's child
+/// record, `{error,{Reason,_}}`; a spec error is `{error,E}`.
+impl ErrorTerm for StartChildError {
+    fn error_term(&self) -> Term {
+        match self {
+            StartChildError::Call(c) => c.error_term(),
+            StartChildError::InvalidSpec(e) => Term::error(spec_error_term(e)),
+            StartChildError::AlreadyStarted(p) => already_started(*p),
+            StartChildError::AlreadyPresent => Term::error_atom("already_present"),
+            StartChildError::StartFailed(r) => {
+                Term::error(Term::tuple([reason_term(r), Term::Wild]))
             }
-        })
-        .collect()
-}
-
-/// `{EXIT,Reason}` when the call itself failed (OTP: the caller exits
-/// `{Reason,{gen_server,call,...}}` and only `Reason` is kept).
-fn call_failure(e: &CallError) -> Term {
-    let r = match e {
-        CallError::NoProcess => a("noproc"),
-        CallError::Exited(r) => reason_term(r),
-        other => a(&atomish(&other.to_string())),
-    };
-    Term::tuple([a("EXIT"), r])
-}
-
-/// The error values the API ops share, borrowed from each op's own
-/// error enum.
-pub(crate) enum ApiError<'a> {
-    Call(&'a CallError),
-    NotFound,
-    Running,
-    Restarting,
-    AlreadyPresent,
-    SimpleOneForOne,
-    AlreadyStarted(Pid),
-    StartFailed(&'a ExitReason),
-    /// Anything else, as an atom made of its text.
-    Other(String),
-}
-
-/// An op's error enum as the shared values.
-pub(crate) trait AsApiError {
-    fn api_error(&self) -> ApiError<'_>;
-}
-
-impl AsApiError for CallError {
-    fn api_error(&self) -> ApiError<'_> {
-        ApiError::Call(self)
+            StartChildError::SimpleOneForOne => Term::error_atom("simple_one_for_one"),
+        }
     }
 }
 
-impl AsApiError for StartChildError {
-    fn api_error(&self) -> ApiError<'_> {
+/// simple_one_for_one `start_child`: the start error is not wrapped.
+impl ErrorTerm for StartSimpleChildError {
+    fn error_term(&self) -> Term {
         match self {
-            StartChildError::Call(c) => ApiError::Call(c),
-            StartChildError::AlreadyStarted(p) => ApiError::AlreadyStarted(*p),
-            StartChildError::AlreadyPresent => ApiError::AlreadyPresent,
-            StartChildError::StartFailed(r) => ApiError::StartFailed(r),
-            StartChildError::SimpleOneForOne => ApiError::SimpleOneForOne,
-            other => ApiError::Other(other.to_string()),
+            StartSimpleChildError::Call(c) => c.error_term(),
+            StartSimpleChildError::StartFailed(r) => Term::error(reason_term(r)),
         }
     }
 }
 
-impl AsApiError for StartSimpleChildError {
-    fn api_error(&self) -> ApiError<'_> {
+/// arbor only (OTP has no typed handle). A static supervisor given extra
+/// arguments answers as OTP's does, which takes them for a malformed spec;
+/// a template of another argument type is `bad_argument_type`.
+impl ErrorTerm for IntoSimpleError {
+    fn error_term(&self) -> Term {
         match self {
-            StartSimpleChildError::Call(c) => ApiError::Call(c),
-            StartSimpleChildError::StartFailed(r) => ApiError::StartFailed(r),
+            IntoSimpleError::Call(c) => c.error_term(),
+            IntoSimpleError::NotSimpleOneForOne => {
+                Term::error(Term::tuple([a("invalid_child_spec"), Term::Wild]))
+            }
+            IntoSimpleError::ArgumentType => Term::error_atom("bad_argument_type"),
         }
     }
 }
 
-impl AsApiError for IntoSimpleError {
-    fn api_error(&self) -> ApiError<'_> {
+impl ErrorTerm for TerminateChildError {
+    fn error_term(&self) -> Term {
         match self {
-            IntoSimpleError::Call(c) => ApiError::Call(c),
-            other => ApiError::Other(other.to_string()),
+            TerminateChildError::Call(c) => c.error_term(),
+            TerminateChildError::NotFound => Term::error_atom("not_found"),
+            TerminateChildError::SimpleOneForOne => Term::error_atom("simple_one_for_one"),
         }
     }
 }
 
-impl AsApiError for TerminateChildError {
-    fn api_error(&self) -> ApiError<'_> {
+/// `restart_child`: the start error is not wrapped.
+impl ErrorTerm for RestartChildError {
+    fn error_term(&self) -> Term {
         match self {
-            TerminateChildError::Call(c) => ApiError::Call(c),
-            TerminateChildError::NotFound => ApiError::NotFound,
-            TerminateChildError::SimpleOneForOne => ApiError::SimpleOneForOne,
+            RestartChildError::Call(c) => c.error_term(),
+            RestartChildError::NotFound => Term::error_atom("not_found"),
+            RestartChildError::Running => Term::error_atom("running"),
+            RestartChildError::Restarting => Term::error_atom("restarting"),
+            RestartChildError::StartFailed(r) => Term::error(reason_term(r)),
+            RestartChildError::SimpleOneForOne => Term::error_atom("simple_one_for_one"),
         }
     }
 }
 
-impl AsApiError for RestartChildError {
-    fn api_error(&self) -> ApiError<'_> {
+impl ErrorTerm for DeleteChildError {
+    fn error_term(&self) -> Term {
         match self {
-            RestartChildError::Call(c) => ApiError::Call(c),
-            RestartChildError::NotFound => ApiError::NotFound,
-            RestartChildError::Running => ApiError::Running,
-            RestartChildError::Restarting => ApiError::Restarting,
-            RestartChildError::StartFailed(r) => ApiError::StartFailed(r),
-            RestartChildError::SimpleOneForOne => ApiError::SimpleOneForOne,
+            DeleteChildError::Call(c) => c.error_term(),
+            DeleteChildError::NotFound => Term::error_atom("not_found"),
+            DeleteChildError::Running => Term::error_atom("running"),
+            DeleteChildError::Restarting => Term::error_atom("restarting"),
+            DeleteChildError::SimpleOneForOne => Term::error_atom("simple_one_for_one"),
         }
     }
 }
 
-impl AsApiError for DeleteChildError {
-    fn api_error(&self) -> ApiError<'_> {
+impl ErrorTerm for WhichChildError {
+    fn error_term(&self) -> Term {
         match self {
-            DeleteChildError::Call(c) => ApiError::Call(c),
-            DeleteChildError::NotFound => ApiError::NotFound,
-            DeleteChildError::Running => ApiError::Running,
-            DeleteChildError::Restarting => ApiError::Restarting,
-            DeleteChildError::SimpleOneForOne => ApiError::SimpleOneForOne,
+            WhichChildError::Call(c) => c.error_term(),
+            WhichChildError::NotFound => Term::error_atom("not_found"),
+            WhichChildError::SimpleOneForOne => Term::error_atom("simple_one_for_one"),
         }
     }
 }
 
-impl AsApiError for WhichChildError {
-    fn api_error(&self) -> ApiError<'_> {
+impl ErrorTerm for GetChildSpecError {
+    fn error_term(&self) -> Term {
         match self {
-            WhichChildError::Call(c) => ApiError::Call(c),
-            WhichChildError::NotFound => ApiError::NotFound,
-            WhichChildError::SimpleOneForOne => ApiError::SimpleOneForOne,
+            GetChildSpecError::Call(c) => c.error_term(),
+            GetChildSpecError::NotFound => Term::error_atom("not_found"),
         }
-    }
-}
-
-impl AsApiError for GetChildSpecError {
-    fn api_error(&self) -> ApiError<'_> {
-        match self {
-            GetChildSpecError::Call(c) => ApiError::Call(c),
-            GetChildSpecError::NotFound => ApiError::NotFound,
-        }
-    }
-}
-
-/// The error part shared by every API op.
-fn sup_error(e: &impl AsApiError) -> Term {
-    match e.api_error() {
-        ApiError::Call(c) => call_failure(c),
-        ApiError::NotFound => Term::error_atom("not_found"),
-        ApiError::Running => Term::error_atom("running"),
-        ApiError::Restarting => Term::error_atom("restarting"),
-        ApiError::AlreadyPresent => Term::error_atom("already_present"),
-        ApiError::SimpleOneForOne => Term::error_atom("simple_one_for_one"),
-        ApiError::AlreadyStarted(p) => {
-            Term::error(Term::tuple([a("already_started"), Term::Pid(p)]))
-        }
-        ApiError::StartFailed(r) => Term::error(reason_term(r)),
-        ApiError::Other(text) => Term::error(a(&atomish(&text))),
     }
 }
 
@@ -172,31 +145,19 @@ fn started(s: &StartedChild) -> Term {
     })
 }
 
-/// `start_child` on a non-simple supervisor: start errors are wrapped
-/// with OTP's child record, `{error,{Reason,_}}`.
-pub(crate) fn start_child_term(r: &Result<StartedChild, StartChildError>) -> Term {
+/// `start_child` and `restart_child`.
+pub(crate) fn started_term(r: &Result<StartedChild, impl ErrorTerm>) -> Term {
     match r {
         Ok(s) => started(s),
-        Err(StartChildError::StartFailed(reason)) => {
-            Term::error(Term::tuple([reason_term(reason), Term::Wild]))
-        }
-        Err(e) => sup_error(e),
-    }
-}
-
-/// `start_child` on simple_one_for_one and `restart_child`: not wrapped.
-pub(crate) fn started_term(r: &Result<StartedChild, impl AsApiError>) -> Term {
-    match r {
-        Ok(s) => started(s),
-        Err(e) => sup_error(e),
+        Err(e) => e.error_term(),
     }
 }
 
 /// `terminate_child`, `delete_child`.
-pub(crate) fn unit_term(r: &Result<(), impl AsApiError>) -> Term {
+pub(crate) fn unit_term(r: &Result<(), impl ErrorTerm>) -> Term {
     match r {
         Ok(()) => a("ok"),
-        Err(e) => sup_error(e),
+        Err(e) => e.error_term(),
     }
 }
 
@@ -227,7 +188,7 @@ pub(crate) fn childspec_term(r: &Result<ChildSpec, GetChildSpecError>) -> Term {
                 Term::tuple([a("type"), type_atom(spec.child_type)]),
             ]))
         }
-        Err(e) => sup_error(e),
+        Err(e) => e.error_term(),
     }
 }
 
@@ -245,11 +206,6 @@ pub(crate) fn child_entry(c: &ChildInfo) -> Term {
     Term::tuple([id, child, type_atom(c.child_type)])
 }
 
-/// A `which_children` failure.
-pub(crate) fn error_term(e: &impl AsApiError) -> Term {
-    sup_error(e)
-}
-
 /// `count_children`.
 pub(crate) fn counts_term(r: &Result<ChildCounts, CallError>) -> Term {
     match r {
@@ -262,6 +218,9 @@ pub(crate) fn counts_term(r: &Result<ChildCounts, CallError>) -> Term {
                 Term::tuple([a("workers"), n(c.workers)]),
             ])
         }
-        Err(e) => sup_error(e),
+        Err(e) => e.error_term(),
     }
 }
+
+#[cfg(test)]
+mod tests;

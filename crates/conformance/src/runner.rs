@@ -16,9 +16,7 @@ use arbor_supervisor::{ChildId, ChildSelector, ChildState, SupervisorRef};
 use crate::probe::ProbeMsg;
 use crate::reason::{scenario_reason, sup_start_error_term};
 use crate::recorder::{Part, ProcKind, Recorder, RecorderGone};
-use crate::result::{
-    child_entry, childspec_term, counts_term, error_term, start_child_term, started_term, unit_term,
-};
+use crate::result::{ErrorTerm, child_entry, childspec_term, counts_term, started_term, unit_term};
 use crate::scenario::{Op, OpLine, Scenario, Strategy, Target};
 use crate::term::Term;
 use crate::world::{Extra, PROBE_CRASH, World};
@@ -343,7 +341,7 @@ impl Driver {
             Op::StartChild(sup, decl) => {
                 let t = match self.api(sup).await? {
                     Err(t) => t,
-                    Ok(s) => start_child_term(&s.start_child(self.w.child_spec(decl)).await),
+                    Ok(s) => started_term(&s.start_child(self.w.child_spec(decl)).await),
                 };
                 rec.result(t).await?;
             }
@@ -359,7 +357,7 @@ impl Driver {
                         };
                         match s.into_simple::<Extra>().await {
                             Ok(s) => started_term(&s.start_child(extra).await),
-                            Err(e) => error_term(&e),
+                            Err(e) => e.error_term(),
                         }
                     }
                 };
@@ -420,7 +418,7 @@ impl Driver {
 
     /// The supervisor's latest process, or the `{EXIT,noproc}` result.
     async fn api(&self, sup: &str) -> Result<Result<SupervisorRef, Term>, OpFail> {
-        let noproc = || Term::tuple([Term::atom("EXIT"), Term::atom("noproc")]);
+        let noproc = || arbor_process::CallError::NoProcess.error_term();
         Ok(match self.w.rec.lookup(sup).await? {
             None => Err(noproc()),
             Some((pid, _)) => self.sup_ref(pid).ok_or_else(noproc),
@@ -501,7 +499,7 @@ impl Driver {
     ) -> Result<Result<Vec<arbor_supervisor::ChildInfo>, Term>, OpFail> {
         let list = match s.which_children().await {
             Ok(l) => l,
-            Err(e) => return Ok(Err(error_term(&e))),
+            Err(e) => return Ok(Err(e.error_term())),
         };
         let sofo = self
             .w

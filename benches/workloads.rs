@@ -33,10 +33,14 @@ fn install_recorder() {
             // Kept for the whole run, as a scraping program would.
             std::mem::forget(handle);
         }
-        Ok("noop") => metrics::set_global_recorder(metrics::NoopRecorder)
-            .expect("no recorder installed yet"),
+        Ok("noop") => {
+            metrics::set_global_recorder(metrics::NoopRecorder).expect("no recorder installed yet")
+        }
         Ok(other) => panic!("ARBOR_BENCH_RECORDER={other}: expected prometheus or noop"),
         Err(_) => {}
     }
-    eprintln!("# arbor-bench: recorder={:?}", std::env::var("ARBOR_BENCH_RECORDER").ok());
+    eprintln!(
+        "# arbor-bench: recorder={:?}",
+        std::env::var("ARBOR_BENCH_RECORDER").ok()
+    );
 }

@@ -66,7 +66,10 @@ async fn main() -> Result<(), Error> {
         .start_opts(StartOpts::new().name("example_sup"))
         .await?;
     for _ in 0..3 {
-        let pid = sup.which_children().await?[0].state.pid().ok_or("no child")?;
+        let pid = sup.which_children().await?[0]
+            .state
+            .pid()
+            .ok_or("no child")?;
         kill(pid);
         wait_exit(pid).await;
     }

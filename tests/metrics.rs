@@ -33,12 +33,11 @@ fn with_recorder<F: Future<Output = ()>>(body: impl FnOnce(Snapshotter) -> F) {
     });
 }
 
+/// A counter read from a snapshot: name, labels, value.
+type Read = (String, Vec<(String, String)>, u64);
+
 /// The value of counter `name` with exactly `labels` in `snap` (0 if absent).
-fn counter(
-    snap: &[(String, Vec<(String, String)>, u64)],
-    name: &str,
-    labels: &[(&str, &str)],
-) -> u64 {
+fn counter(snap: &[Read], name: &str, labels: &[(&str, &str)]) -> u64 {
     snap.iter()
         .find(|(n, l, _)| {
             n == name
@@ -51,7 +50,7 @@ fn counter(
 }
 
 /// The counters of one snapshot (values since the previous snapshot).
-fn counters(s: &Snapshotter) -> Vec<(String, Vec<(String, String)>, u64)> {
+fn counters(s: &Snapshotter) -> Vec<Read> {
     s.snapshot()
         .into_vec()
         .into_iter()

@@ -92,6 +92,11 @@
 
 pub use arbor_genevent as genevent;
 pub use arbor_process as process;
+/// Process metrics and the sampler of the `metrics` feature
+/// (docs/metrics.md); the supervisor and event manager emit theirs on
+/// their own.
+#[cfg(feature = "metrics")]
+pub use arbor_process::metrics;
 pub use arbor_supervisor as supervisor;
 #[cfg(feature = "testkit")]
 pub use arbor_testkit as testkit;

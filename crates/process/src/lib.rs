@@ -86,6 +86,8 @@ pub mod gen_server;
 mod handle;
 mod id_hash;
 mod mailbox;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod myself;
 mod name;
 mod pid;

@@ -78,6 +78,9 @@ pub(crate) trait SysSink: Any + Send + Sync {
     fn push(&self, sys: Box<Sys>);
     /// Closes the queue and drops what is queued.
     fn close(&self);
+    /// Messages waiting in the queue (`Shared::queued`), for sampling.
+    #[cfg(feature = "metrics")]
+    fn depth(&self) -> usize;
 }
 
 impl<M: Send + 'static> SysSink for Shared<Envelope<M>> {
@@ -86,6 +89,10 @@ impl<M: Send + 'static> SysSink for Shared<Envelope<M>> {
     }
     fn close(&self) {
         self.close_and_drain();
+    }
+    #[cfg(feature = "metrics")]
+    fn depth(&self) -> usize {
+        self.queued()
     }
 }
 
@@ -132,6 +139,15 @@ pub(crate) enum MailboxSlot {
 }
 
 impl MailboxSlot {
+    /// Messages waiting in the open queue; 0 when unborn or closed.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn depth(&self) -> usize {
+        match self {
+            MailboxSlot::Open(open) => open.sink.depth(),
+            _ => 0,
+        }
+    }
+
     /// The open mailbox, creating it if nothing was sent yet (the waiting
     /// process's waker moves into it); `None` once closed.
     pub(crate) fn open(&mut self) -> Option<&Arc<dyn SysSink>> {

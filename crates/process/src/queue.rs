@@ -134,6 +134,14 @@ impl<T> Shared<T> {
         }
     }
 
+    /// How many values wait in the shared part of the queue (not the batch
+    /// the receiver already took): the sampled mailbox depth.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn queued(&self) -> usize {
+        let st = self.0.lock();
+        usize::from(st.one.is_some()) + st.queue.len()
+    }
+
     /// Closes the queue and drops everything in it, outside the lock (a
     /// dropped value may be a call's reply channel, whose drop wakes the
     /// caller). Senders that outlive it keep only the empty state.

@@ -9,6 +9,8 @@
 mod gate;
 pub(crate) mod handler;
 pub(crate) mod message;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod server;
 mod start;
 

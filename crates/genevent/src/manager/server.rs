@@ -46,6 +46,8 @@ struct Manager<E> {
     entries: Vec<Entry<E>>,
     me: EventManagerRef<E>,
     acks: Acks,
+    #[cfg(feature = "metrics")]
+    metrics: super::metrics::ManagerMetrics,
 }
 
 /// Runs a callback, turning an error or a panic into the removal reason.
@@ -66,6 +68,8 @@ pub(crate) async fn run<E: Send + 'static>(
     ack: oneshot::Sender<Result<(), StartError>>,
 ) -> ExitReason {
     let pid = ctx.pid();
+    #[cfg(feature = "metrics")]
+    let metrics = super::metrics::ManagerMetrics::new(name.as_ref().map(Name::as_str));
     if let Some(g) = &gate {
         Gate::publish(pid, g);
     }
@@ -91,6 +95,8 @@ pub(crate) async fn run<E: Send + 'static>(
             gate: gate.clone(),
         },
         acks: Vec::new(),
+        #[cfg(feature = "metrics")]
+        metrics,
     };
     if ack.send(Ok(())).is_err() {
         // The starter was cancelled: nobody holds a handle to us.
@@ -104,9 +110,13 @@ pub(crate) async fn run<E: Send + 'static>(
                 if let Some(g) = &gate {
                     g.taken();
                 }
+                #[cfg(feature = "metrics")]
+                m.metrics.notified.increment(1);
                 m.dispatch(&ctx, &event, false);
             }
             Msg::Message(ManagerMsg::SyncNotify(event, reply)) => {
+                #[cfg(feature = "metrics")]
+                m.metrics.sync_notified.increment(1);
                 m.dispatch(&ctx, &event, true);
                 for ack in m.acks.drain(..) {
                     // Err: the stream was dropped, which counts as processed.
@@ -183,6 +193,7 @@ impl<E: Send + 'static> Manager<E> {
                 entries,
                 me: mref,
                 acks,
+                ..
             } = self;
             let mut acks = if sync { Some(acks) } else { None };
             let mut outcome = None;
@@ -249,6 +260,10 @@ impl<E: Send + 'static> Manager<E> {
     fn finish(&self, me: &impl Myself, mut entry: Entry<E>, reason: RemoveReason) -> Payload {
         let value = terminate(&self.me, &mut entry, &reason);
         report_removed(me.pid(), &entry.id, &reason);
+        #[cfg(feature = "metrics")]
+        if reason.is_crash() {
+            self.metrics.handler_crashed(&entry.id);
+        }
         if let Some(owned) = entry.owner {
             me.demonitor(owned.monitor);
             if !matches!(reason, RemoveReason::OwnerExited(_)) {

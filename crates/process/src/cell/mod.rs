@@ -51,6 +51,8 @@ pub(crate) mod names;
 mod table;
 
 pub(crate) use names::{register_cell, whereis_cell};
+#[cfg(feature = "metrics")]
+pub(crate) use table::snapshot;
 pub(crate) use table::{live_count, lookup};
 
 struct CellState {
@@ -133,6 +135,8 @@ impl ProcessCell {
 
     /// Puts the cell in the process table (invariant 1).
     pub(crate) fn publish(self: &Arc<Self>) {
+        #[cfg(feature = "metrics")]
+        crate::metrics::spawned();
         table::insert(self);
     }
 
@@ -409,6 +413,8 @@ impl ProcessCell {
             monitors,
             monitoring,
         } = exiting;
+        #[cfg(feature = "metrics")]
+        crate::metrics::exited(&reason);
         for peer in links.take() {
             peer.signal_exit(self.pid, reason.clone(), SignalKind::Link);
         }
@@ -439,6 +445,14 @@ impl ProcessCell {
             std::mem::take(&mut st.exit_waiters)
         };
         waiters.wake_all();
+    }
+
+    /// Messages waiting in the open mailbox (0 for one never opened or
+    /// closed), for the sampled mailbox depth.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn mailbox_depth(&self) -> usize {
+        // The queue's lock under the cell's, as a system message's push.
+        self.state.lock().mailbox.depth()
     }
 
     /// The exit reason, once the process has exited.

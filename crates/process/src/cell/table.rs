@@ -23,6 +23,13 @@ pub(crate) fn live_count() -> usize {
     TABLE.len()
 }
 
+/// Every live cell, copied out so that no table lock is held while the
+/// caller looks into them (sampling).
+#[cfg(feature = "metrics")]
+pub(crate) fn snapshot() -> Vec<Arc<ProcessCell>> {
+    TABLE.iter().map(|e| e.value().clone()).collect()
+}
+
 /// Puts a new cell in the table.
 pub(super) fn insert(cell: &Arc<ProcessCell>) {
     TABLE.insert(cell.pid, cell.clone());

@@ -50,6 +50,8 @@ use crate::{ChildSpec, Restart, RestartWindow, StartInfo, StartOutcome, SupFlags
 
 mod children;
 mod message;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod report;
 mod requests;
 mod restart;
@@ -79,6 +81,8 @@ pub(crate) struct Server {
     window: RestartWindow,
     /// Invariants 1 and 2.
     children: Children,
+    #[cfg(feature = "metrics")]
+    metrics: metrics::SupMetrics,
 }
 
 /// The supervisor process body: init (name, children in order), reply
@@ -93,11 +97,14 @@ pub(crate) async fn run(
 ) -> ExitReason {
     // Invariant 2: the storage is chosen here, once.
     let (children, to_start) = Children::new(flags.strategy, specs);
+    let name: Option<Arc<str>> = name.map(Arc::from);
     let mut server = Server {
         window: RestartWindow::new(flags.intensity, flags.period),
         ctx,
         flags,
-        name: name.map(Arc::from),
+        #[cfg(feature = "metrics")]
+        metrics: metrics::SupMetrics::new(name.as_ref()),
+        name,
         parent,
         children,
     };

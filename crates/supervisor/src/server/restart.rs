@@ -19,6 +19,8 @@ impl Server {
     /// child by its restart type and the reason (docs/otp/supervisor.md#sup-child-exit).
     pub(super) async fn child_exited(&mut self, pid: Pid, reason: ExitReason) -> Flow {
         let label = self.label();
+        #[cfg(feature = "metrics")]
+        let child_id;
         let (key, action, significant) = match &mut self.children {
             Children::Static(list) => {
                 let Some(idx) = list.iter().position(|c| c.slot.pid() == Some(pid)) else {
@@ -28,6 +30,10 @@ impl Server {
                 let child = &mut list[idx];
                 child.slot = Slot::Undefined;
                 report::exited(&label, &child.spec.id, pid, &reason);
+                #[cfg(feature = "metrics")]
+                {
+                    child_id = child.spec.id.clone();
+                }
                 let action = exit_action(child.spec.restart, &reason);
                 let significant = child.spec.significant;
                 let key = Key::Static(child.spec.id.clone());
@@ -44,6 +50,10 @@ impl Server {
                 };
                 child.slot = Slot::Undefined;
                 report::exited(&label, &s.template.id, pid, &reason);
+                #[cfg(feature = "metrics")]
+                {
+                    child_id = s.template.id.clone();
+                }
                 let action = exit_action(s.template.restart, &reason);
                 if action != ExitAction::Restart {
                     s.by_pid.remove(&pid);
@@ -58,6 +68,8 @@ impl Server {
                 if let Some(flow) = self.intensity_check().await {
                     return flow;
                 }
+                #[cfg(feature = "metrics")]
+                self.metrics.restart(&child_id);
                 if self.has_backoff(&key) {
                     self.mark_restarting(key, RetryCause::Exit);
                 } else {
@@ -99,6 +111,8 @@ impl Server {
     async fn intensity_check(&mut self) -> Option<Flow> {
         if let Err(e) = self.window.record(Instant::now()) {
             report::max_intensity(&self.label(), e.restarts, &self.flags);
+            #[cfg(feature = "metrics")]
+            self.metrics.escalation();
             self.terminate_children().await;
             return Some(Flow::Exit(ExitReason::Shutdown));
         }

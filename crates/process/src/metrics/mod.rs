@@ -17,10 +17,9 @@
 //! # }
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::ExitReason;
 use crate::cell;
 
 /// Counter: processes spawned.
@@ -34,41 +33,11 @@ pub const MAILBOX_DEPTH_MAX: &str = "arbor_mailbox_depth_max";
 /// Gauge: messages waiting in all mailboxes together when sampled.
 pub const MAILBOX_DEPTH_TOTAL: &str = "arbor_mailbox_depth_total";
 
-/// The values of the `reason_class` label, in counting order.
-pub const REASON_CLASSES: [&str; 6] = ["normal", "shutdown", "killed", "panic", "error", "other"];
+mod counts;
 
-static SPAWNED: AtomicU64 = AtomicU64::new(0);
-static EXITS: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
-
-/// The `reason_class` label of an exit reason: `normal`; `shutdown` for
-/// `Shutdown` and `ShutdownWith`; `killed` for `Killed` and `Kill`;
-/// `panic`; `error`; `other` for `Custom` and `NoProc`.
-pub fn reason_class(reason: &ExitReason) -> &'static str {
-    REASON_CLASSES[class_index(reason)]
-}
-
-fn class_index(reason: &ExitReason) -> usize {
-    match reason {
-        ExitReason::Normal => 0,
-        ExitReason::Shutdown | ExitReason::ShutdownWith(_) => 1,
-        ExitReason::Killed | ExitReason::Kill => 2,
-        ExitReason::Panic(_) => 3,
-        ExitReason::Error(_) => 4,
-        ExitReason::Custom(_) | ExitReason::NoProc => 5,
-    }
-}
-
-/// A process was spawned (its cell entered the table).
-#[inline]
-pub(crate) fn spawned() {
-    SPAWNED.fetch_add(1, Ordering::Relaxed);
-}
-
-/// A process exited with `reason`.
-#[inline]
-pub(crate) fn exited(reason: &ExitReason) {
-    EXITS[class_index(reason)].fetch_add(1, Ordering::Relaxed);
-}
+use counts::{EXITS, SPAWNED};
+pub use counts::{REASON_CLASSES, reason_class};
+pub(crate) use counts::{exited, spawned};
 
 /// Hands the process metrics to the recorder in force for this thread:
 /// the spawn and exit totals (as absolute counter values), the number of

@@ -124,12 +124,9 @@ pub(crate) async fn run<E: Send + 'static>(
                 }
             }
             Msg::Message(ManagerMsg::Stop(reason)) => break *reason,
-            // The parent's exit, or anyone's `shutdown` exit signal (how
-            // the seed and supervisors stop an unlinked manager): stop in
-            // order. Other exits of linked processes are info (docs/otp/gen_event.md#ev-info).
-            Msg::Exit(sig) if Some(sig.from) == parent || sig.reason.is_shutdown() => {
-                break sig.reason;
-            }
+            // The parent's exit stops in order; every other trapped exit,
+            // `shutdown` included, is info (docs/otp/gen_event.md#ev-info).
+            Msg::Exit(sig) if Some(sig.from) == parent => break sig.reason,
             Msg::Exit(sig) => m.dispatch_info(&ctx, &HandlerInfo::Exit(sig)),
             // Only owners are monitored (handlers cannot monitor), so an
             // unmatched notification is a stale one for a handler removed

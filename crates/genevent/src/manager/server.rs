@@ -292,13 +292,20 @@ impl<E: Send + 'static> Manager<E> {
                 i + 1
             }
             Err(failure) => {
-                // The handler simply disappears (its owner was told `Swapped`).
+                // The handler disappears; its owner, told `Swapped` above, is
+                // then told the new handler crashed (OTP `{gen_event_EXIT,
+                // H2, crash}`), with the init's failure as the reason.
                 let entry = self.entries.remove(i);
-                if let Some(owned) = entry.owner {
-                    me.demonitor(owned.monitor);
-                }
                 tracing::warn!(target: TARGET, manager = %me.pid(), handler = %id,
                     reason = %failure, "swapped-in handler failed to init");
+                if let Some(owned) = entry.owner {
+                    me.demonitor(owned.monitor);
+                    owned.owner.tell(HandlerExit {
+                        manager: me.pid(),
+                        id,
+                        reason: failure,
+                    });
+                }
                 i
             }
         }

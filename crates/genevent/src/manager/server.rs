@@ -120,7 +120,7 @@ pub(crate) async fn run<E: Send + 'static>(
             }
             Msg::Message(ManagerMsg::Unsubscribe(id)) => {
                 if let Some(i) = m.position(&id) {
-                    m.remove_at(&ctx, i, RemoveReason::Deleted);
+                    let _ = m.remove_at(&ctx, i, RemoveReason::Deleted);
                 }
             }
             Msg::Message(ManagerMsg::Stop(reason)) => break *reason,
@@ -163,7 +163,7 @@ impl<E: Send + 'static> Manager<E> {
                 Ok(()) => return,
                 Err(panic) => {
                     let reason = RemoveReason::Panicked(panic_message(&*panic));
-                    self.remove_at(me, i, reason);
+                    let _ = self.remove_at(me, i, reason);
                 }
             }
         }
@@ -226,24 +226,26 @@ impl<E: Send + 'static> Manager<E> {
         match step {
             Ok(Step::Keep) => i + 1,
             Ok(Step::Remove) => {
-                self.remove_at(me, i, RemoveReason::Removed);
+                let _ = self.remove_at(me, i, RemoveReason::Removed);
                 i
             }
             Ok(Step::Swap(swap)) => self.swap_at(me, i, *swap),
             Err(reason) => {
-                self.remove_at(me, i, reason);
+                let _ = self.remove_at(me, i, reason);
                 i
             }
         }
     }
 
-    fn remove_at(&mut self, me: &impl Myself, i: usize, reason: RemoveReason) -> Payload {
+    /// Removes the handler at `i`; returns what its `terminate` gave, which
+    /// only `remove_handler` answers with (a panic was already reported).
+    fn remove_at(&mut self, me: &impl Myself, i: usize, reason: RemoveReason) -> Terminated {
         let entry = self.entries.remove(i);
         self.finish(me, entry, reason)
     }
 
     /// Invariant 3: terminate, report, tell the owner, drop the monitor.
-    fn finish(&self, me: &impl Myself, mut entry: Entry<E>, reason: RemoveReason) -> Payload {
+    fn finish(&self, me: &impl Myself, mut entry: Entry<E>, reason: RemoveReason) -> Terminated {
         let value = terminate(&self.me, &mut entry, &reason);
         report_removed(me.pid(), &entry.id, &reason);
         if let Some(owned) = entry.owner {
@@ -334,7 +336,7 @@ impl<E: Send + 'static> Manager<E> {
                 .as_ref()
                 .is_some_and(|o| o.owner.pid == owner)
             {
-                self.remove_at(me, i, RemoveReason::OwnerExited(reason.clone()));
+                let _ = self.remove_at(me, i, RemoveReason::OwnerExited(reason.clone()));
             } else {
                 i += 1;
             }
@@ -345,7 +347,7 @@ impl<E: Send + 'static> Manager<E> {
     fn stop_all(&mut self, me: &impl Myself) {
         let entries = std::mem::take(&mut self.entries);
         for entry in entries {
-            self.finish(me, entry, RemoveReason::Stop);
+            let _ = self.finish(me, entry, RemoveReason::Stop);
         }
     }
 
@@ -361,7 +363,9 @@ impl<E: Send + 'static> Manager<E> {
             }
             Admin::Remove { id, reply } => {
                 let out = match self.position(&id) {
-                    Some(i) => Ok(self.remove_at(me, i, RemoveReason::Deleted)),
+                    Some(i) => self
+                        .remove_at(me, i, RemoveReason::Deleted)
+                        .map_err(RemoveError::TerminatePanicked),
                     None => Err(RemoveError::NotFound),
                 };
                 reply.reply(out);
@@ -498,32 +502,37 @@ impl<E: Send + 'static> Manager<E> {
                 Ok(reply)
             }
             Err(reason) => {
-                self.remove_at(me, i, reason.clone());
+                let _ = self.remove_at(me, i, reason.clone());
                 Err(HandlerCallError::Failed(reason))
             }
         }
     }
 }
 
-/// Runs `terminate`; a panic in it is reported and yields the unit payload
+/// What a removed handler's `terminate` gave: its value, or its panic
+/// message (OTP `{'EXIT', Reason}`).
+type Terminated = Result<Payload, Arc<str>>;
+
+/// Runs `terminate`; a panic in it is reported and returned as the error
 /// (the handler is removed anyway).
 fn terminate<E: Send + 'static>(
     me: &EventManagerRef<E>,
     entry: &mut Entry<E>,
     reason: &RemoveReason,
-) -> Payload {
+) -> Terminated {
     let ctx = HandlerCtx {
         manager: me,
         id: &entry.id,
     };
     let slot = &mut entry.slot;
     match catch_unwind(AssertUnwindSafe(|| slot.terminate(reason, &ctx))) {
-        Ok(value) => value,
+        Ok(value) => Ok(value),
         Err(panic) => {
             let panic: Box<dyn Any + Send> = panic;
+            let message = panic_message(&*panic);
             tracing::error!(target: TARGET, manager = %me.inner.pid(), handler = %entry.id,
-                panic = %panic_message(&*panic), "handler terminate panicked");
-            Payload::unit()
+                panic = %message, "handler terminate panicked");
+            Err(message)
         }
     }
 }

@@ -169,7 +169,8 @@ impl<E: 'static> Step<E> {
     /// `terminate(Swapped { to: id })` runs, then `handler.init_swapped` with
     /// its value. The new handler takes this handler's position and owner and
     /// does not receive the current event. If its `init` fails, the handler
-    /// simply disappears.
+    /// disappears: the owner, told `Swapped`, is then sent a [`HandlerExit`](crate::HandlerExit)
+    /// for `id` with the init's failure (OTP `{gen_event_EXIT, H2, crash}`).
     pub fn swap<H: EventHandler<E>>(id: HandlerId, handler: H) -> Step<E> {
         Step::Swap(Box::new(Swap {
             id,
@@ -243,8 +244,9 @@ impl<E> HandlerReply<E> {
 pub enum HandlerInfo {
     /// A message sent with [`EventManagerRef::send_info`].
     Message(Payload),
-    /// An exit signal from a linked process other than the parent, with a
-    /// reason other than `shutdown` (the manager traps exits).
+    /// An exit signal from a process other than the parent, with any reason
+    /// but `kill` (`shutdown` included): the manager traps exits and keeps
+    /// running. The parent's exit signal stops the manager instead.
     Exit(ExitSignal),
 }
 

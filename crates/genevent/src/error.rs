@@ -36,6 +36,10 @@ pub enum RemoveError {
     /// No handler with this id (Erlang `{error, module_not_found}`).
     #[error("handler not found")]
     NotFound,
+    /// The handler's `terminate` panicked with this message; the handler
+    /// was removed anyway (Erlang `{'EXIT', Reason}`).
+    #[error("handler terminate panicked: {0}")]
+    TerminatePanicked(Arc<str>),
     /// The manager could not be reached.
     #[error("event manager: {0}")]
     Manager(CallError),

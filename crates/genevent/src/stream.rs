@@ -77,7 +77,7 @@ struct Subscription<E> {
 impl<E: Clone + Send + 'static> Slot<E> for Subscription<E> {
     fn init(
         &mut self,
-        _: Option<Option<Payload>>,
+        _: Option<Option<Result<Payload, std::sync::Arc<str>>>>,
         _: &HandlerCtx<'_, E>,
     ) -> Result<(), HandlerError> {
         Ok(())

@@ -301,6 +301,49 @@ async fn delete_handler_not_found() {
     assert_eq!(out.unwrap_err(), RemoveError::NotFound);
 }
 
+/// OTP 25 `gen_event:delete_handler/3` (oracle 06, `remove c` whose
+/// terminate crashes → `{EXIT,{oops,_}}`): a terminate that raises makes
+/// delete answer `{'EXIT', Reason}`; the handler is removed anyway.
+#[tokio::test]
+async fn delete_handler_terminate_crash_returns_exit() {
+    let (log, mut rx) = log();
+    let mgr = manager().await;
+    mgr.add_handler(id("a"), Probe::panicking_terminate("a", &log))
+        .await
+        .unwrap();
+    let out = mgr.remove_handler(&id("a")).await;
+    assert_eq!(
+        out.unwrap_err(),
+        RemoveError::TerminatePanicked(Arc::from("terminate_panic"))
+    );
+    assert_eq!(drain(&mut rx), ["a:init", "a:terminate:deleted"]);
+    assert_eq!(mgr.which_handlers().await.unwrap(), []);
+}
+
+/// OTP 25 `gen_event:swap_handler/3` (`do_swap`): when H1's terminate
+/// raises, H2's init gets `{A2, {'EXIT', Reason}}` and H2 is installed.
+#[tokio::test]
+async fn swap_handler_terminate_crash_passes_exit_to_init() {
+    let (log, mut rx) = log();
+    let mgr = manager().await;
+    mgr.add_handler(id("a"), Probe::panicking_terminate("a", &log))
+        .await
+        .unwrap();
+    let out = mgr
+        .swap_handler(&id("a"), id("c"), Probe::new("c", &log))
+        .await;
+    assert_eq!(out, Ok(()));
+    assert_eq!(mgr.which_handlers().await.unwrap(), [id("c")]);
+    assert_eq!(
+        drain(&mut rx),
+        [
+            "a:init",
+            "a:terminate:{swapped,c}",
+            "c:init_swapped:panicked:terminate_panic"
+        ]
+    );
+}
+
 /// `swap_handler`: H1's terminate value goes to H2's init; H2 is appended.
 #[tokio::test]
 async fn swap_handler_passes_terminate_value() {
@@ -340,6 +383,25 @@ async fn swap_handler_missing_old_still_installs() {
     assert_eq!(out, Ok(()));
     assert_eq!(drain(&mut rx), ["c:init_swapped:none"]);
     assert_eq!(mgr.which_handlers().await.unwrap(), [id("c")]);
+}
+
+/// OTP 25 `gen_event:swap_handler/3` (oracle 07, `swap absent picky`): with
+/// H1 not installed, H2's init still runs, told `error` (`None`); its
+/// failure V answers `{error, V}` and nothing is installed.
+#[tokio::test]
+async fn swap_handler_missing_old_init_failure_returns_error() {
+    let (log, mut rx) = log();
+    let mgr = manager().await;
+    let out = mgr
+        .swap_handler(
+            &id("absent"),
+            id("c"),
+            Probe::failing_init("c", &log, Init::Fail),
+        )
+        .await;
+    assert_eq!(out, Err(SwapError::Init(HandlerError::msg("init_failed"))));
+    assert_eq!(drain(&mut rx), ["c:init_swapped:none"]);
+    assert_eq!(mgr.which_handlers().await.unwrap(), []);
 }
 
 /// `swap_handler` whose H2 init fails → `{error, V}`; H1 stays removed.

@@ -6,11 +6,12 @@ mod support;
 use std::sync::Arc;
 
 use arbor_genevent::{
-    AddOpts, EventManager, EventManagerRef, HandlerError, HandlerExit, Owner, RemoveReason,
+    AddOpts, EventHandler, EventManager, EventManagerRef, Handled, HandlerCtx, HandlerError,
+    HandlerExit, Owner, RemoveReason, Step,
 };
 use arbor_process::Process;
 use arbor_process::{Ctx, ExitReason, Msg, scope};
-use support::{Ev, Probe, drain, id, log};
+use support::{Ev, Init, Probe, drain, id, log};
 
 /// Runs `body` as the owner process; returns what it returned.
 async fn as_owner<F, Fut, T>(body: F) -> T
@@ -143,6 +144,54 @@ async fn owner_told_on_callback_swap() {
         (second.id, second.reason),
         (id("x"), RemoveReason::Panicked(Arc::from("boom")))
     );
+}
+
+/// OTP 25 `gen_event` (oracle README 4, `do_swap`): a swap asked for by a
+/// callback whose new handler's init fails tells the old handler's owner
+/// `{swapped, H2, O}` and then `{gen_event_EXIT, H2, crash}`.
+#[tokio::test]
+async fn callback_swap_failed_init_owner_told_swap_then_crash() {
+    struct Swapper(support::Log);
+    impl EventHandler<Ev> for Swapper {
+        fn handle_event(&mut self, _: &Ev, _: &HandlerCtx<'_, Ev>) -> Handled<Ev> {
+            Ok(Step::swap(
+                id("x"),
+                Probe::failing_init("x", &self.0, Init::Fail),
+            ))
+        }
+    }
+    let (log, mut rx) = log();
+    let mgr = EventManager::<Ev>::start().await.unwrap();
+    let m = mgr.clone();
+    let (first, second) = as_owner(|mut me| async move {
+        let opts = AddOpts::new().owner(Owner::process(&me.process_ref()));
+        m.add_handler_opts(id("a"), Swapper(log), opts)
+            .await
+            .unwrap();
+        m.sync_notify(Ev::N(1)).await.unwrap();
+        // Both notices were sent before sync_notify returned.
+        let first = next_exit(&mut me).await;
+        let second = match me.try_recv() {
+            Some(Msg::Message(exit)) => exit,
+            other => panic!("no crash notice: {other:?}"),
+        };
+        (first, second)
+    })
+    .await;
+    assert_eq!(
+        (first.id, first.reason),
+        (id("a"), RemoveReason::Swapped { to: id("x") })
+    );
+    assert_eq!(
+        (second.id, second.reason),
+        (
+            id("x"),
+            RemoveReason::Failed(HandlerError::msg("init_failed"))
+        )
+    );
+    // The swapper's terminate returned `()`, which the probe prints as `?`.
+    assert_eq!(drain(&mut rx), ["x:init_swapped:?"]);
+    assert_eq!(mgr.which_handlers().await.unwrap(), []);
 }
 
 /// Manager stopping → owner told (`Stop`, OTP `shutdown`); owner unaffected.

@@ -6,6 +6,7 @@
 //! to know whether an event is synchronous).
 
 use std::fmt;
+use std::sync::Arc;
 
 use arbor_process::ExitSignal;
 use tokio::sync::oneshot;
@@ -61,9 +62,14 @@ pub trait EventHandler<E>: Send + 'static {
         Ok(())
     }
 
-    /// Runs instead of `init` when the handler is swapped in for another;
-    /// `previous` is what the old handler's `terminate` returned (`None` if
-    /// the old handler was not installed). By default calls `init`.
+    /// Runs instead of `init` when the handler is swapped in for another.
+    /// `previous` is what became of the old handler:
+    ///
+    /// - `Some(Ok(value))`: its `terminate` returned `value`;
+    /// - `Some(Err(message))`: its `terminate` panicked with `message`;
+    /// - `None`: it was not installed (an API swap only).
+    ///
+    /// By default calls `init`.
     ///
     /// # Errors
     ///
@@ -72,10 +78,12 @@ pub trait EventHandler<E>: Send + 'static {
     ///
     /// # OTP
     ///
-    /// `Module2:init({Args2, Term})` of `swap_handler`.
+    /// `Module2:init({Args2, Term})` of `swap_handler`, where `Term` is
+    /// terminate's value, `{'EXIT', Reason}` if it crashed, or `error` if
+    /// `Module1` was not installed.
     fn init_swapped(
         &mut self,
-        previous: Option<Payload>,
+        previous: Option<Result<Payload, Arc<str>>>,
         ctx: &HandlerCtx<'_, E>,
     ) -> Result<(), HandlerError> {
         let _ = previous;
@@ -123,6 +131,12 @@ pub trait EventHandler<E>: Send + 'static {
     /// killed manager. Its value is what
     /// [`remove_handler`](EventManagerRef::remove_handler) returns and what a
     /// handler swapped in receives. The default returns [`Payload::unit`].
+    ///
+    /// # Panics
+    ///
+    /// A panic is caught: the handler is removed anyway, `remove_handler`
+    /// returns [`RemoveError::TerminatePanicked`](crate::RemoveError::TerminatePanicked)
+    /// and a handler swapped in gets `Some(Err(message))`.
     fn terminate(&mut self, reason: &RemoveReason, ctx: &HandlerCtx<'_, E>) -> Payload {
         let _ = (reason, ctx);
         Payload::unit()
@@ -155,7 +169,8 @@ impl<E: 'static> Step<E> {
     /// `terminate(Swapped { to: id })` runs, then `handler.init_swapped` with
     /// its value. The new handler takes this handler's position and owner and
     /// does not receive the current event. If its `init` fails, the handler
-    /// simply disappears.
+    /// disappears: the owner, told `Swapped`, is then sent a [`HandlerExit`](crate::HandlerExit)
+    /// for `id` with the init's failure (OTP `{gen_event_EXIT, H2, crash}`).
     pub fn swap<H: EventHandler<E>>(id: HandlerId, handler: H) -> Step<E> {
         Step::Swap(Box::new(Swap {
             id,
@@ -229,8 +244,9 @@ impl<E> HandlerReply<E> {
 pub enum HandlerInfo {
     /// A message sent with [`EventManagerRef::send_info`].
     Message(Payload),
-    /// An exit signal from a linked process other than the parent, with a
-    /// reason other than `shutdown` (the manager traps exits).
+    /// An exit signal from a process other than the parent, with any reason
+    /// but `kill` (`shutdown` included): the manager traps exits and keeps
+    /// running. The parent's exit signal stops the manager instead.
     Exit(ExitSignal),
 }
 
@@ -265,9 +281,10 @@ pub(crate) type Acks = Vec<oneshot::Receiver<()>>;
 
 /// An installed handler, as the manager sees it.
 pub(crate) trait Slot<E>: Send {
+    /// `previous` is `Some` for a swap (see [`EventHandler::init_swapped`]).
     fn init(
         &mut self,
-        previous: Option<Option<Payload>>,
+        previous: Option<Option<Result<Payload, Arc<str>>>>,
         ctx: &HandlerCtx<'_, E>,
     ) -> Result<(), HandlerError>;
     /// `acks` is `Some` for a synchronous event.
@@ -296,7 +313,7 @@ pub(crate) struct User<H>(pub(crate) H);
 impl<E, H: EventHandler<E>> Slot<E> for User<H> {
     fn init(
         &mut self,
-        previous: Option<Option<Payload>>,
+        previous: Option<Option<Result<Payload, Arc<str>>>>,
         ctx: &HandlerCtx<'_, E>,
     ) -> Result<(), HandlerError> {
         match previous {

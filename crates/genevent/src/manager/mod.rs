@@ -325,7 +325,9 @@ impl<E: Send + 'static> EventManagerRef<E> {
     ///
     /// # Errors
     ///
-    /// [`RemoveError::NotFound`]; [`RemoveError::Manager`].
+    /// [`RemoveError::NotFound`]; [`RemoveError::TerminatePanicked`] if
+    /// `terminate` panicked (the handler is removed all the same);
+    /// [`RemoveError::Manager`].
     ///
     /// # Cancel safety
     ///
@@ -361,7 +363,8 @@ impl<E: Send + 'static> EventManagerRef<E> {
     /// # OTP
     ///
     /// `gen_event:delete_handler/3` (there are no `Args`: `terminate` gets
-    /// `Deleted`).
+    /// `Deleted`); a crashed terminate's `{'EXIT', R}` is
+    /// `Err(TerminatePanicked)`.
     pub async fn remove_handler(&self, id: &HandlerId) -> Result<Payload, RemoveError> {
         let id = id.clone();
         let remove = |reply| Admin::Remove { id, reply };
@@ -371,8 +374,9 @@ impl<E: Send + 'static> EventManagerRef<E> {
 
     /// Replaces the handler `old` by `handler` under `id`: `old`'s
     /// `terminate(Swapped { to: id })` runs, then `handler.init_swapped`
-    /// with its value (`None` if `old` was not installed). The new handler
-    /// is appended (newest) and inherits `old`'s owner.
+    /// with its value (`Some(Err(message))` if it panicked, `None` if `old`
+    /// was not installed: `init_swapped` runs anyway). The new handler is
+    /// appended (newest) and inherits `old`'s owner.
     ///
     /// # Errors
     ///
@@ -385,6 +389,7 @@ impl<E: Send + 'static> EventManagerRef<E> {
     /// # Examples
     ///
     /// ```
+    /// use std::sync::Arc;
     /// use arbor_genevent::{EventHandler, EventManager, HandlerCtx, HandlerError, HandlerId, Payload, RemoveReason, Step};
     ///
     /// struct V1(u32);
@@ -399,8 +404,9 @@ impl<E: Send + 'static> EventManagerRef<E> {
     /// }
     /// struct V2(u32);
     /// impl EventHandler<u32> for V2 {
-    ///     fn init_swapped(&mut self, previous: Option<Payload>, _: &HandlerCtx<'_, u32>) -> Result<(), HandlerError> {
-    ///         self.0 = previous.and_then(|p| p.downcast::<u32>().ok()).unwrap_or(0);
+    ///     fn init_swapped(&mut self, previous: Option<Result<Payload, Arc<str>>>, _: &HandlerCtx<'_, u32>) -> Result<(), HandlerError> {
+    ///         // V1's value; 0 if it was not installed or its terminate panicked.
+    ///         self.0 = previous.and_then(|p| p.ok()?.downcast::<u32>().ok()).unwrap_or(0);
     ///         Ok(())
     ///     }
     ///     fn handle_event(&mut self, n: &u32, _: &HandlerCtx<'_, u32>) -> Result<Step<u32>, HandlerError> {

@@ -130,16 +130,13 @@ pub(crate) async fn run<E: Send + 'static>(
             }
             Msg::Message(ManagerMsg::Unsubscribe(id)) => {
                 if let Some(i) = m.position(&id) {
-                    m.remove_at(&ctx, i, RemoveReason::Deleted);
+                    let _ = m.remove_at(&ctx, i, RemoveReason::Deleted);
                 }
             }
             Msg::Message(ManagerMsg::Stop(reason)) => break *reason,
-            // The parent's exit, or anyone's `shutdown` exit signal (how
-            // the seed and supervisors stop an unlinked manager): stop in
-            // order. Other exits of linked processes are info (docs/otp/gen_event.md#ev-info).
-            Msg::Exit(sig) if Some(sig.from) == parent || sig.reason.is_shutdown() => {
-                break sig.reason;
-            }
+            // The parent's exit stops in order; every other trapped exit,
+            // `shutdown` included, is info (docs/otp/gen_event.md#ev-info).
+            Msg::Exit(sig) if Some(sig.from) == parent => break sig.reason,
             Msg::Exit(sig) => m.dispatch_info(&ctx, &HandlerInfo::Exit(sig)),
             // Only owners are monitored (handlers cannot monitor), so an
             // unmatched notification is a stale one for a handler removed
@@ -176,7 +173,7 @@ impl<E: Send + 'static> Manager<E> {
                 Ok(()) => return,
                 Err(panic) => {
                     let reason = RemoveReason::Panicked(panic_message(&*panic));
-                    self.remove_at(me, i, reason);
+                    let _ = self.remove_at(me, i, reason);
                 }
             }
         }
@@ -240,24 +237,26 @@ impl<E: Send + 'static> Manager<E> {
         match step {
             Ok(Step::Keep) => i + 1,
             Ok(Step::Remove) => {
-                self.remove_at(me, i, RemoveReason::Removed);
+                let _ = self.remove_at(me, i, RemoveReason::Removed);
                 i
             }
             Ok(Step::Swap(swap)) => self.swap_at(me, i, *swap),
             Err(reason) => {
-                self.remove_at(me, i, reason);
+                let _ = self.remove_at(me, i, reason);
                 i
             }
         }
     }
 
-    fn remove_at(&mut self, me: &impl Myself, i: usize, reason: RemoveReason) -> Payload {
+    /// Removes the handler at `i`; returns what its `terminate` gave, which
+    /// only `remove_handler` answers with (a panic was already reported).
+    fn remove_at(&mut self, me: &impl Myself, i: usize, reason: RemoveReason) -> Terminated {
         let entry = self.entries.remove(i);
         self.finish(me, entry, reason)
     }
 
     /// Invariant 3: terminate, report, tell the owner, drop the monitor.
-    fn finish(&self, me: &impl Myself, mut entry: Entry<E>, reason: RemoveReason) -> Payload {
+    fn finish(&self, me: &impl Myself, mut entry: Entry<E>, reason: RemoveReason) -> Terminated {
         let value = terminate(&self.me, &mut entry, &reason);
         report_removed(me.pid(), &entry.id, &reason);
         #[cfg(feature = "metrics")]
@@ -310,13 +309,20 @@ impl<E: Send + 'static> Manager<E> {
                 i + 1
             }
             Err(failure) => {
-                // The handler simply disappears (its owner was told `Swapped`).
+                // The handler disappears; its owner, told `Swapped` above, is
+                // then told the new handler crashed (OTP `{gen_event_EXIT,
+                // H2, crash}`), with the init's failure as the reason.
                 let entry = self.entries.remove(i);
-                if let Some(owned) = entry.owner {
-                    me.demonitor(owned.monitor);
-                }
                 tracing::warn!(target: TARGET, manager = %me.pid(), handler = %id,
                     reason = %failure, "swapped-in handler failed to init");
+                if let Some(owned) = entry.owner {
+                    me.demonitor(owned.monitor);
+                    owned.owner.tell(HandlerExit {
+                        manager: me.pid(),
+                        id,
+                        reason: failure,
+                    });
+                }
                 i
             }
         }
@@ -345,7 +351,7 @@ impl<E: Send + 'static> Manager<E> {
                 .as_ref()
                 .is_some_and(|o| o.owner.pid == owner)
             {
-                self.remove_at(me, i, RemoveReason::OwnerExited(reason.clone()));
+                let _ = self.remove_at(me, i, RemoveReason::OwnerExited(reason.clone()));
             } else {
                 i += 1;
             }
@@ -356,7 +362,7 @@ impl<E: Send + 'static> Manager<E> {
     fn stop_all(&mut self, me: &impl Myself) {
         let entries = std::mem::take(&mut self.entries);
         for entry in entries {
-            self.finish(me, entry, RemoveReason::Stop);
+            let _ = self.finish(me, entry, RemoveReason::Stop);
         }
     }
 
@@ -372,7 +378,9 @@ impl<E: Send + 'static> Manager<E> {
             }
             Admin::Remove { id, reply } => {
                 let out = match self.position(&id) {
-                    Some(i) => Ok(self.remove_at(me, i, RemoveReason::Deleted)),
+                    Some(i) => self
+                        .remove_at(me, i, RemoveReason::Deleted)
+                        .map_err(RemoveError::TerminatePanicked),
                     None => Err(RemoveError::NotFound),
                 };
                 reply.reply(out);
@@ -509,32 +517,37 @@ impl<E: Send + 'static> Manager<E> {
                 Ok(reply)
             }
             Err(reason) => {
-                self.remove_at(me, i, reason.clone());
+                let _ = self.remove_at(me, i, reason.clone());
                 Err(HandlerCallError::Failed(reason))
             }
         }
     }
 }
 
-/// Runs `terminate`; a panic in it is reported and yields the unit payload
+/// What a removed handler's `terminate` gave: its value, or its panic
+/// message (OTP `{'EXIT', Reason}`).
+type Terminated = Result<Payload, Arc<str>>;
+
+/// Runs `terminate`; a panic in it is reported and returned as the error
 /// (the handler is removed anyway).
 fn terminate<E: Send + 'static>(
     me: &EventManagerRef<E>,
     entry: &mut Entry<E>,
     reason: &RemoveReason,
-) -> Payload {
+) -> Terminated {
     let ctx = HandlerCtx {
         manager: me,
         id: &entry.id,
     };
     let slot = &mut entry.slot;
     match catch_unwind(AssertUnwindSafe(|| slot.terminate(reason, &ctx))) {
-        Ok(value) => value,
+        Ok(value) => Ok(value),
         Err(panic) => {
             let panic: Box<dyn Any + Send> = panic;
+            let message = panic_message(&*panic);
             tracing::error!(target: TARGET, manager = %me.inner.pid(), handler = %entry.id,
-                panic = %panic_message(&*panic), "handler terminate panicked");
-            Payload::unit()
+                panic = %message, "handler terminate panicked");
+            Err(message)
         }
     }
 }

@@ -302,7 +302,11 @@ impl Model {
                         out.notices[o].push(format!("{name}:{reason}"));
                     }
                     if new != name && self.position(&id(new)).is_some() {
-                        // The swapped-in handler cannot init: it disappears.
+                        // The swapped-in handler cannot init: it disappears,
+                        // and the owner is told it crashed.
+                        if let Some(o) = self.entries[i].owner {
+                            out.notices[o].push(format!("{new}:{{error,\"already_present\"}}"));
+                        }
                         self.entries.remove(i);
                     } else {
                         out.log.push(format!("{new}:init_swapped:{name}-state"));

@@ -5,6 +5,8 @@ use arbor_genevent::{
     EventHandler, HandlerCtx, HandlerError, HandlerId, HandlerInfo, HandlerReply, Payload,
     RemoveReason, Step,
 };
+use std::sync::Arc;
+
 use tokio::sync::mpsc;
 
 /// The events the tests send. `N` is logged by every probe; the others make
@@ -51,6 +53,8 @@ pub struct Probe {
     pub name: &'static str,
     pub log: Log,
     pub init: Init,
+    /// `terminate` logs, then panics with `terminate_panic`.
+    pub terminate_panics: bool,
 }
 
 impl Probe {
@@ -59,6 +63,14 @@ impl Probe {
             name,
             log: log.clone(),
             init: Init::Ok,
+            terminate_panics: false,
+        }
+    }
+
+    pub fn panicking_terminate(name: &'static str, log: &Log) -> Probe {
+        Probe {
+            terminate_panics: true,
+            ..Probe::new(name, log)
         }
     }
 
@@ -67,6 +79,7 @@ impl Probe {
             name,
             log: log.clone(),
             init,
+            terminate_panics: false,
         }
     }
 
@@ -87,12 +100,13 @@ impl EventHandler<Ev> for Probe {
 
     fn init_swapped(
         &mut self,
-        previous: Option<Payload>,
+        previous: Option<Result<Payload, Arc<str>>>,
         _: &HandlerCtx<'_, Ev>,
     ) -> Result<(), HandlerError> {
         let previous = match previous {
             None => "none".to_string(),
-            Some(p) => p.downcast::<String>().unwrap_or_else(|_| "?".into()),
+            Some(Ok(p)) => p.downcast::<String>().unwrap_or_else(|_| "?".into()),
+            Some(Err(panic)) => format!("panicked:{panic}"),
         };
         self.note(format_args!("init_swapped:{previous}"));
         match self.init {
@@ -152,6 +166,9 @@ impl EventHandler<Ev> for Probe {
 
     fn terminate(&mut self, reason: &RemoveReason, _: &HandlerCtx<'_, Ev>) -> Payload {
         self.note(format_args!("terminate:{reason}"));
+        if self.terminate_panics {
+            panic!("terminate_panic");
+        }
         Payload::new(format!("{}-state", self.name))
     }
 }

@@ -117,8 +117,9 @@ async fn inject(app: &TodoApp, target: Target, reason: Reason, pick: u64, shared
             };
             match reason {
                 Reason::Kill => kill(em.pid()),
-                // Shutdown from anyone ends a manager (it traps exits).
-                Reason::Shutdown => exit(em.pid(), ExitReason::Shutdown),
+                // A manager traps exits: a stranger's exit signal, shutdown
+                // included, is info to its handlers (as OTP's gen_event), so
+                // it is stopped through its API.
                 _ => {
                     let _ = em.stop_with(reason.exit_reason(), DEATH_TIMEOUT).await;
                 }

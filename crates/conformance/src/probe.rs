@@ -20,11 +20,21 @@ pub(crate) enum ProbeMsg {
 ///
 /// # Errors
 ///
-/// None in practice: the spawn registers no name.
+/// [`StartError::AlreadyStarted`] if its name is taken (the caller checks
+/// first).
 pub(crate) fn spawn_probe(opts: &ProbeOpts) -> Result<ProcessRef<ProbeMsg>, StartError> {
     let trap = opts.trap.unwrap_or(false);
     let delay = opts.stop_delay.unwrap_or(Delay::Ms(0));
-    let mut spawn = StartOpts::new().link();
+    // unlink=true: the probe is not linked when its start returns (OTP: it
+    // unlinks itself); arbor's supervisor links it then.
+    let mut spawn = if opts.unlink == Some(true) {
+        StartOpts::new()
+    } else {
+        StartOpts::new().link()
+    };
+    if let Some(name) = &opts.name {
+        spawn = spawn.name(name.as_str());
+    }
     spawn.trap_exit = trap;
     spawn_opts(spawn, move |mut ctx: Ctx<ProbeMsg>| async move {
         loop {

@@ -382,23 +382,20 @@ impl State {
         }
         let reason = self.real_reason(pid, reason);
         let line = self.exit_line(pid, &reason);
-        match info.kind {
-            ProcKind::Probe => {
-                let hold = info.parent.is_some_and(|parent| {
-                    self.live.contains(&parent)
-                        && !self.targets.contains(&pid)
-                        && self.is_sofo_pid(parent)
-                });
-                match (hold, info.parent) {
-                    (true, Some(parent)) => self.held.entry(parent).or_default().push(line),
-                    _ => self.lines.push(line),
-                }
-            }
-            ProcKind::Sup => {
-                self.release(pid);
-                self.lines.push(line);
-                self.orphans(pid, ctx).await?;
-            }
+        // A child of a live simple_one_for_one supervisor (a probe, or (v2)
+        // an instance of a supervisor template) waits for its group.
+        let hold = info.parent.filter(|parent| {
+            self.live.contains(parent) && !self.targets.contains(&pid) && self.is_sofo_pid(*parent)
+        });
+        if info.kind == ProcKind::Sup {
+            self.release(pid);
+        }
+        match hold {
+            Some(parent) => self.held.entry(parent).or_default().push(line),
+            None => self.lines.push(line),
+        }
+        if info.kind == ProcKind::Sup {
+            self.orphans(pid, ctx).await?;
         }
         Ok(())
     }

@@ -139,10 +139,15 @@ impl ErrorTerm for GetChildSpecError {
 }
 
 fn started(s: &StartedChild) -> Term {
-    Term::ok(match s.pid() {
+    let pid = match s.pid() {
         Some(p) => Term::Pid(p),
         None => a("undefined"),
-    })
+    };
+    // `{ok,Pid,Info}`: the only info the probes return is `probe_info`.
+    match s.info().and_then(|i| i.get::<&str>()) {
+        Some(info) => Term::tuple([a("ok"), pid, a(info)]),
+        None => Term::ok(pid),
+    }
 }
 
 /// `start_child` and `restart_child`.

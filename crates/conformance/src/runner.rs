@@ -101,6 +101,7 @@ pub fn run(scn: &Scenario) -> Result<String, RunError> {
                 w: world,
                 tops: Vec::new(),
                 next_k: HashMap::new(),
+                mark: None,
             };
             d.run_all().await
         })
@@ -207,6 +208,8 @@ struct Driver {
     tops: Vec<String>,
     /// simple_one_for_one instance counters per supervisor.
     next_k: HashMap<String, u64>,
+    /// (v2) The latest `mark`.
+    mark: Option<tokio::time::Instant>,
 }
 
 impl Driver {
@@ -224,9 +227,10 @@ impl Driver {
             .rec
             .line(vec![Part::Text(format!("> {}", op.echo))])
             .await?;
+        let restarting_ok = matches!(op.op, Op::RestartingOk(_));
         let res = watchdog(async {
             self.exec(&op.op).await?;
-            self.settle().await
+            self.settle_mode(restarting_ok).await
         })
         .await;
         match res {
@@ -248,9 +252,10 @@ impl Driver {
                 if let Some((_, true)) = rec.lookup(sup).await? {
                     return Err(runtime(format!("start: '{sup}' is already running")));
                 }
-                let res = self.w.start_sup(sup).await;
+                let res = self.w.start_sup(sup, sup).await;
                 let t = match &res {
-                    Ok(s) => Term::ok(Term::Pid(s.pid())),
+                    Ok(Some(s)) => Term::ok(Term::Pid(s.pid())),
+                    Ok(None) => Term::atom("ignore"),
                     Err(e) => Term::error(sup_start_error_term(e)),
                 };
                 rec.result(t).await?;
@@ -275,6 +280,7 @@ impl Driver {
             }
             Op::Crash(id, reason) => {
                 let pid = self.alive(id).await?;
+                self.not_unlinked("crash", id, pid)?;
                 if rec
                     .whois(pid)
                     .await?
@@ -294,6 +300,7 @@ impl Driver {
             }
             Op::Kill(id) => {
                 let pid = self.alive(id).await?;
+                self.not_unlinked("kill", id, pid)?;
                 rec.target(pid).await?;
                 let m = self.ctx.monitor(pid);
                 kill(pid);
@@ -301,6 +308,7 @@ impl Driver {
             }
             Op::ExitSignal(id, reason) => {
                 let pid = self.alive(id).await?;
+                self.not_unlinked("exit_signal", id, pid)?;
                 rec.target(pid).await?;
                 let m = self.ctx.monitor(pid);
                 exit(pid, scenario_reason(reason));
@@ -326,6 +334,33 @@ impl Driver {
                 }
             }
             Op::Settle => {}
+            Op::RestartingOk(inner) => Box::pin(self.exec(inner)).await?,
+            Op::Whereis(name) => {
+                let t = match arbor_process::whereis(name) {
+                    Some(pid) => Term::Pid(pid),
+                    None => Term::atom("undefined"),
+                };
+                rec.result(t).await?;
+            }
+            Op::Mark => self.mark = Some(tokio::time::Instant::now()),
+            Op::Elapsed(lo, hi) => {
+                let since = self.mark.map(|m| m.elapsed()).unwrap_or_default();
+                let ms = u64::try_from(since.as_millis()).unwrap_or(u64::MAX);
+                let t = if ms < *lo {
+                    Term::tuple([
+                        Term::atom("too_fast"),
+                        Term::Int(i64::try_from(ms).unwrap_or(i64::MAX)),
+                    ])
+                } else if ms >= *hi {
+                    Term::tuple([
+                        Term::atom("too_slow"),
+                        Term::Int(i64::try_from(ms).unwrap_or(i64::MAX)),
+                    ])
+                } else {
+                    Term::atom("ok")
+                };
+                rec.result(t).await?;
+            }
             Op::AwaitRestarted(id) => {
                 self.settle().await?;
                 let t = match rec.lookup(id).await? {
@@ -473,6 +508,17 @@ impl Driver {
         })
     }
 
+    /// A probe started with `unlink=true` may only be stopped by its
+    /// supervisor (docs/otp/oracle.md, 1.11).
+    fn not_unlinked(&self, op: &str, id: &str, pid: Pid) -> Result<(), OpFail> {
+        if self.w.unlinked.lock().contains(&pid) {
+            return Err(runtime(format!(
+                "{op}: '{id}' unlinked itself from its supervisor (only its supervisor may stop it)"
+            )));
+        }
+        Ok(())
+    }
+
     async fn alive(&self, id: &str) -> Result<Pid, OpFail> {
         match self.w.rec.lookup(id).await? {
             Some((pid, true)) => Ok(pid),
@@ -536,13 +582,21 @@ impl Driver {
     /// answers `which_children` with no child `restarting`, and a whole
     /// pass sees the same supervisors.
     async fn settle(&mut self) -> OpResult {
+        self.settle_mode(false).await
+    }
+
+    /// [`Driver::settle`]; with `restarting_ok` (v2) a child in state
+    /// `restarting` does not count.
+    async fn settle_mode(&mut self, restarting_ok: bool) -> OpResult {
         loop {
             let sups = self.w.rec.live_sups().await?;
             let mut quiet = true;
             for pid in &sups {
                 let ok = match self.sup_ref(*pid) {
                     Some(s) => match s.which_children().await {
-                        Ok(l) => !l.iter().any(|c| c.state == ChildState::Restarting),
+                        Ok(l) => {
+                            restarting_ok || !l.iter().any(|c| c.state == ChildState::Restarting)
+                        }
                         Err(_) => false,
                     },
                     None => false,

@@ -32,6 +32,10 @@ pub struct SupDecl {
     pub period: Option<u32>,
     /// `auto_shutdown=`.
     pub auto_shutdown: Option<AutoShutdown>,
+    /// (v2) `init=ignore`: the start function returns ignore.
+    pub init_ignore: bool,
+    /// (v2) `name=`: registered under this name on every start.
+    pub reg_name: Option<String>,
 }
 
 impl SupDecl {
@@ -121,6 +125,10 @@ pub enum StartMode {
     Error,
     /// Raise `probe_crash`.
     Crash,
+    /// (v2) Spawn the probe and return `{ok, Pid, probe_info}`.
+    OkInfo,
+    /// (v2) Return the bare value `probe_bad`.
+    Bad,
 }
 
 impl StartMode {
@@ -131,6 +139,8 @@ impl StartMode {
             StartMode::Ignore => "ignore",
             StartMode::Error => "error",
             StartMode::Crash => "crash",
+            StartMode::OkInfo => "ok_info",
+            StartMode::Bad => "bad",
         }
     }
 }
@@ -155,6 +165,12 @@ pub struct ProbeOpts {
     pub trap: Option<bool>,
     /// `stop_delay=`.
     pub stop_delay: Option<Delay>,
+    /// (v2) `start_delay=` (ms).
+    pub start_delay: Option<u64>,
+    /// (v2) `name=`.
+    pub name: Option<String>,
+    /// (v2) `unlink=`.
+    pub unlink: Option<bool>,
 }
 
 impl ProbeOpts {
@@ -165,6 +181,9 @@ impl ProbeOpts {
             plan: over.plan.clone().or_else(|| self.plan.clone()),
             trap: over.trap.or(self.trap),
             stop_delay: over.stop_delay.or(self.stop_delay),
+            start_delay: over.start_delay.or(self.start_delay),
+            name: over.name.clone().or_else(|| self.name.clone()),
+            unlink: over.unlink.or(self.unlink),
         }
     }
 
@@ -205,6 +224,10 @@ pub struct ChildDecl {
     pub significant: Option<bool>,
     /// Probe options (workers only).
     pub probe: ProbeOpts,
+    /// (v2) `missing_id=true`: the spec has no id.
+    pub missing_id: bool,
+    /// (v2) `duplicate=true`: a deliberate second spec with this id.
+    pub duplicate: bool,
 }
 
 /// An op with its line and its echo (`> ...`).
@@ -262,6 +285,14 @@ pub enum Op {
     GetChildspec(String, Target),
     WhichChildren(String),
     CountChildren(String),
+    /// (v2) Run the op, then settle accepting children in state restarting.
+    RestartingOk(Box<Op>),
+    /// (v2) The process registered under a name.
+    Whereis(String),
+    /// (v2) Remember the current time.
+    Mark,
+    /// (v2) The time since the latest mark lies in `[min, max)` ms.
+    Elapsed(u64, u64),
 }
 
 /// A rejected scenario: `line N: <what>`.

@@ -5,10 +5,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use arbor_process::{ExitReason, Pid, ProcessRef, current};
+use arbor_process::{ExitReason, Pid, ProcessRef, StartError, StartOpts, current};
 use arbor_supervisor::{
-    AutoShutdown, ChildSpec, ChildTemplate, ChildType, Restart, Shutdown, StartOutcome, SupFlags,
-    SupStartError, Supervisor, SupervisorRef,
+    AutoShutdown, ChildSpec, ChildTemplate, ChildType, Restart, Shutdown, StartInfo, StartOutcome,
+    SupFlags, SupStartError, Supervisor, SupervisorRef,
 };
 use parking_lot::Mutex;
 
@@ -21,6 +21,9 @@ use arbor_supervisor::IntoStartOutcome;
 
 /// The panic message of a probe start function in mode `crash`.
 pub(crate) const PROBE_CRASH: &str = "probe_crash";
+
+/// The info a probe in mode `ok_info` returns with its pid.
+pub(crate) const PROBE_INFO: &str = "probe_info";
 
 /// Extra arguments of a simple_one_for_one `start_child`: the instance
 /// number and the probe options that override the template's.
@@ -40,6 +43,8 @@ pub(crate) struct World {
     /// Supervisors whose `init` failed and which never had a process
     /// since (see `Driver::api_with`).
     pub(crate) failed_init: Arc<Mutex<BTreeSet<String>>>,
+    /// Probes started with `unlink=true`.
+    pub(crate) unlinked: Arc<Mutex<BTreeSet<Pid>>>,
 }
 
 impl std::fmt::Debug for World {
@@ -56,6 +61,7 @@ impl World {
             probes: Arc::default(),
             sups: Arc::default(),
             failed_init: Arc::default(),
+            unlinked: Arc::default(),
         }
     }
 
@@ -95,22 +101,23 @@ impl World {
     pub(crate) fn child_spec(&self, c: &ChildDecl) -> ChildSpec {
         let w = self.clone();
         let id = c.id.clone();
+        // missing_id=true: arbor's form of a spec without an id.
+        let spec_id = if c.missing_id {
+            String::new()
+        } else {
+            c.id.clone()
+        };
         let spec = match c.kind {
             Kind::Worker => {
                 let opts = c.probe.clone();
-                ChildSpec::worker(c.id.as_str(), move || {
+                ChildSpec::worker(spec_id.as_str(), move || {
                     let (w, id, opts) = (w.clone(), id.clone(), opts.clone());
                     async move { w.start_probe(id, opts, None).await }
                 })
             }
-            Kind::Supervisor => ChildSpec::supervisor(c.id.as_str(), move || {
+            Kind::Supervisor => ChildSpec::supervisor(spec_id.as_str(), move || {
                 let (w, id) = (w.clone(), id.clone());
-                async move {
-                    match w.start_sup(&id).await {
-                        Ok(sup) => Ok::<_, ExitReason>(sup).into_start_outcome(),
-                        Err(e) => StartOutcome::from(e),
-                    }
-                }
+                async move { sup_outcome(w.start_sup(&id, &id).await) }
             }),
         };
         let keys = Keys::of(c);
@@ -135,14 +142,9 @@ impl World {
                     async move { w.start_probe(id, opts, Some(extra)).await }
                 })
             }
-            Kind::Supervisor => ChildSpec::template(c.id.as_str(), move |_: Extra| {
+            Kind::Supervisor => ChildSpec::template(c.id.as_str(), move |x: Extra| {
                 let (w, id) = (w.clone(), id.clone());
-                async move {
-                    match w.start_sup(&id).await {
-                        Ok(sup) => Ok::<_, ExitReason>(sup).into_start_outcome(),
-                        Err(e) => StartOutcome::from(e),
-                    }
-                }
+                async move { sup_outcome(w.start_sup(&id, &format!("{id}#{}", x.k)).await) }
             })
             .child_type(ChildType::Supervisor)
             .shutdown(Shutdown::Infinity),
@@ -158,9 +160,38 @@ impl World {
 
     /// Starts supervisor `name` linked to the calling process (the runner
     /// for a top-level supervisor, the parent supervisor otherwise).
-    pub(crate) async fn start_sup(&self, name: &str) -> Result<SupervisorRef, SupStartError> {
+    /// `name` is the declaration, `display` the id in the trace (`name`,
+    /// or `<name>#<k>` for an instance of a supervisor template). `Ok(None)`
+    /// is `init=ignore`: arbor's start function does not start it.
+    pub(crate) async fn start_sup(
+        &self,
+        name: &str,
+        display: &str,
+    ) -> Result<Option<SupervisorRef>, SupStartError> {
+        let decl = self.scn.sups.get(name);
+        let reg = decl.and_then(|d| d.reg_name.clone());
+        // A taken name fails before init: no sup_start, no gen.
+        if let Some(r) = &reg
+            && let Some(holder) = arbor_process::whereis(r)
+        {
+            return Err(SupStartError::AlreadyStarted(holder));
+        }
         // A failed recorder ends the run with exit 3; the value is moot.
-        let generation = self.rec.sup_init(name).await.unwrap_or(0);
+        let generation = self.rec.sup_init(display).await.unwrap_or(0);
+        if decl.is_some_and(|d| d.init_ignore) {
+            self.failed_init.lock().insert(display.to_owned());
+            let _ = self
+                .rec
+                .line(vec![Part::Text(format!(
+                    "sup_exit {display} gen={generation} reason=normal"
+                ))])
+                .await;
+            return Ok(None);
+        }
+        let opts = match &reg {
+            Some(r) => StartOpts::new().link().name(r.as_str()),
+            None => StartOpts::new().link(),
+        };
         let specs: Vec<ChildSpec> = self
             .scn
             .children
@@ -179,33 +210,38 @@ impl World {
         let started = match decls.as_slice() {
             [template] if flags.strategy == arbor_supervisor::Strategy::SimpleOneForOne => {
                 Supervisor::simple(flags, self.template(template))
-                    .start_link()
+                    .start_opts(opts)
                     .await
                     .map(SupervisorRef::from)
             }
-            _ => Supervisor::new(flags).children(specs).start_link().await,
+            _ => {
+                Supervisor::new(flags)
+                    .children(specs)
+                    .start_opts(opts)
+                    .await
+            }
         };
         match started {
             Ok(sup) => {
                 self.sups.lock().insert(sup.pid(), sup.clone());
-                self.failed_init.lock().remove(name);
+                self.failed_init.lock().remove(display);
                 let info = ProcInfo {
                     kind: ProcKind::Sup,
-                    id: name.to_owned(),
+                    id: display.to_owned(),
                     generation,
                     parent,
                 };
                 let _ = self.rec.started(info, sup.handle().clone()).await;
-                Ok(sup)
+                Ok(Some(sup))
             }
             Err(e) => {
-                self.failed_init.lock().insert(name.to_owned());
+                self.failed_init.lock().insert(display.to_owned());
                 // arbor returns the error after the supervisor has exited
                 // (OTP 26+); OTP's exit reason is the error itself.
                 let _ = self
                     .rec
                     .line(vec![
-                        Part::Text(format!("sup_exit {name} gen={generation} reason=")),
+                        Part::Text(format!("sup_exit {display} gen={generation} reason=")),
                         Part::Term(sup_start_error_term(&e)),
                     ])
                     .await;
@@ -220,14 +256,29 @@ impl World {
             Some(x) => (format!("{id}#{}", x.k), opts.merged(&x.over)),
             None => (id, opts),
         };
+        if let Some(ms) = opts.start_delay {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
         let generation = self.rec.attempt(&id).await.unwrap_or(0);
         match opts.mode_for(generation) {
-            StartMode::Ok => {
+            mode @ (StartMode::Ok | StartMode::OkInfo) => {
+                if let Some(holder) = opts.name.as_deref().and_then(arbor_process::whereis) {
+                    let _ = self
+                        .rec
+                        .line(vec![Part::Text(format!(
+                            "start {id} gen={generation} result=already_started"
+                        ))])
+                        .await;
+                    return StartError::AlreadyStarted(holder).into();
+                }
                 let p = match spawn_probe(&opts) {
                     Ok(p) => p,
                     Err(e) => return e.into(),
                 };
                 self.probes.lock().insert(p.pid(), p.clone());
+                if opts.unlink == Some(true) {
+                    self.unlinked.lock().insert(p.pid());
+                }
                 let info = ProcInfo {
                     kind: ProcKind::Probe,
                     id,
@@ -235,18 +286,30 @@ impl World {
                     parent: current(),
                 };
                 let _ = self.rec.started(info, p.handle().clone()).await;
-                StartOutcome::Started(p.handle().clone(), None)
+                let info = (mode == StartMode::OkInfo).then(|| StartInfo::new(PROBE_INFO));
+                StartOutcome::Started(p.handle().clone(), info)
             }
             mode => {
                 let _ = self.rec.start_failed(&id, generation, mode).await;
                 match mode {
                     StartMode::Ignore => StartOutcome::Ignore,
                     StartMode::Error => StartOutcome::Error(ExitReason::custom("probe_error")),
+                    // OTP treats the bare value V as the error V.
+                    StartMode::Bad => StartOutcome::Error(ExitReason::custom("probe_bad")),
                     // OTP: the start function raises; the supervisor catches it.
                     _ => std::panic::panic_any(PROBE_CRASH),
                 }
             }
         }
+    }
+}
+
+/// A supervisor child's start outcome: `init=ignore` is an ignored child.
+fn sup_outcome(r: Result<Option<SupervisorRef>, SupStartError>) -> StartOutcome {
+    match r {
+        Ok(Some(sup)) => Ok::<_, ExitReason>(sup).into_start_outcome(),
+        Ok(None) => StartOutcome::Ignore,
+        Err(e) => StartOutcome::from(e),
     }
 }
 

@@ -66,6 +66,12 @@ golden! {
     target_of_a_failed_init => "27_target_of_a_failed_init",
     // Hand-written: malformed specs' errors as OTP's terms; trace from the oracle.
     bad_combination_terms => "28_bad_combination_terms",
+    // Language v2 (shared scenarios of the oracle).
+    init_and_spec_errors => "30_init_and_spec_errors",
+    start_returns_and_names => "31_start_returns_and_names",
+    restarting_state => "32_restarting_state",
+    sofo_supervisor_template_unlink => "33_sofo_supervisor_template_unlink",
+    timing_bounds => "34_timing_bounds",
 }
 
 /// Every `.txt` in the golden directory has a test above (new scenarios
@@ -80,5 +86,5 @@ fn every_golden_file_has_a_test() {
                 .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "txt"))
         })
         .count();
-    assert_eq!(n, 28, "add the new golden scenario to the golden! list");
+    assert_eq!(n, 33, "add the new golden scenario to the golden! list");
 }

@@ -73,11 +73,18 @@ impl Driver {
                 .await?;
                 // The subtree of a running supervisor child comes right
                 // after the child's own line.
-                if let (ChildState::Running(p), ChildType::Supervisor, Some(cid)) =
-                    (&c.state, c.child_type, &c.id)
-                {
-                    self.print_sup(*p, format!("{path}/{}", cid.as_str()))
-                        .await?;
+                // (v2) An instance of a supervisor template has no id: its
+                // path element is its trace name `<tmpl>#<k>`.
+                if let (ChildState::Running(p), ChildType::Supervisor) = (&c.state, c.child_type) {
+                    let name = match rec.whois(*p).await? {
+                        Some(i) => i.id,
+                        None => {
+                            c.id.as_ref()
+                                .map(|i| i.as_str().to_owned())
+                                .unwrap_or_default()
+                        }
+                    };
+                    self.print_sup(*p, format!("{path}/{name}")).await?;
                 }
             }
             Ok(())

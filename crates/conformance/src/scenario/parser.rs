@@ -24,21 +24,60 @@ pub fn tokens(line: &str) -> Vec<&str> {
         .collect()
 }
 
-const SUP_KEYS: &[&str] = &["strategy", "intensity", "period", "auto_shutdown"];
+const SUP_KEYS: &[&str] = &[
+    "strategy",
+    "intensity",
+    "period",
+    "auto_shutdown",
+    "init",
+    "name",
+];
 const CHILD_KEYS: &[&str] = &[
     "restart",
     "shutdown",
     "type",
     "significant",
+    "missing_id",
+    "duplicate",
     "start",
     "plan",
     "trap",
     "stop_delay",
+    "start_delay",
+    "name",
+    "unlink",
 ];
-const PROBE_KEYS: &[&str] = &["start", "plan", "trap", "stop_delay"];
-const START_MODES: &[&str] = &["ok", "ignore", "error", "crash"];
+const PROBE_KEYS: &[&str] = &[
+    "start",
+    "plan",
+    "trap",
+    "stop_delay",
+    "start_delay",
+    "name",
+    "unlink",
+];
+const START_MODES: &[&str] = &["ok", "ignore", "error", "crash", "ok_info", "bad"];
+
+/// The ops that may follow `restarting_ok` (v2).
+const RESTARTING_OK_OPS: &[&str] = &[
+    "crash",
+    "kill",
+    "exit_signal",
+    "start_child",
+    "terminate_child",
+    "restart_child",
+    "delete_child",
+    "get_childspec",
+    "which_children",
+    "count_children",
+    "whereis",
+];
 
 const USAGE: &[&str] = &[
+    "restarting_ok <op> ...",
+    "whereis <name>",
+    "mark",
+    "elapsed <min_ms> <max_ms>",
     "start <sup>",
     "stop <sup>",
     "crash <id> <reason>",
@@ -127,6 +166,8 @@ impl Parser {
             intensity: None,
             period: None,
             auto_shutdown: None,
+            init_ignore: false,
+            reg_name: None,
         };
         // maps:map visits keys in atom order.
         for (k, v) in &kv {
@@ -142,7 +183,10 @@ impl Parser {
                     );
                 }
                 "intensity" => d.intensity = Some(to_u32(n, k, v, 0)?),
-                "period" => d.period = Some(to_u32(n, k, v, 1)?),
+                // v2: 0 reaches the library (invalid_period).
+                "period" => d.period = Some(to_u32(n, k, v, 0)?),
+                "init" => d.init_ignore = enumerate(n, k, v, &["ok", "ignore"])? == 1,
+                "name" => d.reg_name = Some(name(n, v)?),
                 _ => {
                     d.strategy = Some(
                         match enumerate(
@@ -179,6 +223,24 @@ impl Parser {
 
     fn op(&self, n: usize, op: &str, args: &[&str]) -> Res<Op> {
         Ok(match (op, args) {
+            ("restarting_ok", [inner, rest @ ..]) => {
+                if !RESTARTING_OK_OPS.contains(inner) {
+                    return perr(
+                        n,
+                        format!(
+                            "restarting_ok: not allowed before '{inner}' (allowed: {})",
+                            RESTARTING_OK_OPS.join(" ")
+                        ),
+                    );
+                }
+                Op::RestartingOk(Box::new(self.op(n, inner, rest)?))
+            }
+            ("whereis", [r]) => Op::Whereis(name(n, r)?),
+            ("mark", []) => Op::Mark,
+            ("elapsed", [lo, hi]) => {
+                let lo = to_int(n, "elapsed", lo, 0)?;
+                Op::Elapsed(lo, to_int(n, "elapsed", hi, lo + 1)?)
+            }
             ("start", [s]) => Op::Start(self.sup_ref(n, s)?),
             ("stop", [s]) => Op::Stop(self.sup_ref(n, s)?),
             ("crash", [id, r]) => Op::Crash(proc_id(n, id)?, reason(n, r)?),
@@ -190,9 +252,26 @@ impl Parser {
             ("start_child", [s, rest @ ..]) => {
                 let sup = self.sup_ref(n, s)?;
                 if self.sups[&sup].strategy() == Strategy::SimpleOneForOne {
-                    Op::StartChildExtra(sup, probe_opts(n, &kv(n, rest, PROBE_KEYS)?)?)
+                    let over = probe_opts(n, &kv(n, rest, PROBE_KEYS)?)?;
+                    let mine: Vec<&ChildDecl> =
+                        self.children.iter().filter(|c| c.parent == sup).collect();
+                    if let [c] = mine.as_slice()
+                        && c.kind == Kind::Supervisor
+                        && !over.is_empty()
+                    {
+                        return perr(
+                            n,
+                            format!(
+                                "start_child: the template of '{sup}' is a supervisor: no probe options"
+                            ),
+                        );
+                    }
+                    Op::StartChildExtra(sup, over)
                 } else if let [id, opts @ ..] = rest {
                     let mut c = child_decl(n, id, opts)?;
+                    if c.duplicate {
+                        return perr(n, "duplicate=true is for child lines only");
+                    }
                     c.parent = sup.clone();
                     Op::StartChild(sup, c)
                 } else {
@@ -227,6 +306,8 @@ fn child_decl(n: usize, id: &str, opts: &[&str]) -> Res<ChildDecl> {
         kind_given: false,
         significant: None,
         probe: ProbeOpts::default(),
+        missing_id: false,
+        duplicate: false,
     };
     for (k, v) in &kv {
         match *k {
@@ -247,6 +328,8 @@ fn child_decl(n: usize, id: &str, opts: &[&str]) -> Res<ChildDecl> {
                 });
             }
             "significant" => c.significant = Some(enumerate(n, k, v, &["true", "false"])? == 0),
+            "missing_id" => c.missing_id = enumerate(n, k, v, &["true", "false"])? == 0,
+            "duplicate" => c.duplicate = enumerate(n, k, v, &["true", "false"])? == 0,
             "type" => {
                 c.kind_given = true;
                 c.kind = match enumerate(n, k, v, &["worker", "supervisor"])? {
@@ -263,8 +346,17 @@ fn child_decl(n: usize, id: &str, opts: &[&str]) -> Res<ChildDecl> {
         .copied()
         .collect();
     c.probe = probe_opts(n, &probe)?;
-    if c.kind == Kind::Supervisor && !c.probe.is_empty() {
-        return perr(n, "start/plan/trap/stop_delay are for workers only");
+    if c.kind == Kind::Supervisor {
+        let p = &c.probe;
+        if p.start.is_some() || p.plan.is_some() || p.trap.is_some() || p.stop_delay.is_some() {
+            return perr(n, "start/plan/trap/stop_delay are for workers only");
+        }
+        if !p.is_empty() {
+            return perr(n, "start_delay/name/unlink are for workers only");
+        }
+        if c.duplicate {
+            return perr(n, "duplicate=true is for workers only");
+        }
     }
     c.id = name(n, id)?;
     Ok(c)
@@ -282,6 +374,9 @@ fn probe_opts(n: usize, kv: &[(&str, &str)]) -> Res<ProbeOpts> {
                     _ => Delay::Ms(to_int(n, k, v, 0)?),
                 });
             }
+            "start_delay" => p.start_delay = Some(to_int(n, k, v, 0)?),
+            "name" => p.name = Some(name(n, v)?),
+            "unlink" => p.unlink = Some(enumerate(n, k, v, &["true", "false"])? == 0),
             _ => {
                 let mut plan = Vec::new();
                 for item in v.split(',') {
@@ -307,7 +402,9 @@ fn start_mode(n: usize, key: &str, v: &str) -> Res<StartMode> {
         0 => StartMode::Ok,
         1 => StartMode::Ignore,
         2 => StartMode::Error,
-        _ => StartMode::Crash,
+        3 => StartMode::Crash,
+        4 => StartMode::OkInfo,
+        _ => StartMode::Bad,
     })
 }
 
@@ -421,18 +518,37 @@ fn check_tree(s: &Scenario) -> Res<()> {
             return perr(c.line, format!("unknown parent supervisor '{}'", c.parent));
         }
         check_kind(c, s)?;
-        if owner.insert(&c.id, &c.parent).is_some() {
-            return perr(c.line, format!("child id '{}' used twice", c.id));
+        match (c.duplicate, owner.get(c.id.as_str())) {
+            (true, Some(p)) if *p == c.parent.as_str() => {}
+            (true, _) => {
+                return perr(
+                    c.line,
+                    format!(
+                        "duplicate=true but no earlier child '{}' of '{}'",
+                        c.id, c.parent
+                    ),
+                );
+            }
+            (false, Some(_)) => {
+                return perr(c.line, format!("child id '{}' used twice", c.id));
+            }
+            (false, None) => {
+                owner.insert(&c.id, &c.parent);
+            }
         }
     }
     for (name, d) in &s.sups {
         if d.strategy() == Strategy::SimpleOneForOne {
             let mine: Vec<&ChildDecl> = s.children.iter().filter(|c| &c.parent == name).collect();
-            if !matches!(mine.as_slice(), [c] if c.kind == Kind::Worker) {
+            if let [t] = mine.as_slice()
+                && t.kind == Kind::Supervisor
+                && s.children.iter().any(|c| c.parent == t.id)
+            {
                 return perr(
-                    d.line,
+                    t.line,
                     format!(
-                        "simple_one_for_one supervisor '{name}' needs exactly one worker child"
+                        "supervisor '{}' is the template of simple_one_for_one '{name}': it cannot have children",
+                        t.id
                     ),
                 );
             }
@@ -450,9 +566,32 @@ fn check_tree(s: &Scenario) -> Res<()> {
             }
         }
     }
+    let names = declared_names(s);
+    let mut marked = false;
+    for o in &s.ops {
+        let op = match &o.op {
+            Op::RestartingOk(inner) => inner.as_ref(),
+            op => op,
+        };
+        match op {
+            Op::Whereis(r) if !names.contains(r) => {
+                return perr(
+                    o.line,
+                    format!("whereis: no name={r} anywhere in the scenario"),
+                );
+            }
+            Op::Mark => marked = true,
+            Op::Elapsed(..) if !marked => return perr(o.line, "elapsed: no earlier mark"),
+            _ => {}
+        }
+    }
     let statics = owner.clone();
     for o in &s.ops {
-        match &o.op {
+        let op = match &o.op {
+            Op::RestartingOk(inner) => inner.as_ref(),
+            op => op,
+        };
+        match op {
             Op::StartChild(sup, c) => {
                 check_kind(c, s)?;
                 match owner.get(c.id.as_str()) {
@@ -479,6 +618,24 @@ fn check_tree(s: &Scenario) -> Res<()> {
         }
     }
     Ok(())
+}
+
+/// Every `name=` of the scenario: sups, child lines, `start_child` ops.
+fn declared_names(s: &Scenario) -> Vec<String> {
+    let mut names: Vec<String> = s.sups.values().filter_map(|d| d.reg_name.clone()).collect();
+    names.extend(s.children.iter().filter_map(|c| c.probe.name.clone()));
+    for o in &s.ops {
+        let op = match &o.op {
+            Op::RestartingOk(inner) => inner.as_ref(),
+            op => op,
+        };
+        match op {
+            Op::StartChild(_, c) => names.extend(c.probe.name.clone()),
+            Op::StartChildExtra(_, p) => names.extend(p.name.clone()),
+            _ => {}
+        }
+    }
+    names
 }
 
 fn check_kind(c: &ChildDecl, s: &Scenario) -> Res<()> {

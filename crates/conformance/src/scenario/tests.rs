@@ -114,7 +114,7 @@ fn malformed_inputs_name_the_line() {
         ("sup r\nsup r\n", "line 2: supervisor r declared twice"),
         (
             "sup r foo=1\n",
-            "line 1: unknown option 'foo' (allowed: strategy intensity period auto_shutdown)",
+            "line 1: unknown option 'foo' (allowed: strategy intensity period auto_shutdown init name)",
         ),
         (
             "sup r intensity=1 intensity=2\n",
@@ -133,8 +133,8 @@ fn malformed_inputs_name_the_line() {
             "line 1: intensity=-1: expected an integer >= 0",
         ),
         (
-            "sup r period=0\n",
-            "line 1: period=0: expected an integer >= 1",
+            "sup r period=-1\n",
+            "line 1: period=-1: expected an integer >= 0",
         ),
         (
             "sup r strategy=x\n",
@@ -146,7 +146,7 @@ fn malformed_inputs_name_the_line() {
         ),
         (
             "sup r\nchild r a plan=ok,,ok\n",
-            "line 2: plan=: expected one of ok | ignore | error | crash",
+            "line 2: plan=: expected one of ok | ignore | error | crash | ok_info | bad",
         ),
         (
             "sup r\nchild r a shutdown=soon\n",
@@ -199,12 +199,54 @@ fn malformed_inputs_name_the_line() {
             "line 3: 's' is a declared supervisor: give type=supervisor",
         ),
         (
-            "sup r\nsup p strategy=simple_one_for_one\n",
-            "line 2: simple_one_for_one supervisor 'p' needs exactly one worker child",
+            "sup p strategy=simple_one_for_one\nchild p i type=supervisor\nsup i\nchild i x\n",
+            "line 2: supervisor 'i' is the template of simple_one_for_one 'p': it cannot have children",
         ),
         (
-            "sup p strategy=simple_one_for_one\nchild p a\nchild p b\n",
-            "line 1: simple_one_for_one supervisor 'p' needs exactly one worker child",
+            "sup p strategy=simple_one_for_one\nchild p i type=supervisor\nsup i\nstart p\nstart_child p trap=true\n",
+            "line 5: start_child: the template of 'p' is a supervisor: no probe options",
+        ),
+        (
+            "sup r\nsup s\nchild r a\nchild s a duplicate=true\n",
+            "line 4: duplicate=true but no earlier child 'a' of 's'",
+        ),
+        (
+            "sup r\nsup s\nchild r s type=supervisor name=x\n",
+            "line 3: start_delay/name/unlink are for workers only",
+        ),
+        (
+            "sup r\nsup s\nchild r s type=supervisor duplicate=true\n",
+            "line 3: duplicate=true is for workers only",
+        ),
+        (
+            "sup r\nchild r a\nstart r\nstart_child r b duplicate=true\n",
+            "line 4: duplicate=true is for child lines only",
+        ),
+        (
+            "sup r\nstart r\nwhereis foo\n",
+            "line 3: whereis: no name=foo anywhere in the scenario",
+        ),
+        (
+            "sup r\nstart r\nelapsed 1 2\n",
+            "line 3: elapsed: no earlier mark",
+        ),
+        (
+            "sup r\nstart r\nmark\nelapsed 2 2\n",
+            "line 4: elapsed=2: expected an integer >= 3",
+        ),
+        (
+            "sup r\nstart r\nrestarting_ok stop r\n",
+            "line 3: restarting_ok: not allowed before 'stop' (allowed: crash kill exit_signal \
+             start_child terminate_child restart_child delete_child get_childspec which_children \
+             count_children whereis)",
+        ),
+        (
+            "sup r\nrestarting_ok\n",
+            "line 2: usage: restarting_ok <op> ...",
+        ),
+        (
+            "sup r init=maybe\n",
+            "line 1: init=maybe: expected one of ok | ignore",
         ),
         (
             "sup r\nsup s\nchild r s type=supervisor\nchild s r type=supervisor\n",

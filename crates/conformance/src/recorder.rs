@@ -70,6 +70,7 @@ pub(crate) enum Req {
     EndOp(ReplyTo<()>),
     Lookup(String, ReplyTo<Option<(Pid, bool)>>),
     Whois(Pid, ReplyTo<Option<ProcInfo>>),
+    Alias(Pid, String, u32, ReplyTo<()>),
     LiveSups(ReplyTo<Vec<Pid>>),
     Dump(ReplyTo<Vec<String>>),
 }
@@ -181,6 +182,15 @@ impl Recorder {
         self.call(|r| Req::Whois(pid, r)).await
     }
 
+    /// Names `pid` `<id>/gen=<n>` in terms until it is registered: a
+    /// supervisor still in its `init` (arbor hands out its pid only when
+    /// the start returns) that holds a registered name another start finds
+    /// taken.
+    pub(crate) async fn alias(&self, pid: Pid, id: &str, generation: u32) -> R<()> {
+        self.call(|r| Req::Alias(pid, id.to_owned(), generation, r))
+            .await
+    }
+
     /// Live supervisors, deepest first.
     pub(crate) async fn live_sups(&self) -> R<Vec<Pid>> {
         self.call(Req::LiveSups).await
@@ -202,6 +212,7 @@ struct State {
     lines: Vec<String>,
     gens: HashMap<String, u32>,
     procs: HashMap<Pid, ProcInfo>,
+    aliases: HashMap<Pid, (String, u32)>,
     handles: HashMap<Pid, ProcessHandle>,
     live: BTreeSet<Pid>,
     current: HashMap<String, Pid>,
@@ -213,7 +224,10 @@ struct State {
 
 impl PidNames for State {
     fn name_of(&self, pid: Pid) -> Option<(String, u32)> {
-        self.procs.get(&pid).map(|p| (p.id.clone(), p.generation))
+        self.procs
+            .get(&pid)
+            .map(|p| (p.id.clone(), p.generation))
+            .or_else(|| self.aliases.get(&pid).cloned())
     }
 }
 
@@ -258,6 +272,10 @@ impl State {
                 self.procs.insert(pid, info);
                 self.handles.insert(pid, handle);
                 reply.reply(());
+            }
+            Req::Alias(pid, id, n, r) => {
+                self.aliases.insert(pid, (id, n));
+                r.reply(());
             }
             Req::StartFailed(id, n, mode, r) => {
                 self.lines

@@ -45,6 +45,9 @@ pub(crate) struct World {
     pub(crate) failed_init: Arc<Mutex<BTreeSet<String>>>,
     /// Probes started with `unlink=true`.
     pub(crate) unlinked: Arc<Mutex<BTreeSet<Pid>>>,
+    /// Registered name -> the trace name and gen of the supervisor whose
+    /// latest `init` started under it (see [`World::taken`]).
+    pub(crate) sup_names: Arc<Mutex<HashMap<String, (String, u32)>>>,
 }
 
 impl std::fmt::Debug for World {
@@ -62,6 +65,7 @@ impl World {
             sups: Arc::default(),
             failed_init: Arc::default(),
             unlinked: Arc::default(),
+            sup_names: Arc::default(),
         }
     }
 
@@ -134,15 +138,22 @@ impl World {
     fn template(&self, c: &ChildDecl) -> ChildTemplate<Extra> {
         let w = self.clone();
         let id = c.id.clone();
+        // missing_id=true: arbor's form of a spec without an id (OTP checks
+        // the template like any spec).
+        let spec_id = if c.missing_id {
+            String::new()
+        } else {
+            c.id.clone()
+        };
         let template = match c.kind {
             Kind::Worker => {
                 let opts = c.probe.clone();
-                ChildSpec::template(c.id.as_str(), move |extra: Extra| {
+                ChildSpec::template(spec_id.as_str(), move |extra: Extra| {
                     let (w, id, opts) = (w.clone(), id.clone(), opts.clone());
                     async move { w.start_probe(id, opts, Some(extra)).await }
                 })
             }
-            Kind::Supervisor => ChildSpec::template(c.id.as_str(), move |x: Extra| {
+            Kind::Supervisor => ChildSpec::template(spec_id.as_str(), move |x: Extra| {
                 let (w, id) = (w.clone(), id.clone());
                 async move { sup_outcome(w.start_sup(&id, &format!("{id}#{}", x.k)).await) }
             })
@@ -174,10 +185,16 @@ impl World {
         if let Some(r) = &reg
             && let Some(holder) = arbor_process::whereis(r)
         {
+            self.taken(holder, r).await;
             return Err(SupStartError::AlreadyStarted(holder));
         }
         // A failed recorder ends the run with exit 3; the value is moot.
         let generation = self.rec.sup_init(display).await.unwrap_or(0);
+        if let Some(r) = &reg {
+            self.sup_names
+                .lock()
+                .insert(r.clone(), (display.to_owned(), generation));
+        }
         if decl.is_some_and(|d| d.init_ignore) {
             self.failed_init.lock().insert(display.to_owned());
             let _ = self
@@ -250,6 +267,19 @@ impl World {
         }
     }
 
+    /// Name `name` is taken by `holder`. A supervisor still in its `init`
+    /// (an ancestor of the start that found the name taken) is not known to
+    /// the recorder yet; the name tells which one it is.
+    async fn taken(&self, holder: Pid, name: &str) {
+        if self.sups.lock().contains_key(&holder) || self.probes.lock().contains_key(&holder) {
+            return;
+        }
+        let sup = self.sup_names.lock().get(name).cloned();
+        if let Some((id, generation)) = sup {
+            let _ = self.rec.alias(holder, &id, generation).await;
+        }
+    }
+
     /// A probe's start function (docs/otp/oracle.md#oracle-probe). Runs inside the supervisor.
     async fn start_probe(&self, id: String, opts: ProbeOpts, extra: Option<Extra>) -> StartOutcome {
         let (id, opts) = match &extra {
@@ -262,7 +292,12 @@ impl World {
         let generation = self.rec.attempt(&id).await.unwrap_or(0);
         match opts.mode_for(generation) {
             mode @ (StartMode::Ok | StartMode::OkInfo) => {
-                if let Some(holder) = opts.name.as_deref().and_then(arbor_process::whereis) {
+                if let Some((name, holder)) = opts
+                    .name
+                    .as_deref()
+                    .and_then(|r| arbor_process::whereis(r).map(|h| (r, h)))
+                {
+                    self.taken(holder, name).await;
                     let _ = self
                         .rec
                         .line(vec![Part::Text(format!(

@@ -36,6 +36,10 @@ pub(crate) struct RawChild {
     pub(crate) plan: Vec<u8>,
     pub(crate) trap: bool,
     pub(crate) delay: u8,
+    /// Language v2 extras (workers): 1 `missing_id=true`, 2 a `duplicate=true`
+    /// line after it, 3..=5 `start_delay=300`, 6..=9 `name=`, 10
+    /// `unlink=true`; anything else none.
+    pub(crate) v2: u8,
 }
 
 /// One supervisor.
@@ -48,6 +52,9 @@ pub(crate) struct RawSup {
     /// If it ends up top-level (and is not `s0`): add it to `s0` with
     /// `start_child ... type=supervisor` instead of starting it.
     pub(crate) dynamic: bool,
+    /// Language v2 extras: 1 `init=ignore`, 2 `period=0`, 3..=4 `name=`;
+    /// anything else none.
+    pub(crate) v2: u8,
     pub(crate) children: Vec<RawChild>,
 }
 
@@ -74,14 +81,15 @@ fn child() -> impl Strategy<Value = RawChild> {
     (
         (0u8..4, 0u8..4, 0u8..6, any::<bool>()),
         (
-            0u8..20,
-            prop::collection::vec(0u8..9, 0..3),
+            0u8..22,
+            prop::collection::vec(0u8..11, 0..3),
             any::<bool>(),
             0u8..5,
+            0u8..24,
         ),
     )
         .prop_map(
-            |((nest, restart, shutdown, significant), (start, plan, trap, delay))| RawChild {
+            |((nest, restart, shutdown, significant), (start, plan, trap, delay, v2))| RawChild {
                 nest,
                 restart,
                 shutdown,
@@ -90,6 +98,7 @@ fn child() -> impl Strategy<Value = RawChild> {
                 plan,
                 trap,
                 delay,
+                v2,
             },
         )
 }
@@ -101,22 +110,24 @@ fn sup() -> impl Strategy<Value = RawSup> {
         0u8..4,
         0u8..8,
         any::<bool>(),
+        0u8..24,
         prop::collection::vec(child(), 1..5),
     )
         .prop_map(
-            |(strategy, intensity, period, auto, dynamic, children)| RawSup {
+            |(strategy, intensity, period, auto, dynamic, v2, children)| RawSup {
                 strategy,
                 intensity,
                 period,
                 auto,
                 dynamic,
+                v2,
                 children,
             },
         )
 }
 
 fn op() -> impl Strategy<Value = RawOp> {
-    (0u8..40, any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(kind, a, b, c)| RawOp {
+    (0u8..48, any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(kind, a, b, c)| RawOp {
         kind,
         a,
         b,
@@ -145,7 +156,7 @@ const STRATEGIES: [&str; 4] = [
     "simple_one_for_one",
 ];
 const REASONS: [&str; 6] = ["normal", "shutdown", "shutdown:x", "boom", "kill", "other"];
-const MODES: [&str; 4] = ["ok", "ignore", "error", "crash"];
+const MODES: [&str; 6] = ["ok", "ignore", "error", "crash", "ok_info", "bad"];
 
 #[derive(Debug, Clone)]
 struct Sup {
@@ -172,6 +183,29 @@ pub(crate) fn render(raw: &Raw) -> String {
         .iter()
         .flat_map(|s| &s.children)
         .any(|c| c.trap && c.delay >= 3);
+    let children = || raw.sups.iter().flat_map(|s| &s.children);
+    // A slow start (`start_delay`) also lets time pass.
+    let any_start_delay = children().any(|c| matches!(c.v2, 3..=5));
+    let slow = slow || any_start_delay;
+    // Registered names (v2) on supervisors or probes.
+    let names_any =
+        raw.sups.iter().any(|s| matches!(s.v2, 3..=4)) || children().any(|c| matches!(c.v2, 6..=9));
+    // Supervisors are never killed (no orphans) with an infinite probe, a
+    // probe that unlinks itself (it would never die), or registered names
+    // (an orphan would hold its name while its restarted copy starts).
+    let no_kill = any_infinite || names_any || children().any(|c| c.v2 == 10);
+    // Whether a restart can fail (and loop): `restarting_ok` is only used
+    // where it cannot, as a fast failing loop's retries race with the
+    // settle's calls on OTP (oracle README 1.10).
+    let loops = names_any
+        || children().any(|c| {
+            matches!(c.start, 18 | 19 | 21) || c.plan.iter().any(|m| matches!(m, 7 | 8 | 10))
+        })
+        || raw.ops.iter().any(|o| {
+            (15..=19).contains(&o.kind)
+                && (matches!(o.c % 12, 3 | 4 | 9) || matches!(o.c % 11, 1 | 2 | 9))
+        });
+    let mut names: Vec<String> = Vec::new();
 
     let n = raw.sups.len();
     let mut sups: Vec<Sup> = (0..n)
@@ -213,8 +247,9 @@ pub(crate) fn render(raw: &Raw) -> String {
             let i = [0, 0, 1, 2, 3, 5, 10, 10][rs.intensity as usize % 8];
             let _ = write!(line, " intensity={i}");
         }
-        let period1 = rs.period == 1 && !slow;
+        let period1 = rs.period == 1 && !slow && rs.v2 != 2;
         match rs.period {
+            _ if rs.v2 == 2 => line.push_str(" period=0"),
             1 if period1 => line.push_str(" period=1"),
             2 | 3 => line.push_str(if rs.period == 2 {
                 " period=30"
@@ -230,6 +265,15 @@ pub(crate) fn render(raw: &Raw) -> String {
             1 => line.push_str(" auto_shutdown=never"),
             2 => line.push_str(" auto_shutdown=any_significant"),
             3 => line.push_str(" auto_shutdown=all_significant"),
+            _ => {}
+        }
+        match rs.v2 {
+            1 => line.push_str(" init=ignore"),
+            3 | 4 => {
+                let name = format!("n{}", (rs.intensity + rs.v2) % 3);
+                let _ = write!(line, " name={name}");
+                names.push(name);
+            }
             _ => {}
         }
         out.push_str(&line);
@@ -273,7 +317,7 @@ pub(crate) fn render(raw: &Raw) -> String {
                 // timeout) leaves orphans, which must die on their own; its
                 // timeout is far from the sum of its children's delays.
                 match c.shutdown {
-                    _ if any_infinite => None,
+                    _ if no_kill => None,
                     1 => Some("brutal_kill"),
                     2 => Some("infinity"),
                     3 => Some("50"),
@@ -348,16 +392,37 @@ pub(crate) fn render(raw: &Raw) -> String {
                         _ => {}
                     }
                 }
+                match c.v2 {
+                    1 => line.push_str(" missing_id=true"),
+                    3..=5 => line.push_str(" start_delay=300"),
+                    6..=9 => {
+                        let name = format!("n{}", c.v2 % 3);
+                        let _ = write!(line, " name={name}");
+                        names.push(name);
+                    }
+                    10 if !sofo => line.push_str(" unlink=true"),
+                    _ => {}
+                }
                 if sofo {
                     templates.push((i, id.clone()));
                 } else {
-                    workers.push(id.clone());
+                    // A probe that unlinked itself must not be crashed,
+                    // killed or signalled (exit 2).
+                    if c.v2 != 10 {
+                        workers.push(id.clone());
+                    }
                     restarts.push((id.clone(), c.restart));
                 }
             }
-            sups[i].ids.push(id);
             child_lines.push_str(&line);
             child_lines.push('\n');
+            if !nested && c.v2 == 2 {
+                // A second spec with the same id: OTP refuses to start the
+                // supervisor (duplicate_child_name, or bad_start_spec on
+                // simple_one_for_one).
+                let _ = writeln!(child_lines, "child {} {id} duplicate=true", sups[i].name);
+            }
+            sups[i].ids.push(id);
         }
     }
     out.push_str(&child_lines);
@@ -377,7 +442,7 @@ pub(crate) fn render(raw: &Raw) -> String {
                     2 => l.push_str(" restart=temporary"),
                     _ => {}
                 }
-                if !any_infinite && raw.sups[j].period == 3 {
+                if !no_kill && raw.sups[j].period == 3 {
                     l.push_str(" shutdown=brutal_kill");
                 }
                 dynamic_sups.push(l);
@@ -400,10 +465,22 @@ pub(crate) fn render(raw: &Raw) -> String {
         (!v.is_empty()).then(|| v[x as usize % v.len()].clone())
     };
     let sofos: Vec<usize> = (0..n).filter(|i| sups[*i].sofo).collect();
+    // No time passes in the oracle beyond a few ms per op (no delays, no
+    // sleep_past_period): `elapsed` can bound it tightly.
+    let timeless = !slow && !sups.iter().any(|x| x.period1);
+    let mut marked = false;
     for o in &raw.ops {
+        // 45..=47: `restarting_ok` before an op of its list (only where no
+        // restart can fail, else the op alone).
+        const ROK: [u8; 11] = [0, 8, 10, 15, 20, 21, 22, 23, 32, 34, 40];
+        let (kind, rok) = if (45..=47).contains(&o.kind) {
+            (ROK[o.c.rotate_left(3) as usize % ROK.len()], !loops)
+        } else {
+            (o.kind, false)
+        };
         let mut sup_i = o.a as usize % n;
         // Half of the start_child ops go to a simple_one_for_one supervisor.
-        if (15..=19).contains(&o.kind) && o.b % 2 == 0 && !sofos.is_empty() {
+        if (15..=19).contains(&kind) && o.b % 2 == 0 && !sofos.is_empty() {
             sup_i = sofos[o.a as usize % sofos.len()];
         }
         let s = &sups[sup_i];
@@ -416,7 +493,7 @@ pub(crate) fn render(raw: &Raw) -> String {
         }
         let reason = REASONS[o.c as usize % REASONS.len()];
         let restart_of = |p: &str| restarts.iter().find(|(id, _)| id == p).map(|(_, r)| *r);
-        let line = match o.kind {
+        let line = match kind {
             0..=7 => pick(&procs, o.b)
                 .inspect(|p| {
                     // Not restarted: stop addressing it.
@@ -431,19 +508,19 @@ pub(crate) fn render(raw: &Raw) -> String {
                 })
                 .map(|p| format!("crash {p} {reason}")),
             8..=9 => {
-                if any_infinite || o.c % 3 != 0 {
+                if no_kill || o.c % 3 != 0 {
                     pick(&procs, o.b).map(|p| format!("kill {p}"))
                 } else {
                     Some(format!("kill {}", s.name))
                 }
             }
             10..=12 => {
-                let reason = if any_infinite && reason == "kill" {
+                let reason = if no_kill && reason == "kill" {
                     "shutdown"
                 } else {
                     reason
                 };
-                if o.b % 4 == 0 && !(any_infinite && reason == "kill") {
+                if o.b % 4 == 0 && !(no_kill && reason == "kill") {
                     Some(format!("exit_signal {} {reason}", s.name))
                 } else {
                     pick(&procs, o.b).map(|p| format!("exit_signal {p} {reason}"))
@@ -455,11 +532,16 @@ pub(crate) fn render(raw: &Raw) -> String {
                 if s.sofo {
                     sofo_k[sup_i] += 1;
                     let mut l = format!("start_child {}", s.name);
-                    match o.c % 8 {
+                    match o.c % 11 {
                         1 => l.push_str(" start=error"),
                         2 => l.push_str(" start=crash"),
                         3 => l.push_str(" plan=ignore"),
                         4 => l.push_str(" trap=true stop_delay=0"),
+                        8 => l.push_str(" start=ok_info"),
+                        9 => l.push_str(" start=bad"),
+                        10 if !names.is_empty() => {
+                            let _ = write!(l, " name={}", pick(&names, o.b).unwrap_or_default());
+                        }
                         _ => {}
                     }
                     Some(l)
@@ -481,19 +563,28 @@ pub(crate) fn render(raw: &Raw) -> String {
                         None
                     } else {
                         let mut l = format!("start_child {} {id}", s.name);
-                        match o.c % 8 {
+                        let opt = o.c % 12;
+                        match opt {
                             1 => l.push_str(" restart=temporary"),
                             2 => l.push_str(" restart=transient"),
                             3 => l.push_str(" start=error"),
                             4 => l.push_str(" plan=crash"),
                             5 => l.push_str(" start=ignore"),
                             6 => l.push_str(" shutdown=brutal_kill trap=true"),
+                            8 => l.push_str(" start=ok_info"),
+                            9 => l.push_str(" start=bad"),
+                            // Nothing is stored.
+                            10 => l.push_str(" missing_id=true"),
+                            11 if !names.is_empty() => {
+                                let _ =
+                                    write!(l, " name={}", pick(&names, o.b).unwrap_or_default());
+                            }
                             _ => {}
                         }
-                        if !sups[sup_i].ids.contains(&id) {
+                        if opt != 10 && !sups[sup_i].ids.contains(&id) {
                             sups[sup_i].ids.push(id.clone());
-                            if o.c % 8 != 3 && o.c % 8 != 4 && o.c % 8 != 5 {
-                                let r = match o.c % 8 {
+                            if !matches!(opt, 3 | 4 | 5 | 9) {
+                                let r = match opt {
                                     1 => 3,
                                     2 => 2,
                                     _ => 0,
@@ -540,12 +631,29 @@ pub(crate) fn render(raw: &Raw) -> String {
                     format!("stop {}", sups[*t].name)
                 }),
             37 => stopped.pop().map(|t| format!("start {}", sups[t].name)),
-            _ => sups
+            38..=39 => sups
                 .iter()
                 .find(|x| x.period1)
                 .map(|x| format!("sleep_past_period {}", x.name)),
+            40..=41 => pick(&names, o.b).map(|x| format!("whereis {x}")),
+            42..=44 if !marked || kind == 42 => {
+                marked = true;
+                Some("mark".to_owned())
+            }
+            // The oracle's real time: a few ms per op when nothing waits
+            // (the bound leaves room for a busy machine); otherwise a
+            // bound that holds, which still checks the op and its output.
+            43..=44 => Some(if timeless {
+                "elapsed 0 2000".to_owned()
+            } else {
+                "elapsed 0 600000".to_owned()
+            }),
+            _ => None,
         };
         if let Some(l) = line {
+            if rok {
+                out.push_str("restarting_ok ");
+            }
             out.push_str(&l);
             out.push('\n');
         }

@@ -17,6 +17,28 @@
 //! - a simple_one_for_one restart never returns `ignore` (an OTP 25 bug,
 //!   docs/otp/oracle.md#oracle-otp25).
 //!
+//! Language v2 (oracle README, "Language version 2"), each with a small
+//! probability: `init=ignore`, `period=0` and `name=` on supervisors;
+//! `missing_id=true`, a `duplicate=true` line, `start_delay=300`, `name=`
+//! and `unlink=true` on workers; start modes `ok_info` and `bad` (start,
+//! plan, `start_child`); `missing_id=true` and `name=` in `start_child`;
+//! ops `whereis`, `mark`, `elapsed` and `restarting_ok <op>`. Around what
+//! the language rejects or what would not be deterministic on OTP:
+//!
+//! - names come from a pool of three (`n0`..`n2`), so names clash
+//!   (`already_started`); `whereis` only names one the scenario uses;
+//! - with registered names or `unlink=true` anywhere, supervisors are never
+//!   killed (an orphan would hold its name while its restarted copy starts;
+//!   an orphaned unlinked probe never dies); unlinked probes are never
+//!   crashed, killed or signalled (exit 2);
+//! - `start_delay` counts as a delay (long periods only);
+//! - `elapsed` comes after a `mark`; its bounds always hold
+//!   (`elapsed 0 2000` when nothing waits, `elapsed 0 600000` otherwise),
+//!   as the oracle's real time cannot be predicted to the ms;
+//! - `restarting_ok` only in scenarios where no restart can fail (a fast
+//!   failing restart loop races with the settle's calls on OTP; oracle
+//!   README 1.10); elsewhere the op is generated without it.
+//!
 //! Shrinking removes ops and children and lowers the numbers, which maps to
 //! simpler options.
 

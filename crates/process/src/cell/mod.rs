@@ -136,7 +136,7 @@ impl ProcessCell {
     /// Puts the cell in the process table (invariant 1).
     pub(crate) fn publish(self: &Arc<Self>) {
         #[cfg(feature = "metrics")]
-        crate::metrics::spawned();
+        crate::metrics::counts::spawned();
         table::insert(self);
     }
 
@@ -414,7 +414,7 @@ impl ProcessCell {
             monitoring,
         } = exiting;
         #[cfg(feature = "metrics")]
-        crate::metrics::exited(&reason);
+        crate::metrics::counts::exited(&reason);
         for peer in links.take() {
             peer.signal_exit(self.pid, reason.clone(), SignalKind::Link);
         }

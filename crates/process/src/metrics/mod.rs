@@ -33,11 +33,10 @@ pub const MAILBOX_DEPTH_MAX: &str = "arbor_mailbox_depth_max";
 /// Gauge: messages waiting in all mailboxes together when sampled.
 pub const MAILBOX_DEPTH_TOTAL: &str = "arbor_mailbox_depth_total";
 
-mod counts;
+pub(crate) mod counts;
 
 use counts::{EXITS, SPAWNED};
 pub use counts::{REASON_CLASSES, reason_class};
-pub(crate) use counts::{exited, spawned};
 
 /// Hands the process metrics to the recorder in force for this thread:
 /// the spawn and exit totals (as absolute counter values), the number of

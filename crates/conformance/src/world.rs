@@ -105,12 +105,7 @@ impl World {
     pub(crate) fn child_spec(&self, c: &ChildDecl) -> ChildSpec {
         let w = self.clone();
         let id = c.id.clone();
-        // missing_id=true: arbor's form of a spec without an id.
-        let spec_id = if c.missing_id {
-            String::new()
-        } else {
-            c.id.clone()
-        };
+        let spec_id = spec_id(c);
         let spec = match c.kind {
             Kind::Worker => {
                 let opts = c.probe.clone();
@@ -138,13 +133,8 @@ impl World {
     fn template(&self, c: &ChildDecl) -> ChildTemplate<Extra> {
         let w = self.clone();
         let id = c.id.clone();
-        // missing_id=true: arbor's form of a spec without an id (OTP checks
-        // the template like any spec).
-        let spec_id = if c.missing_id {
-            String::new()
-        } else {
-            c.id.clone()
-        };
+        // OTP checks the template's id like any spec's.
+        let spec_id = spec_id(c);
         let template = match c.kind {
             Kind::Worker => {
                 let opts = c.probe.clone();
@@ -389,5 +379,15 @@ impl Keys {
             spec = significant(spec, b);
         }
         spec
+    }
+}
+
+/// The id a `child` line's spec gets: its id, or the empty id that is
+/// arbor's form of a spec without one (`missing_id=true`).
+fn spec_id(c: &ChildDecl) -> String {
+    if c.missing_id {
+        String::new()
+    } else {
+        c.id.clone()
     }
 }

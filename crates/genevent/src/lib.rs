@@ -79,4 +79,4 @@ pub use named::EventManagerName;
 pub use owner::{AddOpts, Owner};
 pub use payload::Payload;
 pub use reason::{HandlerError, HandlerExit, RemoveReason};
-pub use stream::{EventStream, StreamError, StreamOpts};
+pub use stream::{Ack, AckedEventStream, Delivery, EventStream, StreamError, StreamOpts};

@@ -93,7 +93,7 @@ impl StreamOpts {
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// let mgr = EventManager::<u32>::start().await.unwrap();
     /// let opts = StreamOpts::default().notify_bound(2);
-    /// let mut events = mgr.acked_stream(opts).await.unwrap();
+    /// let events = mgr.acked_stream(opts).await.unwrap();
     /// for n in 1..=5 {
     ///     mgr.notify(n);
     /// }

@@ -349,8 +349,11 @@ async fn parked_consumer_woken_by_drop() {
     let consumer = tokio::spawn(async move { next_seen(&mut s).await });
     tokio::task::yield_now().await;
     assert!(!consumer.is_finished());
+    let t0 = tokio::time::Instant::now();
     mgr.notify(1);
     assert_eq!(consumer.await.unwrap(), Some(Ok(Seen::Lagged(1))));
+    // Woken by the drop itself, not by `next`'s safety timeout.
+    assert_eq!(t0.elapsed(), Duration::ZERO);
 }
 
 /// Drops before the end are reported before it: a stop ends the stream

@@ -185,15 +185,26 @@ async fn bounded_acked_stream_accounts_for_every_event() {
         let syncs = (SENDERS * PER / 10) as usize;
         let notifies = (SENDERS * PER) as u64 - syncs as u64;
         assert_eq!(t1.synced.len(), syncs, "round {round}");
-        assert_eq!(t1.notified.len() as u64 + t1.lagged, notifies, "round {round}");
+        assert_eq!(
+            t1.notified.len() as u64 + t1.lagged,
+            notifies,
+            "round {round}"
+        );
         assert_eq!(dropped1, t1.lagged, "round {round}");
-        assert_eq!((t2.synced.len(), t2.notified.len()), (syncs, notifies as usize));
+        assert_eq!(
+            (t2.synced.len(), t2.notified.len()),
+            (syncs, notifies as usize)
+        );
         assert_eq!((t2.lagged, dropped2), (0, 0));
         for t in [&t1, &t2] {
             let mut all: Vec<u32> = t.notified.iter().chain(&t.synced).copied().collect();
             all.sort_unstable();
             all.dedup();
-            assert_eq!(all.len(), t.notified.len() + t.synced.len(), "no duplicates");
+            assert_eq!(
+                all.len(),
+                t.notified.len() + t.synced.len(),
+                "no duplicates"
+            );
             for s in 0..SENDERS {
                 let per: Vec<_> = t.order.iter().filter(|e| *e / 10_000 == s).collect();
                 assert!(per.windows(2).all(|w| w[0] < w[1]), "sender {s} order");

@@ -251,7 +251,10 @@ impl<E: Clone + Send + 'static> EventManagerRef<E> {
                 bound: bound.clone(),
                 lagging: false,
             };
-            match self.add_slot(id.clone(), Box::new(subscription), None).await {
+            match self
+                .add_slot(id.clone(), Box::new(subscription), None)
+                .await
+            {
                 Ok(()) => break (id, rx),
                 Err(AddError::AlreadyPresent(_)) => continue,
                 Err(AddError::Manager(e)) => return Err(e),

@@ -61,9 +61,10 @@ impl<E: Send + 'static> Receiver<E> {
                 Poll::Ready(self.gone())
             }
             Poll::Pending => {
-                if let Some(bound) = self.bound.clone()
+                if let Some(bound) = &self.bound
                     && bound.lagging(cx.waker())
                 {
+                    let bound = Arc::clone(bound);
                     // Bound invariant 2: under the lock, an empty channel
                     // means the drops came after everything received.
                     let lag = bound.lag();

@@ -142,7 +142,8 @@ impl<E: Clone + Send + 'static> EventManagerRef<E> {
     ///
     /// The subscription is a handler `{EventStream,N}` owned by the stream:
     /// dropping the stream removes it. `notify` only enqueues to the
-    /// consumer (unbounded); `sync_notify` returns once the consumer has
+    /// consumer (unbounded unless [`StreamOpts::notify_bound`]);
+    /// `sync_notify` returns once the consumer has
     /// taken the event and asked for the next one (or dropped the stream).
     /// A normal `stop` (or `remove_handler` on the stream's id) ends the
     /// stream; a killed manager ends it with

@@ -51,7 +51,6 @@ mod links;
 pub(crate) mod names;
 mod table;
 
-pub(crate) use info::CellInfo;
 pub(crate) use names::{register_cell, whereis_cell};
 #[cfg(feature = "metrics")]
 pub(crate) use table::snapshot;
@@ -450,7 +449,8 @@ impl ProcessCell {
     }
 
     /// Messages waiting in the open mailbox (0 for one never opened or
-    /// closed), for the sampled mailbox depth and `process_info`.
+    /// closed), for the sampled mailbox depth.
+    #[cfg(feature = "metrics")]
     pub(crate) fn mailbox_depth(&self) -> usize {
         // The queue's lock under the cell's, as a system message's push.
         self.state.lock().mailbox.depth()

@@ -167,13 +167,6 @@ async fn kill(
             format!("malformed JSON (expected {{\"pid\": \"<0.N>\", \"reason\": optional string}}): {e}"),
         )
     })?;
-    let pid = parse_pid(&req.pid)?;
-    if !app.hub.in_trees(pid) {
-        return Err(ApiError(
-            StatusCode::NOT_FOUND,
-            format!("unknown pid {pid}: not a running process of an observed tree"),
-        ));
-    }
     let reason = match req.reason.as_deref() {
         None | Some("kill") => ExitReason::Kill,
         Some("shutdown") => ExitReason::Shutdown,
@@ -186,6 +179,13 @@ async fn kill(
         }
         Some(other) => ExitReason::custom(other.to_string()),
     };
+    let pid = parse_pid(&req.pid)?;
+    if !app.hub.in_trees(pid) {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("unknown pid {pid}: not a running process of an observed tree"),
+        ));
+    }
     tracing::warn!(target: "arbor::observer", %pid, %reason, "exit signal sent from the observer");
     let sent = reason.to_string();
     exit(pid, reason);

@@ -39,6 +39,7 @@ pub(crate) struct App {
 pub(crate) fn router(app: App) -> Router {
     Router::new()
         .route("/", get(page))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/api/trees", get(trees))
         .route("/api/timeline", get(timeline))
         .route("/api/stats", get(stats))

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arbor_process::{ExitReason, Pid, process_count, process_info, wait_exit};
+
 use arbor_supervisor::SupervisorRef;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -193,13 +194,16 @@ impl Sampler {
         self.hub.record(&self.trees[w.tree].label, vec![change]);
     }
 
-    /// Invariant 2: the old pid's exit goes in before its restart.
+    /// Invariant 2: the old pid's exit goes in before its restart. Its
+    /// watcher has the reason (a pid no longer in the process table would
+    /// only give `noproc` to a new `wait_exit`), so wait for its report.
     async fn await_exit(&mut self, old: Pid) {
-        if !self.watched.contains_key(&old) {
-            return;
-        }
-        if let Ok(reason) = tokio::time::timeout(EXIT_GRACE, wait_exit(old)).await {
-            self.exited(old, &reason);
+        let deadline = tokio::time::Instant::now() + EXIT_GRACE;
+        while self.watched.contains_key(&old) {
+            match tokio::time::timeout_at(deadline, self.exits_rx.recv()).await {
+                Ok(Some((pid, reason))) => self.exited(pid, &reason),
+                Ok(None) | Err(_) => return,
+            }
         }
     }
 

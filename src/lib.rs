@@ -8,7 +8,9 @@
 //!   rest_for_one, simple_one_for_one);
 //! - [`genevent`]: event managers with handlers and event streams;
 //! - `testkit` (feature `testkit`): probes, crash generators and the
-//!   reference model, to property-test your own trees.
+//!   reference model, to property-test your own trees;
+//! - `observer` (feature `observer`): a live web page of your supervision
+//!   trees, their restarts and a timeline (docs/observer.md).
 //!
 //! `use arbor::prelude::*` brings what everyday code needs. A counter
 //! server with a call and a cast:
@@ -97,6 +99,8 @@ pub use arbor_process as process;
 /// their own.
 #[cfg(feature = "metrics")]
 pub use arbor_process::metrics;
+#[cfg(feature = "observer")]
+pub use arbor_observer as observer;
 pub use arbor_supervisor as supervisor;
 #[cfg(feature = "testkit")]
 pub use arbor_testkit as testkit;

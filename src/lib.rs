@@ -93,14 +93,14 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub use arbor_genevent as genevent;
+#[cfg(feature = "observer")]
+pub use arbor_observer as observer;
 pub use arbor_process as process;
 /// Process metrics and the sampler of the `metrics` feature
 /// (docs/metrics.md); the supervisor and event manager emit theirs on
 /// their own.
 #[cfg(feature = "metrics")]
 pub use arbor_process::metrics;
-#[cfg(feature = "observer")]
-pub use arbor_observer as observer;
 pub use arbor_supervisor as supervisor;
 #[cfg(feature = "testkit")]
 pub use arbor_testkit as testkit;

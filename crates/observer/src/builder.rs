@@ -9,12 +9,12 @@ use arbor_supervisor::SupervisorRef;
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio_util::sync::CancellationToken;
 
+use crate::ServeError;
 use crate::events::{EventSource, Named};
 use crate::handle::ObserverHandle;
 use crate::http::{App, router};
 use crate::hub::Hub;
 use crate::sampler::{Sampler, Tree};
-use crate::ServeError;
 
 /// The entry point: `Observer::builder()`.
 #[derive(Debug)]
@@ -50,7 +50,10 @@ pub struct ObserverBuilder {
 impl std::fmt::Debug for ObserverBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ObserverBuilder")
-            .field("trees", &self.trees.iter().map(|t| &t.label).collect::<Vec<_>>())
+            .field(
+                "trees",
+                &self.trees.iter().map(|t| &t.label).collect::<Vec<_>>(),
+            )
             .field("event_managers", &self.sources.len())
             .field("sample_every", &self.sample_every)
             .field("allow_kill", &self.allow_kill)

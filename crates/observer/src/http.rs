@@ -61,10 +61,7 @@ impl IntoResponse for ApiError {
 }
 
 async fn page() -> impl IntoResponse {
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        Html(PAGE),
-    )
+    ([(header::CACHE_CONTROL, "no-store")], Html(PAGE))
 }
 
 async fn not_found() -> ApiError {
@@ -165,7 +162,9 @@ async fn kill(
     let req: KillRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError(
             StatusCode::BAD_REQUEST,
-            format!("malformed JSON (expected {{\"pid\": \"<0.N>\", \"reason\": optional string}}): {e}"),
+            format!(
+                "malformed JSON (expected {{\"pid\": \"<0.N>\", \"reason\": optional string}}): {e}"
+            ),
         )
     })?;
     let reason = match req.reason.as_deref() {
@@ -190,7 +189,9 @@ async fn kill(
     tracing::warn!(target: "arbor::observer", %pid, %reason, "exit signal sent from the observer");
     let sent = reason.to_string();
     exit(pid, reason);
-    Ok(axum::Json(json!({ "pid": pid.to_string(), "reason": sent })))
+    Ok(axum::Json(
+        json!({ "pid": pid.to_string(), "reason": sent }),
+    ))
 }
 
 async fn events(State(app): State<App>) -> impl IntoResponse {

@@ -173,8 +173,7 @@ impl Hub {
                     if c.kind == EventKind::Restart {
                         st.restarts_total += 1;
                     }
-                    if let (EventKind::Exit, Some(pid), Some(reason)) = (c.kind, c.pid, &c.reason)
-                    {
+                    if let (EventKind::Exit, Some(pid), Some(reason)) = (c.kind, c.pid, &c.reason) {
                         remember_pid(&mut st, pid, tree, &c.key, &c.id);
                         if let Some(r) = st.pids.get_mut(&pid) {
                             r.exit_reason = Some(reason.clone());

@@ -9,4 +9,3 @@ pub(crate) fn opt_pid<S: Serializer>(pid: &Option<Pid>, s: S) -> Result<S::Ok, S
         None => s.serialize_none(),
     }
 }
-

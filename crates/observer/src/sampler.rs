@@ -220,7 +220,11 @@ impl Sampler {
         {
             self.history.pop_front();
         }
-        let (t0, r0, e0) = self.history.front().copied().unwrap_or((now, restarts, events));
+        let (t0, r0, e0) = self
+            .history
+            .front()
+            .copied()
+            .unwrap_or((now, restarts, events));
         let secs = now.duration_since(t0).as_secs_f64();
         let rate = |d: u64| if secs > 0.0 { d as f64 / secs } else { 0.0 };
         self.hub.add_point(Point {

@@ -54,7 +54,11 @@ async fn trees_endpoint_shows_each_process_with_pid_state_restart_type_and_windo
     assert_eq!(root["pid"], sup.pid().to_string());
     assert_eq!(root["strategy"], "one_for_one");
     assert_eq!(
-        (&root["restarts_in_window"], &root["intensity"], &root["period_ms"]),
+        (
+            &root["restarts_in_window"],
+            &root["intensity"],
+            &root["period_ms"]
+        ),
         (&Value::from(0), &Value::from(5), &Value::from(5000))
     );
     let a = child(&trees, "a");
@@ -78,7 +82,13 @@ async fn trees_endpoint_shows_each_process_with_pid_state_restart_type_and_windo
         kinds,
         [("start", "demo"), ("start", "demo/b"), ("start", "demo/a")]
     );
-    assert_eq!(get(addr, "/api/timeline?since=2").await.json()["events"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        get(addr, "/api/timeline?since=2").await.json()["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     let page = get(addr, "/").await;
     assert_eq!(page.status, 200);
@@ -97,9 +107,18 @@ async fn kill_is_forbidden_unless_the_application_enables_it() {
         .await
         .unwrap();
     let a = sup.which_child("a").await.unwrap().state.pid().unwrap();
-    let reply = post(obs.local_addr(), "/api/kill", &format!(r#"{{"pid":"{a}"}}"#)).await;
+    let reply = post(
+        obs.local_addr(),
+        "/api/kill",
+        &format!(r#"{{"pid":"{a}"}}"#),
+    )
+    .await;
     assert_eq!(reply.status, 403);
-    assert!(reply.json()["error"].as_str().unwrap().contains("disabled"), "{}", reply.body);
+    assert!(
+        reply.json()["error"].as_str().unwrap().contains("disabled"),
+        "{}",
+        reply.body
+    );
     assert!(arbor_process::is_alive(a));
     obs.stop().await;
     sup.stop().await.unwrap();
@@ -129,7 +148,10 @@ async fn killed_child_shows_its_exit_then_its_restart_with_the_new_pid() {
 
     // No periodic sample for an hour: the exit itself woke the sampler.
     let exit = feed.until(|e| e["kind"] == "exit").await;
-    assert_eq!((exit["key"].as_str(), exit["pid"].as_str()), (Some("demo/a"), Some(a.to_string().as_str())));
+    assert_eq!(
+        (exit["key"].as_str(), exit["pid"].as_str()),
+        (Some("demo/a"), Some(a.to_string().as_str()))
+    );
     assert_eq!(exit["reason"], "killed");
     let restart = feed.until(|e| e["kind"] == "restart").await;
     assert!(restart["seq"].as_u64() > exit["seq"].as_u64(), "exit first");
@@ -142,16 +164,31 @@ async fn killed_child_shows_its_exit_then_its_restart_with_the_new_pid() {
     assert_eq!(pid_of(child(&trees, "a")), new);
     assert_eq!(trees["trees"][0]["root"]["restarts_in_window"], 1);
     let detail = get(addr, &format!("/api/process/{}", a.id())).await.json();
-    assert_eq!((detail["alive"].as_bool(), detail["exit_reason"].as_str()), (Some(false), Some("killed")));
-    let detail = get(addr, &format!("/api/process/{}", new.id())).await.json();
+    assert_eq!(
+        (detail["alive"].as_bool(), detail["exit_reason"].as_str()),
+        (Some(false), Some("killed"))
+    );
+    let detail = get(addr, &format!("/api/process/{}", new.id()))
+        .await
+        .json();
     assert_eq!(detail["last_exit_reason"], "killed");
     assert_eq!(detail["links"], serde_json::json!([sup.pid().to_string()]));
-    assert_eq!(get(addr, "/api/stats").await.json()["totals"]["restarts"], 1);
+    assert_eq!(
+        get(addr, "/api/stats").await.json()["totals"]["restarts"],
+        1
+    );
 
     // A custom reason is sent as it is.
-    let reply = post(addr, "/api/kill", &format!(r#"{{"pid":"{new}","reason":"boom"}}"#)).await;
+    let reply = post(
+        addr,
+        "/api/kill",
+        &format!(r#"{{"pid":"{new}","reason":"boom"}}"#),
+    )
+    .await;
     assert_eq!(reply.status, 200);
-    let exit = feed.until(|e| e["kind"] == "exit" && e["pid"] == new.to_string()).await;
+    let exit = feed
+        .until(|e| e["kind"] == "exit" && e["pid"] == new.to_string())
+        .await;
     assert_eq!(exit["reason"], "boom");
 
     obs.stop().await;
@@ -169,30 +206,89 @@ async fn bad_requests_get_a_4xx_with_a_reason() {
         .unwrap();
     let addr = obs.local_addr();
     let cases: Vec<(&str, &str, Vec<u8>, u16, &str)> = vec![
-        ("GET", "/api/process/999999999", vec![], 404, "unknown pid <0.999999999>"),
-        ("GET", "/api/process/%3C0.999999999%3E", vec![], 404, "unknown pid"),
+        (
+            "GET",
+            "/api/process/999999999",
+            vec![],
+            404,
+            "unknown pid <0.999999999>",
+        ),
+        (
+            "GET",
+            "/api/process/%3C0.999999999%3E",
+            vec![],
+            404,
+            "unknown pid",
+        ),
         ("GET", "/api/process/nope", vec![], 400, "not a pid"),
         ("GET", "/api/timeline?since=x", vec![], 400, "since"),
         ("GET", "/api/nothing", vec![], 404, "no such endpoint"),
-        ("POST", "/api/kill", br#"{"pid":"<0.999999999>"}"#.to_vec(), 404, "not a running process of an observed tree"),
-        ("POST", "/api/kill", br#"{"pid":"x"}"#.to_vec(), 400, "not a pid"),
-        ("POST", "/api/kill", b"{not json".to_vec(), 400, "malformed JSON"),
-        ("POST", "/api/kill", br#"{"pid":"<0.1>","extra":1}"#.to_vec(), 400, "unknown field"),
-        ("POST", "/api/kill", br#"{"pid":"<0.1>","reason":""}"#.to_vec(), 400, "empty exit reason"),
-        ("POST", "/api/kill", vec![b' '; arbor_observer::MAX_BODY + 1], 413, "length limit"),
+        (
+            "POST",
+            "/api/kill",
+            br#"{"pid":"<0.999999999>"}"#.to_vec(),
+            404,
+            "not a running process of an observed tree",
+        ),
+        (
+            "POST",
+            "/api/kill",
+            br#"{"pid":"x"}"#.to_vec(),
+            400,
+            "not a pid",
+        ),
+        (
+            "POST",
+            "/api/kill",
+            b"{not json".to_vec(),
+            400,
+            "malformed JSON",
+        ),
+        (
+            "POST",
+            "/api/kill",
+            br#"{"pid":"<0.1>","extra":1}"#.to_vec(),
+            400,
+            "unknown field",
+        ),
+        (
+            "POST",
+            "/api/kill",
+            br#"{"pid":"<0.1>","reason":""}"#.to_vec(),
+            400,
+            "empty exit reason",
+        ),
+        (
+            "POST",
+            "/api/kill",
+            vec![b' '; arbor_observer::MAX_BODY + 1],
+            413,
+            "length limit",
+        ),
     ];
     for (method, path, body, status, reason) in cases {
         let reply = request(addr, method, path, &body).await;
         assert_eq!(reply.status, status, "{method} {path}: {}", reply.body);
-        let error = reply.json()["error"].as_str().unwrap_or_default().to_string();
-        assert!(error.contains(reason), "{method} {path}: {error:?} lacks {reason:?}");
+        let error = reply.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            error.contains(reason),
+            "{method} {path}: {error:?} lacks {reason:?}"
+        );
     }
     // A process outside the trees is shown but cannot be killed.
     let outsider = Agent::start(|| 0u32).await.unwrap();
     let reply = get(addr, &format!("/api/process/{}", outsider.pid().id())).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["tree"], Value::Null);
-    let reply = post(addr, "/api/kill", &format!(r#"{{"pid":"{}"}}"#, outsider.pid())).await;
+    let reply = post(
+        addr,
+        "/api/kill",
+        &format!(r#"{{"pid":"{}"}}"#, outsider.pid()),
+    )
+    .await;
     assert_eq!(reply.status, 404);
     assert!(outsider.is_alive());
     outsider.stop().await.unwrap();
@@ -235,7 +331,11 @@ async fn event_managers_named_to_the_observer_are_counted_per_second() {
         .await
         .unwrap();
     let handlers = mgr.which_handlers().await.unwrap();
-    assert_eq!(handlers.len(), 1, "the counting handler is installed: {handlers:?}");
+    assert_eq!(
+        handlers.len(),
+        1,
+        "the counting handler is installed: {handlers:?}"
+    );
     for n in 0..10 {
         mgr.sync_notify(n).await.unwrap();
     }
@@ -248,7 +348,10 @@ async fn event_managers_named_to_the_observer_are_counted_per_second() {
         }
     }
     obs.stop().await;
-    assert!(mgr.which_handlers().await.unwrap().is_empty(), "removed on stop");
+    assert!(
+        mgr.which_handlers().await.unwrap().is_empty(),
+        "removed on stop"
+    );
     mgr.stop().await.unwrap();
     sup.stop().await.unwrap();
 }
@@ -282,6 +385,9 @@ async fn stop_ends_open_feeds_and_leaves_no_task_behind() {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     assert_eq!(metrics.num_alive_tasks(), tasks, "no task left");
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "listener closed");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "listener closed"
+    );
     sup.stop().await.unwrap();
 }

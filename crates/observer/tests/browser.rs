@@ -21,7 +21,11 @@ use arbor_todo::{TodoApp, TodoEvent, TreeNames};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-const CHROMIUM: &[&str] = &["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"];
+const CHROMIUM: &[&str] = &[
+    "/usr/bin/chromium",
+    "/usr/bin/chromium-browser",
+    "/usr/bin/google-chrome",
+];
 const CHROMEDRIVER: &[&str] = &["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"];
 
 fn find(candidates: &[&str]) -> Option<PathBuf> {
@@ -34,7 +38,8 @@ fn browser() -> Option<(PathBuf, PathBuf)> {
     match (find(CHROMIUM), find(CHROMEDRIVER)) {
         (Some(c), Some(d)) => Some((c, d)),
         _ => {
-            let msg = "chromium and/or chromedriver not found (apt-get install chromium chromium-driver)";
+            let msg =
+                "chromium and/or chromedriver not found (apt-get install chromium chromium-driver)";
             if std::env::var("ARBOR_REQUIRE_SERVICES").as_deref() == Ok("1") {
                 panic!("ARBOR_REQUIRE_SERVICES=1 and {msg}");
             }
@@ -68,8 +73,15 @@ impl Drop for TempDir {
 }
 
 async fn start_driver(chromedriver: &Path) -> Driver {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let profile = std::env::temp_dir().join(format!("arbor-observer-chromium-{}-{port}", std::process::id()));
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let profile = std::env::temp_dir().join(format!(
+        "arbor-observer-chromium-{}-{port}",
+        std::process::id()
+    ));
     std::fs::create_dir_all(&profile).unwrap();
     let child = Command::new(chromedriver)
         .arg(format!("--port={port}"))
@@ -77,10 +89,20 @@ async fn start_driver(chromedriver: &Path) -> Driver {
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver starts");
-    let driver = Driver { child, port, _profile: TempDir(profile) };
+    let driver = Driver {
+        child,
+        port,
+        _profile: TempDir(profile),
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(Instant::now() < deadline, "chromedriver did not listen on {port} within 10 s");
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not listen on {port} within 10 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     driver
@@ -101,7 +123,9 @@ async fn connect(driver: &Driver, chromium: &Path) -> Client {
         },
         "goog:loggingPrefs": { "browser": "ALL" },
     });
-    let serde_json::Value::Object(caps) = caps else { unreachable!() };
+    let serde_json::Value::Object(caps) = caps else {
+        unreachable!()
+    };
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{}", driver.port))
@@ -115,11 +139,18 @@ async fn connect(driver: &Driver, chromium: &Path) -> Client {
 struct BrowserLog;
 
 impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
         base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
     }
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(json!({"type": "browser"}).to_string()))
+        (
+            http::Method::POST,
+            Some(json!({"type": "browser"}).to_string()),
+        )
     }
 }
 
@@ -134,7 +165,10 @@ async fn console_errors(client: &Client) -> Vec<String> {
 }
 
 fn screenshots() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap().join("observer-screenshots");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .unwrap()
+        .join("observer-screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -169,11 +203,19 @@ async fn text(client: &Client, css: &str) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_shows_the_todo_tree_and_a_restart_within_two_seconds() {
-    let Some((chromium, chromedriver)) = browser() else { return };
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
     let names = TreeNames::prefixed("browser_rs_");
     let app = TodoApp::start(names.clone()).await.unwrap();
     app.create("shopping").unwrap();
-    app.lookup("shopping").await.unwrap().unwrap().put("milk").await.unwrap();
+    app.lookup("shopping")
+        .await
+        .unwrap()
+        .unwrap()
+        .put("milk")
+        .await
+        .unwrap();
     let observer = Observer::builder()
         .tree("todo", app.root().unwrap())
         .event_manager::<TodoEvent>(names.event_manager.clone())
@@ -194,26 +236,50 @@ async fn page_shows_the_todo_tree_and_a_restart_within_two_seconds() {
     .await;
     println!("tree shown after {took:?}");
     assert_eq!(shown, manager);
-    for key in ["todo", "todo/event_manager", "todo/inner", "todo/inner/list_sup"] {
+    for key in [
+        "todo",
+        "todo/event_manager",
+        "todo/inner",
+        "todo/inner/list_sup",
+    ] {
         let css = format!("tr.node[data-key='{key}']");
-        assert!(client.find(Locator::Css(&css)).await.is_ok(), "{key} is shown");
+        assert!(
+            client.find(Locator::Css(&css)).await.is_ok(),
+            "{key} is shown"
+        );
     }
     within(Duration::from_secs(2), "the feed is live", || async {
         text(&client, "#conn").await.filter(|t| t == "live")
     })
     .await;
-    let root_window = text(&client, "tr.node[data-key='todo'] td:last-child").await.unwrap();
-    assert!(root_window.contains("0 / "), "restarts against the limit: {root_window:?}");
+    let root_window = text(&client, "tr.node[data-key='todo'] td:last-child")
+        .await
+        .unwrap();
+    assert!(
+        root_window.contains("0 / "),
+        "restarts against the limit: {root_window:?}"
+    );
     screenshot(&client, "1-tree.png").await;
 
     // 2. Clicking a process shows its links, monitors and mailbox.
-    client.find(Locator::Css("tr.node[data-key='todo/inner/todo_manager']")).await.unwrap().click().await.unwrap();
+    client
+        .find(Locator::Css("tr.node[data-key='todo/inner/todo_manager']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let (detail, _) = within(Duration::from_secs(2), "the process detail", || async {
-        text(&client, "#detail").await.filter(|t| t.contains("mailbox length"))
+        text(&client, "#detail")
+            .await
+            .filter(|t| t.contains("mailbox length"))
     })
     .await;
     let inner = app.inner().unwrap().pid().to_string();
-    assert!(detail.contains(&inner), "the manager is linked to the inner supervisor: {detail}");
+    assert!(
+        detail.contains(&inner),
+        "the manager is linked to the inner supervisor: {detail}"
+    );
     assert!(detail.contains("monitors"), "{detail}");
     screenshot(&client, "2-detail.png").await;
 
@@ -221,30 +287,47 @@ async fn page_shows_the_todo_tree_and_a_restart_within_two_seconds() {
     let addr = observer.local_addr();
     let reply = support::post(addr, "/api/kill", &format!(r#"{{"pid":"{manager}"}}"#)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let (new_pid, took) = within(Duration::from_secs(2), "the restart on the page", || async {
-        let pid = text(&client, row).await?;
-        let restarts = text(&client, "#events").await?;
-        (pid != manager && pid != "–" && restarts.contains(&format!("was {manager}")))
-            .then_some(pid)
-    })
+    let (new_pid, took) = within(
+        Duration::from_secs(2),
+        "the restart on the page",
+        || async {
+            let pid = text(&client, row).await?;
+            let restarts = text(&client, "#events").await?;
+            (pid != manager && pid != "–" && restarts.contains(&format!("was {manager}")))
+                .then_some(pid)
+        },
+    )
     .await;
     println!("restart shown {took:?} after the kill (limit 2 s)");
     let timeline = text(&client, "#events").await.unwrap();
-    assert!(timeline.contains(&format!("{manager} reason killed")), "{timeline}");
+    assert!(
+        timeline.contains(&format!("{manager} reason killed")),
+        "{timeline}"
+    );
     assert_eq!(new_pid, app.manager().unwrap().pid().to_string());
     // The detail follows the selected child to its new pid.
-    let (detail, _) = within(Duration::from_secs(2), "the detail of the new pid", || async {
-        let t = text(&client, "#detail").await?;
-        let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
-        t.contains(&format!("pid {new_pid}")).then_some(t)
-    })
+    let (detail, _) = within(
+        Duration::from_secs(2),
+        "the detail of the new pid",
+        || async {
+            let t = text(&client, "#detail").await?;
+            let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+            t.contains(&format!("pid {new_pid}")).then_some(t)
+        },
+    )
     .await;
-    assert!(detail.contains("last exit of this child killed"), "{detail}");
+    assert!(
+        detail.contains("last exit of this child killed"),
+        "{detail}"
+    );
     screenshot(&client, "3-restarted.png").await;
 
     let errors = console_errors(&client).await;
     assert!(errors.is_empty(), "console errors: {errors:#?}");
-    let _: Value = client.execute("return document.title", vec![]).await.unwrap();
+    let _: Value = client
+        .execute("return document.title", vec![])
+        .await
+        .unwrap();
     client.close().await.unwrap();
     drop(driver);
     observer.stop().await;

@@ -108,6 +108,7 @@ impl MonitorRef {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -122,7 +123,17 @@ mod tests {
     fn pid_parses_from_its_text_only() {
         let p = Pid::fresh();
         assert_eq!(p.to_string().parse::<Pid>(), Ok(p));
-        for bad in ["", "<0.>", "<0.-1>", "<1.2>", "<0.2", "0.2>", "42", "<0.2x>", "<0.99999999999999999999999>"] {
+        for bad in [
+            "",
+            "<0.>",
+            "<0.-1>",
+            "<1.2>",
+            "<0.2",
+            "0.2>",
+            "42",
+            "<0.2x>",
+            "<0.99999999999999999999999>",
+        ] {
             let err = bad.parse::<Pid>().unwrap_err();
             assert!(err.to_string().contains("expected <0.N>"), "{bad}: {err}");
         }

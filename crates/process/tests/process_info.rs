@@ -48,7 +48,10 @@ async fn process_info_reports_links_monitors_name_and_queue() {
     );
     // The scope exited: its link and monitors are gone.
     let info = process_info(t).unwrap();
-    assert!(info.links.is_empty() && info.monitored_by.is_empty(), "{info:?}");
+    assert!(
+        info.links.is_empty() && info.monitored_by.is_empty(),
+        "{info:?}"
+    );
 
     register("process_info_target", t).unwrap();
     for n in 0..3 {

@@ -27,7 +27,10 @@ async fn tree_snapshot_lists_every_node_with_strategy_restart_type_and_restarts(
     let tree = root.tree().await.unwrap();
     assert_eq!(tree.name.as_deref(), Some("tree_rs_root"));
     assert_eq!(tree.restarts_in_window, Some(1));
-    assert_eq!((tree.intensity, tree.period), (Some(5), Some(Duration::from_secs(5))));
+    assert_eq!(
+        (tree.intensity, tree.period),
+        (Some(5), Some(Duration::from_secs(5)))
+    );
     let ids: Vec<_> = tree
         .children
         .iter()
@@ -38,7 +41,11 @@ async fn tree_snapshot_lists_every_node_with_strategy_restart_type_and_restarts(
     assert_eq!(inner.strategy, Some(Strategy::RestForOne));
     assert_eq!(inner.restarts_in_window, Some(0));
     assert_eq!(inner.intensity, Some(5));
-    assert_eq!(tree.find("x").unwrap().intensity, None, "a worker has no window");
+    assert_eq!(
+        tree.find("x").unwrap().intensity,
+        None,
+        "a worker has no window"
+    );
     assert_eq!(tree.find("y").unwrap().restart, Some(Restart::Transient));
     assert!(matches!(
         tree.find("x").unwrap().state,

@@ -32,7 +32,10 @@ pub(crate) async fn request(addr: SocketAddr, method: &str, path: &str, body: &[
     let text = String::from_utf8_lossy(&raw).to_string();
     let status = text[9..12].parse().unwrap();
     let (headers, rest) = text.split_once("\r\n\r\n").unwrap();
-    let body = if headers.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if headers
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(rest)
     } else {
         rest.to_string()
@@ -69,7 +72,9 @@ pub(crate) struct Feed {
 impl Feed {
     pub(crate) async fn open(addr: SocketAddr) -> Feed {
         let mut s = TcpStream::connect(addr).await.unwrap();
-        let head = format!("GET /api/events HTTP/1.1\r\nhost: {addr}\r\naccept: text/event-stream\r\n\r\n");
+        let head = format!(
+            "GET /api/events HTTP/1.1\r\nhost: {addr}\r\naccept: text/event-stream\r\n\r\n"
+        );
         s.write_all(head.as_bytes()).await.unwrap();
         let mut lines = BufReader::new(s).lines();
         // Status line and headers.
@@ -98,7 +103,10 @@ impl Feed {
     }
 
     /// Reads timeline entries until `want` matches one; returns it.
-    pub(crate) async fn until(&mut self, want: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    pub(crate) async fn until(
+        &mut self,
+        want: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
         loop {
             let (event, data) = self.next().await.expect("feed ended");
             let events = match event.as_str() {

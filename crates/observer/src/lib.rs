@@ -4,7 +4,7 @@
 //! against its intensity; a timeline of starts, exits and restarts; small
 //! live graphs; and, on click, a process's links, monitors and mailbox.
 //!
-//! ```no_run
+//! ```
 //! use arbor_observer::Observer;
 //! use arbor_process::{Agent, Process};
 //! use arbor_supervisor::{ChildSpec, Supervisor};
@@ -16,10 +16,9 @@
 //!     .await?;
 //! let observer = Observer::builder()
 //!     .tree("counters", sup.clone())
-//!     .serve("127.0.0.1:4041")
+//!     .serve("127.0.0.1:0") // a fixed port in an application: 127.0.0.1:4041
 //!     .await?;
 //! println!("open {}", observer.url());
-//! tokio::signal::ctrl_c().await?;
 //! observer.stop().await;
 //! sup.stop().await?;
 //! # Ok(()) }

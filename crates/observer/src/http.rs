@@ -8,6 +8,9 @@
 //!    then only kills a process of an observed tree.
 //! 3. Request bodies over [`MAX_BODY`] bytes are refused (413) before they
 //!    are read in full.
+//! 4. A kill request must say `content-type: application/json` (else 415):
+//!    a page of another site cannot send one without a CORS preflight,
+//!    which the observer does not grant.
 
 use std::sync::Arc;
 
@@ -16,7 +19,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -150,12 +153,29 @@ struct KillRequest {
 
 async fn kill(
     State(app): State<App>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<axum::Json<Value>, ApiError> {
     if !app.hub.kill_enabled {
         return Err(ApiError(
             StatusCode::FORBIDDEN,
             "the kill endpoint is disabled (the application did not call allow_kill())".into(),
+        ));
+    }
+    // Invariant 4: a page of another site can send a form or text/plain
+    // without asking first, but not application/json.
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        });
+    if !json {
+        return Err(ApiError(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the kill request must be sent with content-type: application/json".into(),
         ));
     }
     let body = body.map_err(|e| ApiError(e.status(), e.body_text()))?;

@@ -20,7 +20,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arbor_process::{ExitReason, Pid, process_count, process_info, wait_exit};
+use arbor_process::{CallError, ExitReason, Pid, process_count, process_info, wait_exit};
 
 use arbor_supervisor::SupervisorRef;
 use tokio::sync::mpsc;
@@ -45,6 +45,8 @@ pub(crate) struct Tree {
     pub(crate) label: String,
     pub(crate) sup: SupervisorRef,
     slots: Slots,
+    /// The last answer, shown again while the tree is too busy to answer.
+    last: Option<NodeView>,
 }
 
 impl Tree {
@@ -53,6 +55,7 @@ impl Tree {
             label,
             sup: sup.with_timeout(SNAPSHOT_TIMEOUT),
             slots: Slots::default(),
+            last: None,
         }
     }
 }
@@ -126,8 +129,11 @@ impl Sampler {
         }
         let mut views = Vec::with_capacity(self.trees.len());
         for t in 0..self.trees.len() {
-            let root = match self.trees[t].sup.tree().await {
-                Ok(node) => {
+            // The whole snapshot is bounded: the root's handle has a
+            // timeout, the nested supervisors' requests (by pid) do not.
+            let snapshot = tokio::time::timeout(SNAPSHOT_TIMEOUT, self.trees[t].sup.tree()).await;
+            let root = match snapshot {
+                Ok(Ok(node)) => {
                     let label = self.trees[t].label.clone();
                     let name_of = |pid: Pid| {
                         process_info(pid)
@@ -136,7 +142,15 @@ impl Sampler {
                     };
                     Some(NodeView::of(&node, None, &label, &name_of))
                 }
-                Err(_) => None,
+                // Busy, not gone: show the last answer, report no change.
+                Ok(Err(CallError::Timeout)) | Err(_) => {
+                    views.push(TreeView {
+                        label: self.trees[t].label.clone(),
+                        root: self.trees[t].last.clone(),
+                    });
+                    continue;
+                }
+                Ok(Err(_)) => None,
             };
             let changes = self.trees[t].slots.diff(root.as_ref());
             for change in &changes {
@@ -150,6 +164,7 @@ impl Sampler {
                     self.watch(t, pid, node);
                 }
             }
+            self.trees[t].last.clone_from(&root);
             views.push(TreeView {
                 label: self.trees[t].label.clone(),
                 root,

@@ -278,6 +278,20 @@ async fn bad_requests_get_a_4xx_with_a_reason() {
             "{method} {path}: {error:?} lacks {reason:?}"
         );
     }
+    // Only JSON: a cross-site form (text/plain, no preflight) cannot kill.
+    let a = sup.which_child("a").await.unwrap().state.pid().unwrap();
+    let body = format!(r#"{{"pid":"{a}"}}"#);
+    for ct in ["text/plain", "application/x-www-form-urlencoded", ""] {
+        let reply = support::request_typed(addr, "POST", "/api/kill", ct, body.as_bytes()).await;
+        assert_eq!(reply.status, 415, "{ct:?}: {}", reply.body);
+        assert!(
+            reply.json()["error"]
+                .as_str()
+                .unwrap()
+                .contains("application/json")
+        );
+    }
+    assert!(arbor_process::is_alive(a));
     // A process outside the trees is shown but cannot be killed.
     let outsider = Agent::start(|| 0u32).await.unwrap();
     let reply = get(addr, &format!("/api/process/{}", outsider.pid().id())).await;
@@ -389,5 +403,103 @@ async fn stop_ends_open_feeds_and_leaves_no_task_behind() {
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "listener closed"
     );
+    sup.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_vanished_page_is_forgotten_and_blocks_nothing() {
+    let sup = two_workers().await;
+    let obs = Observer::builder()
+        .tree("demo", sup.clone())
+        .allow_kill()
+        .client_buffer(2)
+        .sample_every(Duration::from_millis(10))
+        .serve("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = obs.local_addr();
+    let mut gone = Feed::open(addr).await;
+    assert_eq!(gone.next().await.unwrap().0, "hello");
+    let mut watcher = Feed::open(addr).await;
+    drop(gone);
+    // Crashes go on being observed while the vanished page's stream is
+    // dropped (the server notices on its next write).
+    for _ in 0..3 {
+        let a = sup.which_child("a").await.unwrap().state.pid().unwrap();
+        assert_eq!(
+            post(addr, "/api/kill", &format!(r#"{{"pid":"{a}"}}"#))
+                .await
+                .status,
+            200
+        );
+        watcher
+            .until(|e| e["kind"] == "restart" && e["old_pid"] == a.to_string())
+            .await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let clients = get(addr, "/api/stats").await.json()["totals"]["clients"].clone();
+        if clients == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "clients: {clients}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    obs.stop().await;
+    sup.stop().await.unwrap();
+}
+
+/// A supervisor busy in a start function cannot answer its snapshot: the
+/// page keeps its last view (not "not running") and the timeline gets no
+/// invented exits or starts.
+#[tokio::test]
+async fn a_busy_tree_keeps_its_last_view_and_reports_no_change() {
+    use std::sync::{Arc, Mutex};
+    use tokio::sync::oneshot;
+    let sup = two_workers().await;
+    let obs = Observer::builder()
+        .tree("demo", sup.clone())
+        .sample_every(Duration::from_millis(20))
+        .serve("127.0.0.1:0")
+        .await
+        .unwrap();
+    let addr = obs.local_addr();
+    let (entered_tx, entered) = oneshot::channel::<()>();
+    let (open, gate) = oneshot::channel::<()>();
+    let hooks = Arc::new(Mutex::new(Some((entered_tx, gate))));
+    let spec = ChildSpec::worker_with("slow", hooks, |hooks| async move {
+        let taken = hooks.lock().unwrap().take();
+        if let Some((entered, gate)) = taken {
+            let _ = entered.send(());
+            let _ = gate.await;
+        }
+        Agent::start_link(|| 0u32).await
+    });
+    let s = sup.clone();
+    let starting = tokio::spawn(async move { s.start_child(spec).await });
+    entered.await.unwrap();
+    let busy_since = std::time::Instant::now();
+    let mut feed = Feed::open(addr).await;
+    // Points keep coming while the tree is busy; wait until a snapshot
+    // request has timed out (1 s) and a later sample was taken.
+    while busy_since.elapsed() < Duration::from_millis(1300) {
+        let (event, _) = feed.next().await.unwrap();
+        assert_ne!(event, "timeline", "no change is reported while busy");
+    }
+    let trees = get(addr, "/api/trees").await.json();
+    assert_eq!(child(&trees, "a")["state"], "running", "{trees}");
+    assert_eq!(
+        get(addr, "/api/timeline").await.json()["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    open.send(()).unwrap();
+    starting.await.unwrap().unwrap();
+    let started = feed.until(|e| e["kind"] == "start").await;
+    assert_eq!(started["key"], "demo/slow");
+    println!("busy for {:?}", busy_since.elapsed());
+    obs.stop().await;
     sup.stop().await.unwrap();
 }

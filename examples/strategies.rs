@@ -1,6 +1,8 @@
 //! Restart-strategy experiments: why the guide's chapter 5 nests its tree.
 //!
-//! Run with `cargo run --example strategies`.
+//! Run with `cargo run --example strategies`; to watch it, with
+//! `cargo run --example strategies -- --observe 127.0.0.1:4041` and open
+//! the page it prints (docs/observer.md).
 //!
 //! The same four crashes — kill a todo list, kill the todo manager, kill
 //! the event manager, kill the list supervisor — hit four trees built from
@@ -27,11 +29,20 @@
 //! The flat trees get intensity 10 (the nested tree keeps `TodoApp`'s 3 in
 //! 5 s) so that the tables show the scope of each restart, not an
 //! escalation. Set `RUST_LOG=arbor=info` to see the supervisor reports.
+//!
+//! With `--observe ADDR` the four trees run side by side instead of one
+//! after the other, all registered with the observer page served on
+//! `ADDR`: each crash hits the four trees at once, then the example waits
+//! a few seconds (`--pause SECS`, default 4) so a reader can see on the
+//! page what restarted where, and the timeline records each exit and
+//! restart. After the tables it keeps the trees and the page running (the
+//! kill button enabled) until ctrl-c.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use arbor::genevent::{Forwarder, HandlerId};
+use arbor::observer::Observer;
 use arbor::process::Process;
 use arbor::process::{ExitReason, Pid, is_alive, kill, wait_exit};
 use arbor::supervisor::{Strategy, SupFlags, Supervisor};
@@ -269,7 +280,9 @@ async fn run_step(
     Ok(out)
 }
 
-async fn run_tree(shape: Shape, prefix: &str) -> (String, Vec<Outcome>) {
+/// Starts the tree of `shape` under names with `prefix`; exits the example
+/// if it cannot.
+async fn start_tree(shape: Shape, prefix: &str) -> (TodoApp, String) {
     let names = TreeNames::prefixed(prefix);
     let started = match shape {
         Shape::Flat(strategy) => flat_tree(strategy, &names)
@@ -284,25 +297,90 @@ async fn run_tree(shape: Shape, prefix: &str) -> (String, Vec<Outcome>) {
     }
     let app = TodoApp::client(names);
     let tree = app.tree().await.map(|t| t.to_string()).unwrap_or_default();
+    (app, tree)
+}
+
+async fn step_or_exit(
+    shape: Shape,
+    app: &TodoApp,
+    crash: Crash,
+    tx: &mpsc::UnboundedSender<TodoEvent>,
+) -> Outcome {
+    match run_step(app, crash, tx).await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{} / {}: {e}", shape.label(), crash.label());
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn stop_tree(shape: Shape, app: &TodoApp) {
+    if let Err(e) = app.stop().await {
+        eprintln!("{}: stop failed: {e}", shape.label());
+        std::process::exit(1);
+    }
+}
+
+async fn run_tree(shape: Shape, prefix: &str) -> (String, Vec<Outcome>) {
+    let (app, tree) = start_tree(shape, prefix).await;
     // The receiver stays alive until the tree stopped: a Forwarder whose
     // receiver is gone removes itself, which would read as "lost".
     let (tx, rx) = mpsc::unbounded_channel();
     let mut outcomes = Vec::new();
     for crash in STEPS {
-        match run_step(&app, crash, &tx).await {
-            Ok(o) => outcomes.push(o),
-            Err(e) => {
-                eprintln!("{} / {}: {e}", shape.label(), crash.label());
-                std::process::exit(1);
-            }
-        }
+        outcomes.push(step_or_exit(shape, &app, crash, &tx).await);
     }
-    if let Err(e) = app.stop().await {
-        eprintln!("{}: stop failed: {e}", shape.label());
-        std::process::exit(1);
-    }
+    stop_tree(shape, &app).await;
     drop(rx);
     (tree, outcomes)
+}
+
+/// `--observe ADDR`: the four trees at once, each step hitting all four,
+/// watched on the observer page; the trees run on until ctrl-c.
+async fn observe(shapes: &[Shape], addr: &str, pause: Duration) -> Vec<Vec<Outcome>> {
+    let mut trees = Vec::new();
+    let mut observer = Observer::builder().allow_kill();
+    for (i, shape) in shapes.iter().enumerate() {
+        let prefix = format!("strategies{i}_");
+        let (app, tree) = start_tree(*shape, &prefix).await;
+        println!("{}:\n{tree}", shape.label());
+        let root = app.root().unwrap_or_else(|e| {
+            eprintln!("{}: {e}", shape.label());
+            std::process::exit(1)
+        });
+        observer = observer
+            .tree(shape.label(), root)
+            .event_manager::<TodoEvent>(app.names().event_manager.clone());
+        trees.push((*shape, app, mpsc::unbounded_channel::<TodoEvent>()));
+    }
+    let observer = match observer.serve(addr).await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("observer: {e}");
+            std::process::exit(1);
+        }
+    };
+    println!("observer page: {}", observer.url());
+    println!("the first crash in {} s", pause.as_secs());
+    tokio::time::sleep(pause).await;
+    let mut results = vec![Vec::new(); trees.len()];
+    for crash in STEPS {
+        println!("{} (all four trees)", crash.label());
+        for (outcomes, (shape, app, (tx, _))) in results.iter_mut().zip(&trees) {
+            outcomes.push(step_or_exit(*shape, app, crash, tx).await);
+        }
+        // Pacing for a reader watching the page, not synchronisation.
+        tokio::time::sleep(pause).await;
+    }
+    print_tables(shapes, &results);
+    println!("\nthe trees and the page keep running (kill button enabled); ctrl-c to stop");
+    let _ = tokio::signal::ctrl_c().await;
+    observer.stop().await;
+    for (shape, app, _) in &trees {
+        stop_tree(*shape, app).await;
+    }
+    results
 }
 
 /// Prints rows = steps, columns = trees.
@@ -359,13 +437,33 @@ async fn main() {
         Shape::Flat(Strategy::RestForOne),
         Shape::Nested,
     ];
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (observe_at, pause) = match args.as_slice() {
+        [] => (None, 4),
+        [flag, addr] if flag == "--observe" => (Some(addr.clone()), 4),
+        [flag, addr, p, secs] if flag == "--observe" && p == "--pause" => {
+            (Some(addr.clone()), secs.parse().unwrap_or(4))
+        }
+        _ => {
+            eprintln!("usage: cargo run --example strategies [-- --observe ADDR [--pause SECS]]");
+            std::process::exit(2);
+        }
+    };
+    if let Some(addr) = observe_at {
+        observe(&shapes, &addr, Duration::from_secs(pause)).await;
+        return;
+    }
     let mut results = Vec::new();
     for (i, shape) in shapes.iter().enumerate() {
         let (tree, outcomes) = run_tree(*shape, &format!("strategies{i}_")).await;
         println!("{}:\n{tree}", shape.label());
         results.push(outcomes);
     }
+    print_tables(&shapes, &results);
+}
 
+/// The four tables: restarts, the Forwarder, the lists, the probe.
+fn print_tables(shapes: &[Shape], results: &[Vec<Outcome>]) {
     let columns: Vec<&str> = shapes.iter().map(|s| s.label()).collect();
     let rows = |f: &dyn Fn(&Outcome) -> String| -> Vec<(&str, Vec<String>)> {
         STEPS

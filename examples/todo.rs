@@ -5,6 +5,7 @@
 //! cargo run --example todo                 # the guided tour (a few seconds, exits 0)
 //! RUST_LOG=debug cargo run --example todo  # the same with every report
 //! cargo run --example todo -- --serve 127.0.0.1:4040   # the todo service over TCP, until ctrl-c
+//! cargo run --example todo -- --serve 127.0.0.1:4040 --observe 127.0.0.1:4041   # and the observer page
 //! ```
 //!
 //! The tour starts the nested tree of the guide's chapter 5, prints it,
@@ -18,11 +19,14 @@
 //!
 //! With `--serve ADDR` it starts the same tree and a [`TodoServer`] on
 //! `ADDR` instead (try `nc 127.0.0.1 4040`, then `CREATE shopping`), and
-//! shuts both down cleanly on ctrl-c.
+//! shuts both down cleanly on ctrl-c. With `--observe ADDR2` as well, the
+//! observer page (docs/observer.md) serves both trees on `ADDR2`, its kill
+//! button enabled: open it, kill a process, watch the tree heal.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use arbor::observer::Observer;
 use arbor::process::Process;
 use arbor::process::{ExitReason, Pid, exit, kill, process_count, wait_exit};
 use arbor_todo::{TodoApp, TodoEvent, TodoServer, TreeNames};
@@ -47,9 +51,12 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let run = match args.as_slice() {
         [] => tour().await,
-        [flag, addr] if flag == "--serve" => serve(addr).await,
+        [flag, addr] if flag == "--serve" => serve(addr, None).await,
+        [flag, addr, flag2, observe] if flag == "--serve" && flag2 == "--observe" => {
+            serve(addr, Some(observe)).await
+        }
         _ => {
-            eprintln!("usage: cargo run --example todo [-- --serve ADDR]");
+            eprintln!("usage: cargo run --example todo [-- --serve ADDR [--observe ADDR]]");
             return ExitCode::from(2);
         }
     };
@@ -192,10 +199,24 @@ async fn tour() -> Result<(), Error> {
     Ok(())
 }
 
-/// `--serve ADDR`: the todo tree and its TCP server, until ctrl-c.
-async fn serve(addr: &str) -> Result<(), Error> {
-    let app = TodoApp::start(TreeNames::default()).await?;
+/// `--serve ADDR [--observe ADDR2]`: the todo tree and its TCP server
+/// (and the observer page), until ctrl-c.
+async fn serve(addr: &str, observe: Option<&str>) -> Result<(), Error> {
+    let names = TreeNames::default();
+    let app = TodoApp::start(names.clone()).await?;
     let server = TodoServer::bind(&app, addr).await?;
+    let observer = match observe {
+        Some(at) => Some(
+            Observer::builder()
+                .tree("todo", app.root()?)
+                .tree("todo_server", server.supervisor().clone())
+                .event_manager::<TodoEvent>(names.event_manager.clone())
+                .allow_kill()
+                .serve(at)
+                .await?,
+        ),
+        None => None,
+    };
     let at = server.local_addr();
     println!();
     println!(
@@ -222,9 +243,16 @@ async fn serve(addr: &str) -> Result<(), Error> {
         println!("   {line}");
     }
     println!();
+    if let Some(observer) = &observer {
+        println!("observer page: {} (kill button enabled)", observer.url());
+        println!();
+    }
     println!("ctrl-c to stop");
     tokio::signal::ctrl_c().await?;
     println!();
+    if let Some(observer) = observer {
+        observer.stop().await;
+    }
     server.shutdown().await;
     app.stop().await?;
     println!("stopped the server, then the todo tree");

@@ -8,7 +8,9 @@
 //!   rest_for_one, simple_one_for_one);
 //! - [`genevent`]: event managers with handlers and event streams;
 //! - `testkit` (feature `testkit`): probes, crash generators and the
-//!   reference model, to property-test your own trees.
+//!   reference model, to property-test your own trees;
+//! - `observer` (feature `observer`): a live web page of your supervision
+//!   trees, their restarts and a timeline (docs/observer.md).
 //!
 //! `use arbor::prelude::*` brings what everyday code needs. A counter
 //! server with a call and a cast:
@@ -91,6 +93,8 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub use arbor_genevent as genevent;
+#[cfg(feature = "observer")]
+pub use arbor_observer as observer;
 pub use arbor_process as process;
 /// Process metrics and the sampler of the `metrics` feature
 /// (docs/metrics.md); the supervisor and event manager emit theirs on

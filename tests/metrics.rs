@@ -121,6 +121,89 @@ fn three_crashes_of_a_permanent_child_are_three_restarts() {
     });
 }
 
+/// A restart that fails is retried, and each retry is one more restart
+/// in the intensity window: the counter counts what the window counts.
+#[test]
+fn retried_restarts_are_counted_as_the_intensity_window_counts_them() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    with_recorder(|snap| async move {
+        let starts = Arc::new(AtomicUsize::new(0));
+        let n = starts.clone();
+        // Starts 1 and 4 succeed; the restarts 2 and 3 fail.
+        let spec = ChildSpec::worker_with("flaky", n, |n| async move {
+            match n.fetch_add(1, Ordering::SeqCst) {
+                1 | 2 => Err(arbor::process::StartError::Init(ExitReason::custom("no"))),
+                _ => Worker.start_link().await,
+            }
+        });
+        let sup = Supervisor::one_for_one()
+            .intensity(10)
+            .child(spec)
+            .start_opts(StartOpts::new().name("metrics_retry_sup"))
+            .await
+            .unwrap();
+        let pid = child_pid(&sup).await;
+        kill(pid);
+        wait_exit(pid).await;
+        // Each retry is queued behind this call's predecessor: ask until
+        // the child runs again.
+        let again = loop {
+            let children = sup.which_children().await.unwrap();
+            if let Some(p) = children[0].state.pid() {
+                break p;
+            }
+        };
+        assert_ne!(again, pid);
+        assert_eq!(starts.load(Ordering::SeqCst), 4);
+        let window = sup.tree().await.unwrap().restarts_in_window.unwrap();
+        assert_eq!(window, 3, "one exit and two failed restarts");
+        let c = counters(&snap);
+        let labels = [("supervisor", "metrics_retry_sup"), ("child", "flaky")];
+        assert_eq!(counter(&c, "arbor_supervisor_restarts_total", &labels), 3);
+        sup.stop().await.unwrap();
+    });
+}
+
+/// Every metric of docs/metrics.md reaches the recorder with a description
+/// (a Prometheus scrape's `# HELP` line).
+#[test]
+fn every_metric_is_described_to_the_recorder() {
+    with_recorder(|snap| async move {
+        let sup = Supervisor::one_for_one()
+            .child(worker_spec())
+            .start()
+            .await
+            .unwrap();
+        let mgr = EventManager::<u64>::start().await.unwrap();
+        mgr.sync_notify(1).await.unwrap();
+        arbor::metrics::sample();
+        let described: Vec<String> = snap
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(_, _, desc, _)| desc.as_ref().is_some_and(|d| !d.is_empty()))
+            .map(|(ck, _, _, _)| ck.key().name().to_owned())
+            .collect();
+        for name in [
+            "arbor_processes_spawned_total",
+            "arbor_process_exits_total",
+            "arbor_processes_alive",
+            "arbor_mailbox_depth_max",
+            "arbor_mailbox_depth_total",
+            "arbor_supervisor_escalations_total",
+            "arbor_events_sync_notified_total",
+        ] {
+            assert!(
+                described.iter().any(|n| n == name),
+                "{name} has no description: {described:?}"
+            );
+        }
+        mgr.stop().await.unwrap();
+        sup.stop().await.unwrap();
+    });
+}
+
 #[test]
 fn too_many_restarts_is_one_escalation_of_an_anonymous_supervisor() {
     with_recorder(|snap| async move {

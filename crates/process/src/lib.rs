@@ -35,7 +35,8 @@
 //! - What a process can do to itself (`pid`, `trap_exit`, `link`,
 //!   `monitor`, ...): the trait [`Myself`], on [`Ctx`] and [`ServerCtx`].
 //! - Signals by pid: [`exit`], [`kill`], [`is_alive`], [`wait_exit`];
-//!   names: [`register`], [`whereis`].
+//!   names: [`register`], [`whereis`]; a live process's links, monitors
+//!   and mailbox length: [`process_info`].
 //!
 //! # Guarantees
 //!
@@ -91,6 +92,7 @@ pub mod metrics;
 mod myself;
 mod name;
 mod pid;
+mod process_info;
 mod process_ref;
 mod queue;
 mod registry;
@@ -113,7 +115,8 @@ pub use handle::{Process, ProcessHandle, ProcessWrapper};
 pub use id_hash::{IdBuildHasher, IdHasher};
 pub use myself::Myself;
 pub use name::Name;
-pub use pid::{MonitorRef, Pid};
+pub use pid::{MonitorRef, ParsePidError, Pid};
+pub use process_info::{ProcessInfo, process_info};
 pub use process_ref::ProcessRef;
 pub use registry::{register, registered, unregister, whereis};
 pub use scope::scope;

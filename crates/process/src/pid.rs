@@ -39,6 +39,51 @@ impl fmt::Display for Pid {
     }
 }
 
+/// A pid's text is not a pid: the error of parsing one (`"<0.42>"` is the
+/// only form read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsePidError(String);
+
+impl fmt::Display for ParsePidError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "not a pid (expected <0.N>): {:?}", self.0)
+    }
+}
+
+impl std::error::Error for ParsePidError {}
+
+/// Reads a pid as it is printed, `<0.42>`: what tools that show pids
+/// (an observer page, a log) hand back. The pid need not be alive, nor
+/// ever have been: operations on it report "no process".
+///
+/// ```
+/// use arbor_process::Pid;
+/// let pid: Pid = "<0.42>".parse().unwrap();
+/// assert_eq!(pid.id(), 42);
+/// assert_eq!(pid.to_string(), "<0.42>");
+/// assert!("0.42".parse::<Pid>().is_err());
+/// ```
+///
+/// # Errors
+///
+/// [`ParsePidError`] for any other text.
+///
+/// # OTP
+///
+/// `erlang:list_to_pid/1` (local pids only).
+impl std::str::FromStr for Pid {
+    type Err = ParsePidError;
+
+    fn from_str(s: &str) -> Result<Pid, ParsePidError> {
+        s.strip_prefix("<0.")
+            .and_then(|rest| rest.strip_suffix('>'))
+            .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u64>().ok())
+            .map(Pid)
+            .ok_or_else(|| ParsePidError(s.chars().take(40).collect()))
+    }
+}
+
 impl fmt::Debug for Pid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
@@ -63,6 +108,7 @@ impl MonitorRef {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -71,6 +117,26 @@ mod tests {
         let p = Pid(42);
         assert_eq!(p.to_string(), "<0.42>");
         assert_eq!(format!("{p:?}"), "<0.42>");
+    }
+
+    #[test]
+    fn pid_parses_from_its_text_only() {
+        let p = Pid::fresh();
+        assert_eq!(p.to_string().parse::<Pid>(), Ok(p));
+        for bad in [
+            "",
+            "<0.>",
+            "<0.-1>",
+            "<1.2>",
+            "<0.2",
+            "0.2>",
+            "42",
+            "<0.2x>",
+            "<0.99999999999999999999999>",
+        ] {
+            let err = bad.parse::<Pid>().unwrap_err();
+            assert!(err.to_string().contains("expected <0.N>"), "{bad}: {err}");
+        }
     }
 
     #[test]

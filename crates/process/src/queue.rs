@@ -136,7 +136,6 @@ impl<T> Shared<T> {
 
     /// How many values wait in the shared part of the queue (not the batch
     /// the receiver already took): the sampled mailbox depth.
-    #[cfg(feature = "metrics")]
     pub(crate) fn queued(&self) -> usize {
         let st = self.0.lock();
         usize::from(st.one.is_some()) + st.queue.len()

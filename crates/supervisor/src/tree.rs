@@ -1,6 +1,7 @@
 //! A snapshot of a supervision tree, as text or JSON.
 
 use std::fmt;
+use std::time::Duration;
 
 use arbor_process::Pid;
 
@@ -37,6 +38,16 @@ pub struct TreeNode {
     pub strategy: Option<Strategy>,
     /// For supervisors: restarts counted in the current intensity window.
     pub restarts_in_window: Option<usize>,
+    /// For supervisors: the most restarts allowed within `period`; one
+    /// more and the supervisor gives up (its `SupFlags::intensity`).
+    pub intensity: Option<u32>,
+    /// For supervisors: the length of the intensity window (its
+    /// `SupFlags::period`); in JSON, `period_ms`, whole milliseconds.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "period_ms", serialize_with = "serialize_millis")
+    )]
+    pub period: Option<Duration>,
     /// For supervisors: children, newest first.
     pub children: Vec<TreeNode>,
 }
@@ -51,6 +62,8 @@ impl TreeNode {
             restart: None,
             strategy: Some(status.flags.strategy),
             restarts_in_window: Some(status.restarts_in_window),
+            intensity: Some(status.flags.intensity),
+            period: Some(status.flags.period),
             children,
         }
     }
@@ -69,6 +82,8 @@ impl TreeNode {
             restart: Some(restart),
             strategy: Some(status.flags.strategy),
             restarts_in_window: Some(status.restarts_in_window),
+            intensity: Some(status.flags.intensity),
+            period: Some(status.flags.period),
             children,
         }
     }
@@ -82,6 +97,8 @@ impl TreeNode {
             restart: Some(restart),
             strategy: None,
             restarts_in_window: None,
+            intensity: None,
+            period: None,
             children: Vec::new(),
         }
     }
@@ -136,6 +153,14 @@ impl TreeNode {
             child.write_children(f, &deeper)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(feature = "serde")]
+fn serialize_millis<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        None => s.serialize_none(),
     }
 }
 

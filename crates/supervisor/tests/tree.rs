@@ -27,6 +27,10 @@ async fn tree_snapshot_lists_every_node_with_strategy_restart_type_and_restarts(
     let tree = root.tree().await.unwrap();
     assert_eq!(tree.name.as_deref(), Some("tree_rs_root"));
     assert_eq!(tree.restarts_in_window, Some(1));
+    assert_eq!(
+        (tree.intensity, tree.period),
+        (Some(5), Some(Duration::from_secs(5)))
+    );
     let ids: Vec<_> = tree
         .children
         .iter()
@@ -36,6 +40,12 @@ async fn tree_snapshot_lists_every_node_with_strategy_restart_type_and_restarts(
     let inner = tree.find("inner").unwrap();
     assert_eq!(inner.strategy, Some(Strategy::RestForOne));
     assert_eq!(inner.restarts_in_window, Some(0));
+    assert_eq!(inner.intensity, Some(5));
+    assert_eq!(
+        tree.find("x").unwrap().intensity,
+        None,
+        "a worker has no window"
+    );
     assert_eq!(tree.find("y").unwrap().restart, Some(Restart::Transient));
     assert!(matches!(
         tree.find("x").unwrap().state,
@@ -113,6 +123,8 @@ async fn tree_json_has_the_documented_shape() {
             "restart": null,
             "strategy": "one_for_one",
             "restarts_in_window": 0,
+            "intensity": 1,
+            "period_ms": 5000,
             "children": [
                 {
                     "id": "b",
@@ -122,6 +134,8 @@ async fn tree_json_has_the_documented_shape() {
                     "restart": "transient",
                     "strategy": null,
                     "restarts_in_window": null,
+                    "intensity": null,
+                    "period_ms": null,
                     "children": [],
                 },
                 {
@@ -132,6 +146,8 @@ async fn tree_json_has_the_documented_shape() {
                     "restart": "permanent",
                     "strategy": null,
                     "restarts_in_window": null,
+                    "intensity": null,
+                    "period_ms": null,
                     "children": [],
                 },
             ],
@@ -149,6 +165,8 @@ async fn tree_json_has_the_documented_shape() {
         restart: Some(Restart::Temporary),
         strategy: Some(Strategy::SimpleOneForOne),
         restarts_in_window: Some(2),
+        intensity: Some(3),
+        period: Some(Duration::from_millis(1500)),
         children: Vec::new(),
     };
     assert_eq!(
@@ -156,7 +174,7 @@ async fn tree_json_has_the_documented_shape() {
         json!({
             "id": "r", "name": null, "state": "restarting", "child_type": "worker",
             "restart": "temporary", "strategy": "simple_one_for_one",
-            "restarts_in_window": 2, "children": [],
+            "restarts_in_window": 2, "intensity": 3, "period_ms": 1500, "children": [],
         })
     );
     let info = ChildInfo {

@@ -31,6 +31,7 @@ impl ManagerMetrics {
             Some(n) => SharedString::from_owned(n.to_owned()),
             None => SharedString::const_str("anonymous"),
         };
+        describe();
         ManagerMetrics {
             notified: metrics::counter!(EVENTS_NOTIFIED_TOTAL, "manager" => label.clone()),
             sync_notified: metrics::counter!(EVENTS_SYNC_NOTIFIED_TOTAL, "manager" => label.clone()),
@@ -44,4 +45,21 @@ impl ManagerMetrics {
             "manager" => self.label.clone(), "handler" => id.kind())
         .increment(1);
     }
+}
+
+/// Tells the recorder in force what the event manager metrics mean (the
+/// `# HELP` lines of a Prometheus scrape); once per manager start.
+fn describe() {
+    metrics::describe_counter!(
+        EVENTS_NOTIFIED_TOTAL,
+        "Events an event manager took by notify (asynchronous)."
+    );
+    metrics::describe_counter!(
+        EVENTS_SYNC_NOTIFIED_TOTAL,
+        "Events an event manager took by sync_notify."
+    );
+    metrics::describe_counter!(
+        HANDLER_CRASHES_TOTAL,
+        "Event handlers removed for a failure (an error or a panic in a callback)."
+    );
 }

@@ -75,6 +75,15 @@ impl Links {
         }
     }
 
+    /// The linked pids, in no particular order.
+    pub(crate) fn pids(&self) -> Vec<Pid> {
+        match self {
+            Links::Empty => Vec::new(),
+            Links::One(p, _) => vec![*p],
+            Links::Many(map) => map.keys().copied().collect(),
+        }
+    }
+
     /// Every linked peer, leaving the set empty.
     pub(crate) fn take(&mut self) -> impl Iterator<Item = Arc<ProcessCell>> + use<> {
         let (one, many) = match std::mem::take(self) {

@@ -46,6 +46,7 @@ use exit_waiters::ExitWaiters;
 use links::Links;
 
 mod exit_waiters;
+mod info;
 mod links;
 pub(crate) mod names;
 mod table;

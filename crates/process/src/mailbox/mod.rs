@@ -79,7 +79,6 @@ pub(crate) trait SysSink: Any + Send + Sync {
     /// Closes the queue and drops what is queued.
     fn close(&self);
     /// Messages waiting in the queue (`Shared::queued`), for sampling.
-    #[cfg(feature = "metrics")]
     fn depth(&self) -> usize;
 }
 
@@ -90,7 +89,6 @@ impl<M: Send + 'static> SysSink for Shared<Envelope<M>> {
     fn close(&self) {
         self.close_and_drain();
     }
-    #[cfg(feature = "metrics")]
     fn depth(&self) -> usize {
         self.queued()
     }
@@ -140,7 +138,6 @@ pub(crate) enum MailboxSlot {
 
 impl MailboxSlot {
     /// Messages waiting in the open queue; 0 when unborn or closed.
-    #[cfg(feature = "metrics")]
     pub(crate) fn depth(&self) -> usize {
         match self {
             MailboxSlot::Open(open) => open.sink.depth(),

@@ -45,6 +45,7 @@ pub use counts::{REASON_CLASSES, reason_class};
 /// Walks the process table: O(processes), each cell locked briefly. Never
 /// called by arbor on its own; see [`spawn_sampler`].
 pub fn sample() {
+    describe();
     metrics::counter!(PROCESSES_SPAWNED_TOTAL).absolute(SPAWNED.load(Ordering::Relaxed));
     for (class, count) in REASON_CLASSES.iter().zip(&EXITS) {
         metrics::counter!(PROCESS_EXITS_TOTAL, "reason_class" => *class)
@@ -60,6 +61,25 @@ pub fn sample() {
     metrics::gauge!(PROCESSES_ALIVE).set(cells.len() as f64);
     metrics::gauge!(MAILBOX_DEPTH_MAX).set(max as f64);
     metrics::gauge!(MAILBOX_DEPTH_TOTAL).set(total as f64);
+}
+
+/// Tells the recorder in force what the process metrics mean (the
+/// `# HELP` lines of a Prometheus scrape); [`sample`] does it each time.
+fn describe() {
+    metrics::describe_counter!(PROCESSES_SPAWNED_TOTAL, "Processes spawned.");
+    metrics::describe_counter!(
+        PROCESS_EXITS_TOTAL,
+        "Process exits, by class of exit reason."
+    );
+    metrics::describe_gauge!(PROCESSES_ALIVE, "Live processes when sampled.");
+    metrics::describe_gauge!(
+        MAILBOX_DEPTH_MAX,
+        "The deepest mailbox when sampled (messages waiting)."
+    );
+    metrics::describe_gauge!(
+        MAILBOX_DEPTH_TOTAL,
+        "Messages waiting in all mailboxes together when sampled."
+    );
 }
 
 /// A tokio task that calls [`sample`] every `period` until aborted (a

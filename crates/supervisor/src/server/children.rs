@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use arbor_process::{IdBuildHasher, Pid, Process, ProcessHandle};
 
 use super::message::Key;
+#[cfg(feature = "metrics")]
+use crate::ChildId;
 use crate::args::Args;
 use crate::backoff::{Backoff, BackoffState};
 use crate::{ChildSpec, ChildState, Strategy};
@@ -131,6 +133,17 @@ impl Children {
             next_order: 0,
         };
         (Children::Simple(simple), Vec::new())
+    }
+
+    /// The id a retry's restart is counted under: the static child's, or
+    /// the simple_one_for_one template's.
+    #[cfg(feature = "metrics")]
+    pub(super) fn metrics_id(&self, key: &Key) -> Option<ChildId> {
+        match (self, key) {
+            (Children::Static(_), Key::Static(id)) => Some(id.clone()),
+            (Children::Simple(s), Key::Dynamic(_)) => Some(s.template.id.clone()),
+            _ => None,
+        }
     }
 
     /// The child a retry is for, if it is still there.

@@ -32,6 +32,7 @@ impl SupMetrics {
             Some(n) => SharedString::from_shared(n.clone()),
             None => SharedString::const_str("anonymous"),
         };
+        describe();
         let escalations = metrics::counter!(ESCALATIONS_TOTAL, "supervisor" => label.clone());
         SupMetrics {
             label,
@@ -57,4 +58,17 @@ impl SupMetrics {
     pub(super) fn escalation(&self) {
         self.escalations.increment(1);
     }
+}
+
+/// Tells the recorder in force what the supervisor metrics mean (the
+/// `# HELP` lines of a Prometheus scrape); once per supervisor start.
+fn describe() {
+    metrics::describe_counter!(
+        RESTARTS_TOTAL,
+        "Child restarts (an exit restarted, or a failed restart retried), per supervisor and child id."
+    );
+    metrics::describe_counter!(
+        ESCALATIONS_TOTAL,
+        "Supervisors that exceeded their restart intensity and gave up."
+    );
 }

@@ -100,6 +100,11 @@ impl Server {
                 if let Some(flow) = self.intensity_check().await {
                     return flow;
                 }
+                // Counted as the intensity window counts it.
+                #[cfg(feature = "metrics")]
+                if let Some(id) = self.children.metrics_id(&key) {
+                    self.metrics.restart(&id);
+                }
             }
         }
         self.restart(key).await;

@@ -37,6 +37,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod diff;
+pub mod genevent;
 mod probe;
 mod reason;
 mod recorder;

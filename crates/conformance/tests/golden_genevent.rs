@@ -62,8 +62,16 @@ fn differs(name: &str, otp_only: &[&str], arbor_only: &[&str]) {
         panic!("{name} (arbor's trace): {diff}");
     }
     let otp = read(name, "trace");
-    assert_eq!(only_in(&otp, &actual), otp_only, "{name}: OTP's lines arbor does not print");
-    assert_eq!(only_in(&actual, &otp), arbor_only, "{name}: arbor's lines OTP does not print");
+    assert_eq!(
+        only_in(&otp, &actual),
+        otp_only,
+        "{name}: OTP's lines arbor does not print"
+    );
+    assert_eq!(
+        only_in(&actual, &otp),
+        arbor_only,
+        "{name}: arbor's lines OTP does not print"
+    );
 }
 
 macro_rules! golden {

@@ -28,8 +28,9 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 fn oracle_path() -> PathBuf {
     match std::env::var_os("ARBOR_GENEVENT_ORACLE") {
         Some(p) => PathBuf::from(p),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/genevent-oracle/oracle"),
+        None => {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/genevent-oracle/oracle")
+        }
     }
 }
 
@@ -98,7 +99,10 @@ fn arbor_matches_otp_on_generated_genevent_scenarios() {
              and the oracle at {} (ARBOR_GENEVENT_ORACLE)",
             path.display()
         );
-        assert!(std::env::var_os("ARBOR_REQUIRE_SERVICES").is_none_or(|v| v != "1"), "{why}");
+        assert!(
+            std::env::var_os("ARBOR_REQUIRE_SERVICES").is_none_or(|v| v != "1"),
+            "{why}"
+        );
         eprintln!("\n!!!!! {why} !!!!!\n");
         return;
     }

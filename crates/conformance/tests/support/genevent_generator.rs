@@ -59,16 +59,16 @@ pub(crate) struct Raw {
 }
 
 pub(crate) fn raw() -> impl Strategy<Value = Raw> {
-    let rule = (0u8..5, 0u8..5, 0u8..5, 0u8..8).prop_map(|(h, cb, pat, out)| RawRule {
-        h,
-        cb,
-        pat,
-        out,
+    let rule =
+        (0u8..5, 0u8..5, 0u8..5, 0u8..8).prop_map(|(h, cb, pat, out)| RawRule { h, cb, pat, out });
+    let op = (0u8..32, any::<u8>(), any::<u8>(), any::<u8>()).prop_map(|(kind, a, b, c)| RawOp {
+        kind,
+        a,
+        b,
+        c,
     });
-    let op = (0u8..32, any::<u8>(), any::<u8>(), any::<u8>())
-        .prop_map(|(kind, a, b, c)| RawOp { kind, a, b, c });
     (
-        prop::collection::vec(rule, 0..10),
+        prop::collection::vec(rule, 2..12),
         0u8..3,
         0u8..3,
         0u8..5,
@@ -182,7 +182,10 @@ pub(crate) fn render(raw: &Raw) -> String {
         let is_target = TARGETS.contains(&h);
         let line = match r.cb {
             0 => {
-                let pat = pick(&["add", "{swap,_}", "_", "{carry,_}", "{swap,{EXIT,_}}"], r.pat);
+                let pat = pick(
+                    &["add", "{swap,_}", "_", "{carry,_}", "{swap,{EXIT,_}}"],
+                    r.pat,
+                );
                 let out = pick(&["ok", "fail {error,no}", "crash boom", "exit bye"], r.out);
                 if is_target && out != "ok" {
                     target_init_fails = true;
@@ -190,9 +193,18 @@ pub(crate) fn render(raw: &Raw) -> String {
                 format!("on {h} init {pat} {out}")
             }
             1 | 2 => {
-                let (cb, pool) = if r.cb == 1 { ("event", &EVENTS[..]) } else { ("info", &INFOS[..]) };
-                let pat = pick(pool, r.pat);
+                let (cb, pool) = if r.cb == 1 {
+                    ("event", &EVENTS[..])
+                } else {
+                    ("info", &INFOS[..])
+                };
                 let swaps = if is_target { Vec::new() } else { target_of(h) };
+                // A source's swap outcomes are on `up`, so that they fire.
+                let pat = if matches!(r.out, 5 | 6) && !swaps.is_empty() {
+                    "up"
+                } else {
+                    pick(pool, r.pat)
+                };
                 let out = match r.out {
                     0 => "remove".to_owned(),
                     1 => "fail {bad,1}".to_owned(),
@@ -201,15 +213,23 @@ pub(crate) fn render(raw: &Raw) -> String {
                     4 => "selfcall".to_owned(),
                     5 | 6 if pat == "up" && !swaps.is_empty() => {
                         let t = swaps[usize::from(r.out) % swaps.len()];
-                        if r.out == 5 { format!("swap {t}") } else { format!("swap {t} {{carry,1}}") }
+                        if r.out == 5 {
+                            format!("swap {t}")
+                        } else {
+                            format!("swap {t} {{carry,1}}")
+                        }
                     }
                     _ => "ok".to_owned(),
                 };
                 format!("on {h} {cb} {pat} {out}")
             }
             3 => {
-                let pat = pick(&REQUESTS, r.pat);
                 let swaps = if is_target { Vec::new() } else { target_of(h) };
+                let pat = if r.out == 5 && !swaps.is_empty() {
+                    "up"
+                } else {
+                    pick(&REQUESTS, r.pat)
+                };
                 let out = match r.out {
                     0 => "remove bye".to_owned(),
                     1 => "fail {bad,2}".to_owned(),
@@ -248,11 +268,26 @@ pub(crate) fn render(raw: &Raw) -> String {
         let o = pick(&OWNERS, i);
         (!m.dead.contains(o) && (!may_own || o != TRAPPER)).then_some(o)
     };
-    for op in &raw.ops {
+    // Every scenario starts a manager first (its options from the first op).
+    let first = raw.ops.first().map_or(
+        RawOp {
+            kind: 0,
+            a: 1,
+            b: 1,
+            c: 0,
+        },
+        |o| RawOp {
+            kind: 0,
+            ..o.clone()
+        },
+    );
+    for op in std::iter::once(&first).chain(raw.ops.iter()) {
         let line = match op.kind {
             // start
             0..=1 => match m.mgr {
-                Mgr::Alive { named: true, .. } if op.a % 2 == 0 => Some("start named=true".to_owned()),
+                Mgr::Alive { named: true, .. } if op.a % 2 == 0 => {
+                    Some("start named=true".to_owned())
+                }
                 Mgr::Alive { .. } => None,
                 _ => {
                     let named = op.a % 3 == 0;
@@ -277,7 +312,11 @@ pub(crate) fn render(raw: &Raw) -> String {
                 Mgr::Alive { .. } => {
                     let with_reason = op.a % 2 == 0 && m.linked.is_empty();
                     m.manager_gone();
-                    Some(if with_reason { format!("stop {}", pick(&REASONS[..4], op.b)) } else { "stop".to_owned() })
+                    Some(if with_reason {
+                        format!("stop {}", pick(&REASONS[..4], op.b))
+                    } else {
+                        "stop".to_owned()
+                    })
                 }
             },
             // kill mgr, exit_signal mgr
@@ -285,9 +324,12 @@ pub(crate) fn render(raw: &Raw) -> String {
                 if !m.alive() {
                     None
                 } else {
-                    let Mgr::Alive { link, .. } = m.mgr else { unreachable!() };
+                    let Mgr::Alive { link, .. } = m.mgr else {
+                        unreachable!()
+                    };
                     let reason = pick(&REASONS, op.a);
-                    let from = live_owner(&m, op.b, false).filter(|o| op.c % 2 == 0 && !m.linked.contains(o));
+                    let from = live_owner(&m, op.b, false)
+                        .filter(|o| op.c % 2 == 0 && !m.linked.contains(o));
                     let stops = op.kind == 3 || reason == "kill" || (link && from.is_none());
                     if stops && !m.linked.is_empty() {
                         None
@@ -339,8 +381,10 @@ pub(crate) fn render(raw: &Raw) -> String {
                     None
                 } else {
                     let h = pick(&PLAIN, op.a);
-                    let owner = live_owner(&m, op.b, true).filter(|_| owners_allowed && op.c % 2 == 0);
-                    let ok = !m.alive() || (m.absent(h) && target_of(h).iter().all(|t| m.absent(t)));
+                    let owner =
+                        live_owner(&m, op.b, true).filter(|_| owners_allowed && op.c % 2 == 0);
+                    let ok =
+                        !m.alive() || (m.absent(h) && target_of(h).iter().all(|t| m.absent(t)));
                     if !ok {
                         None
                     } else {
@@ -378,9 +422,11 @@ pub(crate) fn render(raw: &Raw) -> String {
                 } else {
                     let h1 = pick(&all, op.a);
                     let h2 = pick(&PLAIN, op.b);
-                    let owner = live_owner(&m, op.c, true).filter(|_| owners_allowed && op.c % 2 == 0);
+                    let owner =
+                        live_owner(&m, op.c, true).filter(|_| owners_allowed && op.c % 2 == 0);
                     let old = m.maybe.remove(h1);
-                    let ok = !m.alive() || (m.absent(h2) && target_of(h2).iter().all(|t| m.absent(t)));
+                    let ok =
+                        !m.alive() || (m.absent(h2) && target_of(h2).iter().all(|t| m.absent(t)));
                     if !ok {
                         if let Some(o) = old {
                             m.maybe.insert(static_id(h1), o);

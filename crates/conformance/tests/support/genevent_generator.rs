@@ -382,7 +382,7 @@ pub(crate) fn render(raw: &Raw) -> String {
                 } else {
                     let h = pick(&PLAIN, op.a);
                     let owner =
-                        live_owner(&m, op.b, true).filter(|_| owners_allowed && op.c % 2 == 0);
+                        live_owner(&m, op.b, true).filter(|_| owners_allowed && op.c % 3 != 0);
                     let ok =
                         !m.alive() || (m.absent(h) && target_of(h).iter().all(|t| m.absent(t)));
                     if !ok {
@@ -423,7 +423,7 @@ pub(crate) fn render(raw: &Raw) -> String {
                     let h1 = pick(&all, op.a);
                     let h2 = pick(&PLAIN, op.b);
                     let owner =
-                        live_owner(&m, op.c, true).filter(|_| owners_allowed && op.c % 2 == 0);
+                        live_owner(&m, op.c, true).filter(|_| owners_allowed && op.c % 3 != 0);
                     let old = m.maybe.remove(h1);
                     let ok =
                         !m.alive() || (m.absent(h2) && target_of(h2).iter().all(|t| m.absent(t)));

@@ -1,5 +1,5 @@
-//! The gen_event oracle's language (`../shared/genevent-oracle`, README):
-//! run an event-manager scenario on arbor's event manager
+//! The gen_event oracle's language (docs/otp/genevent-oracle.md): run an
+//! event-manager scenario on arbor's event manager
 //! (`arbor_genevent`) through its public API and print the oracle's trace,
 //! byte for byte. `docs/conformance.md` says how to run it and lists where
 //! arbor differs from OTP 25.

@@ -1,7 +1,8 @@
-//! Owners (README 3.1): processes the scenario controls. An owner is the
-//! [`Owner`](arbor_genevent::Owner) of the handlers added or swapped in
-//! with `owner=`, sends exit signals on request, exits on `crash`, and
-//! reports every notice and (when it traps exits) every exit message.
+//! Owners (docs/otp/genevent-oracle.md#gev-execution): processes the scenario
+//! controls. An owner is the [`Owner`](arbor_genevent::Owner) of the handlers
+//! added or swapped in with `owner=`, sends exit signals on request, exits on
+//! `crash`, and reports every notice and (when it traps exits) every exit
+//! message.
 
 use std::sync::Arc;
 

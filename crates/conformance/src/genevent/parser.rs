@@ -1,6 +1,7 @@
-//! Parsing and validating a gen_event scenario (README 1). Every error
-//! text is the oracle's (`oracle.erl`, part 2), so a malformed scenario
-//! gets the same `line N: <what>` from both runners.
+//! Parsing and validating a gen_event scenario
+//! (docs/otp/genevent-oracle.md#gev-scenarios). Every error text is the
+//! oracle's, word for word, so a malformed scenario gets the same
+//! `line N: <what>` from both runners.
 
 use std::collections::BTreeMap;
 
@@ -41,8 +42,8 @@ const OP_USAGE: &[&str] = &[
 ///
 /// # Errors
 ///
-/// [`ParseError`] for anything the oracle rejects before running (README
-/// 1.5), with the oracle's message.
+/// [`ParseError`] for anything the oracle rejects before running
+/// (docs/otp/genevent-oracle.md#gev-rejected), with the oracle's message.
 pub fn parse(text: &str) -> Res<Scenario> {
     let mut p = Parser::default();
     for (i, raw) in text.split('\n').enumerate() {

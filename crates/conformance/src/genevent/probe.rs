@@ -1,6 +1,7 @@
 //! The scripted handler: one [`Probe`] per handler instance, following the
-//! scenario's rules (README 1.3) through arbor's public [`EventHandler`]
-//! trait. Every callback reports itself to the recorder before it acts.
+//! scenario's rules (docs/otp/genevent-oracle.md#gev-declarations) through
+//! arbor's public [`EventHandler`] trait. Every callback reports itself to the
+//! recorder before it acts.
 //!
 //! How the outcomes map onto arbor: `ok`/`remove`/`swap` are [`Step`]s;
 //! `fail V` and `exit T` return a [`HandlerError`] (carrying
@@ -118,8 +119,8 @@ impl Probe {
         let text = format!("{} {arg} -> {}", cb.name(), outcome.text());
         self.w.rec.hline(&self.subject, &text, pred);
         if let Some(ms) = rule.and_then(|r| r.delay) {
-            // A callback that takes this long, in real time: the only
-            // place a run uses real time (a call's timeout, README 3.3).
+            // The one place a run uses real time: a delay against a call's
+            // timeout (docs/otp/genevent-oracle.md#gev-execution).
             std::thread::sleep(std::time::Duration::from_millis(ms));
         }
         if let Some(e) = rule.and_then(|r| r.notify.clone()) {

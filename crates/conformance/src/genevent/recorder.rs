@@ -1,8 +1,8 @@
-//! The recorder: owns the trace (README 2, 3.1). Handler callbacks and
+//! The recorder: owns the trace (docs/otp/genevent-oracle.md#gev-trace). Handler callbacks and
 //! owners add their lines directly (they run on the runner's one thread,
 //! so lines are in the order things happened); deaths come from the
 //! recorder process's monitors. Each op's event lines are buffered and
-//! printed grouped and sorted when the op ends (README 2.2).
+//! printed grouped and sorted when the op ends (docs/otp/genevent-oracle.md#gev-grouping).
 //!
 //! Invariants:
 //! 1. A line is buffered under the key (category, group, within, seq):
@@ -41,7 +41,7 @@ struct State {
     roots: HashMap<String, String>,
     labels: HashMap<Pid, String>,
     /// The subject of the handler whose `terminate(swap)` ran last; the
-    /// next init takes it (README 2.2, chains).
+    /// next init takes it (docs/otp/genevent-oracle.md#gev-grouping).
     pred: Option<String>,
     /// The owner a `swap ... owner=` op gives the new handler, while that
     /// op runs.

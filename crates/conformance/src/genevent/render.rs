@@ -1,4 +1,4 @@
-//! arbor's event-manager values → the oracle's terms (README 2.3–2.5):
+//! arbor's event-manager values → the oracle's terms (docs/otp/genevent-oracle.md#gev-args):
 //! exit reasons, removal reasons, owner notices and API errors. Pure; the
 //! table is in docs/conformance.md#genevent-terms.
 
@@ -132,7 +132,7 @@ fn crash_term(r: &RemoveReason) -> Option<Term> {
     }
 }
 
-/// `terminate`'s argument (README 2.3).
+/// `terminate`'s argument (docs/otp/genevent-oracle.md#gev-args).
 pub(crate) fn terminate_arg(r: &RemoveReason) -> Term {
     match r {
         RemoveReason::Deleted => a("delete"),

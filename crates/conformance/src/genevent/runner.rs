@@ -1,6 +1,6 @@
-//! The executor (README 3): runs a gen_event scenario's actions on arbor's
-//! event manager one at a time, through its public API, settles after
-//! each, and prints the final state.
+//! The executor (docs/otp/genevent-oracle.md#gev-execution): runs a gen_event
+//! scenario's actions on arbor's event manager one at a time, through its
+//! public API, settles after each, and prints the final state.
 //!
 //! One current-thread tokio runtime with paused time. The only real time
 //! is a rule's `delay`: the callback blocks the thread, so in a scenario
@@ -58,8 +58,9 @@ pub fn run_text(text: &str) -> Result<String, RunError> {
 ///
 /// # Errors
 ///
-/// [`RunError`] with code 2 when an op is impossible in the state the
-/// scenario reaches (README 1.4), 3 for an internal error or a stuck run.
+/// [`RunError`] with code 2 when an op is impossible in the state the scenario
+/// reaches (docs/otp/genevent-oracle.md#gev-actions), 3 for an internal error
+/// or a stuck run.
 pub fn run(scn: &Scenario) -> Result<String, RunError> {
     quiet_probe_panics();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -125,7 +126,8 @@ fn fresh_name() -> String {
     )
 }
 
-/// How API ops reach the manager (README 1.4): by name, or the latest pid.
+/// How API ops reach the manager (docs/otp/genevent-oracle.md#gev-actions): by
+/// name, or the latest pid.
 enum Api {
     Ref(EventManagerRef<Term>),
     /// Named, and nobody holds the name.
@@ -477,7 +479,7 @@ impl Driver {
         }
     }
 
-    /// Quiescence (README 3.2).
+    /// Quiescence (docs/otp/genevent-oracle.md#gev-execution).
     async fn settle(&mut self) {
         if let Some((r, _)) = &self.mgr {
             loop {
@@ -514,7 +516,8 @@ impl Driver {
     }
 }
 
-/// `which_handlers`: the ids sorted by their printed form (README 2.5).
+/// `which_handlers`: the ids sorted by their printed form
+/// (docs/otp/genevent-oracle.md#gev-actions).
 fn sorted_ids(ids: &[arbor_genevent::HandlerId]) -> Term {
     let mut texts: Vec<String> = ids.iter().map(ToString::to_string).collect();
     texts.sort();

@@ -54,7 +54,7 @@ impl Callback {
     }
 }
 
-/// What a callback does (README 1.3), defaults filled in.
+/// What a callback does (docs/otp/genevent-oracle.md#gev-declarations), defaults filled in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// init/event/info: `{ok,S}`.
@@ -131,7 +131,7 @@ pub enum Target {
     Owner(String),
 }
 
-/// The actions (README 1.4).
+/// The actions (docs/otp/genevent-oracle.md#gev-actions).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum Op {

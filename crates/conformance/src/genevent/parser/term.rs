@@ -1,4 +1,4 @@
-//! Terms as scenarios write them (README 1.2): atoms, integers, tuples,
+//! Terms as scenarios write them (docs/otp/genevent-oracle.md#gev-terms): atoms, integers, tuples,
 //! lists, and in patterns `_`.
 
 use crate::term::Term;

@@ -185,8 +185,8 @@ fn arbor_matches_otp_on_generated_genevent_scenarios() {
     );
 }
 
-/// Without Erlang: every generated scenario parses, and arbor runs it to a
-/// trace or to an exit-2 error (never an internal error).
+/// Without Erlang: every generated scenario parses, and arbor runs it to
+/// the end.
 #[test]
 fn generated_genevent_scenarios_are_valid_and_run_on_arbor() {
     let mut runner = TestRunner::new(Config {
@@ -200,8 +200,10 @@ fn generated_genevent_scenarios_are_valid_and_run_on_arbor() {
             if let Err(e) = arbor_conformance::genevent::parse(&scenario) {
                 return Err(TestCaseError::fail(format!("{e}\n{scenario}")));
             }
+            // The generator never makes an op impossible in the state it
+            // reaches: every scenario runs to the end.
             let got = arbor(&scenario);
-            if got.code == 3 {
+            if got.code != 0 {
                 return Err(TestCaseError::fail(format!("{}\n{scenario}", got.text)));
             }
             Ok(())

@@ -7,7 +7,8 @@
 //!   certainly not installed (a conservative model: `remove` and stops make
 //!   an id certainly absent; anything else leaves it "maybe installed");
 //!   a callback swap's target is an id of its own (`x`, `y`), never added,
-//!   whose one source is added only when the target is certainly absent;
+//!   with one source (a plain id, or `x` for `y`: a chain), added only
+//!   when every id it can turn into is certainly absent;
 //! - owners that ever owned a handler in the live manager (OTP: linked)
 //!   die only when every handler that may be installed is theirs for sure
 //!   (OTP forwards the death to the others as info), and never while the
@@ -70,7 +71,7 @@ pub(crate) fn raw() -> impl Strategy<Value = Raw> {
     (
         prop::collection::vec(rule, 2..12),
         0u8..3,
-        0u8..3,
+        0u8..4,
         0u8..5,
         prop::collection::vec(op, 1..25),
     )
@@ -155,13 +156,22 @@ impl Model {
 pub(crate) fn render(raw: &Raw) -> String {
     let mut s = String::new();
     let x_src = pick(&PLAIN, raw.x_src);
-    let y_src = pick(&PLAIN, raw.y_src);
+    // `y`'s source may be `x`: a chain of callback swaps.
+    let y_src = pick(&["a", "b", "{c,1}", "x"], raw.y_src);
     let target_of = |h: &str| -> Vec<&'static str> {
         let mut v = Vec::new();
         if h == x_src {
             v.push("x");
         }
         if h == y_src {
+            v.push("y");
+        }
+        v
+    };
+    // Every id a handler can turn into by callback swaps.
+    let all_targets = |h: &str| -> Vec<&'static str> {
+        let mut v = target_of(h);
+        if v.contains(&"x") && y_src == "x" {
             v.push("y");
         }
         v
@@ -198,10 +208,12 @@ pub(crate) fn render(raw: &Raw) -> String {
                 } else {
                     ("info", &INFOS[..])
                 };
-                let swaps = if is_target { Vec::new() } else { target_of(h) };
+                let swaps = target_of(h);
                 // A source's swap outcomes are on `up`, so that they fire.
                 let pat = if matches!(r.out, 5 | 6) && !swaps.is_empty() {
                     "up"
+                } else if r.pat == 4 {
+                    "_"
                 } else {
                     pick(pool, r.pat)
                 };
@@ -224,7 +236,7 @@ pub(crate) fn render(raw: &Raw) -> String {
                 format!("on {h} {cb} {pat} {out}")
             }
             3 => {
-                let swaps = if is_target { Vec::new() } else { target_of(h) };
+                let swaps = target_of(h);
                 let pat = if r.out == 5 && !swaps.is_empty() {
                     "up"
                 } else {
@@ -384,14 +396,14 @@ pub(crate) fn render(raw: &Raw) -> String {
                     let owner =
                         live_owner(&m, op.b, true).filter(|_| owners_allowed && op.c % 3 != 0);
                     let ok =
-                        !m.alive() || (m.absent(h) && target_of(h).iter().all(|t| m.absent(t)));
+                        !m.alive() || (m.absent(h) && all_targets(h).iter().all(|t| m.absent(t)));
                     if !ok {
                         None
                     } else {
                         let arg = if op.c % 3 == 0 { " {carry,2}" } else { "" };
                         if m.alive() {
                             let owners: BTreeSet<Option<&'static str>> = [owner].into();
-                            for id in std::iter::once(h).chain(target_of(h)) {
+                            for id in std::iter::once(h).chain(all_targets(h)) {
                                 m.maybe.insert(static_id(id), owners.clone());
                             }
                             if let Some(o) = owner {
@@ -426,7 +438,7 @@ pub(crate) fn render(raw: &Raw) -> String {
                         live_owner(&m, op.c, true).filter(|_| owners_allowed && op.c % 3 != 0);
                     let old = m.maybe.remove(h1);
                     let ok =
-                        !m.alive() || (m.absent(h2) && target_of(h2).iter().all(|t| m.absent(t)));
+                        !m.alive() || (m.absent(h2) && all_targets(h2).iter().all(|t| m.absent(t)));
                     if !ok {
                         if let Some(o) = old {
                             m.maybe.insert(static_id(h1), o);
@@ -442,7 +454,7 @@ pub(crate) fn render(raw: &Raw) -> String {
                                     s
                                 }
                             };
-                            for id in std::iter::once(h2).chain(target_of(h2)) {
+                            for id in std::iter::once(h2).chain(all_targets(h2)) {
                                 m.maybe.insert(static_id(id), owners.clone());
                             }
                             if let Some(o) = owner {

@@ -100,7 +100,9 @@ fn arbor_matches_otp_on_generated_genevent_scenarios() {
              and the oracle at {} (ARBOR_GENEVENT_ORACLE)",
             path.display()
         );
-        eprintln!("\n!!!!! {why} !!!!!\n");
+        // Straight to the stderr stream: the test harness captures
+        // `eprintln!`, and this must be seen.
+        let _ = std::io::stderr().write_all(format!("\n!!!!! {why} !!!!!\n\n").as_bytes());
         return;
     }
     let cases: u32 = std::env::var("ARBOR_CONFORMANCE_CASES")

@@ -108,7 +108,7 @@ fn arbor_matches_otp_on_generated_genevent_scenarios() {
     let cases: u32 = std::env::var("ARBOR_CONFORMANCE_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(12);
+        .unwrap_or(16);
     let mut runner = TestRunner::new(Config {
         cases,
         max_shrink_iters: 200,
@@ -189,7 +189,7 @@ fn arbor_matches_otp_on_generated_genevent_scenarios() {
 #[test]
 fn generated_genevent_scenarios_are_valid_and_run_on_arbor() {
     let mut runner = TestRunner::new(Config {
-        cases: 32,
+        cases: 16,
         failure_persistence: None,
         ..Config::default()
     });

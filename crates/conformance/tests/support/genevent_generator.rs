@@ -11,8 +11,10 @@
 //!   when every id it can turn into is certainly absent;
 //! - owners that ever owned a handler in the live manager (OTP: linked)
 //!   die only when every handler that may be installed is theirs for sure
-//!   (OTP forwards the death to the others as info), and never while the
-//!   manager is killed or stopped with a reason other than `normal`;
+//!   (OTP forwards the death to the others as info; a quarter of the
+//!   scenarios give every handler to `o1` while it lives, so that it can),
+//!   and never while the manager is killed or stopped with a reason other
+//!   than `normal`;
 //!   trapping owners never own handlers; `exit_signal mgr .. from=` only
 //!   from owners that never owned one;
 //! - `notify` never goes to a named manager that may be dead (`badarg`);
@@ -56,6 +58,9 @@ pub(crate) struct Raw {
     pub(crate) y_src: u8,
     /// 0: no `notify=` rule; else on this handler (1-based).
     pub(crate) notifier: u8,
+    /// 0: every handler added or swapped in while `o1` lives is `o1`'s,
+    /// so that `o1` may die with handlers installed.
+    pub(crate) owners: u8,
     pub(crate) ops: Vec<RawOp>,
 }
 
@@ -69,17 +74,18 @@ pub(crate) fn raw() -> impl Strategy<Value = Raw> {
         c,
     });
     (
-        prop::collection::vec(rule, 2..12),
+        prop::collection::vec(rule, 4..16),
         0u8..3,
         0u8..4,
-        0u8..5,
-        prop::collection::vec(op, 1..25),
+        (0u8..5, 0u8..4),
+        prop::collection::vec(op, 6..30),
     )
-        .prop_map(|(rules, x_src, y_src, notifier, ops)| Raw {
+        .prop_map(|(rules, x_src, y_src, (notifier, owners), ops)| Raw {
             rules,
             x_src,
             y_src,
             notifier,
+            owners,
             ops,
         })
 }
@@ -196,7 +202,13 @@ pub(crate) fn render(raw: &Raw) -> String {
                     &["add", "{swap,_}", "_", "{carry,_}", "{swap,{EXIT,_}}"],
                     r.pat,
                 );
-                let out = pick(&["ok", "fail {error,no}", "crash boom", "exit bye"], r.out);
+                // Mostly `ok`: a handler that never installs sees nothing.
+                let out = match r.out {
+                    0 => "fail {error,no}",
+                    1 => "crash boom",
+                    2 => "exit bye",
+                    _ => "ok",
+                };
                 if is_target && out != "ok" {
                     target_init_fails = true;
                 }
@@ -293,8 +305,22 @@ pub(crate) fn render(raw: &Raw) -> String {
             ..o.clone()
         },
     );
+    let one_owner = raw.owners == 0 && owners_allowed;
+    let owner_for = |m: &Model, i: u8, c: u8| -> Option<&'static str> {
+        if one_owner && !m.dead.contains("o1") {
+            Some("o1")
+        } else {
+            live_owner(m, i, true).filter(|_| owners_allowed && c % 3 != 0)
+        }
+    };
     for op in std::iter::once(&first).chain(raw.ops.iter()) {
-        let line = match op.kind {
+        // A dead manager is mostly started again, so that later ops see
+        // handlers.
+        let kind = match m.mgr {
+            Mgr::Dead { .. } if (7..=22).contains(&op.kind) && op.c % 3 != 0 => 0,
+            _ => op.kind,
+        };
+        let line = match kind {
             // start
             0..=1 => match m.mgr {
                 Mgr::Alive { named: true, .. } if op.a % 2 == 0 => {
@@ -393,8 +419,7 @@ pub(crate) fn render(raw: &Raw) -> String {
                     None
                 } else {
                     let h = pick(&PLAIN, op.a);
-                    let owner =
-                        live_owner(&m, op.b, true).filter(|_| owners_allowed && op.c % 3 != 0);
+                    let owner = owner_for(&m, op.b, op.c);
                     let ok =
                         !m.alive() || (m.absent(h) && all_targets(h).iter().all(|t| m.absent(t)));
                     if !ok {
@@ -434,8 +459,7 @@ pub(crate) fn render(raw: &Raw) -> String {
                 } else {
                     let h1 = pick(&all, op.a);
                     let h2 = pick(&PLAIN, op.b);
-                    let owner =
-                        live_owner(&m, op.c, true).filter(|_| owners_allowed && op.c % 3 != 0);
+                    let owner = owner_for(&m, op.c, op.c);
                     let old = m.maybe.remove(h1);
                     let ok =
                         !m.alive() || (m.absent(h2) && all_targets(h2).iter().all(|t| m.absent(t)));
@@ -475,13 +499,13 @@ pub(crate) fn render(raw: &Raw) -> String {
                 if m.mgr == Mgr::None || (named_dead && op.kind < 18) {
                     None
                 } else if op.kind < 18 {
-                    Some(format!("notify {}", pick(&EVENTS, op.a)))
+                    Some(format!("notify {}", event(op.a)))
                 } else {
-                    Some(format!("sync_notify {}", pick(&EVENTS, op.a)))
+                    Some(format!("sync_notify {}", event(op.a)))
                 }
             }
             // info
-            20..=22 => (m.mgr != Mgr::None).then(|| format!("info {}", pick(&INFOS, op.a))),
+            20..=22 => (m.mgr != Mgr::None).then(|| format!("info {}", info(op.a))),
             // call
             23..=27 => {
                 if m.mgr == Mgr::None {
@@ -504,6 +528,24 @@ pub(crate) fn render(raw: &Raw) -> String {
         }
     }
     s
+}
+
+/// An event: `up` (which fires swaps) a third of the time.
+fn event(i: u8) -> &'static str {
+    if i % 3 == 0 {
+        "up"
+    } else {
+        pick(&EVENTS, i / 3)
+    }
+}
+
+/// An info message: `up` a third of the time.
+fn info(i: u8) -> &'static str {
+    if i % 3 == 0 {
+        "up"
+    } else {
+        pick(&INFOS, i / 3)
+    }
 }
 
 fn static_id(h: &str) -> &'static str {

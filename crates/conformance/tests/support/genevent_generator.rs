@@ -310,7 +310,7 @@ pub(crate) fn render(raw: &Raw) -> String {
         if one_owner && !m.dead.contains("o1") {
             Some("o1")
         } else {
-            live_owner(m, i, true).filter(|_| owners_allowed && c % 3 != 0)
+            live_owner(m, i, true).filter(|_| owners_allowed && !c.is_multiple_of(3))
         }
     };
     for op in std::iter::once(&first).chain(raw.ops.iter()) {
@@ -532,7 +532,7 @@ pub(crate) fn render(raw: &Raw) -> String {
 
 /// An event: `up` (which fires swaps) a third of the time.
 fn event(i: u8) -> &'static str {
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         "up"
     } else {
         pick(&EVENTS, i / 3)
@@ -541,7 +541,7 @@ fn event(i: u8) -> &'static str {
 
 /// An info message: `up` a third of the time.
 fn info(i: u8) -> &'static str {
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         "up"
     } else {
         pick(&INFOS, i / 3)

@@ -1,5 +1,7 @@
 //! OTP conformance for arbor: run the OTP oracle's supervision scenarios on
-//! arbor's supervisor and print the oracle's trace, byte for byte.
+//! arbor's supervisor, and the gen_event oracle's event-manager scenarios
+//! on arbor's event manager ([`genevent`]), and print each oracle's trace,
+//! byte for byte.
 //!
 //! The scenario language and the trace format are specified by the oracle's
 //! README (`docs/otp/oracle.md#oracle-scenarios`); `docs/conformance.md` says how to
@@ -22,6 +24,8 @@
 //!
 //! - Run a scenario on arbor: [`run_text`] (or [`parse`] then [`run`]) →
 //!   the trace, or a [`RunError`] with the oracle's exit status.
+//! - Run a gen_event scenario on arbor: [`genevent::run_text`] (or
+//!   [`genevent::parse`] then [`genevent::run`]), same results.
 //! - Compare two traces readably: [`line_diff`].
 //! - Print terms like the oracle: [`Term`].
 //!
@@ -37,6 +41,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod diff;
+pub mod genevent;
 mod probe;
 mod reason;
 mod recorder;

@@ -1,5 +1,7 @@
 //! `arbor-conformance [scenario.txt]`: run an OTP oracle scenario (stdin
 //! when no file is given) on arbor's supervisor and print its trace.
+//! `arbor-conformance genevent [scenario.txt]`: the same for a gen_event
+//! oracle scenario, on arbor's event manager.
 //!
 //! Exit status as the oracle's: 0 trace printed, 2 malformed or impossible
 //! scenario (`arbor-conformance: line N: <what>` on stderr, with the partial
@@ -8,7 +10,11 @@ use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let genevent = args.first().is_some_and(|a| a == "genevent");
+    if genevent {
+        args.remove(0);
+    }
     let text = match args.as_slice() {
         [] => {
             let mut s = String::new();
@@ -27,12 +33,17 @@ fn main() -> ExitCode {
         },
         _ => {
             eprintln!(
-                "arbor-conformance: usage: arbor-conformance [scenario.txt]   (or the scenario on stdin)"
+                "arbor-conformance: usage: arbor-conformance [genevent] [scenario.txt]   (or the scenario on stdin)"
             );
             return ExitCode::from(2);
         }
     };
-    match arbor_conformance::run_text(&text) {
+    let run = if genevent {
+        arbor_conformance::genevent::run_text(&text)
+    } else {
+        arbor_conformance::run_text(&text)
+    };
+    match run {
         Ok(trace) => {
             let mut out = std::io::stdout().lock();
             if out

@@ -6,7 +6,12 @@ use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
 fn run(scenario: &str) -> Output {
+    run_args(&[], scenario)
+}
+
+fn run_args(args: &[&str], scenario: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_arbor-conformance"))
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -82,5 +87,53 @@ fn a_target_on_a_supervisor_whose_init_failed_is_resolved() {
          = {error,{shutdown,{failed_to_start_child,w4,{EXIT,{probe_crash,_}}}}}\n\
          > delete_child s2 @w4\n\
          arbor-conformance: line 4: @w4: no process was ever started for it\n"
+    );
+}
+
+#[test]
+fn genevent_prints_its_trace() {
+    let out = run_args(&["genevent"], "handler h\nstart\nadd h\nnotify e\n");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "> start\n= {ok,mgr/gen=1}\n> add h\nh/gen=1 init add -> ok\n= ok\n\
+         > notify e\nh/gen=1 event e -> ok\n= ok\nend mgr/gen=1 handlers=[h]\n"
+    );
+}
+
+#[test]
+fn genevent_malformed_scenario_exits_2_with_the_oracles_message() {
+    let out = run_args(&["genevent"], "handler h\nstart\nadd g\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "arbor-conformance: line 3: undeclared handler g\n"
+    );
+}
+
+#[test]
+fn genevent_impossible_op_exits_2_with_the_partial_trace() {
+    let out = run_args(&["genevent"], "owner o\nkill o\nkill o\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "partial trace:\n> kill o\no exit reason=killed\n> kill o\n\
+         arbor-conformance: line 3: owner 'o' is not running\n"
+    );
+}
+
+#[test]
+fn genevent_op_before_start_exits_2() {
+    let out = run_args(&["genevent"], "notify x\n");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "partial trace:\n> notify x\narbor-conformance: line 1: no manager was started yet\n"
     );
 }

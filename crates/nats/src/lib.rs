@@ -44,7 +44,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-mod agents;
+mod lifecycle;
 mod node;
 #[cfg(feature = "testkit")]
 pub mod testkit;

@@ -88,27 +88,9 @@ fn next_incarnation() -> Incarnation {
 }
 
 impl Node {
-    /// Connects to NATS and starts the node's agents.
-    ///
-    /// # Errors
-    ///
-    /// [`NodeError::InvalidConfig`] / [`NodeError::CredentialsInUrl`] for
-    /// a bad configuration (checked before connecting);
-    /// [`NodeError::Unreachable`] if no server accepts a connection within
-    /// `connect_timeout`; [`NodeError::Auth`] if the server refuses the
-    /// credentials; [`NodeError::JetStream`] if the node table cannot be
-    /// opened; [`NodeError::Supervisor`] if an agent fails to start.
-    ///
-    /// # Examples
-    ///
-    /// ```no_run
-    /// use arbor_nats::{Node, NodeConfig};
-    /// # #[tokio::main] async fn main() -> Result<(), arbor_nats::NodeError> {
-    /// let node = Node::start(NodeConfig::new("n1", ["nats://127.0.0.1:4222"])).await?;
-    /// node.stop().await;
-    /// # Ok(()) }
-    /// ```
-    pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
+    /// Connects and builds the node with its (empty) supervisor; the
+    /// agents are started by `Node::start` (lifecycle.rs).
+    pub(crate) async fn connect(config: NodeConfig) -> Result<Node, NodeError> {
         config.validate()?;
         let incarnation = next_incarnation();
         let client = connect::connect(&config, incarnation).await?;
@@ -121,7 +103,7 @@ impl Node {
             .start()
             .await
             .map_err(|e| NodeError::Supervisor(e.to_string()))?;
-        let node = Node {
+        Ok(Node {
             inner: Arc::new(NodeInner {
                 id: config.name.clone(),
                 prefix: config.prefix(),
@@ -134,24 +116,17 @@ impl Node {
                 stopped: AtomicBool::new(false),
                 config,
             }),
-        };
-        if let Err(e) = crate::agents::start(&node).await {
-            node.stop().await;
-            return Err(e);
-        }
-        tracing::info!(target: "arbor::nats", node = %node.inner.id, incarnation, "node started");
-        Ok(node)
+        })
     }
 
-    /// Leaves the cluster in order: others see the node down with reason
-    /// [`NodeDownReason::Shutdown`] (not a crash); then stops the agents,
-    /// ends every [`NodeEvents`] stream and closes the connection.
-    /// Idempotent.
-    pub async fn stop(&self) {
-        if self.inner.stopped.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        crate::agents::before_stop(self).await;
+    /// Marks the node stopped; `false` if it already was.
+    pub(crate) fn mark_stopped(&self) -> bool {
+        !self.inner.stopped.swap(true, Ordering::SeqCst)
+    }
+
+    /// Stops the agents, ends event streams, drops extensions and closes
+    /// the connection: the second half of `Node::stop`.
+    pub(crate) async fn shut_down(&self) {
         let _ = self.inner.sup.stop().await;
         self.inner.events.close();
         self.inner.extensions.lock().clear();

@@ -122,12 +122,16 @@ impl fmt::Debug for GlobalPid {
 /// # Examples
 ///
 /// ```
-/// use arbor_nats::Wire;
+/// use arbor_nats::{Wire, decode, encode};
 /// use serde::{Deserialize, Serialize};
 ///
-/// #[derive(Serialize, Deserialize)]
+/// #[derive(Serialize, Deserialize, PartialEq, Debug)]
 /// struct Put { list: String, item: String }
 /// impl Wire for Put { const TAG: &'static str = "todo.Put/v1"; }
+///
+/// let put = Put { list: "home".into(), item: "milk".into() };
+/// let bytes = encode(&put).unwrap();
+/// assert_eq!(decode::<Put>(&bytes).unwrap(), put);
 /// ```
 ///
 /// A type that is not serialisable does not compile:

@@ -44,11 +44,22 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod call;
+mod counts;
 mod lifecycle;
+mod membership;
 mod node;
+mod peers;
+mod proxy;
+mod router;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod watch;
 mod wire;
+
+pub use counts::NodeCounts;
+pub use membership::NodeMonitor;
+pub use call::{Protocol, RemoteCallError, RemotePid, RemoteRef, RemoteServer};
 
 pub use node::{
     Credentials, Node, NodeConfig, NodeDownReason, NodeError, NodeEvent, NodeEvents, TlsConfig,

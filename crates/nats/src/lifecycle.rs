@@ -50,11 +50,14 @@ impl Node {
 
 /// Starts the node's agents in order (one line per module).
 async fn start_agents(node: &Node) -> Result<(), NodeError> {
-    let _ = node;
+    crate::membership::join(node).await?;
+    node.add_agent(crate::router::spec(node)).await?;
+    node.add_agent(crate::membership::membership_spec(node)).await?;
+    node.add_agent(crate::membership::heartbeat_spec(node)).await?;
     Ok(())
 }
 
 /// Runs first in [`Node::stop`], while the connection is still up.
 async fn before_stop(node: &Node) {
-    let _ = node;
+    crate::membership::leave(node).await;
 }

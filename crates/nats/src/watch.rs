@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 
-use arbor_process::{Pid, wait_exit};
+use arbor_process::{Pid, Process, ProcessHandle};
 use parking_lot::Mutex;
 use tokio::task::AbortHandle;
 
@@ -44,6 +44,14 @@ impl Watchers {
             });
             return;
         };
+        // The handle keeps the exit reason even if the process dies before
+        // the task first runs.
+        let Some(handle) = ProcessHandle::lookup(pid) else {
+            tokio::spawn(async move {
+                report(&node, target, watcher, WireExitReason::NoProc).await;
+            });
+            return;
+        };
         let key = (pid.id(), watcher.clone());
         let mut map = self.map.lock();
         if map.contains_key(&key) {
@@ -52,7 +60,7 @@ impl Watchers {
         let weak: Weak<Watchers> = Arc::downgrade(self);
         let task_key = key.clone();
         let task = tokio::spawn(async move {
-            let reason = wait_exit(pid).await;
+            let reason = handle.wait().await;
             if let Some(w) = weak.upgrade() {
                 w.map.lock().remove(&task_key);
             }

@@ -57,9 +57,9 @@ pub mod testkit;
 mod watch;
 mod wire;
 
+pub use call::{Protocol, RemoteCallError, RemotePid, RemoteRef, RemoteServer};
 pub use counts::NodeCounts;
 pub use membership::NodeMonitor;
-pub use call::{Protocol, RemoteCallError, RemotePid, RemoteRef, RemoteServer};
 
 pub use node::{
     Credentials, Node, NodeConfig, NodeDownReason, NodeError, NodeEvent, NodeEvents, TlsConfig,

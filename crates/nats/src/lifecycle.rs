@@ -52,8 +52,10 @@ impl Node {
 async fn start_agents(node: &Node) -> Result<(), NodeError> {
     crate::membership::join(node).await?;
     node.add_agent(crate::router::spec(node)).await?;
-    node.add_agent(crate::membership::membership_spec(node)).await?;
-    node.add_agent(crate::membership::heartbeat_spec(node)).await?;
+    node.add_agent(crate::membership::membership_spec(node))
+        .await?;
+    node.add_agent(crate::membership::heartbeat_spec(node))
+        .await?;
     Ok(())
 }
 

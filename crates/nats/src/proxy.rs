@@ -114,12 +114,11 @@ impl Node {
                 .map(|e| e.pid)
                 .ok_or(RemoteCallError::NoProcess);
         }
-        let peer = self
-            .extension::<Peers>()
-            .get(&remote.node)
-            .ok_or_else(|| RemoteCallError::NoConnection {
+        let peer = self.extension::<Peers>().get(&remote.node).ok_or_else(|| {
+            RemoteCallError::NoConnection {
                 node: remote.node.clone(),
-            })?;
+            }
+        })?;
         if peer.incarnation != remote.incarnation {
             return Err(if peer.incarnation > remote.incarnation {
                 RemoteCallError::NoProcess
@@ -140,47 +139,52 @@ impl Node {
         let target = remote.clone();
         let down = peer.down;
         let guard_table = Arc::clone(&table);
-        let proxy = spawn_opts(StartOpts::new().trap_exit(), move |mut ctx: Ctx<ProxyMsg>| {
-            let me = ctx.pid();
-            let guard = Guard {
-                table: guard_table,
-                remote: target.clone(),
-                pid: me,
-            };
-            async move {
-                let _guard = guard;
-                let own = node.global_pid(me);
-                let dest = Dest::Pid(target.clone());
-                let watch =
-                    send_envelope(&node, own.clone(), &dest, Kind::Watch, "", Vec::new(), None);
-                if watch.await.is_err() {
-                    return ExitReason::noconnection();
-                }
-                loop {
-                    let msg = tokio::select! {
-                        m = ctx.recv() => m,
-                        () = down.cancelled() => return ExitReason::noconnection(),
-                    };
-                    match msg {
-                        Msg::Message(ProxyMsg::Exited(reason)) => return reason.into_exit_reason(),
-                        Msg::Exit(sig) => {
-                            // A linked local process died: pass its signal on.
-                            let _ = send_envelope(
-                                &node,
-                                own.clone(),
-                                &dest,
-                                Kind::Exit(WireExitReason::from(&sig.reason)),
-                                "",
-                                Vec::new(),
-                                None,
-                            )
-                            .await;
+        let proxy = spawn_opts(
+            StartOpts::new().trap_exit(),
+            move |mut ctx: Ctx<ProxyMsg>| {
+                let me = ctx.pid();
+                let guard = Guard {
+                    table: guard_table,
+                    remote: target.clone(),
+                    pid: me,
+                };
+                async move {
+                    let _guard = guard;
+                    let own = node.global_pid(me);
+                    let dest = Dest::Pid(target.clone());
+                    let watch =
+                        send_envelope(&node, own.clone(), &dest, Kind::Watch, "", Vec::new(), None);
+                    if watch.await.is_err() {
+                        return ExitReason::noconnection();
+                    }
+                    loop {
+                        let msg = tokio::select! {
+                            m = ctx.recv() => m,
+                            () = down.cancelled() => return ExitReason::noconnection(),
+                        };
+                        match msg {
+                            Msg::Message(ProxyMsg::Exited(reason)) => {
+                                return reason.into_exit_reason();
+                            }
+                            Msg::Exit(sig) => {
+                                // A linked local process died: pass its signal on.
+                                let _ = send_envelope(
+                                    &node,
+                                    own.clone(),
+                                    &dest,
+                                    Kind::Exit(WireExitReason::from(&sig.reason)),
+                                    "",
+                                    Vec::new(),
+                                    None,
+                                )
+                                .await;
+                            }
+                            Msg::Down(_) => {}
                         }
-                        Msg::Down(_) => {}
                     }
                 }
-            }
-        })
+            },
+        )
         .map_err(|_| RemoteCallError::NoConnection {
             node: remote.node.clone(),
         })?;

@@ -24,9 +24,7 @@ use crate::call::Exports;
 use crate::node::Node;
 use crate::proxy::Proxies;
 use crate::watch::Watchers;
-use crate::wire::{
-    DEADLINE_HEADER, Envelope, Kind, Reply, TYPE_HEADER, Target, decode, encode,
-};
+use crate::wire::{DEADLINE_HEADER, Envelope, Kind, Reply, TYPE_HEADER, Target, decode, encode};
 
 /// The router's child spec.
 pub(crate) fn spec(node: &Node) -> ChildSpec {

@@ -24,20 +24,30 @@ async fn two_nodes(server: &NatsServer) -> (Node, Node, GlobalPid) {
 
 #[tokio::test]
 async fn call_by_pid_returns_the_reply() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let (a, b, echo) = two_nodes(&server).await;
     let r = a.remote::<EchoApi>(echo.clone());
-    assert_eq!(r.call(EchoRequest::Echo("hi".into())).await, Ok("hi".to_owned()));
+    assert_eq!(
+        r.call(EchoRequest::Echo("hi".into())).await,
+        Ok("hi".to_owned())
+    );
     // Casts arrive, in order with calls from the same node.
     r.cast("c1".into()).await.unwrap();
-    assert_eq!(r.call(EchoRequest::Echo("last".into())).await, Ok("c1".to_owned()));
+    assert_eq!(
+        r.call(EchoRequest::Echo("last".into())).await,
+        Ok("c1".to_owned())
+    );
     a.stop().await;
     b.stop().await;
 }
 
 #[tokio::test]
 async fn call_by_name_on_a_node() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let a = start_node(&server, "a", &[]).await;
     let b = start_node(&server, "b", &[&a]).await;
     let echo = Echo::default()
@@ -46,7 +56,10 @@ async fn call_by_name_on_a_node() {
         .unwrap();
     b.export(&echo);
     let r = a.remote_named::<EchoApi>("echo_by_name", b.name());
-    assert_eq!(r.call(EchoRequest::Echo("n".into())).await, Ok("n".to_owned()));
+    assert_eq!(
+        r.call(EchoRequest::Echo("n".into())).await,
+        Ok("n".to_owned())
+    );
     let missing = a.remote_named::<EchoApi>("no_such_name", b.name());
     assert_eq!(
         missing.call(EchoRequest::Echo("n".into())).await,
@@ -65,12 +78,17 @@ async fn call_by_name_on_a_node() {
 
 #[tokio::test]
 async fn a_dead_process_is_noproc_and_an_unknown_node_is_noconnection() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let (a, b, echo) = two_nodes(&server).await;
     let mut dead = echo.clone();
     dead.id = 999_999_999;
     let r = a.remote::<EchoApi>(dead);
-    assert_eq!(r.call(EchoRequest::Echo("x".into())).await, Err(RemoteCallError::NoProcess));
+    assert_eq!(
+        r.call(EchoRequest::Echo("x".into())).await,
+        Err(RemoteCallError::NoProcess)
+    );
     let mut elsewhere = echo.clone();
     elsewhere.node = NodeId::new("ghost");
     let r = a.remote::<EchoApi>(elsewhere);
@@ -89,26 +107,36 @@ async fn a_dead_process_is_noproc_and_an_unknown_node_is_noconnection() {
 
 #[tokio::test]
 async fn a_pid_of_an_earlier_incarnation_is_noproc() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let (a, b, echo) = two_nodes(&server).await;
     b.stop().await;
     let b2 = start_node(&server, "b", &[&a]).await;
     assert!(b2.incarnation() > echo.incarnation);
     let r = a.remote::<EchoApi>(echo);
-    assert_eq!(r.call(EchoRequest::Echo("x".into())).await, Err(RemoteCallError::NoProcess));
+    assert_eq!(
+        r.call(EchoRequest::Echo("x".into())).await,
+        Err(RemoteCallError::NoProcess)
+    );
     a.stop().await;
     b2.stop().await;
 }
 
 #[tokio::test]
 async fn a_slow_callee_times_out_and_a_crashing_one_reports_its_reason() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let (a, b, echo) = two_nodes(&server).await;
     let r = a.remote::<EchoApi>(echo.clone());
     let t = std::time::Instant::now();
     assert_eq!(
-        r.call_timeout(EchoRequest::Sleep(2_000, "late".into()), Duration::from_millis(200))
-            .await,
+        r.call_timeout(
+            EchoRequest::Sleep(2_000, "late".into()),
+            Duration::from_millis(200)
+        )
+        .await,
         Err(RemoteCallError::Timeout)
     );
     let took = t.elapsed();
@@ -116,10 +144,15 @@ async fn a_slow_callee_times_out_and_a_crashing_one_reports_its_reason() {
     assert!(took >= Duration::from_millis(200) && took < Duration::from_millis(1500));
     assert_eq!(
         r.call(EchoRequest::Crash("boom".into())).await,
-        Err(RemoteCallError::Exited(WireExitReason::Custom("boom".into())))
+        Err(RemoteCallError::Exited(WireExitReason::Custom(
+            "boom".into()
+        )))
     );
     // Now it is dead: noproc.
-    assert_eq!(r.call(EchoRequest::Echo("x".into())).await, Err(RemoteCallError::NoProcess));
+    assert_eq!(
+        r.call(EchoRequest::Echo("x".into())).await,
+        Err(RemoteCallError::NoProcess)
+    );
     a.stop().await;
     b.stop().await;
 }
@@ -147,7 +180,9 @@ impl Protocol for WrongReplyApi {
 
 #[tokio::test]
 async fn type_tag_mismatches_name_both_tags() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let (a, b, echo) = two_nodes(&server).await;
     assert_eq!(
         a.remote::<OtherApi>(echo.clone()).call(Other(1)).await,
@@ -167,14 +202,19 @@ async fn type_tag_mismatches_name_both_tags() {
     );
     // The server is unharmed.
     let r = a.remote::<EchoApi>(echo);
-    assert_eq!(r.call(EchoRequest::Echo("ok".into())).await, Ok("ok".to_owned()));
+    assert_eq!(
+        r.call(EchoRequest::Echo("ok".into())).await,
+        Ok("ok".to_owned())
+    );
     a.stop().await;
     b.stop().await;
 }
 
 #[tokio::test]
 async fn payloads_over_the_server_limit_are_refused_with_sizes() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let (a, b, echo) = two_nodes(&server).await;
     let r = a.remote::<EchoApi>(echo);
     let huge = "y".repeat(2 * 1024 * 1024);
@@ -194,7 +234,9 @@ async fn payloads_over_the_server_limit_are_refused_with_sizes() {
 
 #[tokio::test]
 async fn garbage_on_the_router_subject_is_dropped_and_the_router_lives() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let (a, b, echo) = two_nodes(&server).await;
     let client = async_nats::ConnectOptions::with_user_and_password(
         "arbor".into(),
@@ -203,10 +245,19 @@ async fn garbage_on_the_router_subject_is_dropped_and_the_router_lives() {
     .connect(server.url())
     .await
     .unwrap();
-    let router_before = b.supervisor().which_child("router").await.unwrap().state.pid();
+    let router_before = b
+        .supervisor()
+        .which_child("router")
+        .await
+        .unwrap()
+        .state
+        .pid();
     let subject = format!("arbor.default.node.b.{}", b.incarnation());
     for junk in [&b""[..], b"\xff\xff\xff", b"hello world", &[0u8; 64][..]] {
-        client.publish(subject.clone(), junk.to_vec().into()).await.unwrap();
+        client
+            .publish(subject.clone(), junk.to_vec().into())
+            .await
+            .unwrap();
         // As a request too: the router must not answer garbage.
         client
             .publish_with_reply(subject.clone(), client.new_inbox(), junk.to_vec().into())
@@ -215,8 +266,17 @@ async fn garbage_on_the_router_subject_is_dropped_and_the_router_lives() {
     }
     client.flush().await.unwrap();
     let r = a.remote::<EchoApi>(echo);
-    assert_eq!(r.call(EchoRequest::Echo("alive".into())).await, Ok("alive".to_owned()));
-    let after = b.supervisor().which_child("router").await.unwrap().state.pid();
+    assert_eq!(
+        r.call(EchoRequest::Echo("alive".into())).await,
+        Ok("alive".to_owned())
+    );
+    let after = b
+        .supervisor()
+        .which_child("router")
+        .await
+        .unwrap()
+        .state
+        .pid();
     assert_eq!(after, router_before, "the router was not restarted");
     a.stop().await;
     b.stop().await;
@@ -224,7 +284,9 @@ async fn garbage_on_the_router_subject_is_dropped_and_the_router_lives() {
 
 #[tokio::test]
 async fn envelopes_of_another_cluster_or_incarnation_are_dropped() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let (a, b, echo) = two_nodes(&server).await;
     let client = async_nats::ConnectOptions::with_user_and_password(
         "arbor".into(),
@@ -248,7 +310,10 @@ async fn envelopes_of_another_cluster_or_incarnation_are_dropped() {
     };
     let mut headers = async_nats::HeaderMap::new();
     headers.insert("Arbor-Type", String::TAG);
-    for env in [forged("arbor.other", b.incarnation()), forged("arbor.default", 1)] {
+    for env in [
+        forged("arbor.other", b.incarnation()),
+        forged("arbor.default", 1),
+    ] {
         let bytes = encode(&env).unwrap();
         client
             .publish_with_headers(subject.clone(), headers.clone(), bytes.into())
@@ -257,7 +322,10 @@ async fn envelopes_of_another_cluster_or_incarnation_are_dropped() {
     }
     // The same envelope from this cluster and incarnation is delivered.
     let good = encode(&forged("arbor.default", b.incarnation())).unwrap();
-    client.publish_with_headers(subject, headers, good.into()).await.unwrap();
+    client
+        .publish_with_headers(subject, headers, good.into())
+        .await
+        .unwrap();
     client.flush().await.unwrap();
     let r = a.remote::<EchoApi>(echo);
     // One connection, one order: once the good one is in, the forged

@@ -8,19 +8,25 @@ use std::time::Duration;
 
 use arbor_nats::testkit::{Echo, EchoApi, EchoRequest, NatsServer};
 use arbor_nats::{NodeCounts, RemoteCallError};
-use arbor_process::{
-    Ctx, ExitReason, GenServer, Msg, Myself, Process, scope, spawn,
-};
+use arbor_process::{Ctx, ExitReason, GenServer, Msg, Myself, Process, scope, spawn};
 use common::{NodeProc, start_node};
 
 const TICK: Duration = Duration::from_millis(250);
 
 #[tokio::test]
 async fn killed_node_delivers_noconnection_to_links_and_monitors() {
-    let Some(server) = NatsServer::start().await else { return };
-    let a = arbor_nats::Node::start(server.node_config("a")).await.unwrap();
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
+    let a = arbor_nats::Node::start(server.node_config("a"))
+        .await
+        .unwrap();
     let k = NodeProc::start(&server, "k", TICK).await;
-    assert!(a.wait_for_node(&k.name, Duration::from_secs(5)).await.is_some());
+    assert!(
+        a.wait_for_node(&k.name, Duration::from_secs(5))
+            .await
+            .is_some()
+    );
     let proxy = a.proxy(&k.echo()).unwrap();
     // The same remote pid gives the same proxy.
     assert_eq!(a.proxy(&k.echo()).unwrap(), proxy);
@@ -63,7 +69,9 @@ async fn killed_node_delivers_noconnection_to_links_and_monitors() {
 
 #[tokio::test]
 async fn a_remote_exit_reaches_local_monitors_with_its_reason() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let a = start_node(&server, "a", &[]).await;
     let b = start_node(&server, "b", &[&a]).await;
     let echo = Echo::default().start().await.unwrap();
@@ -97,7 +105,9 @@ async fn a_remote_exit_reaches_local_monitors_with_its_reason() {
 
 #[tokio::test]
 async fn a_linked_local_crash_kills_the_remote_process() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let a = start_node(&server, "a", &[]).await;
     let b = start_node(&server, "b", &[&a]).await;
     let echo = Echo::default().start().await.unwrap();
@@ -115,21 +125,29 @@ async fn a_linked_local_crash_kills_the_remote_process() {
         .unwrap();
     assert_eq!(remote_reason, ExitReason::custom("crashed_here"));
     // And the proxy followed its remote process.
-    assert_eq!(proxy_handle.wait().await, ExitReason::custom("crashed_here"));
+    assert_eq!(
+        proxy_handle.wait().await,
+        ExitReason::custom("crashed_here")
+    );
     a.stop().await;
     b.stop().await;
 }
 
 #[tokio::test]
 async fn proxies_refuse_unknown_nodes_and_old_incarnations() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let a = start_node(&server, "a", &[]).await;
     let b = start_node(&server, "b", &[&a]).await;
     let echo = Echo::default().start().await.unwrap();
     let gpid = b.export(&echo);
     let mut ghost = gpid.clone();
     ghost.node = arbor_nats::NodeId::new("ghost");
-    assert!(matches!(a.proxy(&ghost), Err(RemoteCallError::NoConnection { .. })));
+    assert!(matches!(
+        a.proxy(&ghost),
+        Err(RemoteCallError::NoConnection { .. })
+    ));
     let mut old = gpid.clone();
     old.incarnation -= 1;
     assert_eq!(a.proxy(&old), Err(RemoteCallError::NoProcess));
@@ -144,18 +162,25 @@ async fn proxies_refuse_unknown_nodes_and_old_incarnations() {
 /// the long run.
 #[tokio::test]
 async fn kill_restart_cycles_leave_nothing_behind() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let cycles: usize = std::env::var("ARBOR_NATS_CYCLES")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let a = arbor_nats::Node::start(server.node_config("a")).await.unwrap();
+    let a = arbor_nats::Node::start(server.node_config("a"))
+        .await
+        .unwrap();
     let local = Echo::default().start().await.unwrap();
     let local_gpid = a.export(&local);
     let mut seen = Vec::new();
     for i in 0..cycles {
         let k = NodeProc::start(&server, "k", TICK).await;
-        assert_eq!(a.wait_for_node(&k.name, Duration::from_secs(5)).await, Some(k.incarnation));
+        assert_eq!(
+            a.wait_for_node(&k.name, Duration::from_secs(5)).await,
+            Some(k.incarnation)
+        );
         let proxy = a.proxy(&k.echo()).unwrap();
         let watcher = spawn(move |ctx: Ctx<()>| async move {
             ctx.monitor(proxy);
@@ -168,7 +193,11 @@ async fn kill_restart_cycles_leave_nothing_behind() {
         });
         let mut events = a.monitor_nodes();
         k.signal("KILL");
-        assert_eq!(watcher.wait().await, ExitReason::noconnection(), "cycle {i}");
+        assert_eq!(
+            watcher.wait().await,
+            ExitReason::noconnection(),
+            "cycle {i}"
+        );
         loop {
             if let Some(arbor_nats::NodeEvent::Down { .. }) = events.recv().await {
                 break;

@@ -36,7 +36,10 @@ async fn main() {
     let mut tick = None;
     let mut replicas = None;
     while let Some(a) = args.next() {
-        let mut val = || args.next().unwrap_or_else(|| usage(&format!("{a} needs a value")));
+        let mut val = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{a} needs a value")))
+        };
         match a.as_str() {
             "--name" => name = Some(val()),
             "--url" => urls.push(val()),
@@ -53,7 +56,10 @@ async fn main() {
     let name = name.unwrap_or_else(|| usage("--name is required"));
     let mut config = NodeConfig::new(&name, urls);
     if let (Some(u), Some(p)) = (user, password) {
-        config = config.credentials(Credentials::UserPassword { user: u, password: p });
+        config = config.credentials(Credentials::UserPassword {
+            user: u,
+            password: p,
+        });
     } else if let Some(t) = token {
         config = config.credentials(Credentials::Token(t));
     }
@@ -77,7 +83,10 @@ async fn main() {
         }
     };
     let mut events = node.monitor_nodes();
-    let echo = match Echo::default().start_opts(StartOpts::new().name("echo")).await {
+    let echo = match Echo::default()
+        .start_opts(StartOpts::new().name("echo"))
+        .await
+    {
         Ok(e) => e,
         Err(e) => {
             eprintln!("arbor-nats-node: echo: {e}");

@@ -96,8 +96,8 @@ impl Exports {
 ///
 /// # Examples
 ///
-/// ```
-/// use arbor_nats::{Protocol, RemoteServer, Wire};
+/// ```no_run
+/// use arbor_nats::{Node, NodeConfig, Protocol, RemoteServer, Wire};
 /// use arbor_process::{Control, GenServer, ReplyTo, ServerCtx};
 /// use serde::{Deserialize, Serialize};
 ///
@@ -127,6 +127,16 @@ impl Exports {
 ///     fn remote_call(req: Add, reply: ReplyTo<u64>) -> Call { Call::Add(req.0, reply) }
 ///     fn remote_cast(n: u64) -> u64 { n }
 /// }
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let n1 = Node::start(NodeConfig::new("n1", ["nats://127.0.0.1:4222"])).await?;
+/// let n2 = Node::start(NodeConfig::new("n2", ["nats://127.0.0.1:4222"])).await?;
+/// let counter = Counter(0).start().await?;
+/// let pid = n1.export(&counter);              // callable from other nodes now
+/// let remote = n2.remote::<CounterApi>(pid);   // typed by the protocol only
+/// remote.cast(40).await?;
+/// assert_eq!(remote.call(Add(2)).await?, 42);
+/// # Ok(()) }
 /// ```
 pub trait RemoteServer: GenServer {
     /// The requests, replies and casts other nodes send.

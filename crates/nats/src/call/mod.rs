@@ -442,7 +442,17 @@ pub(crate) async fn ping_incarnation(
         incarnation,
         id: 0,
     });
-    match send_envelope(node, node.node_pid(), &dest, Kind::Ping, "", Vec::new(), Some(timeout)).await {
+    match send_envelope(
+        node,
+        node.node_pid(),
+        &dest,
+        Kind::Ping,
+        "",
+        Vec::new(),
+        Some(timeout),
+    )
+    .await
+    {
         Ok(Some((Reply::Pong, _))) => Ok(true),
         Ok(_) => Ok(true),
         Err(RemoteCallError::NoConnection { .. }) | Err(RemoteCallError::NoProcess) => Ok(false),

@@ -179,11 +179,7 @@ impl Detector {
     /// Forgets every node (this node rejoins as a new incarnation); the
     /// ones that were up are returned.
     pub(crate) fn reset(&mut self) -> Vec<(NodeId, Incarnation)> {
-        let up: Vec<_> = self
-            .up
-            .drain()
-            .map(|(n, s)| (n, s.incarnation))
-            .collect();
+        let up: Vec<_> = self.up.drain().map(|(n, s)| (n, s.incarnation)).collect();
         for (n, i) in &up {
             self.dead.insert(n.clone(), *i);
         }
@@ -206,7 +202,14 @@ mod tests {
         let t0 = Instant::now();
         let mut d = Detector::new(TICK);
         let ups = d.heartbeat(&n("a"), 1, "c", t0);
-        assert!(matches!(&ups[..], [Change::Up { incarnation: 1, replaced: None, .. }]));
+        assert!(matches!(
+            &ups[..],
+            [Change::Up {
+                incarnation: 1,
+                replaced: None,
+                ..
+            }]
+        ));
         let mut t = t0;
         // Checks every tick/4; no heartbeat: down just after 3 ticks.
         let mut down_at = None;

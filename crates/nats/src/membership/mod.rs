@@ -176,9 +176,7 @@ async fn run(
     }
 }
 
-async fn next_advisory(
-    sub: &mut Option<async_nats::Subscriber>,
-) -> Option<async_nats::Message> {
+async fn next_advisory(sub: &mut Option<async_nats::Subscriber>) -> Option<async_nats::Message> {
     match sub {
         Some(s) => s.next().await,
         None => std::future::pending().await,

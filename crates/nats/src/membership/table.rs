@@ -104,7 +104,11 @@ impl NodeTable {
         };
         if let Ok(bytes) = encode(&rec) {
             let _ = kv
-                .update(node.name().as_str(), Bytes::from(bytes), self.own_revision())
+                .update(
+                    node.name().as_str(),
+                    Bytes::from(bytes),
+                    self.own_revision(),
+                )
                 .await;
         }
     }

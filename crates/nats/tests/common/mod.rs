@@ -22,8 +22,16 @@ pub fn config(server: &NatsServer, name: &str) -> NodeConfig {
 pub async fn start_node(server: &NatsServer, name: &str, peers: &[&Node]) -> Node {
     let node = Node::start(config(server, name)).await.unwrap();
     for p in peers {
-        assert!(node.wait_for_node(p.name(), Duration::from_secs(5)).await.is_some());
-        assert!(p.wait_for_node(node.name(), Duration::from_secs(5)).await.is_some());
+        assert!(
+            node.wait_for_node(p.name(), Duration::from_secs(5))
+                .await
+                .is_some()
+        );
+        assert!(
+            p.wait_for_node(node.name(), Duration::from_secs(5))
+                .await
+                .is_some()
+        );
     }
     node
 }
@@ -66,7 +74,10 @@ impl NodeProc {
         });
         let ready = tokio::time::timeout(Duration::from_secs(10), async {
             loop {
-                let l = lines.recv().await.expect("node process exited before READY");
+                let l = lines
+                    .recv()
+                    .await
+                    .expect("node process exited before READY");
                 if let Some(rest) = l.strip_prefix("READY ") {
                     return rest.to_owned();
                 }

@@ -30,7 +30,8 @@
 //! - Messages that cross nodes: implement [`Wire`] (serde + a versioned
 //!   tag); pids anywhere are [`GlobalPid`]s; exit reasons travel as
 //!   [`WireExitReason`].
-//! - Tests against a real server: [`testkit`] (feature `testkit`).
+//! - Tests against a real server: the `testkit` module (feature `testkit`):
+//!   `NatsServer`, `NatsCluster`, `require_nats_server`, an `Echo` service.
 //!
 //! # Guarantees
 //!

@@ -57,12 +57,17 @@ async fn main() {
     let calls = env("ARBOR_BENCH_CALLS", 20_000);
     let kills = env("ARBOR_BENCH_KILLS", 20);
     let hangs = env("ARBOR_BENCH_HANGS", 5);
-    println!("arbor-nats remote bench: nats-server {}, {calls} calls per series", server.url());
+    println!(
+        "arbor-nats remote bench: nats-server {}, {calls} calls per series",
+        server.url()
+    );
 
     // Raw async-nats request/reply: a responder on its own connection.
     let responder = raw_client(&server).await;
     let requester = raw_client(&server).await;
     let mut sub = responder.subscribe("bench.raw").await.unwrap();
+    // The server has the subscription once the flush returns.
+    responder.flush().await.unwrap();
     let rc = responder.clone();
     tokio::spawn(async move {
         while let Some(m) = sub.next().await {
@@ -74,18 +79,26 @@ async fn main() {
     let payload = bytes::Bytes::from_static(b"\x00\x05hello");
     let mut raw = Vec::with_capacity(calls);
     for _ in 0..calls / 10 {
-        requester.request("bench.raw", payload.clone()).await.unwrap();
+        requester
+            .request("bench.raw", payload.clone())
+            .await
+            .unwrap();
     }
     for _ in 0..calls {
         let t = Instant::now();
-        requester.request("bench.raw", payload.clone()).await.unwrap();
+        requester
+            .request("bench.raw", payload.clone())
+            .await
+            .unwrap();
         raw.push(t.elapsed());
     }
 
     // arbor remote call: node a calls an Echo server exported by node b.
     let a = Node::start(server.node_config("bench_a")).await.unwrap();
     let b = Node::start(server.node_config("bench_b")).await.unwrap();
-    a.wait_for_node(b.name(), Duration::from_secs(5)).await.unwrap();
+    a.wait_for_node(b.name(), Duration::from_secs(5))
+        .await
+        .unwrap();
     let echo = Echo::default().start().await.unwrap();
     let gpid = b.export(&echo);
     let remote = a.remote::<EchoApi>(gpid);
@@ -102,8 +115,18 @@ async fn main() {
     let (rm, r99, rmax) = stats(raw);
     let (am, a99, amax) = stats(arbor);
     println!("latency (sequential, µs)      median     p99      max");
-    println!("  raw async-nats request   {:>9.1} {:>8.1} {:>8.1}", us(rm), us(r99), us(rmax));
-    println!("  arbor remote call        {:>9.1} {:>8.1} {:>8.1}", us(am), us(a99), us(amax));
+    println!(
+        "  raw async-nats request   {:>9.1} {:>8.1} {:>8.1}",
+        us(rm),
+        us(r99),
+        us(rmax)
+    );
+    println!(
+        "  arbor remote call        {:>9.1} {:>8.1} {:>8.1}",
+        us(am),
+        us(a99),
+        us(amax)
+    );
     println!("  ratio arbor/raw (median) {:>9.2}", us(am) / us(rm));
 
     // Throughput: 64 concurrent callers.
@@ -143,7 +166,11 @@ async fn main() {
     let arbor_rate = (64 * per) as f64 / t.elapsed().as_secs_f64();
     println!("throughput, 64 concurrent callers ({} calls each)", per);
     println!("  raw async-nats  {:>10.0} calls/s", raw_rate);
-    println!("  arbor remote    {:>10.0} calls/s ({:.2} of raw)", arbor_rate, arbor_rate / raw_rate);
+    println!(
+        "  arbor remote    {:>10.0} calls/s ({:.2} of raw)",
+        arbor_rate,
+        arbor_rate / raw_rate
+    );
 
     // Detection: kill -9 (advisory path) and SIGSTOP (heartbeats).
     let bin = env!("CARGO_BIN_EXE_arbor-nats-node");
@@ -154,7 +181,12 @@ async fn main() {
         let name = format!("victim{i}");
         let mut child = Command::new(bin)
             .args(["--name", &name, "--url", &server.url(), "--user", "arbor"])
-            .args(["--password", "arbor-test-secret", "--advisory-account", "APP"])
+            .args([
+                "--password",
+                "arbor-test-secret",
+                "--advisory-account",
+                "APP",
+            ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -172,7 +204,10 @@ async fn main() {
         let pid = child.id().unwrap().to_string();
         let sig = if hang { "-STOP" } else { "-KILL" };
         let t = Instant::now();
-        std::process::Command::new("kill").args([sig, &pid]).status().unwrap();
+        std::process::Command::new("kill")
+            .args([sig, &pid])
+            .status()
+            .unwrap();
         loop {
             if let Some(NodeEvent::Down { node, .. }) = events.recv().await
                 && node == who
@@ -183,7 +218,10 @@ async fn main() {
         let took = t.elapsed();
         if hang {
             hung.push(took);
-            std::process::Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+            std::process::Command::new("kill")
+                .args(["-KILL", &pid])
+                .status()
+                .unwrap();
         } else {
             killed.push(took);
         }
@@ -192,7 +230,11 @@ async fn main() {
     if !killed.is_empty() {
         let n = killed.len();
         let (m, _, max) = stats(killed);
-        println!("node killed (kill -9) → NodeDown: median {:.1} ms, max {:.1} ms over {n}", us(m) / 1e3, us(max) / 1e3);
+        println!(
+            "node killed (kill -9) → NodeDown: median {:.1} ms, max {:.1} ms over {n}",
+            us(m) / 1e3,
+            us(max) / 1e3
+        );
     }
     if !hung.is_empty() {
         let n = hung.len();

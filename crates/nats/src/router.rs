@@ -12,6 +12,7 @@
 //! 3. The router never waits for a callee: each call runs in a task of its
 //!    own, bounded by the caller's deadline.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use arbor_process::{Ctx, ExitReason, spawn_link};
@@ -42,11 +43,16 @@ pub(crate) fn spec(node: &Node) -> ChildSpec {
                 .map_err(|e| ExitReason::custom(format!("router subscribe: {e}")))?;
             Ok::<_, ExitReason>(spawn_link(move |mut ctx: Ctx<()>| async move {
                 let mut sub = sub;
+                let tables = Tables {
+                    exports: node.extension::<Exports>(),
+                    proxies: node.extension::<Proxies>(),
+                    watchers: node.extension::<Watchers>(),
+                };
                 loop {
                     tokio::select! {
                         _ = ctx.recv() => {}
                         msg = sub.next() => match msg {
-                            Some(msg) => route(&node, msg),
+                            Some(msg) => route(&node, &tables, msg),
                             None => return ExitReason::custom("router_subscription_closed"),
                         },
                     }
@@ -60,8 +66,15 @@ fn header<'a>(msg: &'a Message, name: &str) -> Option<&'a str> {
     msg.headers.as_ref()?.get(name).map(|v| v.as_str())
 }
 
+/// The node's tables the router reads on every message, looked up once.
+struct Tables {
+    exports: Arc<Exports>,
+    proxies: Arc<Proxies>,
+    watchers: Arc<Watchers>,
+}
+
 /// Handles one message (invariants 1-3).
-fn route(node: &Node, msg: Message) {
+fn route(node: &Node, tables: &Tables, msg: Message) {
     let env = match decode::<Envelope>(&msg.payload) {
         Ok(e) => e,
         Err(e) => {
@@ -81,7 +94,7 @@ fn route(node: &Node, msg: Message) {
         return;
     }
     let tag = header(&msg, TYPE_HEADER).unwrap_or("").to_owned();
-    let exports = node.extension::<Exports>();
+    let exports = &tables.exports;
     match env.kind {
         Kind::Ping => {
             if let Some(reply) = msg.reply {
@@ -95,20 +108,22 @@ fn route(node: &Node, msg: Message) {
             let Some(reply_to) = msg.reply else { return };
             let entry = exports.resolve(&env.to);
             let node = node.clone();
+            let Some(entry) = entry else {
+                return answer(&node, reply_to.to_string(), Reply::NoProc, "");
+            };
+            let Some(handler) = entry.call else {
+                let reply = Reply::Decode {
+                    expected: "a process that takes calls".into(),
+                    got: tag,
+                };
+                return answer(&node, reply_to.to_string(), reply, "");
+            };
+            // One task per call decodes the request, queues it in the
+            // callee's mailbox, waits for the reply and publishes it.
+            let pending = handler(env.body, tag, left);
             tokio::spawn(async move {
-                let Some(entry) = entry else {
-                    return answer(&node, reply_to.to_string(), Reply::NoProc, "");
-                };
-                let Some(handler) = entry.call else {
-                    let got = tag.clone();
-                    let reply = Reply::Decode {
-                        expected: "a process that takes calls".into(),
-                        got,
-                    };
-                    return answer(&node, reply_to.to_string(), reply, "");
-                };
-                let reply = handler(env.body, tag, left).await;
-                answer(&node, reply_to.to_string(), reply, entry.reply_tag);
+                let reply = pending.await;
+                publish_reply(&node, reply_to.to_string(), reply, entry.reply_tag).await;
             });
         }
         Kind::Cast | Kind::Send => match exports.resolve(&env.to).and_then(|e| e.cast) {
@@ -124,20 +139,27 @@ fn route(node: &Node, msg: Message) {
             let pid = exports.resolve(&Target::Id(id)).map(|e| e.pid);
             let mut target = node.node_pid();
             target.id = id;
-            node.extension::<Watchers>()
-                .watch(node, pid, target, env.from);
+            tables.watchers.watch(node, pid, target, env.from);
         }
         Kind::Exit(reason) => {
             if let Some(e) = exports.resolve(&env.to) {
                 arbor_process::exit(e.pid, reason.into_exit_reason());
             }
         }
-        Kind::Exited(reason) => node.extension::<Proxies>().exited(&env.from, reason),
+        Kind::Exited(reason) => tables.proxies.exited(&env.from, reason),
     }
 }
 
-/// Publishes `reply` to `to` (a small task: the router does not wait).
+/// Publishes `reply` to `to` from a task of its own (the router does not
+/// wait).
 fn answer(node: &Node, to: String, reply: Reply, tag: &'static str) {
+    let node = node.clone();
+    tokio::spawn(async move { publish_reply(&node, to, reply, tag).await });
+}
+
+/// Publishes `reply` to `to`, or `TooLarge` if it exceeds the server's
+/// payload limit.
+async fn publish_reply(node: &Node, to: String, reply: Reply, tag: &'static str) {
     let bytes = match encode(&reply) {
         Ok(b) => b,
         Err(e) => {
@@ -155,12 +177,10 @@ fn answer(node: &Node, to: String, reply: Reply, tag: &'static str) {
     } else {
         (bytes, tag)
     };
-    let client = node.client().clone();
     let mut headers = HeaderMap::new();
     headers.insert(TYPE_HEADER, tag);
-    tokio::spawn(async move {
-        let _ = client
-            .publish_with_headers(to, headers, Bytes::from(bytes))
-            .await;
-    });
+    let _ = node
+        .client()
+        .publish_with_headers(to, headers, Bytes::from(bytes))
+        .await;
 }

@@ -9,8 +9,8 @@
 //! 2. Envelopes of another cluster, or for another incarnation of this
 //!    node, are never delivered: calls among them are answered `noproc`,
 //!    the rest dropped.
-//! 3. The router never waits for a callee: each call runs in a task of its
-//!    own, bounded by the caller's deadline.
+//! 3. The router never waits for a callee: calls in progress are polled
+//!    concurrently with routing, each bounded by its caller's deadline.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +20,8 @@ use arbor_supervisor::ChildSpec;
 use async_nats::{HeaderMap, Message};
 use bytes::Bytes;
 use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
 
 use crate::call::Exports;
 use crate::node::Node;
@@ -48,13 +50,17 @@ pub(crate) fn spec(node: &Node) -> ChildSpec {
                     proxies: node.extension::<Proxies>(),
                     watchers: node.extension::<Watchers>(),
                 };
+                // Calls waiting for their callee's reply, polled here: no
+                // task per call.
+                let mut calls: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
                 loop {
                     tokio::select! {
                         _ = ctx.recv() => {}
                         msg = sub.next() => match msg {
-                            Some(msg) => route(&node, &tables, msg),
+                            Some(msg) => route(&node, &tables, &mut calls, msg),
                             None => return ExitReason::custom("router_subscription_closed"),
                         },
+                        Some(()) = calls.next(), if !calls.is_empty() => {}
                     }
                 }
             }))
@@ -74,7 +80,12 @@ struct Tables {
 }
 
 /// Handles one message (invariants 1-3).
-fn route(node: &Node, tables: &Tables, msg: Message) {
+fn route(
+    node: &Node,
+    tables: &Tables,
+    calls: &mut FuturesUnordered<BoxFuture<'static, ()>>,
+    msg: Message,
+) {
     let env = match decode::<Envelope>(&msg.payload) {
         Ok(e) => e,
         Err(e) => {
@@ -118,13 +129,14 @@ fn route(node: &Node, tables: &Tables, msg: Message) {
                 };
                 return answer(&node, reply_to.to_string(), reply, "");
             };
-            // One task per call decodes the request, queues it in the
-            // callee's mailbox, waits for the reply and publishes it.
+            // The call decodes the request, queues it in the callee's
+            // mailbox, waits for the reply and publishes it, concurrently
+            // with every other call and with routing.
             let pending = handler(env.body, tag, left);
-            tokio::spawn(async move {
+            calls.push(Box::pin(async move {
                 let reply = pending.await;
                 publish_reply(&node, reply_to.to_string(), reply, entry.reply_tag).await;
-            });
+            }));
         }
         Kind::Cast | Kind::Send => match exports.resolve(&env.to).and_then(|e| e.cast) {
             Some(handler) => {

@@ -11,8 +11,10 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 
-/// The test tick: fast detection, still many scheduler slices long.
-pub const TICK: Duration = Duration::from_millis(100);
+/// The tick of nodes in tests that are not about detection: long enough
+/// that a loaded machine (each test is one thread) never misses three
+/// heartbeats; joins and goodbyes do not wait for it.
+pub const TICK: Duration = Duration::from_secs(1);
 
 pub fn config(server: &NatsServer, name: &str) -> NodeConfig {
     server.node_config(name).tick(TICK)

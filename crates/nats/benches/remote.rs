@@ -187,7 +187,7 @@ async fn main() {
                 "--advisory-account",
                 "APP",
             ])
-            .stdin(Stdio::piped())
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()

@@ -44,12 +44,14 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod global;
 mod lifecycle;
 mod node;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod wire;
 
+pub use global::{GlobalError, NameEvent, NameEvents};
 pub use node::{
     Credentials, Node, NodeConfig, NodeDownReason, NodeError, NodeEvent, NodeEvents, TlsConfig,
 };

@@ -50,11 +50,11 @@ impl Node {
 
 /// Starts the node's agents in order (one line per module).
 async fn start_agents(node: &Node) -> Result<(), NodeError> {
-    let _ = node;
+    crate::global::start(node).await?;
     Ok(())
 }
 
 /// Runs first in [`Node::stop`], while the connection is still up.
 async fn before_stop(node: &Node) {
-    let _ = node;
+    crate::global::before_stop(node).await;
 }

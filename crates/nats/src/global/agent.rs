@@ -146,7 +146,7 @@ impl Agent {
                 }
             }
         }
-        Ok(Agent {
+        let mut agent = Agent {
             subject_prefix: format!("$KV.{bucket}."),
             node,
             names,
@@ -156,7 +156,11 @@ impl Agent {
             dead: HashMap::new(),
             pending: HashMap::new(),
             retry_armed: false,
-        })
+        };
+        // What this node's earlier runs left (invariant 3), before
+        // `Node::start` returns.
+        agent.clean_dead_now().await;
+        Ok(agent)
     }
 
     async fn run(mut self, mut ctx: Ctx<GlobalMsg>) -> ExitReason {
@@ -171,8 +175,7 @@ impl Agent {
                 h.monitor = Some(monitor);
             }
         }
-        // Entries of this node's earlier runs (invariant 3).
-        self.clean_dead(&mut ctx).await;
+        self.arm_retry(&mut ctx);
         loop {
             tokio::select! {
                 msg = ctx.recv() => match msg {
@@ -387,6 +390,11 @@ impl Agent {
 
     /// Deletes every entry in the view held by a dead incarnation.
     async fn clean_dead(&mut self, ctx: &mut Ctx<GlobalMsg>) {
+        self.clean_dead_now().await;
+        self.arm_retry(ctx);
+    }
+
+    async fn clean_dead_now(&mut self) {
         let dead: Vec<(String, u64)> = self
             .names
             .entries()
@@ -396,7 +404,7 @@ impl Agent {
             .collect();
         for (name, revision) in dead {
             if let Ok(key) = key_of(&name) {
-                let _ = self.delete(ctx, &name, &key, revision).await;
+                let _ = self.delete_now(&name, &key, revision).await;
             }
         }
     }
@@ -412,9 +420,8 @@ impl Agent {
             .is_some_and(|&inc| pid.incarnation <= inc)
     }
 
-    /// Deletes `key` if it is still at `revision` (invariant 1), and applies
-    /// the delete to the view at once. A delete the bucket could not take
-    /// is retried later.
+    /// Deletes `key` if it is still at `revision`, retrying later if the
+    /// bucket cannot take it now.
     async fn delete(
         &mut self,
         ctx: &mut Ctx<GlobalMsg>,
@@ -422,6 +429,22 @@ impl Agent {
         key: &str,
         revision: u64,
     ) -> Result<(), DeleteFailed> {
+        let r = self.delete_now(name, key, revision).await;
+        self.arm_retry(ctx);
+        r
+    }
+
+    fn arm_retry(&mut self, ctx: &mut Ctx<GlobalMsg>) {
+        if !self.pending.is_empty() && !self.retry_armed {
+            self.retry_armed = true;
+            ctx.send_after(RETRY_EVERY, GlobalMsg::Retry);
+        }
+    }
+
+    /// Deletes `key` if it is still at `revision` (invariant 1), and applies
+    /// the delete to the view at once. A delete the bucket could not take
+    /// is recorded in `pending`.
+    async fn delete_now(&mut self, name: &str, key: &str, revision: u64) -> Result<(), DeleteFailed> {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("KV-Operation", "DEL");
         headers.insert(
@@ -452,10 +475,6 @@ impl Agent {
             Err(e) => {
                 tracing::warn!(target: "arbor::nats", name, error = %e, "global: delete failed, will retry");
                 self.pending.insert(name.to_owned(), revision);
-                if !self.retry_armed {
-                    self.retry_armed = true;
-                    ctx.send_after(RETRY_EVERY, GlobalMsg::Retry);
-                }
                 Err(DeleteFailed::Unavailable(e.to_string()))
             }
         }

@@ -30,7 +30,8 @@
 //! - Messages that cross nodes: implement [`Wire`] (serde + a versioned
 //!   tag); pids anywhere are [`GlobalPid`]s; exit reasons travel as
 //!   [`WireExitReason`].
-//! - Tests against a real server: [`testkit`] (feature `testkit`).
+//! - Tests against a real server: the `testkit` module (feature `testkit`):
+//!   `NatsServer`, `NatsCluster`, `require_nats_server`, an `Echo` service.
 //!
 //! # Guarantees
 //!
@@ -44,14 +45,24 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod call;
+mod counts;
 mod global;
 mod lifecycle;
+mod membership;
 mod node;
+mod peers;
+mod proxy;
+mod router;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+mod watch;
 mod wire;
 
+pub use call::{Protocol, RemoteCallError, RemotePid, RemoteRef, RemoteServer};
+pub use counts::NodeCounts;
 pub use global::{GlobalError, NameEvent, NameEvents};
+pub use membership::NodeMonitor;
 pub use node::{
     Credentials, Node, NodeConfig, NodeDownReason, NodeError, NodeEvent, NodeEvents, TlsConfig,
 };

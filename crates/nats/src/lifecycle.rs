@@ -36,9 +36,11 @@ impl Node {
 
     /// Leaves the cluster in order: others see the node down with reason
     /// [`NodeDownReason::Shutdown`](crate::NodeDownReason::Shutdown) (not a
-    /// crash); then stops the agents, ends every
-    /// [`NodeEvents`](crate::NodeEvents) stream and closes the connection.
-    /// Idempotent.
+    /// crash); then resets every connection to other nodes (local proxies
+    /// exit with `noconnection`, pending calls fail), stops the agents, ends
+    /// every [`NodeEvents`](crate::NodeEvents) stream and drains the
+    /// connection. The NATS client's own tasks end when the last handle of
+    /// the node (a `Node` or a `RemoteRef`) is dropped. Idempotent.
     pub async fn stop(&self) {
         if !self.mark_stopped() {
             return;
@@ -50,6 +52,12 @@ impl Node {
 
 /// Starts the node's agents in order (one line per module).
 async fn start_agents(node: &Node) -> Result<(), NodeError> {
+    crate::membership::join(node).await?;
+    node.add_agent(crate::router::spec(node)).await?;
+    node.add_agent(crate::membership::membership_spec(node))
+        .await?;
+    node.add_agent(crate::membership::heartbeat_spec(node))
+        .await?;
     crate::global::start(node).await?;
     Ok(())
 }
@@ -57,4 +65,5 @@ async fn start_agents(node: &Node) -> Result<(), NodeError> {
 /// Runs first in [`Node::stop`], while the connection is still up.
 async fn before_stop(node: &Node) {
     crate::global::before_stop(node).await;
+    crate::membership::leave(node).await;
 }

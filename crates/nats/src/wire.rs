@@ -281,8 +281,6 @@ pub enum Kind {
     /// "Tell `from` when the target exits" (the remote half of a link or
     /// monitor: the sender's proxy wants the exit reason).
     Watch,
-    /// The sender's proxy is gone: stop telling it.
-    Unwatch,
     /// An exit signal from the sender to the target (the remote half of a
     /// link: the sender's linked process died).
     Exit(WireExitReason),
@@ -310,6 +308,43 @@ pub struct Envelope {
     /// The user value (postcard), empty for signals.
     pub body: Vec<u8>,
 }
+
+/// The answer to a [`Kind::Call`] envelope.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub(crate) enum Reply {
+    /// The callee's reply (postcard; its tag is in the type header).
+    Ok(Vec<u8>),
+    /// No such process on this node (dead, never exported, or a pid of an
+    /// earlier incarnation).
+    NoProc,
+    /// The callee exited before replying.
+    Exited(WireExitReason),
+    /// The request's type tag (or body) did not match what the callee
+    /// takes.
+    Decode {
+        /// The tag the callee takes.
+        expected: String,
+        /// What arrived.
+        got: String,
+    },
+    /// The reply exceeds the server's payload limit.
+    TooLarge {
+        /// The encoded size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The callee did not reply within the caller's deadline.
+    Timeout,
+    /// Pong (answer to [`Kind::Ping`]).
+    Pong,
+}
+
+/// The header carrying a body's [`Wire::TAG`].
+pub(crate) const TYPE_HEADER: &str = "Arbor-Type";
+/// The header carrying the caller's remaining time budget in milliseconds:
+/// the callee gives up (and does not start work) once it has passed.
+pub(crate) const DEADLINE_HEADER: &str = "Arbor-Deadline-Ms";
 
 #[cfg(test)]
 mod tests {

@@ -28,8 +28,16 @@ pub enum NodeDownReason {
     Disconnected,
     /// No heartbeat for 3 ticks: hung, or cut off.
     Silent,
-    /// The node table says another incarnation owns the name now.
+    /// Another incarnation of the node is up now (it restarted).
     Replaced,
+    /// This node was declared down by the others (it was paused or cut
+    /// off) and rejoined as a new incarnation: every link, monitor and
+    /// call to any other node was reset.
+    Fenced,
+    /// This node stopped.
+    Stopped,
+    /// The node was not up when it was monitored.
+    NotConnected,
 }
 
 impl fmt::Display for NodeDownReason {
@@ -39,6 +47,9 @@ impl fmt::Display for NodeDownReason {
             NodeDownReason::Disconnected => "disconnected",
             NodeDownReason::Silent => "heartbeat_timeout",
             NodeDownReason::Replaced => "replaced",
+            NodeDownReason::Fenced => "fenced",
+            NodeDownReason::Stopped => "stopped",
+            NodeDownReason::NotConnected => "not_connected",
         })
     }
 }

@@ -9,7 +9,8 @@
 //!    server's disconnect advisory names the node run that died.
 //! 3. The node's agents are children of its one_for_one supervisor; after
 //!    [`Node::stop`] none of them, nor any event subscription, is left.
-//! 4. Incarnations of nodes started in one OS process strictly increase.
+//! 4. Incarnations of nodes started in one OS process strictly increase,
+//!    including the new incarnation of a node that rejoins after fencing.
 
 mod config;
 mod connect;
@@ -23,7 +24,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use arbor_process::{Pid, Process};
+use arbor_process::Pid;
+use arbor_process::Process as _;
 use arbor_supervisor::{ChildSpec, Supervisor, SupervisorRef};
 use async_nats::jetstream;
 use parking_lot::Mutex;
@@ -34,6 +36,7 @@ pub use error::NodeError;
 pub(crate) use events::EventHub;
 pub use events::{NodeDownReason, NodeEvent, NodeEvents};
 
+use crate::peers::Peers;
 use crate::wire::{GlobalPid, Incarnation, NodeId};
 
 /// A running node. Cheap to clone; every clone is the same node.
@@ -50,7 +53,7 @@ pub struct Node {
 
 impl std::fmt::Debug for Node {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Node({}.{})", self.inner.id, self.inner.incarnation)
+        write!(f, "Node({}.{})", self.inner.id, self.incarnation())
     }
 }
 
@@ -59,12 +62,18 @@ impl std::fmt::Debug for Node {
 pub(crate) struct NodeInner {
     config: NodeConfig,
     id: NodeId,
-    incarnation: Incarnation,
+    /// Changes only when the node is fenced and rejoins.
+    incarnation: AtomicU64,
+    /// `arbor:<node>:<first incarnation>` (invariant 2): kept across a
+    /// rejoin, since the connection is kept.
+    client_name: String,
     prefix: String,
     client: async_nats::Client,
     js: jetstream::Context,
     sup: SupervisorRef,
     events: EventHub,
+    /// The nodes up, read on every remote call.
+    peers: Peers,
     /// State other modules hang on the node, one value per type.
     extensions: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
     stopped: AtomicBool,
@@ -107,11 +116,13 @@ impl Node {
             inner: Arc::new(NodeInner {
                 id: config.name.clone(),
                 prefix: config.prefix(),
-                incarnation,
+                incarnation: AtomicU64::new(incarnation),
+                client_name: connect::client_name(config.name.as_str(), incarnation),
                 client,
                 js,
                 sup,
                 events: EventHub::default(),
+                peers: Peers::default(),
                 extensions: Mutex::new(HashMap::new()),
                 stopped: AtomicBool::new(false),
                 config,
@@ -147,21 +158,12 @@ impl Node {
 
     /// This run's incarnation.
     pub fn incarnation(&self) -> Incarnation {
-        self.inner.incarnation
+        self.inner.incarnation.load(Ordering::SeqCst)
     }
 
     /// The configuration the node was started with.
     pub fn config(&self) -> &NodeConfig {
         &self.inner.config
-    }
-
-    /// The global pid of a local process of this node.
-    pub fn global_pid(&self, pid: Pid) -> GlobalPid {
-        GlobalPid {
-            node: self.inner.id.clone(),
-            incarnation: self.inner.incarnation,
-            id: pid.id(),
-        }
     }
 
     /// A stream of every node up/down seen from now on, with reasons. It
@@ -209,9 +211,26 @@ impl Node {
     pub(crate) fn node_pid(&self) -> GlobalPid {
         GlobalPid {
             node: self.inner.id.clone(),
-            incarnation: self.inner.incarnation,
+            incarnation: self.incarnation(),
             id: 0,
         }
+    }
+
+    /// The NATS client name, as disconnect advisories report it.
+    pub(crate) fn client_name(&self) -> &str {
+        &self.inner.client_name
+    }
+
+    /// Starts a new incarnation (after being fenced); returns it.
+    pub(crate) fn renew_incarnation(&self) -> Incarnation {
+        let next = next_incarnation();
+        self.inner.incarnation.store(next, Ordering::SeqCst);
+        next
+    }
+
+    /// The nodes up (written by membership).
+    pub(crate) fn peers(&self) -> &Peers {
+        &self.inner.peers
     }
 
     /// The hub of node events (publish from membership; subscribe anywhere).

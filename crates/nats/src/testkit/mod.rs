@@ -11,6 +11,7 @@
 //!   milliseconds). [`NatsServer::start_token`] requires a token instead;
 //!   [`NatsServerBuilder`] takes any extra configuration.
 //! - [`NatsCluster::start`]: `n` such servers joined by routes.
+//! - [`Echo`]: a remote service to call in tests ([`EchoApi`]).
 //! - [`require_nats_server`]: the binary, or `None` after a loud
 //!   `SKIPPED` line on stderr; with `ARBOR_REQUIRE_SERVICES=1` (CI) a
 //!   missing binary panics instead, so a skip can never pass CI silently.
@@ -32,7 +33,9 @@
 //! ```
 
 mod cluster;
+mod echo;
 mod server;
 
 pub use cluster::NatsCluster;
+pub use echo::{Echo, EchoApi, EchoCall, EchoRequest};
 pub use server::{NatsServer, NatsServerBuilder, require_nats_server};

@@ -52,6 +52,7 @@ mod lifecycle;
 mod membership;
 mod node;
 mod peers;
+mod pg;
 mod proxy;
 mod router;
 #[cfg(feature = "testkit")]
@@ -63,6 +64,7 @@ pub use call::{Protocol, RemoteCallError, RemotePid, RemoteRef, RemoteServer};
 pub use counts::NodeCounts;
 pub use global::{GlobalError, NameEvent, NameEvents};
 pub use membership::NodeMonitor;
+pub use pg::{PgError, PgEvent, PgEvents, PgScope};
 pub use node::{
     Credentials, Node, NodeConfig, NodeDownReason, NodeError, NodeEvent, NodeEvents, TlsConfig,
 };

@@ -64,6 +64,7 @@ async fn start_agents(node: &Node) -> Result<(), NodeError> {
 
 /// Runs first in [`Node::stop`], while the connection is still up.
 async fn before_stop(node: &Node) {
+    crate::pg::before_stop(node).await;
     crate::global::before_stop(node).await;
     crate::membership::leave(node).await;
 }

@@ -290,7 +290,16 @@ async fn a_minority_partition_cannot_register_but_still_answers_lookups() {
     };
     let mut config = cluster.node_config("n1").kv_replicas(3);
     config.jetstream_timeout = Duration::from_millis(500);
-    let n1 = Node::start(config).await.unwrap();
+    // Right after the cluster starts its JetStream is still settling: the
+    // node's first replicated writes may fail at a 500 ms timeout.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let n1 = loop {
+        match Node::start(config.clone()).await {
+            Ok(n) => break n,
+            Err(e) if Instant::now() < deadline => eprintln!("start: {e}; again"),
+            Err(e) => panic!("{e}"),
+        }
+    };
     let (p1, p2) = (idle(), idle());
     // A new R3 stream elects its leader right after the node starts: the
     // first write may time out at 500 ms until it has one.

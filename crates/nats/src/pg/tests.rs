@@ -1,0 +1,1 @@
+//! pg against a real server, driven through crate internals.

@@ -64,10 +64,10 @@ pub use call::{Protocol, RemoteCallError, RemotePid, RemoteRef, RemoteServer};
 pub use counts::NodeCounts;
 pub use global::{GlobalError, NameEvent, NameEvents};
 pub use membership::NodeMonitor;
-pub use pg::{PgError, PgEvent, PgEvents, PgScope};
 pub use node::{
     Credentials, Node, NodeConfig, NodeDownReason, NodeError, NodeEvent, NodeEvents, TlsConfig,
 };
+pub use pg::{PgError, PgEvent, PgEvents, PgScope};
 pub use wire::{
     Envelope, GlobalPid, Incarnation, Kind, NodeId, Target, Wire, WireExitReason, decode, encode,
 };

@@ -5,8 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use arbor_nats::testkit::{NatsCluster, NatsServer};
+use arbor_nats::RemoteCallError;
+use arbor_nats::testkit::{Echo, EchoApi, EchoRequest, NatsCluster, NatsServer};
 use arbor_nats::{GlobalError, GlobalPid, NameEvent, NameEvents, Node};
+use arbor_process::GenServer;
 use arbor_process::{Ctx, Process, ProcessRef, spawn};
 
 const DEADLINE: Duration = Duration::from_secs(5);
@@ -53,7 +55,6 @@ fn registered(name: &str, pid: &GlobalPid) -> impl Fn(&NameEvent) -> bool {
     move |e| matches!(e, NameEvent::Registered { name: n, pid: p } if *n == name && *p == pid)
 }
 
-
 #[tokio::test]
 async fn a_name_has_one_holder_seen_by_every_node() {
     let Some(server) = NatsServer::start().await else {
@@ -73,7 +74,10 @@ async fn a_name_has_one_holder_seen_by_every_node() {
     let lag = wait_event(&mut seen_by_n2, registered("svc", &g1)).await;
     eprintln!("n2's view got the name {lag:?} after the register returned");
     assert_eq!(n2.whereis_name("svc"), Some(g1.clone()));
-    assert_eq!(n2.whereis_name_fresh("svc").await.unwrap(), Some(g1.clone()));
+    assert_eq!(
+        n2.whereis_name_fresh("svc").await.unwrap(),
+        Some(g1.clone())
+    );
     assert_eq!(n2.registered_names(), vec!["svc".to_owned()]);
 
     // A clash names the holder, from either node.
@@ -182,7 +186,10 @@ async fn a_holders_exit_removes_its_names() {
     let t = Instant::now();
     p1.kill();
     wait_unregistered(&mut seen_by_n2, &["a", "b"]).await;
-    eprintln!("names of an exited holder gone on the other node after {:?}", t.elapsed());
+    eprintln!(
+        "names of an exited holder gone on the other node after {:?}",
+        t.elapsed()
+    );
     assert_eq!(n2.registered_names(), Vec::<String>::new());
     assert_eq!(n2.whereis_name_fresh("a").await.unwrap(), None);
     assert_eq!(n2.whereis_name_fresh("b").await.unwrap(), None);
@@ -228,7 +235,10 @@ async fn stopping_a_node_removes_its_names() {
     assert_eq!(n2.whereis_name_fresh("two").await.unwrap(), None);
     wait_unregistered(&mut seen_by_n2, &["one", "two"]).await;
     // The stopped node's API refuses politely.
-    assert_eq!(n1.register_name("x", p1.pid()).await, Err(GlobalError::Stopped));
+    assert_eq!(
+        n1.register_name("x", p1.pid()).await,
+        Err(GlobalError::Stopped)
+    );
     assert_eq!(n1.whereis_name("one"), None);
     n2.stop().await;
 }
@@ -241,11 +251,24 @@ async fn names_that_are_not_plain_keys_are_encoded_and_bad_ones_refused() {
     let n1 = Node::start(server.node_config("n1")).await.unwrap();
     let n2 = Node::start(server.node_config("n2")).await.unwrap();
     let mut seen_by_n2 = n2.monitor_names();
-    let odd = ["with space", "日本", "a..b", ".x", "=eq", "*", "a>b", "tab\there"];
+    let odd = [
+        "with space",
+        "日本",
+        "a..b",
+        ".x",
+        "=eq",
+        "*",
+        "a>b",
+        "tab\there",
+    ];
     let procs: Vec<_> = odd.iter().map(|_| idle()).collect();
     for (name, p) in odd.iter().zip(&procs) {
         n1.register_name(name, p.pid()).await.unwrap();
-        assert_eq!(n1.whereis_name(name), Some(n1.global_pid(p.pid())), "{name:?}");
+        assert_eq!(
+            n1.whereis_name(name),
+            Some(n1.global_pid(p.pid())),
+            "{name:?}"
+        );
     }
     for (name, p) in odd.iter().zip(&procs) {
         wait_event(&mut seen_by_n2, registered(name, &n1.global_pid(p.pid()))).await;
@@ -266,7 +289,10 @@ async fn names_that_are_not_plain_keys_are_encoded_and_bad_ones_refused() {
     let p = idle();
     for bad in [String::new(), "x".repeat(201)] {
         assert!(
-            matches!(n1.register_name(&bad, p.pid()).await, Err(GlobalError::InvalidName { .. })),
+            matches!(
+                n1.register_name(&bad, p.pid()).await,
+                Err(GlobalError::InvalidName { .. })
+            ),
             "{bad:?}"
         );
         assert!(matches!(
@@ -334,4 +360,36 @@ async fn a_minority_partition_cannot_register_but_still_answers_lookups() {
     // want of quorum and are given up with the node).
     n1.stop().await;
     drop(cluster);
+}
+
+#[tokio::test]
+async fn a_globally_named_server_is_called_by_name_from_another_node() {
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
+    let n1 = Node::start(server.node_config("n1")).await.unwrap();
+    let n2 = Node::start(server.node_config("n2")).await.unwrap();
+    let mut seen_by_n2 = n2.monitor_names();
+    let echo = Echo::default().start().await.unwrap();
+    let gpid = n1.export(&echo);
+    n1.register_name("echo", echo.pid()).await.unwrap();
+    wait_event(&mut seen_by_n2, registered("echo", &gpid)).await;
+
+    let r = n2.global_ref::<EchoApi>("echo").unwrap();
+    assert_eq!(
+        r.call(EchoRequest::Echo("hi".into())).await,
+        Ok("hi".into())
+    );
+    assert!(n2.global_ref::<EchoApi>("nobody").is_none());
+    // The holder exits: the name goes; a handle resolved before gets
+    // NoProcess from the holder's node.
+    echo.stop().await.unwrap();
+    wait_unregistered(&mut seen_by_n2, &["echo"]).await;
+    assert!(n2.global_ref::<EchoApi>("echo").is_none());
+    assert_eq!(
+        r.call(EchoRequest::Echo("hi".into())).await,
+        Err(RemoteCallError::NoProcess)
+    );
+    n1.stop().await;
+    n2.stop().await;
 }

@@ -122,7 +122,10 @@ async fn a_member_that_exits_leaves_and_a_stopped_node_takes_its_members() {
     a.kill();
     wait_members(&mut ev2, &s2, "g", 2).await;
     wait_members(&mut ev2, &s2, "h", 0).await;
-    eprintln!("an exited member gone on the other node after {:?}", t.elapsed());
+    eprintln!(
+        "an exited member gone on the other node after {:?}",
+        t.elapsed()
+    );
     assert_eq!(s1.members("h"), Vec::<GlobalPid>::new());
 
     let t = Instant::now();
@@ -163,7 +166,10 @@ async fn send_all_delivers_once_to_every_member_of_every_node() {
         let (who, m) = recv(&mut rx).await;
         got.entry(who).or_default().push(m);
     }
-    eprintln!("40 deliveries of 10 send_all to 4 members on 2 nodes in {:?}", t.elapsed());
+    eprintln!(
+        "40 deliveries of 10 send_all to 4 members on 2 nodes in {:?}",
+        t.elapsed()
+    );
     let want: Vec<String> = (0..10).map(|i| format!("m{i}")).collect();
     assert_eq!(got.len(), 4);
     for m in &ms {
@@ -255,9 +261,15 @@ async fn messages_of_another_type_are_dropped_not_delivered() {
     s1.send_all("g", &"text".to_owned()).await.unwrap();
     // Each member got only its own type; the other was logged and dropped.
     assert_eq!(recv(&mut rx).await.1, "text");
-    assert_eq!(tokio::time::timeout(DEADLINE, nrx.recv()).await.unwrap(), Some(7));
+    assert_eq!(
+        tokio::time::timeout(DEADLINE, nrx.recv()).await.unwrap(),
+        Some(7)
+    );
     s1.send_all("g", &8u64).await.unwrap();
-    assert_eq!(tokio::time::timeout(DEADLINE, nrx.recv()).await.unwrap(), Some(8));
+    assert_eq!(
+        tokio::time::timeout(DEADLINE, nrx.recv()).await.unwrap(),
+        Some(8)
+    );
     assert!(rx.try_recv().is_err());
     assert!(strings.is_alive() && numbers.is_alive());
     n1.stop().await;
@@ -279,7 +291,10 @@ async fn bad_scopes_groups_and_dead_processes_are_typed_errors() {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let m = member(&tx);
     for bad in [String::new(), "x".repeat(201)] {
-        assert!(matches!(s.join(&bad, &m).await, Err(PgError::InvalidGroup { .. })));
+        assert!(matches!(
+            s.join(&bad, &m).await,
+            Err(PgError::InvalidGroup { .. })
+        ));
         assert!(matches!(
             s.send_all(&bad, &"x".to_owned()).await,
             Err(PgError::InvalidGroup { .. })
@@ -297,6 +312,9 @@ async fn bad_scopes_groups_and_dead_processes_are_typed_errors() {
     let dead = member(&tx);
     dead.kill();
     dead.wait().await;
-    assert_eq!(s.join("g", &dead).await, Err(PgError::NoProcess(dead.pid())));
+    assert_eq!(
+        s.join("g", &dead).await,
+        Err(PgError::NoProcess(dead.pid()))
+    );
     n1.stop().await;
 }

@@ -378,7 +378,12 @@ impl Agent {
         }
     }
 
-    async fn node_down(&mut self, ctx: &mut Ctx<GlobalMsg>, node: NodeId, incarnation: Incarnation) {
+    async fn node_down(
+        &mut self,
+        ctx: &mut Ctx<GlobalMsg>,
+        node: NodeId,
+        incarnation: Incarnation,
+    ) {
         if node == *self.node.name() && incarnation >= self.node.incarnation() {
             // This run itself: the core's fencing restarts the node.
             return;
@@ -444,7 +449,12 @@ impl Agent {
     /// Deletes `key` if it is still at `revision` (invariant 1), and applies
     /// the delete to the view at once. A delete the bucket could not take
     /// is recorded in `pending`.
-    async fn delete_now(&mut self, name: &str, key: &str, revision: u64) -> Result<(), DeleteFailed> {
+    async fn delete_now(
+        &mut self,
+        name: &str,
+        key: &str,
+        revision: u64,
+    ) -> Result<(), DeleteFailed> {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("KV-Operation", "DEL");
         headers.insert(

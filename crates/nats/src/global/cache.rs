@@ -239,8 +239,14 @@ mod tests {
         names.apply("a", 1, Some(gpid("n1", 1, 1)));
         let mut events = names.subscribe();
         names.apply("a", 2, Some(gpid("n1", 1, 2)));
-        assert!(matches!(events.rx.try_recv(), Ok(NameEvent::Unregistered { .. })));
-        assert!(matches!(events.rx.try_recv(), Ok(NameEvent::Registered { .. })));
+        assert!(matches!(
+            events.rx.try_recv(),
+            Ok(NameEvent::Unregistered { .. })
+        ));
+        assert!(matches!(
+            events.rx.try_recv(),
+            Ok(NameEvent::Registered { .. })
+        ));
         assert!(events.rx.try_recv().is_err());
     }
 }

@@ -138,8 +138,20 @@ mod tests {
     #[test]
     fn other_names_are_encoded_and_round_trip() {
         for n in [
-            "with space", "a..b", ".lead", "trail.", "=eq", "*", ">", "ünï", "a\nb", "日本",
-            "x", "xy", "xyz", "wxyz",
+            "with space",
+            "a..b",
+            ".lead",
+            "trail.",
+            "=eq",
+            "*",
+            ">",
+            "ünï",
+            "a\nb",
+            "日本",
+            "x",
+            "xy",
+            "xyz",
+            "wxyz",
         ] {
             let k = key_of(n).unwrap();
             let plain = !n.starts_with('=') && valid_kv_key(n);

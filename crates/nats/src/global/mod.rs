@@ -44,10 +44,11 @@ use arbor_process::{CallError, Pid};
 
 pub use cache::{NameEvent, NameEvents};
 
-use agent::{AgentSlot, GlobalMsg};
-use cache::Names;
+use crate::call::{Protocol, RemotePid, RemoteRef};
 use crate::node::{Node, NodeError};
 use crate::wire::{GlobalPid, decode};
+use agent::{AgentSlot, GlobalMsg};
+use cache::Names;
 
 /// Why a name operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -227,11 +228,33 @@ impl Node {
             .await
             .map_err(|e| GlobalError::Unavailable(e.to_string()))?;
         match value {
-            Some(bytes) => decode::<GlobalPid>(&bytes)
-                .map(Some)
-                .map_err(|e| GlobalError::Unavailable(format!("the entry of {name:?} does not decode: {e}"))),
+            Some(bytes) => decode::<GlobalPid>(&bytes).map(Some).map_err(|e| {
+                GlobalError::Unavailable(format!("the entry of {name:?} does not decode: {e}"))
+            }),
             None => Ok(None),
         }
+    }
+
+    /// A typed handle to the process registered as `name`, resolved now
+    /// from this node's view; `None` if the name is free. The holder must
+    /// have been exported for the protocol (`Node::export`) on its node.
+    ///
+    /// # OTP
+    ///
+    /// `gen_server:call({global, Name}, Request)`, with the name resolved
+    /// once: keep the handle, or resolve again after `NoProcess`.
+    pub fn global_ref<P: Protocol>(&self, name: &str) -> Option<RemoteRef<P>> {
+        Some(self.remote(self.whereis_name(name)?))
+    }
+
+    /// An untyped handle to the holder of `name`, for plain messages
+    /// (`RemotePid::send`); `None` if the name is free.
+    ///
+    /// # OTP
+    ///
+    /// `global:send/2`.
+    pub fn global_pid_of(&self, name: &str) -> Option<RemotePid> {
+        Some(self.remote_pid(self.whereis_name(name)?))
     }
 
     /// Every registered name in this node's view, sorted.
@@ -253,6 +276,8 @@ impl Node {
         if self.is_stopped() {
             return Err(GlobalError::Stopped);
         }
-        self.extension::<AgentSlot>().get().ok_or(GlobalError::Stopped)
+        self.extension::<AgentSlot>()
+            .get()
+            .ok_or(GlobalError::Stopped)
     }
 }

@@ -41,7 +41,10 @@ async fn wait_unregistered(events: &mut NameEvents, names: &[&str]) -> Duration 
 async fn put_raw(node: &Node, name: &str, holder: &GlobalPid) -> u64 {
     let store = node.extension::<Names>().store().unwrap();
     store
-        .put(super::key::key_of(name).unwrap(), Bytes::from(encode(holder).unwrap()))
+        .put(
+            super::key::key_of(name).unwrap(),
+            Bytes::from(encode(holder).unwrap()),
+        )
         .await
         .unwrap()
 }
@@ -64,7 +67,10 @@ async fn survivors_delete_the_names_of_a_node_declared_down() {
     put_raw(&n2, "x", &ghost(1)).await;
     put_raw(&n2, "y", &ghost(2)).await;
     loop {
-        match tokio::time::timeout(DEADLINE, seen_by_n3.recv()).await.unwrap() {
+        match tokio::time::timeout(DEADLINE, seen_by_n3.recv())
+            .await
+            .unwrap()
+        {
             Some(NameEvent::Registered { pid, .. }) if pid == ghost(2) => break,
             Some(_) => {}
             None => panic!("ended"),
@@ -81,7 +87,10 @@ async fn survivors_delete_the_names_of_a_node_declared_down() {
     n2.events().publish(&event);
     n3.events().publish(&event);
     wait_unregistered(&mut seen_by_n3, &["x", "y"]).await;
-    eprintln!("names of a node declared down gone everywhere after {:?}", t.elapsed());
+    eprintln!(
+        "names of a node declared down gone everywhere after {:?}",
+        t.elapsed()
+    );
     assert_eq!(n3.whereis_name_fresh("x").await.unwrap(), None);
     assert_eq!(n2.whereis_name_fresh("y").await.unwrap(), None);
     assert!(n2.registered_names().is_empty());

@@ -18,7 +18,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use arbor_process::{Ctx, ExitReason, MonitorRef, Msg, Myself, Pid, ProcessRef, ReplyTo, is_alive, spawn_link};
+use arbor_process::{
+    Ctx, ExitReason, MonitorRef, Msg, Myself, Pid, ProcessRef, ReplyTo, is_alive, spawn_link,
+};
 use arbor_supervisor::ChildSpec;
 use async_nats::{Message, Subscriber};
 use bytes::Bytes;
@@ -67,9 +69,10 @@ pub(crate) async fn start(node: &Node, state: Arc<ScopeState>) -> Result<(), Nod
         let (n, state) = (n.clone(), state.clone());
         async move {
             let subject = n.subject(&format!("pgc.{}", state.name));
-            let ctl = n.client().subscribe(subject.clone()).await.map_err(|e| {
-                ExitReason::custom(format!("pg {}: subscribe: {e}", state.name))
-            })?;
+            let ctl =
+                n.client().subscribe(subject.clone()).await.map_err(|e| {
+                    ExitReason::custom(format!("pg {}: subscribe: {e}", state.name))
+                })?;
             let events = n.events().subscribe();
             let scope = state.name.clone();
             let agent = Agent {
@@ -353,7 +356,12 @@ impl Agent {
 
 /// Hands what arrives for `group` to its local members: each member for
 /// send-to-all, one (round robin) for send-to-any.
-async fn deliver_loop(state: Arc<ScopeState>, group: String, mut all: Subscriber, mut any: Subscriber) {
+async fn deliver_loop(
+    state: Arc<ScopeState>,
+    group: String,
+    mut all: Subscriber,
+    mut any: Subscriber,
+) {
     loop {
         let (m, to_all) = tokio::select! {
             m = all.next() => (m, true),

@@ -46,10 +46,10 @@ use bytes::Bytes;
 pub use state::PgEvents;
 pub use view::PgEvent;
 
-use agent::{Agents, PgMsg, group_subject};
-use state::{ScopeState, Scopes, deliver_to};
 use crate::node::Node;
 use crate::wire::{GlobalPid, TYPE_HEADER, Wire, encode};
+use agent::{Agents, PgMsg, group_subject};
+use state::{ScopeState, Scopes, deliver_to};
 
 /// Why a process-group operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -86,7 +86,13 @@ pub enum PgError {
 /// Stops every scope's agent in order: the others learn that this node
 /// has no members any more.
 pub(crate) async fn before_stop(node: &Node) {
-    let agents: Vec<ProcessRef<PgMsg>> = node.extension::<Agents>().0.lock().values().cloned().collect();
+    let agents: Vec<ProcessRef<PgMsg>> = node
+        .extension::<Agents>()
+        .0
+        .lock()
+        .values()
+        .cloned()
+        .collect();
     for a in agents {
         let _ = a
             .call_timeout(|reply| PgMsg::Goodbye { reply }, Duration::from_secs(2))

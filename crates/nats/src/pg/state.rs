@@ -28,7 +28,10 @@ pub(crate) type DeliverFn = Arc<dyn Fn(&str, &[u8]) -> Result<(), String> + Send
 pub(crate) fn deliver_to<M: Wire>(to: ProcessRef<M>) -> DeliverFn {
     Arc::new(move |tag, body| {
         if tag != M::TAG {
-            return Err(format!("a {tag} message for a member that takes {}", M::TAG));
+            return Err(format!(
+                "a {tag} message for a member that takes {}",
+                M::TAG
+            ));
         }
         let msg = decode::<M>(body).map_err(|e| format!("{tag} does not decode: {e}"))?;
         to.send(msg).map_err(|_| "the member has exited".to_owned())

@@ -73,7 +73,10 @@ pub(crate) enum Ctl {
         groups: Vec<(String, Vec<u64>)>,
     },
     /// "I am new here: send me your `Sync`."
-    Discover { node: NodeId, incarnation: Incarnation },
+    Discover {
+        node: NodeId,
+        incarnation: Incarnation,
+    },
 }
 
 #[derive(Clone, Debug, Default)]
@@ -113,10 +116,14 @@ impl View {
             Some(inc) if inc < incarnation => self.remove_node(node, events),
             _ => {}
         }
-        Some(self.nodes.entry(node.clone()).or_insert_with(|| NodeMembers {
-            incarnation,
-            groups: BTreeMap::new(),
-        }))
+        Some(
+            self.nodes
+                .entry(node.clone())
+                .or_insert_with(|| NodeMembers {
+                    incarnation,
+                    groups: BTreeMap::new(),
+                }),
+        )
     }
 
     fn remove_node(&mut self, node: &NodeId, events: &mut Vec<PgEvent>) {

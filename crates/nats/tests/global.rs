@@ -3,6 +3,8 @@
 //! exits or its node stops, names that are not plain keys, and a minority
 //! partition that cannot register.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use arbor_nats::RemoteCallError;
@@ -392,4 +394,58 @@ async fn a_globally_named_server_is_called_by_name_from_another_node() {
     );
     n1.stop().await;
     n2.stop().await;
+}
+
+#[tokio::test]
+async fn a_killed_nodes_names_are_deleted_by_the_survivors() {
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
+    let tick = Duration::from_millis(250);
+    let a = Node::start(server.node_config("a").tick(tick))
+        .await
+        .unwrap();
+    let b = Node::start(server.node_config("b").tick(tick))
+        .await
+        .unwrap();
+    let k = common::NodeProc::start(&server, "k", tick).await;
+    assert!(a.wait_for_node(&k.name, DEADLINE).await.is_some());
+    assert!(b.wait_for_node(&k.name, DEADLINE).await.is_some());
+    // The name of k's echo server, written as k's registry would write it
+    // (the node binary registers no names itself).
+    let client = async_nats::ConnectOptions::new()
+        .user_and_password("arbor".into(), "arbor-test-secret".into())
+        .connect(server.url())
+        .await
+        .unwrap();
+    let kv = async_nats::jetstream::new(client)
+        .get_key_value("arbor_default_names")
+        .await
+        .unwrap();
+    let mut seen_by_a = a.monitor_names();
+    kv.create("k.echo", arbor_nats::encode(&k.echo()).unwrap().into())
+        .await
+        .unwrap();
+    wait_event(&mut seen_by_a, registered("k.echo", &k.echo())).await;
+    assert_eq!(b.whereis_name("k.echo"), Some(k.echo()));
+
+    let mut seen_by_b = b.monitor_names();
+    let mut down = a.monitor_nodes();
+    let t = Instant::now();
+    k.signal("KILL");
+    let detected = loop {
+        match tokio::time::timeout(DEADLINE, down.recv()).await.unwrap() {
+            Some(arbor_nats::NodeEvent::Down { node, .. }) if node == k.name => break t.elapsed(),
+            Some(_) => {}
+            None => panic!("node events ended"),
+        }
+    };
+    let gone = wait_unregistered(&mut seen_by_a, &["k.echo"]).await + detected;
+    eprintln!("killed node: detected after {detected:?}, its name gone after {gone:?}");
+    assert_eq!(a.whereis_name_fresh("k.echo").await.unwrap(), None);
+    // Both survivors' views drop it (one of them deleted it).
+    wait_unregistered(&mut seen_by_b, &["k.echo"]).await;
+    assert_eq!(b.whereis_name("k.echo"), None);
+    a.stop().await;
+    b.stop().await;
 }

@@ -100,7 +100,10 @@ async fn garbage_on_the_wire_is_dropped_and_the_agent_lives_on() {
     let client = n1.client();
     // An announcement that does not decode.
     client
-        .publish(n1.subject("pgc.work"), Bytes::from_static(&[0xff, 0xff, 0xff]))
+        .publish(
+            n1.subject("pgc.work"),
+            Bytes::from_static(&[0xff, 0xff, 0xff]),
+        )
         .await
         .unwrap();
     // Group messages: no tag, the right tag with a body that does not

@@ -56,7 +56,7 @@ async fn joins_and_leaves_are_seen_by_every_node() {
     let n1 = Node::start(server.node_config("n1")).await.unwrap();
     let n2 = Node::start(server.node_config("n2")).await.unwrap();
     let (s1, s2) = (n1.pg("work").await.unwrap(), n2.pg("work").await.unwrap());
-    let (tx, _rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = mpsc::unbounded_channel();
     let (a, b) = (member(&tx), member(&tx));
     let (now, mut ev2) = s2.monitor("g");
     assert!(now.is_empty());
@@ -69,6 +69,12 @@ async fn joins_and_leaves_are_seen_by_every_node() {
     assert_eq!(s1.local_members("g"), vec![ga.clone()]);
     let lag = wait_members(&mut ev2, &s2, "g", 2).await;
     eprintln!("a remote join seen after {lag:?}");
+    // A member found in the view is addressable by its global pid.
+    n2.remote_pid(ga.clone())
+        .send(&"direct".to_owned())
+        .await
+        .unwrap();
+    assert_eq!(recv(&mut rx).await, (a.pid().id(), "direct".to_owned()));
     assert_eq!(s2.members("g"), vec![ga.clone(), gb.clone()]);
     assert_eq!(s2.local_members("g"), vec![gb.clone()]);
     assert_eq!(s2.which_groups(), vec!["g".to_owned()]);

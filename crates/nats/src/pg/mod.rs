@@ -216,7 +216,8 @@ impl PgScope {
 
     /// Adds the local process `member` to `group`. It receives the group's
     /// messages of type `M`; it leaves when it exits. Joining twice counts
-    /// twice (as in OTP).
+    /// twice (as in OTP). The member is exported: other nodes can send it
+    /// `M`s by its global pid, and link to or monitor it.
     ///
     /// # Errors
     ///
@@ -228,6 +229,11 @@ impl PgScope {
     /// `pg:join/3` for a local pid.
     pub async fn join<M: Wire>(&self, group: &str, member: &ProcessRef<M>) -> Result<(), PgError> {
         check_group(group)?;
+        // Members are addressable from other nodes by their global pid
+        // (plain messages of type `M`, links, monitors).
+        if member.is_alive() {
+            self.node.export_process(member);
+        }
         let (pid, deliver, group) = (member.pid(), deliver_to(member.clone()), group.to_owned());
         self.agent()?
             .call(|reply| PgMsg::Join {

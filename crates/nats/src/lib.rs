@@ -27,6 +27,12 @@
 //!   [`TlsConfig`], [`Node`], [`NodeError`].
 //! - Watch membership: [`Node::monitor_nodes`] → [`NodeEvents`] of
 //!   [`NodeEvent`] with a [`NodeDownReason`].
+//! - Cluster-wide names: [`Node::register_name`], [`Node::whereis_name`]
+//!   (local view), [`Node::whereis_name_fresh`], [`Node::global_ref`];
+//!   errors [`GlobalError`]; changes [`NameEvents`] of [`NameEvent`].
+//! - Process groups: [`Node::pg`] → [`PgScope`] (join, members,
+//!   `send_all`, `send_any`, monitor → [`PgEvents`] of [`PgEvent`]);
+//!   errors [`PgError`].
 //! - Messages that cross nodes: implement [`Wire`] (serde + a versioned
 //!   tag); pids anywhere are [`GlobalPid`]s; exit reasons travel as
 //!   [`WireExitReason`].

@@ -146,10 +146,13 @@ impl Node {
     ///
     /// ```no_run
     /// use arbor_nats::{Node, NodeConfig};
-    /// use arbor_process::{Ctx, Process, spawn};
+    /// use arbor_process::{Ctx, ExitReason, Msg, Process, spawn};
     /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let node = Node::start(NodeConfig::new("n1", ["nats://127.0.0.1:4222"])).await?;
-    /// let server = spawn(|mut ctx: Ctx<String>| async move { while let _ = ctx.recv().await {} });
+    /// let server = spawn(|mut ctx: Ctx<String>| async move {
+    ///     while let Msg::Message(_) = ctx.recv().await {}
+    ///     ExitReason::Normal
+    /// });
     /// node.register_name("todo.server", server.pid()).await?;
     /// assert_eq!(node.whereis_name("todo.server"), Some(node.global_pid(server.pid())));
     /// # Ok(()) }

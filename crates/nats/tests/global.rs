@@ -423,13 +423,14 @@ async fn a_killed_nodes_names_are_deleted_by_the_survivors() {
         .await
         .unwrap();
     let mut seen_by_a = a.monitor_names();
+    let mut seen_by_b = b.monitor_names();
     kv.create("k.echo", arbor_nats::encode(&k.echo()).unwrap().into())
         .await
         .unwrap();
     wait_event(&mut seen_by_a, registered("k.echo", &k.echo())).await;
+    wait_event(&mut seen_by_b, registered("k.echo", &k.echo())).await;
     assert_eq!(b.whereis_name("k.echo"), Some(k.echo()));
 
-    let mut seen_by_b = b.monitor_names();
     let mut down = a.monitor_nodes();
     let t = Instant::now();
     k.signal("KILL");

@@ -160,8 +160,9 @@ async fn send_all_delivers_once_to_every_member_of_every_node() {
     // Not in the group: gets nothing.
     let outsider = member(&tx);
     s2.join("other", &outsider).await.unwrap();
-    let (_, mut ev1) = s1.monitor("g");
+    let mut ev1 = s1.monitor_scope();
     wait_members(&mut ev1, &s1, "g", 4).await;
+    wait_members(&mut ev1, &s1, "other", 1).await;
 
     let t = Instant::now();
     for i in 0..10 {

@@ -195,7 +195,9 @@ impl Agent {
                     groups: Vec::new(),
                 })
                 .await;
-                let _ = self.node.client().flush().await;
+                // Bounded: with no server reachable a flush never ends.
+                let flush = self.node.client().flush();
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(1), flush).await;
                 reply.reply(());
             }
         }

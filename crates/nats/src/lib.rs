@@ -27,6 +27,12 @@
 //!   [`TlsConfig`], [`Node`], [`NodeError`].
 //! - Watch membership: [`Node::monitor_nodes`] → [`NodeEvents`] of
 //!   [`NodeEvent`] with a [`NodeDownReason`].
+//! - Cluster-wide names: [`Node::register_name`], [`Node::whereis_name`]
+//!   (local view), [`Node::whereis_name_fresh`], [`Node::global_ref`];
+//!   errors [`GlobalError`]; changes [`NameEvents`] of [`NameEvent`].
+//! - Process groups: [`Node::pg`] → [`PgScope`] (join, members,
+//!   `send_all`, `send_any`, monitor → [`PgEvents`] of [`PgEvent`]);
+//!   errors [`PgError`].
 //! - Messages that cross nodes: implement [`Wire`] (serde + a versioned
 //!   tag); pids anywhere are [`GlobalPid`]s; exit reasons travel as
 //!   [`WireExitReason`].
@@ -47,10 +53,12 @@
 
 mod call;
 mod counts;
+mod global;
 mod lifecycle;
 mod membership;
 mod node;
 mod peers;
+mod pg;
 mod proxy;
 mod router;
 #[cfg(feature = "testkit")]
@@ -60,11 +68,12 @@ mod wire;
 
 pub use call::{Protocol, RemoteCallError, RemotePid, RemoteRef, RemoteServer};
 pub use counts::NodeCounts;
+pub use global::{GlobalError, NameEvent, NameEvents};
 pub use membership::NodeMonitor;
-
 pub use node::{
     Credentials, Node, NodeConfig, NodeDownReason, NodeError, NodeEvent, NodeEvents, TlsConfig,
 };
+pub use pg::{PgError, PgEvent, PgEvents, PgScope};
 pub use wire::{
     Envelope, GlobalPid, Incarnation, Kind, NodeId, Target, Wire, WireExitReason, decode, encode,
 };

@@ -58,10 +58,13 @@ async fn start_agents(node: &Node) -> Result<(), NodeError> {
         .await?;
     node.add_agent(crate::membership::heartbeat_spec(node))
         .await?;
+    crate::global::start(node).await?;
     Ok(())
 }
 
 /// Runs first in [`Node::stop`], while the connection is still up.
 async fn before_stop(node: &Node) {
+    crate::pg::before_stop(node).await;
+    crate::global::before_stop(node).await;
     crate::membership::leave(node).await;
 }

@@ -92,6 +92,15 @@ impl Peers {
             .is_some_and(|p| p.incarnation != incarnation)
     }
 
+    /// Whether `node`'s `incarnation` (or a newer one) was seen down. Kept
+    /// in the node, so it outlives a restart of the membership agent.
+    pub(crate) fn was_down(&self, node: &NodeId, incarnation: Incarnation) -> bool {
+        self.dead
+            .lock()
+            .get(node)
+            .is_some_and(|d| incarnation <= *d)
+    }
+
     /// Removes `node` if its live incarnation is `incarnation`; `true` if
     /// it was removed (its token is cancelled).
     pub(crate) fn down(&self, node: &NodeId, incarnation: Incarnation) -> bool {

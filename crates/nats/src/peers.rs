@@ -32,6 +32,9 @@ pub(crate) struct Peer {
 #[derive(Debug, Default)]
 pub(crate) struct Peers {
     map: Mutex<HashMap<NodeId, Peer>>,
+    /// The newest incarnation seen down, per node: envelopes from it or
+    /// older ones are stale.
+    dead: Mutex<HashMap<NodeId, Incarnation>>,
 }
 
 impl Peers {
@@ -72,9 +75,40 @@ impl Peers {
         })
     }
 
+    /// Whether an envelope from `node`'s `incarnation` must be dropped: that
+    /// incarnation was seen down, or another one is up.
+    pub(crate) fn is_stale(&self, node: &NodeId, incarnation: Incarnation) -> bool {
+        if self
+            .dead
+            .lock()
+            .get(node)
+            .is_some_and(|d| incarnation <= *d)
+        {
+            return true;
+        }
+        self.map
+            .lock()
+            .get(node)
+            .is_some_and(|p| p.incarnation != incarnation)
+    }
+
+    /// Whether `node`'s `incarnation` (or a newer one) was seen down. Kept
+    /// in the node, so it outlives a restart of the membership agent.
+    pub(crate) fn was_down(&self, node: &NodeId, incarnation: Incarnation) -> bool {
+        self.dead
+            .lock()
+            .get(node)
+            .is_some_and(|d| incarnation <= *d)
+    }
+
     /// Removes `node` if its live incarnation is `incarnation`; `true` if
     /// it was removed (its token is cancelled).
     pub(crate) fn down(&self, node: &NodeId, incarnation: Incarnation) -> bool {
+        {
+            let mut dead = self.dead.lock();
+            let d = dead.entry(node.clone()).or_insert(0);
+            *d = (*d).max(incarnation);
+        }
         let mut map = self.map.lock();
         match map.get(node) {
             Some(p) if p.incarnation == incarnation => {
@@ -125,9 +159,15 @@ mod tests {
         assert_eq!(peers.by_client("c1"), None);
         // A stale down (old incarnation) changes nothing.
         assert!(!peers.down(&n, 1));
+        assert!(peers.is_stale(&n, 1));
+        assert!(!peers.is_stale(&n, 2));
         let second = peers.get(&n).unwrap().down;
         assert!(peers.down(&n, 2));
         assert!(second.is_cancelled());
         assert!(peers.get(&n).is_none());
+        // Envelopes of a down incarnation are stale; a new one is not.
+        assert!(peers.is_stale(&n, 2));
+        assert!(!peers.is_stale(&n, 3));
+        assert!(!peers.is_stale(&NodeId::new("unknown"), 1));
     }
 }

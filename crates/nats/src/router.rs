@@ -6,9 +6,11 @@
 //!
 //! 1. Nothing from the network makes the router panic: an envelope that
 //!    does not decode is logged and dropped.
-//! 2. Envelopes of another cluster, or for another incarnation of this
-//!    node, are never delivered: calls among them are answered `noproc`,
-//!    the rest dropped.
+//! 2. Envelopes of another cluster, for another incarnation of this node,
+//!    or from an incarnation of another node that is down (or replaced),
+//!    are never delivered: calls among them are answered `noproc`, the
+//!    rest dropped. (A node not yet seen is accepted: its first call may
+//!    come before its first heartbeat.)
 //! 3. The router never waits for a callee: calls in progress are polled
 //!    concurrently with routing, each bounded by its caller's deadline.
 
@@ -95,6 +97,14 @@ fn route(
     };
     if env.cluster != node.prefix() {
         tracing::warn!(target: "arbor::nats", from = %env.from, cluster = %env.cluster, "dropped an envelope of another cluster");
+        return;
+    }
+    if env.from.node != *node.name() && node.peers().is_stale(&env.from.node, env.from.incarnation)
+    {
+        tracing::debug!(target: "arbor::nats", from = %env.from, "dropped an envelope of a dead incarnation");
+        if let Some(reply) = msg.reply {
+            answer(node, reply.to_string(), Reply::NoProc, "");
+        }
         return;
     }
     if env.to_incarnation != node.incarnation() {

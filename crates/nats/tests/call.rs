@@ -340,3 +340,31 @@ async fn envelopes_of_another_cluster_or_incarnation_are_dropped() {
     a.stop().await;
     b.stop().await;
 }
+
+#[tokio::test]
+async fn send_delivers_a_plain_message_to_an_exported_process() {
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
+    let a = start_node(&server, "a", &[]).await;
+    let b = start_node(&server, "b", &[&a]).await;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let receiver = arbor_process::spawn(move |mut ctx: arbor_process::Ctx<String>| async move {
+        if let arbor_process::Msg::Message(m) = ctx.recv().await {
+            let _ = tx.send(m);
+        }
+        arbor_process::ExitReason::Normal
+    });
+    let gpid = b.export_process(&receiver);
+    let remote = a.remote_pid(gpid);
+    // A message of another type is refused there (logged), not delivered.
+    remote.send(&7u64).await.unwrap();
+    remote.send(&"hello".to_owned()).await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), rx)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, "hello");
+    a.stop().await;
+    b.stop().await;
+}

@@ -193,6 +193,11 @@ fn on_heartbeat(node: &Node, detector: &mut Detector, payload: &[u8]) -> Vec<Cha
     if hb.cluster != node.prefix() || hb.node == *node.name() {
         return Vec::new();
     }
+    // The detector forgets what was down if its agent restarts; the node
+    // does not.
+    if !hb.bye && node.peers().was_down(&hb.node, hb.incarnation) {
+        return Vec::new();
+    }
     if hb.bye {
         detector.gone(&hb.node, hb.incarnation, NodeDownReason::Shutdown)
     } else {

@@ -35,16 +35,7 @@ pub enum NodeError {
     /// A JetStream request (stream or KV) failed.
     #[error("jetstream: {0}")]
     JetStream(String),
-    /// Another node of the cluster runs under this name.
-    #[error("a node named {0} is already running in this cluster")]
-    NameTaken(String),
-    /// A NATS request (subscribe, publish) failed.
-    #[error("nats: {0}")]
-    Nats(String),
     /// The node's supervisor could not start or add an agent.
     #[error("node supervisor: {0}")]
     Supervisor(String),
-    /// The node was stopped.
-    #[error("node stopped")]
-    Stopped,
 }

@@ -23,6 +23,23 @@ async fn node_starts_and_stops_on_a_real_server() {
 }
 
 #[tokio::test]
+async fn stop_returns_when_no_server_is_reachable() {
+    let Some(mut server) = NatsServer::start().await else {
+        return;
+    };
+    let node = Node::start(server.node_config("n1")).await.unwrap();
+    server.kill().await;
+    let started = Instant::now();
+    // Generous bound: the flush, drain and goodbye are bounded at 1 s each,
+    // the node-table write by the JetStream timeout.
+    tokio::time::timeout(Duration::from_secs(30), node.stop())
+        .await
+        .expect("stop hung with the server gone");
+    eprintln!("stop without a server took {:?}", started.elapsed());
+    assert!(node.is_stopped());
+}
+
+#[tokio::test]
 async fn incarnations_grow_across_restarts() {
     let Some(server) = NatsServer::start().await else {
         return;

@@ -322,8 +322,13 @@ async fn rejoin(node: &Node, detector: &mut Detector) {
 pub(crate) async fn leave(node: &Node) {
     if let Some(bye) = heartbeat(node, true) {
         let subject = node.subject(&format!("hb.{}", node.name()));
-        let _ = node.client().publish(subject, bye).await;
-        let _ = node.client().flush().await;
+        // Bounded: with no server reachable the goodbye cannot go out, and
+        // `stop` must still return (the others then see the node silent).
+        let bye = async {
+            let _ = node.client().publish(subject, bye).await;
+            let _ = node.client().flush().await;
+        };
+        let _ = tokio::time::timeout(crate::node::FLUSH_BOUND, bye).await;
     }
     let _ = tokio::time::timeout(
         node.config().jetstream_timeout,

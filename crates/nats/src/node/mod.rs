@@ -39,6 +39,10 @@ pub use events::{NodeDownReason, NodeEvent, NodeEvents};
 use crate::peers::Peers;
 use crate::wire::{GlobalPid, Incarnation, NodeId};
 
+/// How long `stop` waits for the connection to flush and drain. With no
+/// server reachable both would wait for a reconnect that may never come.
+pub(crate) const FLUSH_BOUND: Duration = Duration::from_secs(1);
+
 /// A running node. Cheap to clone; every clone is the same node.
 ///
 /// # OTP
@@ -141,8 +145,10 @@ impl Node {
         let _ = self.inner.sup.stop().await;
         self.inner.events.close();
         self.inner.extensions.lock().clear();
-        let _ = self.inner.client.flush().await;
-        let _ = self.inner.client.drain().await;
+        // With no server reachable a flush or drain waits for a reconnect
+        // that may never come: bounded, so `stop` always returns.
+        let _ = tokio::time::timeout(FLUSH_BOUND, self.inner.client.flush()).await;
+        let _ = tokio::time::timeout(FLUSH_BOUND, self.inner.client.drain()).await;
         tracing::info!(target: "arbor::nats", node = %self.inner.id, "node stopped");
     }
 

@@ -5,6 +5,8 @@ use std::sync::Arc;
 const RUNTIME_DROPPED: &str = "runtime_dropped";
 /// The detail of [`ExitReason::scope_dropped`].
 const SCOPE_DROPPED: &str = "scope_dropped";
+/// The atom of [`ExitReason::noconnection`].
+const NOCONNECTION: &str = "noconnection";
 
 /// Why a process exited. Exit reasons are data: supervisors decide restarts
 /// from the variant, never from a string.
@@ -73,6 +75,23 @@ impl ExitReason {
     /// its body finished.
     pub fn scope_dropped() -> ExitReason {
         ExitReason::ShutdownWith(Arc::from(SCOPE_DROPPED))
+    }
+
+    /// `noconnection`: the reason a link or monitor to a process on another
+    /// node delivers when the connection to that node is lost (the node
+    /// died, hung or was cut off). It is abnormal: a non-trapping linked
+    /// process dies from it, and a supervisor restarts its child.
+    ///
+    /// # OTP
+    ///
+    /// The atom `noconnection` of distributed Erlang.
+    pub fn noconnection() -> ExitReason {
+        ExitReason::Custom(Arc::from(NOCONNECTION))
+    }
+
+    /// Whether this is [`ExitReason::noconnection`].
+    pub fn is_noconnection(&self) -> bool {
+        matches!(self, ExitReason::Custom(a) if &**a == NOCONNECTION)
     }
 
     /// Whether this is [`ExitReason::runtime_dropped`] or
@@ -191,6 +210,17 @@ mod tests {
         assert_eq!(ExitReason::shutdown_with("x").to_string(), "{shutdown,x}");
         assert_eq!(ExitReason::custom("boom").to_string(), "boom");
         assert_eq!(ExitReason::Killed.to_string(), "killed");
+    }
+
+    #[test]
+    fn noconnection_is_the_abnormal_atom_noconnection() {
+        let r = ExitReason::noconnection();
+        assert_eq!(r.to_string(), "noconnection");
+        assert!(r.is_noconnection());
+        assert_eq!(r, ExitReason::custom("noconnection"));
+        assert!(!r.is_normal_for_transient());
+        assert!(!ExitReason::custom("noconnect").is_noconnection());
+        assert!(!ExitReason::Shutdown.is_noconnection());
     }
 
     #[test]

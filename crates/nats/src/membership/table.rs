@@ -1,0 +1,140 @@
+//! The node table in JetStream KV: one key per node name, the value its
+//! live incarnation and whether it is alive. The revision of a node's own
+//! write is its fencing token: a node declared down by the others is
+//! marked dead there with compare-and-set, and the node learns it from a
+//! watch on its own key.
+//!
+//! # Invariants
+//!
+//! 1. Marking a node dead is a compare-and-set on the revision that holds
+//!    that very incarnation alive: a newer incarnation's record is never
+//!    overwritten, and of several survivors one write wins.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_nats::jetstream::kv::Store;
+use bytes::Bytes;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use crate::node::{Node, NodeError};
+use crate::wire::{Incarnation, NodeId, decode, encode};
+
+/// A node's record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct NodeRecord {
+    pub(crate) incarnation: Incarnation,
+    pub(crate) alive: bool,
+}
+
+/// The table handle and this node's fencing token (a node extension).
+#[derive(Default)]
+pub(crate) struct NodeTable {
+    kv: Mutex<Option<Store>>,
+    own_revision: AtomicU64,
+}
+
+/// The bucket of a cluster: bucket names allow `[A-Za-z0-9_-]`.
+fn bucket_name(node: &Node) -> String {
+    format!("arbor_nodes_{}", node.config().cluster.replace('@', "_at_"))
+}
+
+impl NodeTable {
+    fn kv(&self) -> Option<Store> {
+        self.kv.lock().clone()
+    }
+
+    /// This node's current fencing token.
+    pub(crate) fn own_revision(&self) -> u64 {
+        self.own_revision.load(Ordering::SeqCst)
+    }
+
+    /// Writes this node's record (alive, current incarnation).
+    pub(crate) async fn join(&self, node: &Node) -> Result<(), NodeError> {
+        let kv = match self.kv() {
+            Some(kv) => kv,
+            None => {
+                let kv = node.kv_bucket(&bucket_name(node), 1).await?;
+                *self.kv.lock() = Some(kv.clone());
+                kv
+            }
+        };
+        let rec = NodeRecord {
+            incarnation: node.incarnation(),
+            alive: true,
+        };
+        let bytes = encode(&rec).map_err(NodeError::JetStream)?;
+        let rev = kv
+            .put(node.name().as_str(), Bytes::from(bytes))
+            .await
+            .map_err(|e| NodeError::JetStream(format!("node table: {e}")))?;
+        self.own_revision.store(rev, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Marks `who`'s `incarnation` dead (invariant 1); `false` if it was
+    /// not the live record (already marked, or replaced).
+    pub(crate) async fn mark_dead(&self, who: &NodeId, incarnation: Incarnation) -> bool {
+        let Some(kv) = self.kv() else { return false };
+        let Ok(Some(entry)) = kv.entry(who.as_str()).await else {
+            return false;
+        };
+        match decode::<NodeRecord>(&entry.value) {
+            Ok(rec) if rec.incarnation == incarnation && rec.alive => {}
+            _ => return false,
+        }
+        let dead = NodeRecord {
+            incarnation,
+            alive: false,
+        };
+        let Ok(bytes) = encode(&dead) else {
+            return false;
+        };
+        kv.update(who.as_str(), Bytes::from(bytes), entry.revision)
+            .await
+            .is_ok()
+    }
+
+    /// Marks this node's own record dead on an orderly stop (best effort).
+    pub(crate) async fn leave(&self, node: &Node) {
+        let Some(kv) = self.kv() else { return };
+        let rec = NodeRecord {
+            incarnation: node.incarnation(),
+            alive: false,
+        };
+        if let Ok(bytes) = encode(&rec) {
+            let _ = kv
+                .update(
+                    node.name().as_str(),
+                    Bytes::from(bytes),
+                    self.own_revision(),
+                )
+                .await;
+        }
+    }
+
+    /// A watch of this node's own key.
+    pub(crate) async fn watch_own(
+        &self,
+        node: &Node,
+    ) -> Result<async_nats::jetstream::kv::Watch, NodeError> {
+        let kv = self
+            .kv()
+            .ok_or_else(|| NodeError::JetStream("node table not open".into()))?;
+        kv.watch(node.name().as_str())
+            .await
+            .map_err(|e| NodeError::JetStream(format!("node table watch: {e}")))
+    }
+
+    /// Whether a write seen on our own key means we were fenced: not our
+    /// own write, and it marks our incarnation dead or names a newer one.
+    pub(crate) fn fences(&self, revision: u64, value: &[u8], mine: Incarnation) -> bool {
+        if revision <= self.own_revision() {
+            return false;
+        }
+        match decode::<NodeRecord>(value) {
+            Ok(rec) => (rec.incarnation == mine && !rec.alive) || rec.incarnation > mine,
+            Err(_) => false,
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The peers this node knows to be up: name → incarnation, NATS client
+//! name, and a cancellation token that fires when that incarnation goes
+//! down (pending calls to it then fail at once).
+//!
+//! Membership writes the table; calls, proxies and the router read it.
+//!
+//! # Invariants
+//!
+//! 1. At most one incarnation per node name is up; a newer one replaces an
+//!    older one (which is reported down first).
+//! 2. A peer's token is cancelled exactly when it is removed from the table.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::wire::{Incarnation, NodeId};
+
+/// One live peer.
+#[derive(Debug, Clone)]
+pub(crate) struct Peer {
+    pub(crate) incarnation: Incarnation,
+    /// Its NATS client name, as disconnect advisories report it.
+    pub(crate) client: Arc<str>,
+    /// Cancelled when this incarnation goes down.
+    pub(crate) down: CancellationToken,
+}
+
+/// The table (one per node, in the node).
+#[derive(Debug, Default)]
+pub(crate) struct Peers {
+    map: Mutex<HashMap<NodeId, Peer>>,
+}
+
+impl Peers {
+    /// The live incarnation of `node`, if up.
+    pub(crate) fn get(&self, node: &NodeId) -> Option<Peer> {
+        self.map.lock().get(node).cloned()
+    }
+
+    /// Every live peer.
+    pub(crate) fn all(&self) -> Vec<(NodeId, Incarnation)> {
+        self.map
+            .lock()
+            .iter()
+            .map(|(n, p)| (n.clone(), p.incarnation))
+            .collect()
+    }
+
+    /// Records `node` up as `incarnation`; returns the incarnation it
+    /// replaced, if any (already removed and cancelled: invariant 1).
+    pub(crate) fn up(
+        &self,
+        node: &NodeId,
+        incarnation: Incarnation,
+        client: String,
+    ) -> Option<Incarnation> {
+        let mut map = self.map.lock();
+        let old = map.insert(
+            node.clone(),
+            Peer {
+                incarnation,
+                client: client.into(),
+                down: CancellationToken::new(),
+            },
+        );
+        old.map(|p| {
+            p.down.cancel();
+            p.incarnation
+        })
+    }
+
+    /// Removes `node` if its live incarnation is `incarnation`; `true` if
+    /// it was removed (its token is cancelled).
+    pub(crate) fn down(&self, node: &NodeId, incarnation: Incarnation) -> bool {
+        let mut map = self.map.lock();
+        match map.get(node) {
+            Some(p) if p.incarnation == incarnation => {
+                if let Some(p) = map.remove(node) {
+                    p.down.cancel();
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The peer whose NATS client name is `client`.
+    pub(crate) fn by_client(&self, client: &str) -> Option<(NodeId, Incarnation)> {
+        self.map
+            .lock()
+            .iter()
+            .find(|(_, p)| &*p.client == client)
+            .map(|(n, p)| (n.clone(), p.incarnation))
+    }
+
+    /// Forgets every peer, cancelling their tokens (this node stopped or
+    /// was fenced).
+    pub(crate) fn clear(&self) -> Vec<(NodeId, Incarnation)> {
+        let mut map = self.map.lock();
+        map.drain()
+            .map(|(n, p)| {
+                p.down.cancel();
+                (n, p.incarnation)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_newer_incarnation_replaces_and_cancels_the_older() {
+        let peers = Peers::default();
+        let n = NodeId::new("n1");
+        assert_eq!(peers.up(&n, 1, "c1".into()), None);
+        let first = peers.get(&n).unwrap().down;
+        assert_eq!(peers.up(&n, 2, "c2".into()), Some(1));
+        assert!(first.is_cancelled());
+        assert_eq!(peers.by_client("c2"), Some((n.clone(), 2)));
+        assert_eq!(peers.by_client("c1"), None);
+        // A stale down (old incarnation) changes nothing.
+        assert!(!peers.down(&n, 1));
+        let second = peers.get(&n).unwrap().down;
+        assert!(peers.down(&n, 2));
+        assert!(second.is_cancelled());
+        assert!(peers.get(&n).is_none());
+    }
+}

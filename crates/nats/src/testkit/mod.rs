@@ -1,0 +1,41 @@
+//! Real `nats-server` instances for tests (feature `testkit`).
+//!
+//! Tests of a distributed system are only as good as the server they run
+//! against, so this module starts the real binary (from `$NATS_SERVER`,
+//! else `nats-server` on `PATH`), never an imitation:
+//!
+//! - [`NatsServer::start`]: one server on free loopback ports with
+//!   JetStream in a temporary store directory, accounts that require a
+//!   user and password, and the client-disconnect advisory exported to the
+//!   application account (what membership needs to see a killed node in
+//!   milliseconds). [`NatsServer::start_token`] requires a token instead;
+//!   [`NatsServerBuilder`] takes any extra configuration.
+//! - [`NatsCluster::start`]: `n` such servers joined by routes.
+//! - [`Echo`]: a remote service to call in tests ([`EchoApi`]).
+//! - [`require_nats_server`]: the binary, or `None` after a loud
+//!   `SKIPPED` line on stderr; with `ARBOR_REQUIRE_SERVICES=1` (CI) a
+//!   missing binary panics instead, so a skip can never pass CI silently.
+//!
+//! Readiness is `GET /healthz` answering `ok` (in a cluster it waits for a
+//! JetStream meta leader), polled until a deadline. Dropping a server
+//! kills the process and removes its store directory: nothing is left
+//! running after a test.
+//!
+//! # Examples
+//!
+//! ```no_run
+//! use arbor_nats::testkit::NatsServer;
+//! # #[tokio::main] async fn main() {
+//! let Some(server) = NatsServer::start().await else { return }; // skipped loudly
+//! let config = server.node_config("n1");
+//! # let _ = config;
+//! # }
+//! ```
+
+mod cluster;
+mod echo;
+mod server;
+
+pub use cluster::NatsCluster;
+pub use echo::{Echo, EchoApi, EchoCall, EchoRequest};
+pub use server::{NatsServer, NatsServerBuilder, require_nats_server};

@@ -1,0 +1,146 @@
+//! Shared helpers of the arbor-nats integration tests: in-process nodes on
+//! one server, and nodes as OS processes (the `arbor-nats-node` binary).
+#![allow(dead_code, unreachable_pub)] // each test file uses a part
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use arbor_nats::testkit::NatsServer;
+use arbor_nats::{Credentials, Incarnation, Node, NodeConfig, NodeId};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::mpsc;
+
+/// The test tick: fast detection, still many scheduler slices long.
+pub const TICK: Duration = Duration::from_millis(100);
+
+pub fn config(server: &NatsServer, name: &str) -> NodeConfig {
+    server.node_config(name).tick(TICK)
+}
+
+/// Starts a node and waits until `peers` see it and it sees them.
+pub async fn start_node(server: &NatsServer, name: &str, peers: &[&Node]) -> Node {
+    let node = Node::start(config(server, name)).await.unwrap();
+    for p in peers {
+        assert!(
+            node.wait_for_node(p.name(), Duration::from_secs(5))
+                .await
+                .is_some()
+        );
+        assert!(
+            p.wait_for_node(node.name(), Duration::from_secs(5))
+                .await
+                .is_some()
+        );
+    }
+    node
+}
+
+/// A node in its own OS process.
+pub struct NodeProc {
+    pub name: NodeId,
+    pub child: Child,
+    pub incarnation: Incarnation,
+    pub echo_id: u64,
+    pub lines: mpsc::UnboundedReceiver<String>,
+    stdin: Option<ChildStdin>,
+}
+
+impl NodeProc {
+    /// Starts `arbor-nats-node` for `server`, waits for its READY line.
+    pub async fn start(server: &NatsServer, name: &str, tick: Duration) -> NodeProc {
+        let Credentials::UserPassword { user, password } = server.credentials() else {
+            panic!("the test server uses a user and password")
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_arbor-nats-node"))
+            .args(["--name", name, "--url", &server.url(), "--user", &user])
+            .args(["--password", &password, "--advisory-account", "APP"])
+            .args(["--tick-ms", &tick.as_millis().to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let stdin = child.stdin.take();
+        let (tx, mut lines) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut r = BufReader::new(stdout).lines();
+            while let Ok(Some(l)) = r.next_line().await {
+                if tx.send(l).is_err() {
+                    break;
+                }
+            }
+        });
+        let ready = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let l = lines
+                    .recv()
+                    .await
+                    .expect("node process exited before READY");
+                if let Some(rest) = l.strip_prefix("READY ") {
+                    return rest.to_owned();
+                }
+            }
+        })
+        .await
+        .expect("node process not READY within 10 s");
+        let mut parts = ready.split(' ');
+        let incarnation = parts.next().unwrap().parse().unwrap();
+        let echo_id = parts.next().unwrap().parse().unwrap();
+        NodeProc {
+            name: NodeId::new(name),
+            child,
+            incarnation,
+            echo_id,
+            lines,
+            stdin,
+        }
+    }
+
+    /// The global pid of its echo server.
+    pub fn echo(&self) -> arbor_nats::GlobalPid {
+        arbor_nats::GlobalPid {
+            node: self.name.clone(),
+            incarnation: self.incarnation,
+            id: self.echo_id,
+        }
+    }
+
+    pub fn os_pid(&self) -> i32 {
+        self.child.id().unwrap() as i32
+    }
+
+    /// Sends a signal (`kill -<sig>`).
+    pub fn signal(&self, sig: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([&format!("-{sig}"), &self.os_pid().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{sig} failed");
+    }
+
+    /// Waits for an output line starting with `prefix`.
+    pub async fn expect_line(&mut self, prefix: &str, within: Duration) -> String {
+        tokio::time::timeout(within, async {
+            loop {
+                match self.lines.recv().await {
+                    Some(l) if l.starts_with(prefix) => return l,
+                    Some(_) => {}
+                    None => panic!("node process ended before printing {prefix:?}"),
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no line {prefix:?} within {within:?}"))
+    }
+
+    /// Closes its stdin: it stops in order.
+    pub async fn stop(&mut self) {
+        if let Some(mut s) = self.stdin.take() {
+            let _ = s.shutdown().await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
+    }
+}

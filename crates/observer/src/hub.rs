@@ -308,5 +308,8 @@ fn remember_pid(st: &mut State, pid: Pid, tree: &str, key: &str, id: &Option<Str
 }
 
 mod cluster;
+
+#[cfg_attr(not(feature = "nats"), allow(unused_imports))]
+pub(crate) use cluster::PeerSample;
 #[cfg(test)]
 mod tests;

@@ -63,6 +63,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod builder;
+#[cfg(feature = "nats")]
+mod cluster;
 mod diff;
 mod error;
 mod events;
@@ -76,6 +78,8 @@ mod timeline;
 mod view;
 
 pub use builder::{Observer, ObserverBuilder};
+#[cfg(feature = "nats")]
+pub use cluster::SAMPLE_TIMEOUT;
 pub use error::ServeError;
 pub use handle::ObserverHandle;
 pub use http::MAX_BODY;

@@ -44,6 +44,7 @@ pub(crate) struct RemoteNode {
 }
 
 /// One sample of a peer, as its observer answers it.
+#[cfg_attr(not(feature = "nats"), allow(dead_code))]
 #[derive(Debug, Clone, serde::Deserialize)]
 pub(crate) struct PeerSample {
     pub(crate) trees: Value,
@@ -77,6 +78,7 @@ fn node_event(node: &str, kind: EventKind, reason: Option<String>) -> TimelineEv
     }
 }
 
+#[cfg_attr(not(feature = "nats"), allow(dead_code))]
 impl Hub {
     /// Names this node: its own events carry the name from now on.
     pub(crate) fn set_local_node(&self, name: &str) {

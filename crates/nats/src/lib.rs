@@ -49,6 +49,8 @@ mod call;
 mod counts;
 mod lifecycle;
 mod membership;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod node;
 mod peers;
 mod proxy;

@@ -306,6 +306,17 @@ impl<P: Protocol> RemoteRef<P> {
         request: P::Call,
         timeout: Duration,
     ) -> Result<P::Reply, RemoteCallError> {
+        let result = self.call_once(request, timeout).await;
+        #[cfg(feature = "metrics")]
+        crate::metrics::remote_call(&result);
+        result
+    }
+
+    async fn call_once(
+        &self,
+        request: P::Call,
+        timeout: Duration,
+    ) -> Result<P::Reply, RemoteCallError> {
         let body = encode(&request).map_err(RemoteCallError::Encode)?;
         let answer = send_envelope(
             &self.node,

@@ -106,6 +106,8 @@ impl EventHub {
 
     /// Sends `event` to every live subscriber.
     pub(crate) fn publish(&self, event: &NodeEvent) {
+        #[cfg(feature = "metrics")]
+        crate::metrics::node_event(event);
         self.subs.lock().retain(|tx| tx.send(event.clone()).is_ok());
     }
 

@@ -86,8 +86,16 @@ async fn scenario(snapshotter: Snapshotter) {
     let n1 = Node::start(server.node_config("n1")).await.unwrap();
     let n2 = Node::start(server.node_config("n2")).await.unwrap();
     let (id1, id2) = (NodeId::new("n1"), NodeId::new("n2"));
-    assert!(n1.wait_for_node(&id2, Duration::from_secs(10)).await.is_some());
-    assert!(n2.wait_for_node(&id1, Duration::from_secs(10)).await.is_some());
+    assert!(
+        n1.wait_for_node(&id2, Duration::from_secs(10))
+            .await
+            .is_some()
+    );
+    assert!(
+        n2.wait_for_node(&id1, Duration::from_secs(10))
+            .await
+            .is_some()
+    );
     let echo = Echo::default().start().await.unwrap();
     register("metrics_echo", echo.pid()).unwrap();
     n2.export(&echo);
@@ -106,7 +114,10 @@ async fn scenario(snapshotter: Snapshotter) {
     let wrong = n1.remote_named::<WrongApi>("metrics_echo", &id2);
     assert!(wrong.call(7).await.is_err());
     let slow = to_echo
-        .call_timeout(EchoRequest::Sleep(2000, "late".into()), Duration::from_millis(50))
+        .call_timeout(
+            EchoRequest::Sleep(2000, "late".into()),
+            Duration::from_millis(50),
+        )
         .await;
     assert!(slow.is_err());
     assert!(
@@ -165,6 +176,10 @@ async fn scenario(snapshotter: Snapshotter) {
         .map(|(_, v)| v)
         .sum();
     assert_eq!(of_n1, 1, "{downs:?}");
-    assert_eq!(of(&snap, REMOTE_CALLS), vec![], "no call since the last snapshot");
+    assert_eq!(
+        of(&snap, REMOTE_CALLS),
+        vec![],
+        "no call since the last snapshot"
+    );
     n1.stop().await;
 }

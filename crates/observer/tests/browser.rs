@@ -362,7 +362,10 @@ async fn cluster_page_shows_both_nodes_a_remote_restart_and_a_stopped_node_as_do
             .child(ChildSpec::worker("cache", || Agent::start_link(|| 0u32)))
             .start()
     };
-    let (sup1, sup2) = (tree("orders").await.unwrap(), tree("billing").await.unwrap());
+    let (sup1, sup2) = (
+        tree("orders").await.unwrap(),
+        tree("billing").await.unwrap(),
+    );
     let observe = |label: &'static str, sup: &arbor_supervisor::SupervisorRef, node: &Node| {
         Observer::builder()
             .tree(label, sup.clone())
@@ -401,15 +404,22 @@ async fn cluster_page_shows_both_nodes_a_remote_restart_and_a_stopped_node_as_do
 
     // 2. A crash on n2 shows on n1's timeline, with n2's new pid.
     arbor_process::exit(billing.parse().unwrap(), ExitReason::Kill);
-    let (_, took) = within(Duration::from_secs(2), "n2's restart on n1's page", || async {
-        let events = text(&client, "#events").await?;
-        let pid = text(&client, remote_row).await?;
-        (pid != billing && events.contains(&format!("was {billing}"))).then_some(())
-    })
+    let (_, took) = within(
+        Duration::from_secs(2),
+        "n2's restart on n1's page",
+        || async {
+            let events = text(&client, "#events").await?;
+            let pid = text(&client, remote_row).await?;
+            (pid != billing && events.contains(&format!("was {billing}"))).then_some(())
+        },
+    )
     .await;
     println!("n2's restart shown {took:?} after the kill (limit 2 s)");
     let events = text(&client, "#events").await.unwrap();
-    assert!(events.contains(&format!("n2 payments billing {billing} reason killed")), "{events}");
+    assert!(
+        events.contains(&format!("n2 payments billing {billing} reason killed")),
+        "{events}"
+    );
 
     // 3. n2 stops: shown down, with its reason, on the node and the timeline.
     obs2.stop().await;
@@ -417,7 +427,9 @@ async fn cluster_page_shows_both_nodes_a_remote_restart_and_a_stopped_node_as_do
     let (_, took) = within(Duration::from_secs(2), "n2 down on n1's page", || async {
         let head = text(&client, "div.cnode[data-node='n2'] h3.nodehead").await?;
         let down = text(&client, "#events li.event.node_down").await?;
-        (head.contains("down") && head.contains("shutdown") && down.contains("node n2 reason shutdown"))
+        (head.contains("down")
+            && head.contains("shutdown")
+            && down.contains("node n2 reason shutdown"))
         .then_some(())
     })
     .await;

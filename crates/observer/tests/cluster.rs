@@ -91,9 +91,8 @@ async fn each_page_shows_both_nodes_trees_remote_restarts_and_a_stopped_node_as_
 
     // Both pages show both trees, grouped by node.
     let t0 = Instant::now();
-    let has_app2 = |nodes: &Value| {
-        node_entry(nodes, "n2").is_some_and(|n| n["trees"][0]["label"] == "app2")
-    };
+    let has_app2 =
+        |nodes: &Value| node_entry(nodes, "n2").is_some_and(|n| n["trees"][0]["label"] == "app2");
     nodes_until(&mut feed, has_app2).await;
     println!("n2's tree on n1's page after {:?}", t0.elapsed());
     for (addr, me, other, my_tree, other_tree) in [

@@ -18,6 +18,7 @@
 //!    decoded: it is `Decode { expected, got }`.
 
 mod export;
+mod outcome;
 
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -308,7 +309,7 @@ impl<P: Protocol> RemoteRef<P> {
     ) -> Result<P::Reply, RemoteCallError> {
         let result = self.call_once(request, timeout).await;
         #[cfg(feature = "metrics")]
-        crate::metrics::remote_call(&result);
+        crate::metrics::remote_call(result.as_ref().map_or_else(RemoteCallError::kind, |_| "ok"));
         result
     }
 

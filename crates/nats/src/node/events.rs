@@ -107,7 +107,12 @@ impl EventHub {
     /// Sends `event` to every live subscriber.
     pub(crate) fn publish(&self, event: &NodeEvent) {
         #[cfg(feature = "metrics")]
-        crate::metrics::node_event(event);
+        match event {
+            NodeEvent::Up { node, .. } => crate::metrics::node_up(node.as_str()),
+            NodeEvent::Down { node, reason, .. } => {
+                crate::metrics::node_down(node.as_str(), reason.to_string());
+            }
+        }
         self.subs.lock().retain(|tx| tx.send(event.clone()).is_ok());
     }
 

@@ -35,9 +35,17 @@ fn peer_events_are_renumbered_once_in_arrival_order() {
     hub.set_local_node("n1");
     hub.node_up("n2", 7, true);
     assert_eq!(hub.peer_since("n2", 7), Some(0));
-    hub.peer_sample("n2", 7, sample(vec![remote_event(3, "a"), remote_event(5, "b")], 5));
+    hub.peer_sample(
+        "n2",
+        7,
+        sample(vec![remote_event(3, "a"), remote_event(5, "b")], 5),
+    );
     assert_eq!(hub.peer_since("n2", 7), Some(5));
-    hub.peer_sample("n2", 7, sample(vec![remote_event(5, "b"), remote_event(6, "c")], 6));
+    hub.peer_sample(
+        "n2",
+        7,
+        sample(vec![remote_event(5, "b"), remote_event(6, "c")], 6),
+    );
     let kinds: Vec<(u64, Option<String>, EventKind, String)> = hub
         .timeline_since(0)
         .into_iter()

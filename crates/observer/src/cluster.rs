@@ -139,7 +139,6 @@ pub(crate) async fn run(
             event = events.recv() => match event {
                 Some(NodeEvent::Up { node: peer, incarnation }) => {
                     hub.node_up(peer.as_str(), incarnation, true);
-                    sample_all(&node, &hub).await;
                 }
                 Some(NodeEvent::Down { node: peer, incarnation, reason }) => {
                     hub.node_down(peer.as_str(), incarnation, &reason.to_string());
@@ -147,7 +146,14 @@ pub(crate) async fn run(
                 // This node stopped: nothing more to sample.
                 None => break,
             },
-            _ = tick.tick() => sample_all(&node, &hub).await,
+            _ = tick.tick() => {
+                // A silent peer holds a sample up to SAMPLE_TIMEOUT; a stop
+                // does not wait for it.
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    () = sample_all(&node, &hub) => {}
+                }
+            }
         }
     }
     let _ = server.stop().await;

@@ -7,25 +7,27 @@
 //! `arbor_observer:<node>` and exported to the cluster, answering
 //! `Sample { since }` with its trees and its own timeline entries after
 //! `since` (JSON in a string, so the trees need no wire types). A poller
-//! task asks every node up once per sample period, all at once, each
-//! request bounded by [`SAMPLE_TIMEOUT`], and follows
+//! task asks every node up once per sample period, each request on its
+//! own and bounded by [`SAMPLE_TIMEOUT`], and follows
 //! [`Node::monitor_nodes`] for ups and downs.
 //!
 //! # Invariants
 //!
 //! 1. Only arbor-nats's public API is used: remote calls, node events.
-//! 2. A slow or silent peer costs one bounded request per period: its
-//!    error is shown on its node, and the other nodes are sampled anyway.
-//! 3. On stop, the poller ends and the sample server exits (its export
-//!    and name go with it).
+//! 2. A slow or silent peer has at most one request in flight, bounded by
+//!    [`SAMPLE_TIMEOUT`]: its error is shown on its node, and the other
+//!    nodes are sampled every period meanwhile.
+//! 3. On stop, the requests in flight are dropped, the poller ends and the
+//!    sample server exits (its export and name go with it).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arbor_nats::{Node, NodeEvent, NodeId, Protocol, RemoteServer, Wire};
+use arbor_nats::{Node, NodeEvent, NodeId, Protocol, RemoteCallError, RemoteServer, Wire};
 use arbor_process::{Control, GenServer, Process, ReplyTo, ServerCtx, ServerRef};
-use futures::future::join_all;
 use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::ServeError;
@@ -118,8 +120,12 @@ pub(crate) async fn start_server(
     Ok(server)
 }
 
-/// The poller (invariant 2): samples every peer up each `every`, and
-/// records ups and downs, until `stop`; then stops `server` (invariant 3).
+/// One peer's answer: who, which incarnation, what.
+type Answer = (NodeId, u64, Result<String, RemoteCallError>);
+
+/// The poller (invariant 2): samples every peer up each `every`, at most
+/// one request in flight per peer, and records ups and downs, until
+/// `stop`; then stops `server` (invariant 3).
 pub(crate) async fn run(
     node: Node,
     hub: Arc<Hub>,
@@ -133,6 +139,9 @@ pub(crate) async fn run(
     }
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Requests in flight (aborted when dropped), and whom they ask.
+    let mut asks: JoinSet<Answer> = JoinSet::new();
+    let mut asking: HashSet<NodeId> = HashSet::new();
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
@@ -146,42 +155,45 @@ pub(crate) async fn run(
                 // This node stopped: nothing more to sample.
                 None => break,
             },
+            Some(done) = asks.join_next() => {
+                if let Ok((peer, incarnation, answer)) = done {
+                    asking.remove(&peer);
+                    record(&hub, peer.as_str(), incarnation, answer);
+                }
+            }
             _ = tick.tick() => {
-                // A silent peer holds a sample up to SAMPLE_TIMEOUT; a stop
-                // does not wait for it.
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    () = sample_all(&node, &hub) => {}
+                for (peer, incarnation) in node.nodes() {
+                    let Some(since) = hub.peer_since(peer.as_str(), incarnation) else {
+                        continue;
+                    };
+                    if !asking.insert(peer.clone()) {
+                        continue; // still waiting for its last answer
+                    }
+                    let remote = node.remote_named::<SampleApi>(&server_name(&peer), &peer);
+                    asks.spawn(async move {
+                        let answer = remote.call_timeout(Sample { since }, SAMPLE_TIMEOUT).await;
+                        (peer, incarnation, answer)
+                    });
                 }
             }
         }
     }
+    asks.shutdown().await;
     let _ = server.stop().await;
 }
 
-/// Asks every peer up for its sample, all at once.
-async fn sample_all(node: &Node, hub: &Hub) {
-    let asks = node.nodes().into_iter().filter_map(|(peer, incarnation)| {
-        let since = hub.peer_since(peer.as_str(), incarnation)?;
-        let remote = node.remote_named::<SampleApi>(&server_name(&peer), &peer);
-        Some(async move {
-            let answer = remote.call_timeout(Sample { since }, SAMPLE_TIMEOUT).await;
-            (peer, incarnation, answer)
-        })
-    });
-    for (peer, incarnation, answer) in join_all(asks).await {
-        let peer = peer.as_str();
-        match answer {
-            Ok(json) => match serde_json::from_str::<PeerSample>(&json) {
-                Ok(sample) => hub.peer_sample(peer, incarnation, sample),
-                Err(e) => hub.peer_error(peer, incarnation, format!("malformed sample: {e}")),
-            },
-            Err(arbor_nats::RemoteCallError::NoProcess) => hub.peer_error(
-                peer,
-                incarnation,
-                "no observer runs on this node (ObserverBuilder::cluster not called there)".into(),
-            ),
-            Err(e) => hub.peer_error(peer, incarnation, e.to_string()),
-        }
+/// Stores one peer's answer (or why there is none).
+fn record(hub: &Hub, peer: &str, incarnation: u64, answer: Result<String, RemoteCallError>) {
+    match answer {
+        Ok(json) => match serde_json::from_str::<PeerSample>(&json) {
+            Ok(sample) => hub.peer_sample(peer, incarnation, sample),
+            Err(e) => hub.peer_error(peer, incarnation, format!("malformed sample: {e}")),
+        },
+        Err(RemoteCallError::NoProcess) => hub.peer_error(
+            peer,
+            incarnation,
+            "no observer runs on this node (ObserverBuilder::cluster not called there)".into(),
+        ),
+        Err(e) => hub.peer_error(peer, incarnation, e.to_string()),
     }
 }

@@ -11,15 +11,24 @@ mod support;
 use std::time::{Duration, Instant};
 
 use arbor_nats::testkit::NatsServer;
-use arbor_nats::{Node, NodeId};
+use arbor_nats::{Node, NodeId, Protocol, RemoteServer, Wire};
 use arbor_observer::{Observer, ObserverHandle, ServeError};
-use arbor_process::{Agent, ExitReason, Pid, Process, exit, whereis};
+use arbor_process::{
+    Agent, Control, ExitReason, GenServer, Pid, Process, ReplyTo, ServerCtx, exit, register,
+    whereis,
+};
 use arbor_supervisor::{ChildSpec, Supervisor, SupervisorRef};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use support::{Feed, get};
 
 /// Generous bound for anything crossing the server (printed measured).
 const WITHIN: Duration = Duration::from_secs(10);
+
+/// The tests name their nodes alike, and a node's sample server is
+/// registered under a name of this OS process (`arbor_observer:n1`): one
+/// test at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 async fn one_worker(id: &'static str) -> SupervisorRef {
     Supervisor::one_for_one()
@@ -80,6 +89,7 @@ fn first_child_pid(node: &Value) -> Pid {
 
 #[tokio::test]
 async fn each_page_shows_both_nodes_trees_remote_restarts_and_a_stopped_node_as_down() {
+    let _serial = SERIAL.lock().await;
     let Some(server) = NatsServer::start().await else {
         return;
     };
@@ -197,6 +207,7 @@ async fn each_page_shows_both_nodes_trees_remote_restarts_and_a_stopped_node_as_
 
 #[tokio::test]
 async fn a_node_without_an_observer_is_listed_with_the_reason_it_shows_no_trees() {
+    let _serial = SERIAL.lock().await;
     let Some(server) = NatsServer::start().await else {
         return;
     };
@@ -226,6 +237,7 @@ async fn a_node_without_an_observer_is_listed_with_the_reason_it_shows_no_trees(
 
 #[tokio::test]
 async fn a_second_observer_of_the_same_node_is_refused_and_a_stopped_one_leaves_nothing() {
+    let _serial = SERIAL.lock().await;
     let Some(server) = NatsServer::start().await else {
         return;
     };
@@ -260,4 +272,106 @@ async fn a_second_observer_of_the_same_node_is_refused_and_a_stopped_one_leaves_
     assert_eq!(n1.counts().exports, 0);
     n1.stop().await;
     sup.stop().await.unwrap();
+}
+
+/// A stand-in for a hung observer: takes sample requests (the observer's
+/// wire tag) and never answers them.
+struct Hung(Vec<ReplyTo<String>>);
+
+#[derive(Serialize, Deserialize)]
+struct Sample {
+    since: u64,
+}
+impl Wire for Sample {
+    const TAG: &'static str = "arbor.observer.Sample/v1";
+}
+struct SampleApi;
+impl Protocol for SampleApi {
+    type Call = Sample;
+    type Reply = String;
+    type Cast = ();
+}
+impl GenServer for Hung {
+    type Call = ReplyTo<String>;
+    type Cast = ();
+    type Info = ();
+    async fn handle_call(&mut self, reply: ReplyTo<String>, _: &mut ServerCtx<Self>) -> Control {
+        self.0.push(reply);
+        Control::Continue
+    }
+}
+impl RemoteServer for Hung {
+    type Protocol = SampleApi;
+    fn remote_call(_: Sample, reply: ReplyTo<String>) -> ReplyTo<String> {
+        reply
+    }
+    fn remote_cast((): ()) {}
+}
+
+#[tokio::test]
+async fn a_hung_peer_is_shown_with_its_timeout_and_does_not_hold_the_other_peers() {
+    let _serial = SERIAL.lock().await;
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
+    let (n1, n2) = two_nodes(&server).await;
+    let n3 = Node::start(server.node_config("n3")).await.unwrap();
+    assert!(n1.wait_for_node(&NodeId::new("n3"), WITHIN).await.is_some());
+    let hung = Hung(Vec::new()).start().await.unwrap();
+    register("arbor_observer:n2", hung.pid()).unwrap();
+    n2.export(&hung);
+    let (sup1, sup3) = (one_worker("a").await, one_worker("c").await);
+    let obs1 = observe("app1", &sup1, &n1).await;
+    let obs3 = observe("app3", &sup3, &n3).await;
+    let mut feed = Feed::open(obs1.local_addr()).await;
+    let t0 = Instant::now();
+    let nodes = nodes_until(&mut feed, |nodes| {
+        node_entry(nodes, "n2").is_some_and(|n| !n["error"].is_null())
+            && node_entry(nodes, "n3").is_some_and(|n| n["trees"][0]["label"] == "app3")
+    })
+    .await;
+    let took = t0.elapsed();
+    println!(
+        "n2's timeout shown after {took:?} (SAMPLE_TIMEOUT {:?})",
+        arbor_observer::SAMPLE_TIMEOUT
+    );
+    let n2_entry = node_entry(&nodes, "n2").unwrap();
+    assert_eq!(n2_entry["state"], "up");
+    assert!(
+        n2_entry["error"].as_str().unwrap().contains("timed out"),
+        "{n2_entry}"
+    );
+    // n3 keeps being sampled while n2 hangs: a restart there shows.
+    // (A round that waited for n2 would take SAMPLE_TIMEOUT.)
+    let c = first_child_pid(node_entry(&nodes, "n3").unwrap());
+    let t_kill = Instant::now();
+    exit(c, ExitReason::Kill);
+    tokio::time::timeout(
+        WITHIN,
+        feed.until(|e| {
+            e["node"] == "n3" && e["kind"] == "restart" && e["old_pid"] == c.to_string()
+        }),
+    )
+    .await
+    .unwrap();
+    let took = t_kill.elapsed();
+    println!("n3's restart shown after {took:?} while n2 hangs");
+    assert!(
+        took < arbor_observer::SAMPLE_TIMEOUT,
+        "n3 is sampled on its own: {took:?}"
+    );
+    // A stop does not wait for a sample in flight.
+    let t1 = Instant::now();
+    obs1.stop().await;
+    println!(
+        "stopped in {:?} with a sample of a hung peer in flight",
+        t1.elapsed()
+    );
+    obs3.stop().await;
+    hung.stop().await.unwrap();
+    for n in [n1, n2, n3] {
+        n.stop().await;
+    }
+    sup1.stop().await.unwrap();
+    sup3.stop().await.unwrap();
 }

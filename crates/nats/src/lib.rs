@@ -36,6 +36,9 @@
 //! - Messages that cross nodes: implement [`Wire`] (serde + a versioned
 //!   tag); pids anywhere are [`GlobalPid`]s; exit reasons travel as
 //!   [`WireExitReason`].
+//! - Metrics (feature `metrics`): remote calls by outcome, node ups and
+//!   downs, through the `metrics` facade; names in the `metrics` module
+//!   (docs/metrics.md).
 //! - Tests against a real server: the `testkit` module (feature `testkit`):
 //!   `NatsServer`, `NatsCluster`, `require_nats_server`, an `Echo` service.
 //!
@@ -56,6 +59,8 @@ mod counts;
 mod global;
 mod lifecycle;
 mod membership;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod node;
 mod peers;
 mod pg;

@@ -25,6 +25,8 @@ impl Node {
     /// # Ok(()) }
     /// ```
     pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
+        #[cfg(feature = "metrics")]
+        crate::metrics::describe();
         let node = Node::connect(config).await?;
         if let Err(e) = start_agents(&node).await {
             node.stop().await;

@@ -31,6 +31,8 @@ impl Observer {
             client_buffer: 64,
             allow_kill: false,
             allow_non_loopback: false,
+            #[cfg(feature = "nats")]
+            cluster: None,
         }
     }
 }
@@ -45,6 +47,8 @@ pub struct ObserverBuilder {
     client_buffer: usize,
     allow_kill: bool,
     allow_non_loopback: bool,
+    #[cfg(feature = "nats")]
+    cluster: Option<arbor_nats::Node>,
 }
 
 impl std::fmt::Debug for ObserverBuilder {
@@ -103,6 +107,19 @@ impl ObserverBuilder {
         self
     }
 
+    /// Shows every node of `node`'s cluster (feature `nats`): this
+    /// observer answers its peers' sample requests, and samples every
+    /// peer that is up, each sample period; the page and the JSON group
+    /// trees by node, and the timeline has `node_up` / `node_down`. Peers
+    /// show their trees only if they run a cluster observer too (else
+    /// their node says so). Process details and kills stay local: the
+    /// page offers them for this node's processes only.
+    #[cfg(feature = "nats")]
+    pub fn cluster(mut self, node: arbor_nats::Node) -> Self {
+        self.cluster = Some(node);
+        self
+    }
+
     /// Lets [`serve`](Self::serve) bind an address other than loopback
     /// (it warns loudly when it does). Off by default: there is no
     /// authentication.
@@ -133,9 +150,29 @@ impl ObserverBuilder {
         let addr = listener.local_addr()?;
         let hub = Arc::new(Hub::new(self.client_buffer, self.allow_kill));
         let stop = CancellationToken::new();
+        #[cfg(feature = "nats")]
+        let cluster = match self.cluster {
+            Some(node) => {
+                let server = crate::cluster::start_server(&node, &hub).await?;
+                Some((node, server))
+            }
+            None => None,
+        };
         let mut sampler = Sampler::new(hub.clone(), self.trees, self.sources);
         sampler.sample().await;
         let sampler = tokio::spawn(sampler.run(self.sample_every, stop.clone()));
+        #[cfg(feature = "nats")]
+        let cluster = cluster.map(|(node, server)| {
+            tokio::spawn(crate::cluster::run(
+                node,
+                hub.clone(),
+                server,
+                self.sample_every,
+                stop.clone(),
+            ))
+        });
+        #[cfg(not(feature = "nats"))]
+        let cluster = None;
         let app = router(App {
             hub,
             stop: stop.clone(),
@@ -155,6 +192,7 @@ impl ObserverBuilder {
             stop,
             server: Some(server),
             sampler: Some(sampler),
+            cluster,
         })
     }
 }

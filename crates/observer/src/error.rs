@@ -16,4 +16,8 @@ pub enum ServeError {
     /// The address did not resolve, or binding it failed.
     #[error("cannot serve the observer: {0}")]
     Io(#[from] std::io::Error),
+    /// The cluster view could not start (feature `nats`): its sample
+    /// server failed, or another observer already shows this node.
+    #[error("cannot show the cluster: {0}")]
+    Cluster(String),
 }

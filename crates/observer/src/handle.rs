@@ -15,6 +15,8 @@ pub struct ObserverHandle {
     pub(crate) stop: CancellationToken,
     pub(crate) server: Option<JoinHandle<()>>,
     pub(crate) sampler: Option<JoinHandle<()>>,
+    /// The cluster poller (feature `nats`).
+    pub(crate) cluster: Option<JoinHandle<()>>,
 }
 
 impl ObserverHandle {
@@ -44,6 +46,9 @@ impl ObserverHandle {
         }
         if let Some(sampler) = self.sampler.take() {
             let _ = sampler.await;
+        }
+        if let Some(cluster) = self.cluster.take() {
+            let _ = cluster.await;
         }
     }
 }

@@ -44,6 +44,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/", get(page))
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .route("/api/trees", get(trees))
+        .route("/api/nodes", get(nodes))
         .route("/api/timeline", get(timeline))
         .route("/api/stats", get(stats))
         .route("/api/process/{pid}", get(process))
@@ -72,7 +73,15 @@ async fn not_found() -> ApiError {
 }
 
 async fn trees(State(app): State<App>) -> axum::Json<Value> {
-    axum::Json(json!({ "trees": app.hub.trees() }))
+    axum::Json(json!({
+        "node": app.hub.local_node(),
+        "trees": app.hub.trees(),
+        "nodes": app.hub.nodes(),
+    }))
+}
+
+async fn nodes(State(app): State<App>) -> axum::Json<Value> {
+    axum::Json(json!({ "node": app.hub.local_node(), "nodes": app.hub.nodes() }))
 }
 
 #[derive(Deserialize)]

@@ -69,6 +69,10 @@ struct State {
     /// The last exit reason of each slot (by key).
     slot_exit: HashMap<String, String>,
     restarts_total: u64,
+    /// This node's name, when the observer shows a cluster.
+    local_node: Option<String>,
+    /// The other nodes of the cluster, by name.
+    remote: std::collections::BTreeMap<String, cluster::RemoteNode>,
 }
 
 pub(crate) struct Hub {
@@ -183,6 +187,7 @@ impl Hub {
                     let event = TimelineEvent {
                         seq: st.next_seq,
                         at_ms,
+                        node: st.local_node.clone(),
                         tree: tree.to_string(),
                         key: c.key,
                         id: c.id,
@@ -271,6 +276,8 @@ impl Hub {
             "series": self.series(),
             "totals": self.totals(),
             "kill_enabled": self.kill_enabled,
+            "node": self.local_node(),
+            "nodes": self.nodes(),
         });
         Update {
             event: "hello",
@@ -300,5 +307,9 @@ fn remember_pid(st: &mut State, pid: Pid, tree: &str, key: &str, id: &Option<Str
     );
 }
 
+mod cluster;
+
+#[cfg_attr(not(feature = "nats"), allow(unused_imports))]
+pub(crate) use cluster::PeerSample;
 #[cfg(test)]
 mod tests;

@@ -29,7 +29,8 @@
 //! - [`Observer::builder`] → [`ObserverBuilder`]: register trees
 //!   (`tree`), event managers to count (`event_manager`), options
 //!   (`allow_kill`, `allow_non_loopback`, `sample_every`,
-//!   `client_buffer`), then `serve(addr)`.
+//!   `client_buffer`; with the feature `nats`, `cluster(node)` to show
+//!   every node of an arbor-nats cluster), then `serve(addr)`.
 //! - [`ObserverHandle`]: the running observer (`local_addr`, `url`,
 //!   `stop`).
 //! - What the JSON endpoints return: [`TreeView`], [`NodeView`],
@@ -53,7 +54,9 @@
 //! 4. An exit is on the timeline before the restart that follows it.
 //! 5. `stop()` leaves no task behind: the server, open feeds, the sampler,
 //!    the exit watchers, and the counting handlers are gone when it
-//!    returns.
+//!    returns (with a cluster: the poller and the sample server too).
+//! 6. With a cluster (feature `nats`), a slow or silent node costs one
+//!    bounded request per sample period, and never holds the others' view.
 //!
 //! The page is one static file (HTML, CSS and JavaScript, no build step)
 //! compiled into the crate.
@@ -63,6 +66,8 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod builder;
+#[cfg(feature = "nats")]
+mod cluster;
 mod diff;
 mod error;
 mod events;
@@ -76,6 +81,8 @@ mod timeline;
 mod view;
 
 pub use builder::{Observer, ObserverBuilder};
+#[cfg(feature = "nats")]
+pub use cluster::SAMPLE_TIMEOUT;
 pub use error::ServeError;
 pub use handle::ObserverHandle;
 pub use http::MAX_BODY;

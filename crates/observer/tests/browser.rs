@@ -4,6 +4,10 @@
 //! new pid and the restart in the timeline within 2 s. Screenshots of each
 //! state go to `target/observer-screenshots/`.
 //!
+//! A second test shows a two-node cluster (feature `nats`, a real
+//! nats-server): both nodes' trees grouped by node, the other node's
+//! restart on the timeline, and the other node down after it stops.
+//!
 //! Needs `chromium` and `chromedriver` (Debian: `chromium`,
 //! `chromium-driver`). Without them the test says so loudly and passes;
 //! with `ARBOR_REQUIRE_SERVICES=1` (CI) it fails.
@@ -15,8 +19,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use arbor_nats::testkit::NatsServer;
+use arbor_nats::{Node, NodeId};
 use arbor_observer::Observer;
-use arbor_process::Process;
+use arbor_process::{Agent, ExitReason, Process};
+use arbor_supervisor::{ChildSpec, Supervisor};
 use arbor_todo::{TodoApp, TodoEvent, TreeNames};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -332,4 +339,116 @@ async fn page_shows_the_todo_tree_and_a_restart_within_two_seconds() {
     drop(driver);
     observer.stop().await;
     app.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_page_shows_both_nodes_a_remote_restart_and_a_stopped_node_as_down() {
+    let Some((chromium, chromedriver)) = browser() else {
+        return;
+    };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
+    let n1 = Node::start(server.node_config("n1")).await.unwrap();
+    let n2 = Node::start(server.node_config("n2")).await.unwrap();
+    assert!(
+        n1.wait_for_node(&NodeId::new("n2"), Duration::from_secs(10))
+            .await
+            .is_some()
+    );
+    let tree = |id: &'static str| {
+        Supervisor::one_for_one()
+            .child(ChildSpec::worker(id, || Agent::start_link(|| 0u32)))
+            .child(ChildSpec::worker("cache", || Agent::start_link(|| 0u32)))
+            .start()
+    };
+    let (sup1, sup2) = (
+        tree("orders").await.unwrap(),
+        tree("billing").await.unwrap(),
+    );
+    let observe = |label: &'static str, sup: &arbor_supervisor::SupervisorRef, node: &Node| {
+        Observer::builder()
+            .tree(label, sup.clone())
+            .cluster(node.clone())
+            .sample_every(Duration::from_millis(100))
+            .serve("127.0.0.1:0")
+    };
+    let obs1 = observe("shop", &sup1, &n1).await.unwrap();
+    let obs2 = observe("payments", &sup2, &n2).await.unwrap();
+    let driver = start_driver(&chromedriver).await;
+    let client = connect(&driver, &chromium).await;
+
+    // 1. n1's page shows both nodes' trees, grouped by node.
+    client.goto(&obs1.url()).await.unwrap();
+    let remote_row = "div.cnode[data-node='n2'] tr.remote[data-key='payments/billing'] td.pid";
+    let (billing, took) = within(Duration::from_secs(5), "n2's tree", || async {
+        text(&client, remote_row)
+            .await
+            .filter(|t| t.starts_with('<'))
+    })
+    .await;
+    println!("n2's tree shown after {took:?}");
+    let local = text(&client, "div.cnode[data-node='n1'] h3.nodehead")
+        .await
+        .unwrap();
+    assert!(local.contains("this node"), "{local}");
+    assert!(
+        client
+            .find(Locator::Css(
+                "div.cnode[data-node='n1'] tr.node[data-key='shop/orders']"
+            ))
+            .await
+            .is_ok()
+    );
+    screenshot(&client, "4-cluster.png").await;
+
+    // 2. A crash on n2 shows on n1's timeline, with n2's new pid.
+    arbor_process::exit(billing.parse().unwrap(), ExitReason::Kill);
+    let (_, took) = within(
+        Duration::from_secs(2),
+        "n2's restart on n1's page",
+        || async {
+            let events = text(&client, "#events").await?;
+            let pid = text(&client, remote_row).await?;
+            (pid != billing && events.contains(&format!("was {billing}"))).then_some(())
+        },
+    )
+    .await;
+    println!("n2's restart shown {took:?} after the kill (limit 2 s)");
+    let events = text(&client, "#events").await.unwrap();
+    assert!(
+        events.contains(&format!("n2 payments billing {billing} reason killed")),
+        "{events}"
+    );
+
+    // 3. n2 stops: shown down, with its reason, on the node and the timeline.
+    obs2.stop().await;
+    n2.stop().await;
+    let (_, took) = within(Duration::from_secs(2), "n2 down on n1's page", || async {
+        let head = text(&client, "div.cnode[data-node='n2'] h3.nodehead").await?;
+        let down = text(&client, "#events li.event.node_down").await?;
+        (head.contains("down")
+            && head.contains("shutdown")
+            && down.contains("node n2 reason shutdown"))
+        .then_some(())
+    })
+    .await;
+    println!("n2 down shown {took:?} after its stop");
+    assert!(
+        client
+            .find(Locator::Css("div.cnode[data-node='n2'] tr.remote"))
+            .await
+            .is_err(),
+        "a down node shows no processes"
+    );
+    screenshot(&client, "5-cluster-node-down.png").await;
+
+    let errors = console_errors(&client).await;
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    client.close().await.unwrap();
+    drop(driver);
+    obs1.stop().await;
+    n1.stop().await;
+    sup1.stop().await.unwrap();
+    sup2.stop().await.unwrap();
 }

@@ -18,6 +18,7 @@
 //!    decoded: it is `Decode { expected, got }`.
 
 mod export;
+mod outcome;
 
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -302,6 +303,17 @@ impl<P: Protocol> RemoteRef<P> {
     ///
     /// As [`RemoteRef::call`].
     pub async fn call_timeout(
+        &self,
+        request: P::Call,
+        timeout: Duration,
+    ) -> Result<P::Reply, RemoteCallError> {
+        let result = self.call_once(request, timeout).await;
+        #[cfg(feature = "metrics")]
+        crate::metrics::remote_call(result.as_ref().map_or_else(RemoteCallError::kind, |_| "ok"));
+        result
+    }
+
+    async fn call_once(
         &self,
         request: P::Call,
         timeout: Duration,

@@ -106,6 +106,13 @@ impl EventHub {
 
     /// Sends `event` to every live subscriber.
     pub(crate) fn publish(&self, event: &NodeEvent) {
+        #[cfg(feature = "metrics")]
+        match event {
+            NodeEvent::Up { node, .. } => crate::metrics::node_up(node.as_str()),
+            NodeEvent::Down { node, reason, .. } => {
+                crate::metrics::node_down(node.as_str(), reason.to_string());
+            }
+        }
         self.subs.lock().retain(|tx| tx.send(event.clone()).is_ok());
     }
 

@@ -162,7 +162,9 @@ async fn run(
             entry = own.next() => {
                 let Some(Ok(entry)) = entry else { return ExitReason::custom("node_table_watch_closed") };
                 let table = node.extension::<NodeTable>();
-                if table.fences(entry.revision, &entry.value, node.incarnation()) {
+                // A stopping node writes its own record dead (`leave`): that
+                // is not a fence, and rejoining would bring it back alive.
+                if !node.is_stopped() && table.fences(entry.revision, &entry.value, node.incarnation()) {
                     rejoin(&node, &mut detector).await;
                 }
                 Vec::new()

@@ -37,14 +37,19 @@
 //! - Tie a handler to a process: [`AddOpts`] with [`Owner`]; removal notices
 //!   are [`HandlerExit`]s with a [`RemoveReason`].
 //! - Consume events as a `futures::Stream`: [`EventManagerRef::stream`] →
-//!   [`EventStream`].
+//!   [`EventStream`]; to acknowledge `sync_notify` events yourself (pass
+//!   `notify` ones on without waiting): [`EventManagerRef::acked_stream`] →
+//!   [`AckedEventStream`] of [`Delivery`]s with [`Ack`]s. Bound what waits
+//!   for a slow consumer with [`StreamOpts::notify_bound`].
 //!
 //! # Guarantees
 //!
 //! 1. Events from one sender are dispatched in send order; each event
 //!    reaches every handler, oldest first, before the next message is taken.
 //! 2. `sync_notify` returns after every handler (and every stream consumer)
-//!    processed the event and everything the caller sent before it.
+//!    processed the event and everything the caller sent before it. A
+//!    stream's `notify_bound` may drop `notify` events for that stream,
+//!    counted and reported; never `sync_notify` ones.
 //! 3. `notify` never blocks and never fails, even for a dead manager.
 //! 4. A failing handler is removed (`terminate` runs, its owner is told);
 //!    the manager and the other handlers are unaffected.
@@ -79,4 +84,4 @@ pub use named::EventManagerName;
 pub use owner::{AddOpts, Owner};
 pub use payload::Payload;
 pub use reason::{HandlerError, HandlerExit, RemoveReason};
-pub use stream::{EventStream, StreamError, StreamOpts};
+pub use stream::{Ack, AckedEventStream, Delivery, EventStream, StreamError, StreamOpts};

@@ -1,7 +1,8 @@
 //! Public handles and futures are `Send + Sync` (style rule 19).
 
 use arbor_genevent::{
-    EventManagerName, EventManagerRef, EventStream, HandlerExit, HandlerId, Owner, StreamError,
+    Ack, AckedEventStream, Delivery, EventManagerName, EventManagerRef, EventStream, HandlerExit,
+    HandlerId, Owner, StreamError, StreamOpts,
 };
 use arbor_process::Process;
 
@@ -17,6 +18,11 @@ fn handles_are_send_sync() {
     send_sync::<StreamError>();
     send_sync::<Owner>();
     send::<EventStream<u32>>();
+    send::<AckedEventStream<u32>>();
+    // An ack is moved to the task that finishes the work.
+    send_sync::<Ack>();
+    send_sync::<Delivery<u32>>();
+    send_sync::<StreamOpts>();
 }
 
 #[allow(dead_code)]
@@ -27,6 +33,7 @@ fn futures_are_send(mgr: EventManagerRef<u32>, id: HandlerId) {
     is_send(mgr.remove_handler(&id));
     is_send(mgr.call::<u32>(&id, 1u32));
     is_send(mgr.stream(Default::default()));
+    is_send(mgr.acked_stream(Default::default()));
     is_send(mgr.stop());
     is_send(arbor_genevent::EventManager::<u32>::start_link());
 }

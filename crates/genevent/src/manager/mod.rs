@@ -140,9 +140,10 @@ impl<E: Send + 'static> EventManagerRef<E> {
 
     /// Sends `event` to every handler and returns once every handler has
     /// processed it (and every event stream's consumer has taken it and
-    /// asked for the next one). Everything this caller sent before is
-    /// processed first. This is the backpressure path. Never bounded by
-    /// `notify_bound`.
+    /// asked for the next one, or fired or dropped its
+    /// [`Ack`](crate::Ack) on an acked stream). Everything this caller sent
+    /// before is processed first. This is the backpressure path. Never
+    /// bounded or dropped by a `notify_bound` (the manager's or a stream's).
     ///
     /// # Errors
     ///

@@ -4,7 +4,8 @@
 //!
 //! # Invariants
 //!
-//! 1. Publications from one node leave in the order `send` was called.
+//! 1. Publications from one node leave in the order `send` was called, and
+//!    before a request made after a [`Outbox::barrier`].
 //! 2. At most [`BOUND`] wait; more are dropped and counted, never silent.
 
 use std::sync::Arc;
@@ -15,14 +16,18 @@ use arbor_supervisor::ChildSpec;
 use async_nats::HeaderMap;
 use bytes::Bytes;
 use parking_lot::Mutex;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::node::Node;
 
 /// Publications waiting at most (invariant 2).
 pub(crate) const BOUND: usize = 65_536;
 
-type Item = (String, HeaderMap, Bytes);
+enum Item {
+    Publish(String, HeaderMap, Bytes),
+    /// Fired once everything queued before it was handed to the client.
+    Barrier(oneshot::Sender<()>),
+}
 
 /// The outbox (a node extension).
 #[derive(Default)]
@@ -45,12 +50,26 @@ impl Outbox {
             .tx
             .lock()
             .as_ref()
-            .is_some_and(|tx| tx.send((subject, headers, payload)).is_ok());
+            .is_some_and(|tx| tx.send(Item::Publish(subject, headers, payload)).is_ok());
         if !sent {
             self.queued.fetch_sub(1, Ordering::SeqCst);
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
         sent
+    }
+
+    /// Waits until every publication queued before this call was handed
+    /// to the client, so a request sent next leaves after them.
+    pub(crate) async fn barrier(&self) {
+        let (tx, rx) = oneshot::channel();
+        let queued = self
+            .tx
+            .lock()
+            .as_ref()
+            .is_some_and(|q| q.send(Item::Barrier(tx)).is_ok());
+        if queued {
+            let _ = rx.await;
+        }
     }
 
     /// Counts a publication dropped before it reached the outbox.
@@ -80,8 +99,13 @@ pub(crate) fn outbox_spec(node: &Node) -> ChildSpec {
                     tokio::select! {
                         _ = ctx.recv() => {}
                         item = rx.recv() => {
-                            let Some((subject, headers, payload)) = item else {
-                                return ExitReason::Normal;
+                            let (subject, headers, payload) = match item {
+                                None => return ExitReason::Normal,
+                                Some(Item::Barrier(done)) => {
+                                    let _ = done.send(());
+                                    continue;
+                                }
+                                Some(Item::Publish(s, h, p)) => (s, h, p),
                             };
                             outbox.queued.fetch_sub(1, Ordering::SeqCst);
                             if let Err(e) = node.client().publish_with_headers(subject, headers, payload).await {

@@ -149,6 +149,8 @@ impl<E: Wire> RemoteEventManagerRef<E> {
         if self.node.is_stopped() || (!local && peer.is_none()) {
             return Err(no_conn());
         }
+        // This node's earlier `notify`s leave first (order per sender).
+        self.node.extension::<Outbox>().barrier().await;
         let mut headers = HeaderMap::new();
         headers.insert(TYPE_HEADER, E::TAG);
         let request = async_nats::Request::new()

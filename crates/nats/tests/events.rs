@@ -4,6 +4,7 @@
 //! nats-server (skipped loudly without one).
 
 mod common;
+mod events_node;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,7 +77,14 @@ async fn remote_notify_and_sync_notify_reach_the_exported_manager_in_order() {
     while let Ok(e) = rx.try_recv() {
         got.push(e);
     }
-    assert_eq!(got, (1..=201).collect::<Vec<_>>());
+    let missing: Vec<u64> = (1..=201).filter(|i| !got.contains(i)).collect();
+    assert_eq!(
+        got,
+        (1..=201).collect::<Vec<_>>(),
+        "{} events, missing {missing:?}, dropped {}",
+        got.len(),
+        remote.dropped_notifies()
+    );
     assert_eq!(remote.dropped_notifies(), 0);
 
     // Typed errors: nothing exported under that name; a node that is not up.
@@ -142,7 +150,10 @@ struct Gate {
 impl EventHandler<Ev> for Gate {
     fn handle_event(&mut self, e: &Ev, _: &HandlerCtx<'_, Ev>) -> Handled<Ev> {
         let _ = self.entered.send(e.event);
-        let _ = self.release.recv();
+        // Hands this worker's other tasks to another thread while blocked.
+        tokio::task::block_in_place(|| {
+            let _ = self.release.recv();
+        });
         self.handled.fetch_add(1, Ordering::SeqCst);
         Ok(Step::Keep)
     }
@@ -211,45 +222,52 @@ async fn sync_notify_returns_only_after_every_remote_handler_ran() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_subscriber_that_does_not_answer_is_named_in_a_partial_failure() {
+async fn a_killed_subscriber_is_named_in_a_partial_failure() {
     let Some(server) = NatsServer::start().await else { return };
     let n1 = start_node(&server, "n1", &[]).await;
-    let n2 = start_node(&server, "n2", &[&n1]).await;
-    let n3 = start_node(&server, "n3", &[&n1, &n2]).await;
-    let topic = EventTopic::<u64>::new("partial").level(Level::SyncNotify);
+    let n3 = start_node(&server, "n3", &[&n1]).await;
+    let topic = EventTopic::<u64>::new("partial")
+        .level(Level::SyncNotify)
+        .sync_timeout(Duration::from_secs(2));
     let mgr = EventManager::<u64>::start().await.unwrap();
     let export = n1.export_events(&topic, &mgr).await.unwrap();
-    let m2 = n2.subscribe_events(&topic).await.unwrap();
+    let mut n2 = events_node::EventsNode::start(&server, "n2", "partial", "sync").await;
+    let n2_name = NodeId::new("n2");
+    n1.wait_for_node(&n2_name, Duration::from_secs(5)).await.unwrap();
     let m3 = n3.subscribe_events(&topic).await.unwrap();
     let mut r3 = forward(m3.manager()).await;
-    // n2's mirror dies without unsubscribing (as in a crash of its node).
-    arbor_process::kill(m2.agent());
-    arbor_process::wait_exit(m2.agent()).await;
+    // n2 registers when it sees n1 up.
+    eventually("two subscribers", || export.stats().subscribers == 2).await;
+    export.sync_notify(0).await.unwrap(); // both mirrors confirm
+    let mut monitor = n1.monitor_node(&n2_name);
+    n2.child.start_kill().unwrap();
+    n2.child.wait().await.unwrap();
+    monitor.down().await;
     let err = export.sync_notify(1).await.unwrap_err();
     assert_eq!(
         err,
         SyncNotifyError::Partial {
             failed: vec![MirrorFailure {
-                node: n2.name().clone(),
+                node: n2_name.clone(),
                 reason: MirrorError::NoConnection
             }]
         }
     );
     // The others got it; the failure is counted.
-    assert_eq!(recv_n(&mut r3, 1).await[0].event, 1);
+    let got: Vec<u64> = recv_n(&mut r3, 2).await.iter().map(|e| e.event).collect();
+    assert_eq!(got, vec![0, 1]);
     assert_eq!(export.stats().sync_failures, 1);
     // A remote caller gets the same answer.
     let remote = n3.remote_event_manager::<u64>("partial", n1.name());
     match remote.sync_notify(2).await {
         Err(SyncNotifyError::Partial { failed }) => {
             assert_eq!(failed.len(), 1);
-            assert_eq!(failed[0].node, *n2.name());
+            assert_eq!(failed[0].node, n2_name);
         }
         other => panic!("expected a partial failure, got {other:?}"),
     }
-    for n in [n3, n2, n1] {
-        n.stop().await;
-    }
+    n3.stop().await;
+    n1.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

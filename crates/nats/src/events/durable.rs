@@ -52,13 +52,14 @@ pub(crate) async fn consumer(
     stream: &stream::Stream,
     who: &NodeId,
     max_ack_pending: i64,
+    ack_wait: Duration,
 ) -> Result<consumer::PullConsumer, EventsError> {
     let name = frame::consumer_name(who);
     let config = consumer::pull::Config {
         durable_name: Some(name.clone()),
         deliver_policy: consumer::DeliverPolicy::New,
         ack_policy: consumer::AckPolicy::Explicit,
-        ack_wait: Duration::from_secs(10),
+        ack_wait,
         max_ack_pending,
         ..Default::default()
     };

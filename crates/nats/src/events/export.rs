@@ -248,6 +248,7 @@ impl Node {
                 .map_err(nats)?,
             node_events: self.events().subscribe(),
         };
+        frame::settle(self).await;
         let shared = Arc::new(Shared::default());
         let agent = Agent {
             node: self.clone(),

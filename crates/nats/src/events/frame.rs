@@ -106,3 +106,16 @@ pub(crate) fn stream_name(node: &Node, topic: &str) -> String {
 pub(crate) fn consumer_name(who: &NodeId) -> String {
     who.as_str().replace('@', "_at_")
 }
+
+/// Waits until the server has processed everything this connection sent
+/// before (a request nobody answers comes back "no responders" only after
+/// the server read the earlier subscriptions): a subscription made before
+/// it receives what other connections publish after it.
+pub(crate) async fn settle(node: &Node) {
+    let probe = node.subject("ev._settle");
+    let _ = tokio::time::timeout(
+        node.config().call_timeout,
+        node.client().request(probe, bytes::Bytes::new()),
+    )
+    .await;
+}

@@ -261,7 +261,7 @@ impl Node {
         let nats = |e: async_nats::SubscribeError| EventsError::Nats(e.to_string());
         if topic.level == Level::Durable {
             let stream = durable::stream(self, &topic.name).await?;
-            let consumer = durable::consumer(&stream, self.name(), topic.max_ack_pending).await?;
+            let consumer = durable::consumer(&stream, self.name(), topic.max_ack_pending, topic.ack_wait).await?;
             let messages = consumer
                 .stream()
                 .max_messages_per_batch(topic.max_ack_pending.clamp(1, 500) as usize)
@@ -273,7 +273,7 @@ impl Node {
             return Ok(Feed::Durable(Box::new(messages)));
         }
         let client = self.client();
-        Ok(Feed::Core {
+        let feed = Feed::Core {
             broadcast: client
                 .subscribe(frame::broadcast_all(self, &topic.name))
                 .await
@@ -286,6 +286,9 @@ impl Node {
                 .subscribe(frame::hello(self, &topic.name))
                 .await
                 .map_err(nats)?,
-        })
+            nodes: self.events().subscribe(),
+        };
+        frame::settle(self).await;
+        Ok(feed)
     }
 }

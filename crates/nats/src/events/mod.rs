@@ -27,9 +27,12 @@
 //! 1. Every event an origin sends carries `(origin, incarnation, seq)`;
 //!    `seq` grows by one per event, and by `k` more when the bridge dropped
 //!    `k` events at its bound, so a receiver sees every loss as a gap.
-//! 2. A mirror dispatches the events of one origin incarnation in `seq`
-//!    order and never the same `seq` twice; a gap is counted in
-//!    [`MirrorStats::lost`], never silent.
+//! 2. On the core levels a mirror dispatches the events of one origin
+//!    incarnation in `seq` order and never the same `seq` twice; a gap is
+//!    counted in [`MirrorStats::lost`], never silent. On the durable level
+//!    it dispatches in stream order, except that an event redelivered
+//!    after `ack_wait` comes after later ones; it never dispatches the same
+//!    stream sequence twice in one run.
 //! 3. A synchronous event is dispatched on a mirror only after every event
 //!    of the same origin published before it (the mirror drains its
 //!    broadcast subscription first).
@@ -110,6 +113,7 @@ pub struct EventTopic<E> {
     pub(crate) forget_after: Duration,
     pub(crate) notify_bound: usize,
     pub(crate) max_ack_pending: i64,
+    pub(crate) ack_wait: Duration,
     pub(crate) _e: PhantomData<fn() -> E>,
 }
 
@@ -123,6 +127,7 @@ impl<E> Clone for EventTopic<E> {
             forget_after: self.forget_after,
             notify_bound: self.notify_bound,
             max_ack_pending: self.max_ack_pending,
+            ack_wait: self.ack_wait,
             _e: PhantomData,
         }
     }
@@ -149,6 +154,7 @@ impl<E: Wire + Clone + Sync> EventTopic<E> {
             forget_after: Duration::from_secs(30),
             notify_bound: 10_000,
             max_ack_pending: 1_000,
+            ack_wait: Duration::from_secs(5),
             _e: PhantomData,
         }
     }
@@ -198,6 +204,15 @@ impl<E: Wire + Clone + Sync> EventTopic<E> {
     /// it acknowledges, which is the durable path's backpressure.
     pub fn max_ack_pending(mut self, n: i64) -> Self {
         self.max_ack_pending = n.max(1);
+        self
+    }
+
+    /// [`Level::Durable`]: an event a subscribing node took and did not
+    /// acknowledge within this time (default 5 s) is delivered again, so
+    /// it is also how late an event taken by a node that then crashed
+    /// arrives at its next run. Used when the node's consumer is created.
+    pub fn ack_wait(mut self, wait: Duration) -> Self {
+        self.ack_wait = wait;
         self
     }
 

@@ -1,6 +1,7 @@
 //! The mirror agent's loop: frames in, the local mirror manager's
 //! `notify` / `sync_notify` out (events invariants 2 and 3).
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -19,7 +20,7 @@ use super::frame::{Frame, MirrorReply};
 use super::mirror::{Counters, register};
 use super::order::{Order, Seen};
 use super::{EventTopic, RemoteEvent};
-use crate::node::Node;
+use crate::node::{Node, NodeEvent, NodeEvents};
 use crate::wire::{NodeId, TYPE_HEADER, Wire, decode, encode};
 
 /// What a mirror reads.
@@ -30,10 +31,14 @@ pub(crate) enum Feed {
         broadcast: Subscriber,
         inbox: Subscriber,
         hello: Subscriber,
+        nodes: NodeEvents,
     },
     /// The node's durable consumer.
     Durable(Box<pull::Stream>),
 }
+
+/// Durable stream sequences remembered per mirror run.
+const HANDLED_KEPT: usize = 100_000;
 
 /// The mirror agent.
 pub(crate) struct Receiver<E> {
@@ -41,6 +46,11 @@ pub(crate) struct Receiver<E> {
     topic: Arc<str>,
     counters: Arc<Counters>,
     order: Order,
+    /// Durable: stream sequences dispatched by this mirror run (recent
+    /// ones), so a redelivery of one whose ack was lost is not dispatched
+    /// twice. Redeliveries may come after later events, so the per-origin
+    /// order check does not apply.
+    handled: BTreeSet<u64>,
     _e: std::marker::PhantomData<fn() -> E>,
 }
 
@@ -53,6 +63,7 @@ impl<E: Wire + Clone + Sync> Receiver<E> {
             topic: Arc::clone(&topic.name),
             counters,
             order: Order::default(),
+            handled: BTreeSet::new(),
             _e: std::marker::PhantomData,
         }
     }
@@ -69,6 +80,7 @@ impl<E: Wire + Clone + Sync> Receiver<E> {
                 mut broadcast,
                 mut inbox,
                 mut hello,
+                mut nodes,
             } => loop {
                 tokio::select! {
                     _ = ctx.recv() => {}
@@ -92,6 +104,12 @@ impl<E: Wire + Clone + Sync> Receiver<E> {
                             register(&self.node, &self.topic, &origin, None).await;
                         }
                     }
+                    // A node that comes up may export the topic already.
+                    ev = nodes.recv() => match ev {
+                        Some(NodeEvent::Up { node, .. }) => register(&self.node, &self.topic, &node, None).await,
+                        Some(NodeEvent::Down { .. }) => {}
+                        None => return ExitReason::Shutdown,
+                    },
                 }
                 if !manager.is_alive() {
                     return ExitReason::Normal;
@@ -210,10 +228,19 @@ impl<E: Wire + Clone + Sync> Receiver<E> {
             let _ = msg.ack().await;
             return None;
         };
-        if !self.accept(&frame) {
+        let first = match durable_seq {
+            Some(seq) => self.handled.insert(seq),
+            None => true,
+        };
+        if self.handled.len() > HANDLED_KEPT {
+            self.handled.pop_first();
+        }
+        if !first {
+            self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
             let _ = msg.ack().await;
             return None;
         }
+        self.counters.dispatched.fetch_add(1, Ordering::Relaxed);
         let event = remote(frame, event, durable_seq, redelivered);
         let mut dispatch = manager.clone().sync_notify_owned(event);
         if let Poll::Ready(_) = futures::poll!(dispatch.as_mut()) {

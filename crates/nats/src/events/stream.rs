@@ -101,9 +101,15 @@ impl Node {
 impl<E: Send + 'static> RemoteEventStream<E> {
     /// An event, or first the loss its `seq` reveals.
     fn event(&mut self, event: RemoteEvent<E>, ack: Option<Ack>) -> Option<RemoteItem<E>> {
-        let lost = match self.order.accept(&event.origin, event.incarnation, event.seq) {
-            Seen::New { lost } => lost,
-            Seen::Duplicate => return None,
+        // Durable events are never lost, and redeliveries may come after
+        // later events: no order check for them.
+        let lost = if event.durable_seq.is_some() {
+            0
+        } else {
+            match self.order.accept(&event.origin, event.incarnation, event.seq) {
+                Seen::New { lost } => lost,
+                Seen::Duplicate => return None,
+            }
         };
         let known = lost.min(self.credit);
         self.credit -= known;

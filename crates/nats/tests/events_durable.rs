@@ -26,12 +26,14 @@ async fn forward(mgr: &EventManagerRef<Ev>) -> mpsc::UnboundedReceiver<Ev> {
     rx
 }
 
+/// Events a run that stopped had taken come again after `ack_wait`
+/// (5 s): waits up to 20 s for each.
 async fn recv_n(rx: &mut mpsc::UnboundedReceiver<Ev>, n: usize) -> Vec<Ev> {
     let mut got = Vec::with_capacity(n);
     while got.len() < n {
-        let e = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        let e = tokio::time::timeout(Duration::from_secs(20), rx.recv())
             .await
-            .expect("events within 10 s")
+            .expect("events within 20 s")
             .expect("channel open");
         got.push(e);
     }
@@ -44,7 +46,9 @@ fn topic(name: &str) -> EventTopic<u64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn durable_events_reach_every_subscriber_in_order_with_their_sequences() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let n1 = start_node(&server, "n1", &[]).await;
     let n2 = start_node(&server, "n2", &[&n1]).await;
     let n3 = start_node(&server, "n3", &[&n1, &n2]).await;
@@ -77,7 +81,9 @@ async fn durable_events_reach_every_subscriber_in_order_with_their_sequences() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_stopped_and_restarted_gets_what_was_stored_meanwhile() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let n1 = start_node(&server, "n1", &[]).await;
     let n2 = start_node(&server, "n2", &[&n1]).await;
     let topic = topic("away");
@@ -98,6 +104,7 @@ async fn a_subscriber_stopped_and_restarted_gets_what_was_stored_meanwhile() {
     let n2 = Node::start(config(&server, "n2")).await.unwrap();
     let m2 = n2.subscribe_events(&topic).await.unwrap();
     let mut rx = forward(m2.manager()).await;
+    let restarted = Instant::now();
     let mut seen = BTreeSet::new();
     while seen.len() < 100 {
         let e = recv_n(&mut rx, 1).await.remove(0);
@@ -105,13 +112,19 @@ async fn a_subscriber_stopped_and_restarted_gets_what_was_stored_meanwhile() {
         seen.insert(e.event);
     }
     assert_eq!(seen, (52..=151).collect());
+    eprintln!(
+        "100 events stored while away, all there {:?} after the restart",
+        restarted.elapsed()
+    );
     n2.stop().await;
     n1.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_subscriber_restarted_loses_no_durable_event() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let n1 = start_node(&server, "n1", &[]).await;
     let topic = topic("crash");
     let mgr = EventManager::<u64>::start().await.unwrap();
@@ -139,17 +152,27 @@ async fn a_killed_subscriber_restarted_loses_no_durable_event() {
         if seen == all {
             break;
         }
-        assert!(Instant::now() < deadline, "missing {:?}", all.difference(&seen).collect::<Vec<_>>());
+        assert!(
+            Instant::now() < deadline,
+            "missing {:?}",
+            all.difference(&seen).collect::<Vec<_>>()
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    eprintln!("201 events, {} deliveries (redelivered after the kill: {})", got.len(), got.len() - 201);
+    eprintln!(
+        "201 events, {} deliveries (redelivered after the kill: {})",
+        got.len(),
+        got.len() - 201
+    );
     drop(sub);
     n1.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_durable_stream_holds_the_consumer_back_until_read() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let n1 = start_node(&server, "n1", &[]).await;
     let n2 = start_node(&server, "n2", &[&n1]).await;
     let topic = topic("pressure").max_ack_pending(4);
@@ -166,7 +189,10 @@ async fn a_durable_stream_holds_the_consumer_back_until_read() {
         .unwrap()
         .unwrap()
         .unwrap();
-    assert!(matches!(first, RemoteItem::Event(RemoteEvent { event: 1, .. })));
+    assert!(matches!(
+        first,
+        RemoteItem::Event(RemoteEvent { event: 1, .. })
+    ));
     // The consumer holds event 1: the mirror takes nothing else meanwhile.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let stats = mirror.stats();

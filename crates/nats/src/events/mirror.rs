@@ -149,11 +149,8 @@ pub(crate) async fn register(node: &Node, topic: &str, origin: &NodeId, wait: Op
     let subject = frame::control(node, topic, origin);
     match wait {
         Some(t) => {
-            let _ = tokio::time::timeout(
-                t,
-                node.client().request(subject, Bytes::from(bytes)),
-            )
-            .await;
+            let _ =
+                tokio::time::timeout(t, node.client().request(subject, Bytes::from(bytes))).await;
         }
         None => {
             let _ = node.client().publish(subject, Bytes::from(bytes)).await;
@@ -261,12 +258,17 @@ impl Node {
         let nats = |e: async_nats::SubscribeError| EventsError::Nats(e.to_string());
         if topic.level == Level::Durable {
             let stream = durable::stream(self, &topic.name).await?;
-            let consumer = durable::consumer(&stream, self.name(), topic.max_ack_pending, topic.ack_wait).await?;
+            let consumer =
+                durable::consumer(&stream, self.name(), topic.max_ack_pending, topic.ack_wait)
+                    .await?;
             let messages = consumer
                 .stream()
-                .max_messages_per_batch(topic.max_ack_pending.clamp(1, 500) as usize)
-                .heartbeat(Duration::from_secs(5))
-                .expires(Duration::from_secs(30))
+                // Small batches and short-lived pull requests: what a run
+                // that dies had taken comes back after `ack_wait`, and a
+                // dead run's pull request does not linger.
+                .max_messages_per_batch(topic.max_ack_pending.clamp(1, 64) as usize)
+                .heartbeat(Duration::from_secs(2))
+                .expires(Duration::from_secs(5))
                 .messages()
                 .await
                 .map_err(|e| EventsError::JetStream(e.to_string()))?;

@@ -106,7 +106,10 @@ impl<E: Send + 'static> RemoteEventStream<E> {
         let lost = if event.durable_seq.is_some() {
             0
         } else {
-            match self.order.accept(&event.origin, event.incarnation, event.seq) {
+            match self
+                .order
+                .accept(&event.origin, event.incarnation, event.seq)
+            {
                 Seen::New { lost } => lost,
                 Seen::Duplicate => return None,
             }

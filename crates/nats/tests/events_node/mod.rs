@@ -15,6 +15,7 @@ use crate::common::TICK;
 pub struct EventsNode {
     pub child: Child,
     pub lines: mpsc::UnboundedReceiver<String>,
+    early: Vec<String>,
 }
 
 impl EventsNode {
@@ -42,21 +43,33 @@ impl EventsNode {
                 }
             }
         });
-        let ready = tokio::time::timeout(Duration::from_secs(10), lines.recv())
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(ready.starts_with("READY"), "{ready}");
-        EventsNode { child, lines }
+        // Events may be handled (and printed) before READY.
+        let mut early = Vec::new();
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(10), lines.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            if line.starts_with("READY") {
+                break;
+            }
+            early.push(line);
+        }
+        EventsNode {
+            child,
+            lines,
+            early,
+        }
     }
 
     /// The values of the `EV` lines received so far.
     pub fn drain(&mut self, into: &mut Vec<u64>) {
-        while let Ok(l) = self.lines.try_recv() {
+        let early = std::mem::take(&mut self.early);
+        let later = std::iter::from_fn(|| self.lines.try_recv().ok());
+        for l in early.into_iter().chain(later) {
             if let Some(v) = l.split(' ').nth(4).and_then(|v| v.parse().ok()) {
                 into.push(v);
             }
         }
     }
 }
-

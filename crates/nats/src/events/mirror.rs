@@ -4,23 +4,23 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use arbor_genevent::{EventManager, EventManagerRef};
 use arbor_process::{Ctx, ExitReason, Pid, spawn_link};
 use arbor_supervisor::{ChildSpec, Restart};
-use bytes::Bytes;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
 use super::error::EventsError;
 use super::frame::{self, Control};
-use super::receive::{Feed, Receiver};
+use super::receive::{Counters, Feed, Receiver};
+use super::registration::{origins, register};
 use super::state::{AgentKind, EventsState};
 use super::{EventTopic, Level, RemoteEvent, durable};
 use crate::node::Node;
-use crate::wire::{NodeId, Wire, encode};
+use crate::wire::{Wire, encode};
 
 /// A node's mirror of a topic: its local manager gets every event of every
 /// node that exports the topic, in order per origin. Add this node's
@@ -56,15 +56,6 @@ impl<E: Send + 'static> fmt::Debug for Mirror<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Mirror({} on {})", self.name, self.node.name())
     }
-}
-
-/// The mirror's counters, shared with its agent.
-#[derive(Debug, Default)]
-pub(crate) struct Counters {
-    pub(crate) received: AtomicU64,
-    pub(crate) dispatched: AtomicU64,
-    pub(crate) lost: AtomicU64,
-    pub(crate) duplicates: AtomicU64,
 }
 
 /// What a mirror has seen so far.
@@ -132,30 +123,6 @@ impl<E: Wire + Clone + Sync> Mirror<E> {
 
 fn child_id(name: &str) -> String {
     format!("events-mirror:{name}")
-}
-
-/// This node and every node up: where an exporter may be.
-fn origins(node: &Node) -> Vec<NodeId> {
-    let mut all: Vec<NodeId> = node.nodes().into_iter().map(|(n, _)| n).collect();
-    all.push(node.name().clone());
-    all
-}
-
-/// Registers this node's mirror with `origin` (no exporter there: no
-/// answer, nothing to do).
-pub(crate) async fn register(node: &Node, topic: &str, origin: &NodeId, wait: Option<Duration>) {
-    let ctl = Control::Register(node.name().clone(), node.incarnation());
-    let Ok(bytes) = encode(&ctl) else { return };
-    let subject = frame::control(node, topic, origin);
-    match wait {
-        Some(t) => {
-            let _ =
-                tokio::time::timeout(t, node.client().request(subject, Bytes::from(bytes))).await;
-        }
-        None => {
-            let _ = node.client().publish(subject, Bytes::from(bytes)).await;
-        }
-    }
 }
 
 impl Node {

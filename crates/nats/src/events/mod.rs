@@ -54,6 +54,7 @@ mod order;
 mod outbox;
 mod owner;
 mod receive;
+mod registration;
 mod remote;
 mod state;
 mod stream;

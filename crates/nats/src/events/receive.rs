@@ -5,8 +5,7 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::task::Poll;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arbor_genevent::EventManagerRef;
 use arbor_process::{CallError, Ctx, ExitReason, Process};
@@ -17,8 +16,8 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 
 use super::frame::{Frame, MirrorReply};
-use super::mirror::{Counters, register};
 use super::order::{Order, Seen};
+use super::registration::register;
 use super::{EventTopic, RemoteEvent};
 use crate::node::{Node, NodeEvent, NodeEvents};
 use crate::wire::{NodeId, TYPE_HEADER, Wire, decode, encode};
@@ -35,6 +34,15 @@ pub(crate) enum Feed {
     },
     /// The node's durable consumer.
     Durable(Box<pull::Stream>),
+}
+
+/// The mirror's counters, shared with its agent.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) received: AtomicU64,
+    pub(crate) dispatched: AtomicU64,
+    pub(crate) lost: AtomicU64,
+    pub(crate) duplicates: AtomicU64,
 }
 
 /// Durable stream sequences remembered per mirror run.
@@ -204,7 +212,7 @@ impl<E: Wire + Clone + Sync> Receiver<E> {
             .clone()
             .sync_notify_owned(remote(frame, event, None, false));
         // The first poll queues the event in the manager's mailbox.
-        if let Poll::Ready(_) = futures::poll!(dispatch.as_mut()) {
+        if futures::poll!(dispatch.as_mut()).is_ready() {
             answer(&node, reply_to, &MirrorReply::Ok).await;
             return None;
         }
@@ -246,7 +254,7 @@ impl<E: Wire + Clone + Sync> Receiver<E> {
         self.counters.dispatched.fetch_add(1, Ordering::Relaxed);
         let event = remote(frame, event, durable_seq, redelivered);
         let mut dispatch = manager.clone().sync_notify_owned(event);
-        if let Poll::Ready(_) = futures::poll!(dispatch.as_mut()) {
+        if futures::poll!(dispatch.as_mut()).is_ready() {
             let _ = msg.ack().await;
             return None;
         }

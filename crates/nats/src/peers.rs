@@ -11,6 +11,7 @@
 //! 2. A peer's token is cancelled exactly when it is removed from the table.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
@@ -22,15 +23,18 @@ use crate::wire::{Incarnation, NodeId};
 pub(crate) struct Peer {
     pub(crate) incarnation: Incarnation,
     /// Its NATS client name, as disconnect advisories report it.
-    pub(crate) client: String,
+    pub(crate) client: Arc<str>,
     /// Cancelled when this incarnation goes down.
     pub(crate) down: CancellationToken,
 }
 
-/// The table (a node extension).
+/// The table (one per node, in the node).
 #[derive(Debug, Default)]
 pub(crate) struct Peers {
     map: Mutex<HashMap<NodeId, Peer>>,
+    /// The newest incarnation seen down, per node: envelopes from it or
+    /// older ones are stale.
+    dead: Mutex<HashMap<NodeId, Incarnation>>,
 }
 
 impl Peers {
@@ -61,7 +65,7 @@ impl Peers {
             node.clone(),
             Peer {
                 incarnation,
-                client,
+                client: client.into(),
                 down: CancellationToken::new(),
             },
         );
@@ -71,9 +75,31 @@ impl Peers {
         })
     }
 
+    /// Whether an envelope from `node`'s `incarnation` must be dropped: that
+    /// incarnation was seen down, or another one is up.
+    pub(crate) fn is_stale(&self, node: &NodeId, incarnation: Incarnation) -> bool {
+        if self
+            .dead
+            .lock()
+            .get(node)
+            .is_some_and(|d| incarnation <= *d)
+        {
+            return true;
+        }
+        self.map
+            .lock()
+            .get(node)
+            .is_some_and(|p| p.incarnation != incarnation)
+    }
+
     /// Removes `node` if its live incarnation is `incarnation`; `true` if
     /// it was removed (its token is cancelled).
     pub(crate) fn down(&self, node: &NodeId, incarnation: Incarnation) -> bool {
+        {
+            let mut dead = self.dead.lock();
+            let d = dead.entry(node.clone()).or_insert(0);
+            *d = (*d).max(incarnation);
+        }
         let mut map = self.map.lock();
         match map.get(node) {
             Some(p) if p.incarnation == incarnation => {
@@ -91,7 +117,7 @@ impl Peers {
         self.map
             .lock()
             .iter()
-            .find(|(_, p)| p.client == client)
+            .find(|(_, p)| &*p.client == client)
             .map(|(n, p)| (n.clone(), p.incarnation))
     }
 
@@ -124,9 +150,15 @@ mod tests {
         assert_eq!(peers.by_client("c1"), None);
         // A stale down (old incarnation) changes nothing.
         assert!(!peers.down(&n, 1));
+        assert!(peers.is_stale(&n, 1));
+        assert!(!peers.is_stale(&n, 2));
         let second = peers.get(&n).unwrap().down;
         assert!(peers.down(&n, 2));
         assert!(second.is_cancelled());
         assert!(peers.get(&n).is_none());
+        // Envelopes of a down incarnation are stale; a new one is not.
+        assert!(peers.is_stale(&n, 2));
+        assert!(!peers.is_stale(&n, 3));
+        assert!(!peers.is_stale(&NodeId::new("unknown"), 1));
     }
 }

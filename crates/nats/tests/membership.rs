@@ -60,7 +60,7 @@ async fn an_orderly_stop_is_seen_as_shutdown() {
             .1,
         NodeDownReason::Shutdown
     );
-    assert!(a.nodes().is_empty());
+    assert!(a.nodes().is_empty(), "{:?}", a.nodes());
     // Monitoring a node that is not up answers at once.
     let mut m = a.monitor_node(&NodeId::new("nobody"));
     assert!(matches!(
@@ -152,10 +152,15 @@ async fn a_hung_node_is_down_within_three_ticks_and_rejoins_as_a_new_incarnation
     // Old pids are dead for good.
     let old_echo = a.remote::<EchoApi>(h.echo());
     h.signal("CONT");
+    let resumed = Instant::now();
     // The hung node learns it was declared down, resets its connections
     // and comes back as a new incarnation.
     let fenced = h.expect_line("DOWN a", Duration::from_secs(5)).await;
+    eprintln!("resumed node fenced itself after {:?}", resumed.elapsed());
     assert!(fenced.ends_with(" fenced"), "{fenced}");
+    // It sees a again (a was not down: it was).
+    let again = h.expect_line("UP a", Duration::from_secs(5)).await;
+    assert_eq!(again, format!("UP a {}", a.incarnation()));
     let up = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             if let Some(NodeEvent::Up { node, incarnation }) = events.recv().await

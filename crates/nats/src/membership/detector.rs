@@ -176,14 +176,11 @@ impl Detector {
             .collect()
     }
 
-    /// Forgets every node (this node rejoins as a new incarnation); the
-    /// ones that were up are returned.
+    /// Forgets the nodes up (this node rejoins as a new incarnation): they
+    /// were not down, this node was, so their next heartbeat brings them
+    /// up again. The ones that were up are returned.
     pub(crate) fn reset(&mut self) -> Vec<(NodeId, Incarnation)> {
-        let up: Vec<_> = self.up.drain().map(|(n, s)| (n, s.incarnation)).collect();
-        for (n, i) in &up {
-            self.dead.insert(n.clone(), *i);
-        }
-        up
+        self.up.drain().map(|(n, s)| (n, s.incarnation)).collect()
     }
 }
 
@@ -284,6 +281,16 @@ mod tests {
         );
         // The old one's late heartbeat changes nothing.
         assert!(d.heartbeat(&n("a"), 1, "c1", t0).is_empty());
+    }
+
+    #[test]
+    fn after_a_reset_the_same_incarnations_come_up_again() {
+        let t0 = Instant::now();
+        let mut d = Detector::new(TICK);
+        d.heartbeat(&n("a"), 1, "c", t0);
+        assert_eq!(d.reset(), vec![(n("a"), 1)]);
+        let ch = d.heartbeat(&n("a"), 1, "c", t0);
+        assert!(matches!(&ch[..], [Change::Up { incarnation: 1, .. }]));
     }
 
     #[test]

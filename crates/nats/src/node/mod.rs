@@ -36,6 +36,7 @@ pub use error::NodeError;
 pub(crate) use events::EventHub;
 pub use events::{NodeDownReason, NodeEvent, NodeEvents};
 
+use crate::peers::Peers;
 use crate::wire::{GlobalPid, Incarnation, NodeId};
 
 /// A running node. Cheap to clone; every clone is the same node.
@@ -71,6 +72,8 @@ pub(crate) struct NodeInner {
     js: jetstream::Context,
     sup: SupervisorRef,
     events: EventHub,
+    /// The nodes up, read on every remote call.
+    peers: Peers,
     /// State other modules hang on the node, one value per type.
     extensions: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
     stopped: AtomicBool,
@@ -119,6 +122,7 @@ impl Node {
                 js,
                 sup,
                 events: EventHub::default(),
+                peers: Peers::default(),
                 extensions: Mutex::new(HashMap::new()),
                 stopped: AtomicBool::new(false),
                 config,
@@ -224,6 +228,11 @@ impl Node {
         next
     }
 
+    /// The nodes up (written by membership).
+    pub(crate) fn peers(&self) -> &Peers {
+        &self.inner.peers
+    }
+
     /// The hub of node events (publish from membership; subscribe anywhere).
     pub(crate) fn events(&self) -> &EventHub {
         &self.inner.events
@@ -265,6 +274,21 @@ impl Node {
             self.inner.config.jetstream_timeout,
         )
         .await
+    }
+
+    /// Runs a JetStream request until it succeeds or three JetStream
+    /// timeouts have passed (a young cluster times out until it settles).
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::JetStream`] with the last error.
+    pub(crate) async fn js_retrying<T, E, F, Fut>(&self, what: &str, op: F) -> Result<T, NodeError>
+    where
+        E: std::fmt::Display,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        kv::retrying(what, self.inner.config.jetstream_timeout, op).await
     }
 
     /// The node's value of type `T`, created with `T::default()` on first

@@ -30,6 +30,11 @@
 //! - Messages that cross nodes: implement [`Wire`] (serde + a versioned
 //!   tag); pids anywhere are [`GlobalPid`]s; exit reasons travel as
 //!   [`WireExitReason`].
+//! - Event managers across nodes: export a local manager with
+//!   [`Node::export_events`] ([`EventTopic`], [`Level`]); reach it with
+//!   [`RemoteEventManagerRef`]; run handlers on other nodes in a
+//!   [`Mirror`] ([`Node::subscribe_events`]) of [`RemoteEvent`]s, or read
+//!   a [`RemoteEventStream`]; failures are [`SyncNotifyError`]s.
 //! - Tests against a real server: the `testkit` module (feature `testkit`):
 //!   `NatsServer`, `NatsCluster`, `require_nats_server`, an `Echo` service.
 //!

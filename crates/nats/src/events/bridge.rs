@@ -18,7 +18,6 @@ use super::frame::{self, Frame, MirrorReply};
 use super::subscribers::Subscribers;
 use super::{EventTopic, Level, durable};
 use crate::node::Node;
-use crate::peers::Peers;
 use crate::wire::{NodeId, TYPE_HEADER, Wire, decode, encode};
 
 /// What the export agent, its bridge and the export handle share.
@@ -244,7 +243,7 @@ impl MirrorTarget {
             .payload(payload)
             .timeout(Some(self.timeout));
         let send = node.client().send_request(subject.to_owned(), request);
-        let peer = node.extension::<Peers>().get(who);
+        let peer = node.peers().get(who);
         let result = match peer {
             Some(peer) => tokio::select! {
                 r = send => r,

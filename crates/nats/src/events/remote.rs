@@ -12,7 +12,6 @@ use super::error::SyncNotifyError;
 use super::frame::{self, Inbound, InboundReply};
 use super::outbox::Outbox;
 use crate::node::Node;
-use crate::peers::Peers;
 use crate::wire::{NodeId, TYPE_HEADER, Wire, decode, encode};
 
 /// A handle to the event manager exported as `name` on node `origin`
@@ -145,7 +144,7 @@ impl<E: Wire> RemoteEventManagerRef<E> {
             node: self.origin.clone(),
         };
         let local = self.origin == *self.node.name();
-        let peer = self.node.extension::<Peers>().get(&self.origin);
+        let peer = self.node.peers().get(&self.origin);
         if self.node.is_stopped() || (!local && peer.is_none()) {
             return Err(no_conn());
         }

@@ -39,6 +39,11 @@
 //! - Metrics (feature `metrics`): remote calls by outcome, node ups and
 //!   downs, through the `metrics` facade; names in the `metrics` module
 //!   (docs/metrics.md).
+//! - Event managers across nodes: export a local manager with
+//!   [`Node::export_events`] ([`EventTopic`], [`Level`]); reach it with
+//!   [`RemoteEventManagerRef`]; run handlers on other nodes in a
+//!   [`Mirror`] ([`Node::subscribe_events`]) of [`RemoteEvent`]s, or read
+//!   a [`RemoteEventStream`]; failures are [`SyncNotifyError`]s.
 //! - Tests against a real server: the `testkit` module (feature `testkit`):
 //!   `NatsServer`, `NatsCluster`, `require_nats_server`, an `Echo` service.
 //!
@@ -56,6 +61,7 @@
 
 mod call;
 mod counts;
+mod events;
 mod global;
 mod lifecycle;
 mod membership;
@@ -73,6 +79,11 @@ mod wire;
 
 pub use call::{Protocol, RemoteCallError, RemotePid, RemoteRef, RemoteServer};
 pub use counts::NodeCounts;
+pub use events::{
+    EventCounts, EventTopic, EventsError, EventsProbe, ExportStats, ExportedEvents, Level, Mirror,
+    MirrorError, MirrorFailure, MirrorStats, RemoteEvent, RemoteEventManagerRef, RemoteEventStream,
+    RemoteItem, SyncNotifyError,
+};
 pub use global::{GlobalError, NameEvent, NameEvents};
 pub use membership::NodeMonitor;
 pub use node::{

@@ -61,6 +61,7 @@ async fn start_agents(node: &Node) -> Result<(), NodeError> {
     node.add_agent(crate::membership::heartbeat_spec(node))
         .await?;
     crate::global::start(node).await?;
+    node.add_agent(crate::events::outbox_spec(node)).await?;
     Ok(())
 }
 

@@ -55,6 +55,7 @@ mod proxy;
 mod router;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod todo;
 mod watch;
 mod wire;
 

@@ -1,0 +1,134 @@
+//! Where a command runs: here if this node serves the list's shard, else
+//! forwarded to the shard's subject with the epoch it was routed by.
+//!
+//! # Invariants
+//!
+//! 1. A command is retried only when it surely did not run: nobody
+//!    subscribed the shard (`no responders`, a handover), or the node
+//!    refused it (`NotOwner`). A forwarded command without an answer in
+//!    time is `ERR unavailable` (it may have run; at most once).
+//! 2. Every command ends by its deadline (`command_timeout`): with the
+//!    owner's answer or `ERR unavailable …`, never with another node's
+//!    guess.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use arbor_todo::protocol::ErrorReason;
+use async_nats::RequestErrorKind;
+use bytes::Bytes;
+use tokio::time::Instant;
+
+use super::msg::{Command, ShardReply, ShardRequest};
+use super::serve::{run_local, subject};
+use super::shard::{ShardOwner, shard_of};
+use super::state::Shared;
+use crate::wire::{decode, encode};
+
+/// The answer to a command and who gave it (for tests and the soak).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routed {
+    /// `OK`'s item lines, or the error.
+    pub result: Result<Vec<String>, ErrorReason>,
+    /// The owner that answered, with its epoch; `None` when no owner did.
+    pub by: Option<(ShardOwner, u64)>,
+}
+
+fn unavailable(shard: u32, why: &str) -> Routed {
+    Routed {
+        result: Err(ErrorReason::Unavailable(format!("shard {shard}: {why}"))),
+        by: None,
+    }
+}
+
+/// Runs `command` where its list lives (invariants 1-2).
+pub(crate) async fn route(shared: &Shared, command: Command) -> Routed {
+    let shard = shard_of(command.list(), shared.config.shards);
+    let deadline = Instant::now() + shared.config.command_timeout;
+    let mut backoff = Duration::from_millis(2);
+    let mut why;
+    loop {
+        // Registered before reading state, so a change in between wakes us.
+        let changed = shared.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        match shared.view_of(shard) {
+            Some((owner, _)) if owner == shared.me() => {
+                if let Some(served) = shared.may_serve(shard, None) {
+                    let result = run_local(shared, command.clone()).await;
+                    if shared.may_serve(shard, Some(served)) == Some(served) {
+                        shared.counters.served_local.fetch_add(1, Ordering::Relaxed);
+                        return Routed {
+                            result,
+                            by: Some((owner, served)),
+                        };
+                    }
+                }
+                why = "being handed over";
+            }
+            Some((_, epoch)) => match forward(shared, shard, epoch, &command, deadline).await {
+                Ok(routed) => return routed,
+                Err(Retry::Yes(w)) => why = w,
+                Err(Retry::No(w)) => return unavailable(shard, w),
+            },
+            None => why = "no owner yet",
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return unavailable(shard, why);
+        }
+        let wait = backoff.min(deadline - now);
+        let _ = tokio::time::timeout(wait, changed).await;
+        backoff = (backoff * 2).min(Duration::from_millis(50));
+    }
+}
+
+enum Retry {
+    Yes(&'static str),
+    No(&'static str),
+}
+
+async fn forward(
+    shared: &Shared,
+    shard: u32,
+    epoch: u64,
+    command: &Command,
+    deadline: Instant,
+) -> Result<Routed, Retry> {
+    let req = ShardRequest {
+        shard,
+        epoch,
+        command: command.clone(),
+    };
+    let payload = encode(&req).map_err(|_| Retry::No("request does not encode"))?;
+    let wait = deadline.saturating_duration_since(Instant::now());
+    let request = shared
+        .node
+        .client()
+        .request(subject(shared, shard), Bytes::from(payload));
+    let msg = match tokio::time::timeout(wait, request).await {
+        Err(_) => return Err(Retry::No("the owner did not answer in time")),
+        Ok(Err(e)) => {
+            return Err(match e.kind() {
+                RequestErrorKind::NoResponders => Retry::Yes("being handed over"),
+                RequestErrorKind::TimedOut => Retry::No("the owner did not answer in time"),
+                RequestErrorKind::Other => Retry::Yes("no connection to NATS"),
+                _ => Retry::No("the request was refused by NATS"),
+            });
+        }
+        Ok(Ok(msg)) => msg,
+    };
+    match decode::<ShardReply>(&msg.payload) {
+        Ok(ShardReply::Done {
+            result,
+            owner,
+            epoch,
+        }) => Ok(Routed {
+            result: result.map_err(Into::into),
+            by: Some((owner, epoch)),
+        }),
+        Ok(ShardReply::Bad(_)) => Err(Retry::No("the owner could not read the request")),
+        Ok(ShardReply::NotOwner) => Err(Retry::Yes("being handed over")),
+        Err(_) => Err(Retry::No("the owner's answer does not decode")),
+    }
+}

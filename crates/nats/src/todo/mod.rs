@@ -67,6 +67,18 @@ pub use msg::{ClusterEvent, ListEventKind};
 pub use route::Routed;
 pub use shard::ShardOwner;
 
+/// The shard of list `name` among `shards` shards: the same on every node
+/// and every build (FNV-1a of the name).
+///
+/// ```
+/// let k = arbor_nats::todo::shard_of("shopping", 64);
+/// assert!(k < 64);
+/// assert_eq!(k, arbor_nats::todo::shard_of("shopping", 64));
+/// ```
+pub fn shard_of(name: &str, shards: u32) -> u32 {
+    shard::shard_of(name, shards)
+}
+
 use crate::node::Node;
 use crate::wire::WireExitReason;
 use state::{Outgoing, Shared};

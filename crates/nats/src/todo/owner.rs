@@ -17,7 +17,8 @@
 //!    the old list before `create` of a new one with the same name.
 //! 4. Takeover of a node seen down starts at once; an owner that is only
 //!    missing from the membership (not seen down) must stay missing for
-//!    4 ticks first (it may have just started).
+//!    4 ticks and be dead or replaced in the node table first (it may have
+//!    just started, or this node may be the one that was cut off).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,7 +34,8 @@ use futures::StreamExt;
 use super::serve::{serve, subject};
 use super::shard::{ShardOwner, key, parse_key, preferred, shard_of};
 use super::state::{Outgoing, Shared};
-use crate::node::{NodeEvent, NodeEvents};
+use crate::membership::incarnation_alive;
+use crate::node::{NodeDownReason, NodeEvent, NodeEvents};
 use crate::wire::{NodeId, WireExitReason, decode, encode};
 
 /// Serving tasks by shard; aborted when dropped.
@@ -102,6 +104,9 @@ impl Agent {
                     _ => return ExitReason::custom("todo shards: table watch ended"),
                 },
                 e = events.recv() => match e {
+                    // `fenced` and `stopped` are about this node, not the
+                    // other one: it may be well and serving.
+                    Some(NodeEvent::Down { reason: NodeDownReason::Fenced | NodeDownReason::Stopped, .. }) => {}
                     Some(NodeEvent::Down { node, incarnation, .. }) => {
                         self.take_over_from(&ShardOwner { node, incarnation }).await;
                     }
@@ -317,9 +322,21 @@ impl Agent {
                 None => mine || waited >= four_ticks * 2,
                 Some(_) => (mine && (surely || waited >= four_ticks)) || waited >= four_ticks * 2,
             };
-            if ready {
-                self.take(shard, state).await;
+            if !ready {
+                continue;
             }
+            // Missing from the membership is not proof: this node may be
+            // the one cut off (after being fenced it sees no one until
+            // they heartbeat again). The node table must say so too.
+            if let Some((owner, _)) = &state
+                && !surely
+                && incarnation_alive(&self.shared.node, &owner.node, owner.incarnation).await
+                    != Some(false)
+            {
+                self.orphaned.insert(shard, now);
+                continue;
+            }
+            self.take(shard, state).await;
         }
     }
 

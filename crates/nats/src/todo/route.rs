@@ -3,10 +3,12 @@
 //!
 //! # Invariants
 //!
-//! 1. A command is retried only when it surely did not run: nobody
-//!    subscribed the shard (`no responders`, a handover), or the node
-//!    refused it (`NotOwner`). A forwarded command without an answer in
-//!    time is `ERR unavailable` (it may have run; at most once).
+//! 1. A command is retried only when it surely did not run, or ran on a
+//!    copy that no longer exists: nobody subscribed the shard (`no
+//!    responders`, a handover), the node refused it (`NotOwner`), or the
+//!    shard got a new owner while waiting (the one asked was fenced). A
+//!    forwarded command without an answer in time is `ERR unavailable`
+//!    (it may have run; at most once).
 //! 2. Every command ends by its deadline (`command_timeout`): with the
 //!    owner's answer or `ERR unavailable …`, never with another node's
 //!    guess.
@@ -106,7 +108,25 @@ async fn forward(
         .node
         .client()
         .request(subject(shared, shard), Bytes::from(payload));
-    let msg = match tokio::time::timeout(wait, request).await {
+    // A newer owner in the table means the one asked is fenced: whatever
+    // it did (if anything) happened to a copy that is gone, so asking the
+    // new owner is safe (invariant 1).
+    let moved = async {
+        loop {
+            let changed = shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if shared.view_of(shard).is_none_or(|(_, e)| e > epoch) {
+                return;
+            }
+            changed.await;
+        }
+    };
+    let answer = tokio::select! {
+        a = tokio::time::timeout(wait, request) => a,
+        () = moved => return Err(Retry::Yes("being handed over")),
+    };
+    let msg = match answer {
         Err(_) => return Err(Retry::No("the owner did not answer in time")),
         Ok(Err(e)) => {
             return Err(match e.kind() {

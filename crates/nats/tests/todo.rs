@@ -252,3 +252,35 @@ async fn a_stopped_service_publishes_its_lists_exits_and_leaves_nothing() {
     a.stop().await;
     na.stop().await;
 }
+
+#[tokio::test]
+async fn a_node_started_later_learns_the_table_and_forwards() {
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
+    let (na, a) = start(&server, "n1").await;
+    settled(&[&a]).await;
+    assert_eq!(
+        a.execute(Request::Create {
+            list: "late".into()
+        })
+        .await
+        .result,
+        Ok(vec![])
+    );
+    let (nb, b) = start(&server, "n2").await;
+    // Everything is owned already: n2 owns nothing and forwards.
+    let routed = b
+        .execute(Request::List {
+            list: "late".into(),
+        })
+        .await;
+    assert_eq!(routed.result, Ok(vec![]));
+    assert_eq!(routed.by.unwrap().0.node.as_str(), "n1");
+    assert!(b.owned_shards().is_empty());
+    assert!(b.all_shards_owned());
+    for (n, t) in [(&nb, &b), (&na, &a)] {
+        t.stop().await;
+        n.stop().await;
+    }
+}

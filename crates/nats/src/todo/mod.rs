@@ -188,9 +188,15 @@ impl TodoCluster {
         self.shared.view_of(shard)
     }
 
-    /// The shards this node serves now, with their epochs, sorted.
+    /// The shards this node may serve now (owned, and the lease holds),
+    /// with their epochs, sorted.
     pub fn owned_shards(&self) -> Vec<(u32, u64)> {
-        let mut v: Vec<(u32, u64)> = self.shared.owned().into_iter().collect();
+        let mut v: Vec<(u32, u64)> = self
+            .shared
+            .owned()
+            .into_iter()
+            .filter(|(k, e)| self.shared.may_serve(*k, Some(*e)).is_some())
+            .collect();
         v.sort_unstable();
         v
     }

@@ -57,11 +57,24 @@ pub(crate) fn spec(shared: Arc<Shared>) -> ChildSpec {
         async move {
             let err = |e: String| ExitReason::custom(format!("todo shards: {e}"));
             let events = shared.node.monitor_nodes();
+            // Changes from now on, then the current table (a change in
+            // between is seen twice; `see` keeps the newest revision).
             let watch = shared
                 .kv
                 .watch_all()
                 .await
                 .map_err(|e| err(e.to_string()))?;
+            for k in 0..shared.config.shards {
+                match shared.kv.entry(key(k)).await {
+                    Ok(Some(e)) if e.operation == Operation::Put => {
+                        if let Ok(owner) = decode::<ShardOwner>(&e.value) {
+                            shared.see(k, owner, e.revision);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(err(e.to_string())),
+                }
+            }
             let echo = shared
                 .node
                 .client()

@@ -140,16 +140,17 @@ impl std::fmt::Display for ClusterEvent {
         match &self.kind {
             ListEventKind::Create => write!(
                 f,
-                "create {} on {} (from {}#{})",
-                self.list, self.at, self.origin, self.seq
+                "create {} on {} (from {}.{}#{})",
+                self.list, self.at, self.origin, self.origin_incarnation, self.seq
             ),
             ListEventKind::Exit(r) => write!(
                 f,
-                "exit {} on {} reason {} (from {}#{})",
+                "exit {} on {} reason {} (from {}.{}#{})",
                 self.list,
                 self.at,
                 r.clone().into_exit_reason(),
                 self.origin,
+                self.origin_incarnation,
                 self.seq
             ),
         }

@@ -2,7 +2,6 @@
 
 use crate::call::Exports;
 use crate::node::Node;
-use crate::peers::Peers;
 use crate::proxy::Proxies;
 use crate::watch::Watchers;
 
@@ -27,7 +26,7 @@ impl Node {
     /// The node's table sizes now.
     pub fn counts(&self) -> NodeCounts {
         NodeCounts {
-            peers: self.extension::<Peers>().all().len(),
+            peers: self.peers().all().len(),
             proxies: self.extension::<Proxies>().len(),
             watches: self.extension::<Watchers>().len(),
             exports: self.extension::<Exports>().len(),

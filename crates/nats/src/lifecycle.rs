@@ -36,9 +36,11 @@ impl Node {
 
     /// Leaves the cluster in order: others see the node down with reason
     /// [`NodeDownReason::Shutdown`](crate::NodeDownReason::Shutdown) (not a
-    /// crash); then stops the agents, ends every
-    /// [`NodeEvents`](crate::NodeEvents) stream and closes the connection.
-    /// Idempotent.
+    /// crash); then resets every connection to other nodes (local proxies
+    /// exit with `noconnection`, pending calls fail), stops the agents, ends
+    /// every [`NodeEvents`](crate::NodeEvents) stream and drains the
+    /// connection. The NATS client's own tasks end when the last handle of
+    /// the node (a `Node` or a `RemoteRef`) is dropped. Idempotent.
     pub async fn stop(&self) {
         if !self.mark_stopped() {
             return;

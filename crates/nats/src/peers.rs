@@ -11,6 +11,7 @@
 //! 2. A peer's token is cancelled exactly when it is removed from the table.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use parking_lot::Mutex;
 use tokio_util::sync::CancellationToken;
@@ -22,12 +23,12 @@ use crate::wire::{Incarnation, NodeId};
 pub(crate) struct Peer {
     pub(crate) incarnation: Incarnation,
     /// Its NATS client name, as disconnect advisories report it.
-    pub(crate) client: String,
+    pub(crate) client: Arc<str>,
     /// Cancelled when this incarnation goes down.
     pub(crate) down: CancellationToken,
 }
 
-/// The table (a node extension).
+/// The table (one per node, in the node).
 #[derive(Debug, Default)]
 pub(crate) struct Peers {
     map: Mutex<HashMap<NodeId, Peer>>,
@@ -61,7 +62,7 @@ impl Peers {
             node.clone(),
             Peer {
                 incarnation,
-                client,
+                client: client.into(),
                 down: CancellationToken::new(),
             },
         );
@@ -91,7 +92,7 @@ impl Peers {
         self.map
             .lock()
             .iter()
-            .find(|(_, p)| p.client == client)
+            .find(|(_, p)| &*p.client == client)
             .map(|(n, p)| (n.clone(), p.incarnation))
     }
 

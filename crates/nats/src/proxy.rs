@@ -26,7 +26,6 @@ use parking_lot::Mutex;
 
 use crate::call::{Dest, RemoteCallError, send_envelope};
 use crate::node::Node;
-use crate::peers::Peers;
 use crate::wire::{GlobalPid, Kind, NodeId, WireExitReason};
 
 /// What a proxy is told.
@@ -114,11 +113,12 @@ impl Node {
                 .map(|e| e.pid)
                 .ok_or(RemoteCallError::NoProcess);
         }
-        let peer = self.extension::<Peers>().get(&remote.node).ok_or_else(|| {
-            RemoteCallError::NoConnection {
+        let peer = self
+            .peers()
+            .get(&remote.node)
+            .ok_or_else(|| RemoteCallError::NoConnection {
                 node: remote.node.clone(),
-            }
-        })?;
+            })?;
         if peer.incarnation != remote.incarnation {
             return Err(if peer.incarnation > remote.incarnation {
                 RemoteCallError::NoProcess

@@ -9,9 +9,10 @@
 //! 2. Envelopes of another cluster, or for another incarnation of this
 //!    node, are never delivered: calls among them are answered `noproc`,
 //!    the rest dropped.
-//! 3. The router never waits for a callee: each call runs in a task of its
-//!    own, bounded by the caller's deadline.
+//! 3. The router never waits for a callee: calls in progress are polled
+//!    concurrently with routing, each bounded by its caller's deadline.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use arbor_process::{Ctx, ExitReason, spawn_link};
@@ -19,6 +20,8 @@ use arbor_supervisor::ChildSpec;
 use async_nats::{HeaderMap, Message};
 use bytes::Bytes;
 use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
 
 use crate::call::Exports;
 use crate::node::Node;
@@ -42,13 +45,22 @@ pub(crate) fn spec(node: &Node) -> ChildSpec {
                 .map_err(|e| ExitReason::custom(format!("router subscribe: {e}")))?;
             Ok::<_, ExitReason>(spawn_link(move |mut ctx: Ctx<()>| async move {
                 let mut sub = sub;
+                let tables = Tables {
+                    exports: node.extension::<Exports>(),
+                    proxies: node.extension::<Proxies>(),
+                    watchers: node.extension::<Watchers>(),
+                };
+                // Calls waiting for their callee's reply, polled here: no
+                // task per call.
+                let mut calls: FuturesUnordered<BoxFuture<'static, ()>> = FuturesUnordered::new();
                 loop {
                     tokio::select! {
                         _ = ctx.recv() => {}
                         msg = sub.next() => match msg {
-                            Some(msg) => route(&node, msg),
+                            Some(msg) => route(&node, &tables, &mut calls, msg),
                             None => return ExitReason::custom("router_subscription_closed"),
                         },
+                        Some(()) = calls.next(), if !calls.is_empty() => {}
                     }
                 }
             }))
@@ -60,8 +72,20 @@ fn header<'a>(msg: &'a Message, name: &str) -> Option<&'a str> {
     msg.headers.as_ref()?.get(name).map(|v| v.as_str())
 }
 
+/// The node's tables the router reads on every message, looked up once.
+struct Tables {
+    exports: Arc<Exports>,
+    proxies: Arc<Proxies>,
+    watchers: Arc<Watchers>,
+}
+
 /// Handles one message (invariants 1-3).
-fn route(node: &Node, msg: Message) {
+fn route(
+    node: &Node,
+    tables: &Tables,
+    calls: &mut FuturesUnordered<BoxFuture<'static, ()>>,
+    msg: Message,
+) {
     let env = match decode::<Envelope>(&msg.payload) {
         Ok(e) => e,
         Err(e) => {
@@ -81,7 +105,7 @@ fn route(node: &Node, msg: Message) {
         return;
     }
     let tag = header(&msg, TYPE_HEADER).unwrap_or("").to_owned();
-    let exports = node.extension::<Exports>();
+    let exports = &tables.exports;
     match env.kind {
         Kind::Ping => {
             if let Some(reply) = msg.reply {
@@ -95,21 +119,24 @@ fn route(node: &Node, msg: Message) {
             let Some(reply_to) = msg.reply else { return };
             let entry = exports.resolve(&env.to);
             let node = node.clone();
-            tokio::spawn(async move {
-                let Some(entry) = entry else {
-                    return answer(&node, reply_to.to_string(), Reply::NoProc, "");
+            let Some(entry) = entry else {
+                return answer(&node, reply_to.to_string(), Reply::NoProc, "");
+            };
+            let Some(handler) = entry.call else {
+                let reply = Reply::Decode {
+                    expected: "a process that takes calls".into(),
+                    got: tag,
                 };
-                let Some(handler) = entry.call else {
-                    let got = tag.clone();
-                    let reply = Reply::Decode {
-                        expected: "a process that takes calls".into(),
-                        got,
-                    };
-                    return answer(&node, reply_to.to_string(), reply, "");
-                };
-                let reply = handler(env.body, tag, left).await;
-                answer(&node, reply_to.to_string(), reply, entry.reply_tag);
-            });
+                return answer(&node, reply_to.to_string(), reply, "");
+            };
+            // The call decodes the request, queues it in the callee's
+            // mailbox, waits for the reply and publishes it, concurrently
+            // with every other call and with routing.
+            let pending = handler(env.body, tag, left);
+            calls.push(Box::pin(async move {
+                let reply = pending.await;
+                publish_reply(&node, reply_to.to_string(), reply, entry.reply_tag).await;
+            }));
         }
         Kind::Cast | Kind::Send => match exports.resolve(&env.to).and_then(|e| e.cast) {
             Some(handler) => {
@@ -124,20 +151,27 @@ fn route(node: &Node, msg: Message) {
             let pid = exports.resolve(&Target::Id(id)).map(|e| e.pid);
             let mut target = node.node_pid();
             target.id = id;
-            node.extension::<Watchers>()
-                .watch(node, pid, target, env.from);
+            tables.watchers.watch(node, pid, target, env.from);
         }
         Kind::Exit(reason) => {
             if let Some(e) = exports.resolve(&env.to) {
                 arbor_process::exit(e.pid, reason.into_exit_reason());
             }
         }
-        Kind::Exited(reason) => node.extension::<Proxies>().exited(&env.from, reason),
+        Kind::Exited(reason) => tables.proxies.exited(&env.from, reason),
     }
 }
 
-/// Publishes `reply` to `to` (a small task: the router does not wait).
+/// Publishes `reply` to `to` from a task of its own (the router does not
+/// wait).
 fn answer(node: &Node, to: String, reply: Reply, tag: &'static str) {
+    let node = node.clone();
+    tokio::spawn(async move { publish_reply(&node, to, reply, tag).await });
+}
+
+/// Publishes `reply` to `to`, or `TooLarge` if it exceeds the server's
+/// payload limit.
+async fn publish_reply(node: &Node, to: String, reply: Reply, tag: &'static str) {
     let bytes = match encode(&reply) {
         Ok(b) => b,
         Err(e) => {
@@ -155,12 +189,10 @@ fn answer(node: &Node, to: String, reply: Reply, tag: &'static str) {
     } else {
         (bytes, tag)
     };
-    let client = node.client().clone();
     let mut headers = HeaderMap::new();
     headers.insert(TYPE_HEADER, tag);
-    tokio::spawn(async move {
-        let _ = client
-            .publish_with_headers(to, headers, Bytes::from(bytes))
-            .await;
-    });
+    let _ = node
+        .client()
+        .publish_with_headers(to, headers, Bytes::from(bytes))
+        .await;
 }

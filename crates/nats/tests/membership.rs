@@ -152,9 +152,11 @@ async fn a_hung_node_is_down_within_three_ticks_and_rejoins_as_a_new_incarnation
     // Old pids are dead for good.
     let old_echo = a.remote::<EchoApi>(h.echo());
     h.signal("CONT");
+    let resumed = Instant::now();
     // The hung node learns it was declared down, resets its connections
     // and comes back as a new incarnation.
     let fenced = h.expect_line("DOWN a", Duration::from_secs(5)).await;
+    eprintln!("resumed node fenced itself after {:?}", resumed.elapsed());
     assert!(fenced.ends_with(" fenced"), "{fenced}");
     let up = tokio::time::timeout(Duration::from_secs(5), async {
         loop {

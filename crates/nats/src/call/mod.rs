@@ -29,7 +29,6 @@ pub(crate) use export::Exports;
 pub use export::RemoteServer;
 
 use crate::node::Node;
-use crate::peers::Peers;
 use crate::wire::{
     DEADLINE_HEADER, Envelope, GlobalPid, Incarnation, Kind, NodeId, Reply, TYPE_HEADER, Target,
     Wire, WireExitReason, decode, encode,
@@ -118,7 +117,7 @@ pub(crate) async fn send_envelope(
     body: Vec<u8>,
     timeout: Option<Duration>,
 ) -> Result<Option<(Reply, Option<String>)>, RemoteCallError> {
-    let peers = node.extension::<Peers>();
+    let peers = node.peers();
     let to_node = dest.node().clone();
     let no_conn = || RemoteCallError::NoConnection {
         node: to_node.clone(),
@@ -422,7 +421,7 @@ impl Node {
     /// Pings `node`'s live incarnation: `true` if its router answered
     /// within `timeout`.
     pub async fn ping(&self, node: &NodeId, timeout: Duration) -> bool {
-        let Some(peer) = self.extension::<Peers>().get(node) else {
+        let Some(peer) = self.peers().get(node) else {
             return false;
         };
         ping_incarnation(self, node, peer.incarnation, timeout).await == Ok(true)

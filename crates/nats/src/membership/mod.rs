@@ -31,7 +31,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::call::ping_incarnation;
 use crate::node::{Node, NodeDownReason, NodeError, NodeEvent, NodeEvents};
-use crate::peers::Peers;
 use crate::proxy::Proxies;
 use crate::watch::Watchers;
 use crate::wire::{Incarnation, NodeId, decode, encode};
@@ -210,7 +209,7 @@ fn on_advisory(node: &Node, me: &ProcessRef<MemberMsg>, payload: &[u8]) {
     let Some(name) = v.pointer("/client/name").and_then(|n| n.as_str()) else {
         return;
     };
-    let Some((peer, inc)) = node.extension::<Peers>().by_client(name) else {
+    let Some((peer, inc)) = node.peers().by_client(name) else {
         return;
     };
     let node = node.clone();
@@ -237,7 +236,7 @@ async fn apply(node: &Node, change: Change) {
             client,
             replaced: _,
         } => {
-            node.extension::<Peers>().up(&who, incarnation, client);
+            node.peers().up(&who, incarnation, client);
             tracing::info!(target: "arbor::nats", node = %who, incarnation, "node up");
             node.events().publish(&NodeEvent::Up {
                 node: who,
@@ -260,7 +259,7 @@ async fn wait_all(pids: Vec<arbor_process::Pid>) {
 
 /// What a node down does here, in order (see the module docs).
 async fn node_down(node: &Node, who: NodeId, incarnation: Incarnation, reason: NodeDownReason) {
-    node.extension::<Peers>().down(&who, incarnation);
+    node.peers().down(&who, incarnation);
     wait_all(node.extension::<Proxies>().of_node(&who)).await;
     node.extension::<Watchers>().node_down(&who, incarnation);
     if !matches!(reason, NodeDownReason::Shutdown | NodeDownReason::Replaced) {
@@ -284,7 +283,7 @@ async fn reset_all(node: &Node, detector: Option<&mut Detector>, reason: NodeDow
     if let Some(d) = detector {
         d.reset();
     }
-    let peers = node.extension::<Peers>().clear();
+    let peers = node.peers().clear();
     wait_all(node.extension::<Proxies>().all()).await;
     node.extension::<Watchers>().clear();
     for (who, incarnation) in peers {
@@ -389,7 +388,7 @@ impl Node {
     /// `erlang:monitor_node(Node, true)`, its `{nodedown, Node}` message.
     pub fn monitor_node(&self, node: &NodeId) -> NodeMonitor {
         let events = self.events().subscribe();
-        let now = match self.extension::<Peers>().get(node) {
+        let now = match self.peers().get(node) {
             Some(_) => None,
             None => Some(NodeEvent::Down {
                 node: node.clone(),
@@ -410,14 +409,14 @@ impl Node {
     ///
     /// `erlang:nodes/0`.
     pub fn nodes(&self) -> Vec<(NodeId, Incarnation)> {
-        self.extension::<Peers>().all()
+        self.peers().all()
     }
 
     /// Waits until `node` is up (some incarnation), at most `timeout`;
     /// its incarnation, or `None`.
     pub async fn wait_for_node(&self, node: &NodeId, timeout: Duration) -> Option<Incarnation> {
         let mut events = self.events().subscribe();
-        if let Some(p) = self.extension::<Peers>().get(node) {
+        if let Some(p) = self.peers().get(node) {
             return Some(p.incarnation);
         }
         let wait = async {

@@ -36,6 +36,7 @@ pub use error::NodeError;
 pub(crate) use events::EventHub;
 pub use events::{NodeDownReason, NodeEvent, NodeEvents};
 
+use crate::peers::Peers;
 use crate::wire::{GlobalPid, Incarnation, NodeId};
 
 /// A running node. Cheap to clone; every clone is the same node.
@@ -71,6 +72,8 @@ pub(crate) struct NodeInner {
     js: jetstream::Context,
     sup: SupervisorRef,
     events: EventHub,
+    /// The nodes up, read on every remote call.
+    peers: Peers,
     /// State other modules hang on the node, one value per type.
     extensions: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
     stopped: AtomicBool,
@@ -119,6 +122,7 @@ impl Node {
                 js,
                 sup,
                 events: EventHub::default(),
+                peers: Peers::default(),
                 extensions: Mutex::new(HashMap::new()),
                 stopped: AtomicBool::new(false),
                 config,
@@ -222,6 +226,11 @@ impl Node {
         let next = next_incarnation();
         self.inner.incarnation.store(next, Ordering::SeqCst);
         next
+    }
+
+    /// The nodes up (written by membership).
+    pub(crate) fn peers(&self) -> &Peers {
+        &self.inner.peers
     }
 
     /// The hub of node events (publish from membership; subscribe anywhere).

@@ -130,10 +130,9 @@ async fn measure(kills: usize) -> Result<(), String> {
         after.push(answered.saturating_sub(d));
         let _ = nodes[victim].child.wait().await;
         nodes[victim] = NodeProc::start(&launch, &vname).await?;
-        for i in 0..3 {
+        for (i, n) in nodes.iter_mut().enumerate() {
             if i != victim {
-                nodes[i]
-                    .expect(T, |l| l.starts_with(&format!("UP {vname}")))
+                n.expect(T, |l| l.starts_with(&format!("UP {vname}")))
                     .await
                     .ok_or("no UP")?;
             }

@@ -30,6 +30,8 @@
 //! - Messages that cross nodes: implement [`Wire`] (serde + a versioned
 //!   tag); pids anywhere are [`GlobalPid`]s; exit reasons travel as
 //!   [`WireExitReason`].
+//! - The todo application on many nodes (sharded, taken over when a node
+//!   dies): [`todo::TodoCluster`].
 //! - Tests against a real server: the `testkit` module (feature `testkit`):
 //!   `NatsServer`, `NatsCluster`, `require_nats_server`, an `Echo` service.
 //!

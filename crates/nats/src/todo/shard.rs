@@ -47,7 +47,7 @@ fn fmix(mut h: u64) -> u64 {
 
 /// The candidate that shard `shard` prefers: highest rendezvous score
 /// (invariant 2). `None` without candidates.
-pub(crate) fn preferred<'a>(shard: u32, candidates: &'a [NodeId]) -> Option<&'a NodeId> {
+pub(crate) fn preferred(shard: u32, candidates: &[NodeId]) -> Option<&NodeId> {
     candidates.iter().max_by_key(|n| {
         (
             fmix(fnv1a(&[n.as_str().as_bytes(), &shard.to_be_bytes()])),

@@ -49,6 +49,7 @@
 
 mod call;
 mod counts;
+mod events;
 mod lifecycle;
 mod membership;
 mod node;
@@ -63,6 +64,11 @@ mod wire;
 
 pub use call::{Protocol, RemoteCallError, RemotePid, RemoteRef, RemoteServer};
 pub use counts::NodeCounts;
+pub use events::{
+    EventCounts, EventTopic, EventsError, EventsProbe, ExportStats, ExportedEvents, Level, Mirror,
+    MirrorError, MirrorFailure, MirrorStats, RemoteEvent, RemoteEventManagerRef, RemoteEventStream,
+    RemoteItem, SyncNotifyError,
+};
 pub use membership::NodeMonitor;
 
 pub use node::{

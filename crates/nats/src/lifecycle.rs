@@ -58,6 +58,7 @@ async fn start_agents(node: &Node) -> Result<(), NodeError> {
         .await?;
     node.add_agent(crate::membership::heartbeat_spec(node))
         .await?;
+    node.add_agent(crate::events::outbox_spec(node)).await?;
     Ok(())
 }
 

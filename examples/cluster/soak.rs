@@ -412,7 +412,8 @@ async fn checker(world: Arc<World>, slots: Arc<tokio::sync::Mutex<Vec<Slot>>>) {
 /// One client worker: its own lists, a model of each (invariant 2).
 async fn worker(world: Arc<World>, w: usize, seed: u64) {
     let mut rng = Rng(seed);
-    let names: Vec<String> = (0..LISTS_PER_WORKER).map(|j| format!("w{w}l{j}")).collect();
+    let mut names: Vec<String> = (0..LISTS_PER_WORKER).map(|j| format!("w{w}l{j}")).collect();
+    let mut renamed: Option<usize> = None;
     // None: not created (or lost). Some(items in PUT order).
     let mut model: Vec<Option<Vec<String>>> = vec![None; names.len()];
     let mut maybe: Vec<HashSet<String>> = vec![HashSet::new(); names.len()];
@@ -432,6 +433,11 @@ async fn worker(world: Arc<World>, w: usize, seed: u64) {
             }
         }
         let Some(c) = client.as_mut() else { continue };
+        if let Some(i) = renamed.take() {
+            names[i] = format!("{}x", names[i]);
+            model[i] = None;
+            maybe[i].clear();
+        }
         let i = rng.below(names.len() as u64) as usize;
         let name = &names[i];
         bump(&world.stats.ops);
@@ -491,7 +497,20 @@ async fn worker(world: Arc<World>, w: usize, seed: u64) {
                             let want: Vec<&str> = items.iter().rev().map(String::as_str).collect();
                             if got != want {
                                 bump(&world.stats.wrong_answers);
-                                println!("VIOLATION LIST {name}: got {got:?}, want {want:?}");
+                                let at = got
+                                    .iter()
+                                    .zip(&want)
+                                    .position(|(g, w)| g != w)
+                                    .unwrap_or(got.len().min(want.len()));
+                                println!(
+                                    "VIOLATION LIST {name}: {} items, want {}; first difference at {at}: got {:?}, want {:?}",
+                                    got.len(),
+                                    want.len(),
+                                    got.get(at),
+                                    want.get(at)
+                                );
+                                // Report a list once: go on with a new one.
+                                renamed = Some(i);
                             }
                         }
                         Some(r) if r == [format!("ERR unknown list \"{name}\"")] => {

@@ -56,7 +56,9 @@ async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_notify_and_sync_notify_reach_the_exported_manager_in_order() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let n1 = start_node(&server, "n1", &[]).await;
     let n2 = start_node(&server, "n2", &[&n1]).await;
     let topic = EventTopic::<u64>::new("counter");
@@ -81,7 +83,10 @@ async fn remote_notify_and_sync_notify_reach_the_exported_manager_in_order() {
 
     // Typed errors: nothing exported under that name; a node that is not up.
     let missing = n2.remote_event_manager::<u64>("nothing", n1.name());
-    assert_eq!(missing.sync_notify(1).await, Err(SyncNotifyError::NoProcess));
+    assert_eq!(
+        missing.sync_notify(1).await,
+        Err(SyncNotifyError::NoProcess)
+    );
     let nowhere = n2.remote_event_manager::<u64>("counter", &NodeId::new("n9"));
     assert_eq!(
         nowhere.sync_notify(1).await,
@@ -101,7 +106,9 @@ async fn remote_notify_and_sync_notify_reach_the_exported_manager_in_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notify_level_fans_out_to_every_mirror_in_order_with_sequences() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let n1 = start_node(&server, "n1", &[]).await;
     let n2 = start_node(&server, "n2", &[&n1]).await;
     let n3 = start_node(&server, "n3", &[&n1, &n2]).await;
@@ -167,7 +174,9 @@ fn gate() -> (
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sync_notify_returns_only_after_every_remote_handler_ran() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let n1 = start_node(&server, "n1", &[]).await;
     let n2 = start_node(&server, "n2", &[&n1]).await;
     let n3 = start_node(&server, "n3", &[&n1, &n2]).await;
@@ -189,7 +198,10 @@ async fn sync_notify_returns_only_after_every_remote_handler_ran() {
     // n3's handler ran, n2's is blocked: the origin still waits.
     assert_eq!(recv_n(&mut r3, 1).await[0].event, 7);
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert!(!call.is_finished(), "sync_notify returned before n2's handler ran");
+    assert!(
+        !call.is_finished(),
+        "sync_notify returned before n2's handler ran"
+    );
     assert_eq!(handled.load(Ordering::SeqCst), 0);
     release.send(()).unwrap();
     call.await.unwrap().unwrap();
@@ -212,7 +224,9 @@ async fn sync_notify_returns_only_after_every_remote_handler_ran() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_that_does_not_answer_is_named_in_a_partial_failure() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let n1 = start_node(&server, "n1", &[]).await;
     let n2 = start_node(&server, "n2", &[&n1]).await;
     let n3 = start_node(&server, "n3", &[&n1, &n2]).await;
@@ -254,7 +268,9 @@ async fn a_subscriber_that_does_not_answer_is_named_in_a_partial_failure() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn retried_sync_events_are_handled_once_by_the_mirror() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let n1 = start_node(&server, "n1", &[]).await;
     let n2 = start_node(&server, "n2", &[&n1]).await;
     let topic = EventTopic::<u64>::new("retry")
@@ -286,7 +302,9 @@ async fn retried_sync_events_are_handled_once_by_the_mirror() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drops_at_the_bridge_are_counted_and_reported_as_lagged() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let n1 = start_node(&server, "n1", &[]).await;
     let n2 = start_node(&server, "n2", &[&n1]).await;
     // A bound of 0 at the bridge: every `notify` is dropped there, every
@@ -308,9 +326,23 @@ async fn drops_at_the_bridge_are_counted_and_reported_as_lagged() {
             .unwrap()
             .unwrap()
     };
-    assert!(matches!(next().await, RemoteItem::Event(RemoteEvent { event: 100, seq: 1, .. })));
+    assert!(matches!(
+        next().await,
+        RemoteItem::Event(RemoteEvent {
+            event: 100,
+            seq: 1,
+            ..
+        })
+    ));
     assert_eq!(next().await, RemoteItem::Lagged(5));
-    assert!(matches!(next().await, RemoteItem::Event(RemoteEvent { event: 200, seq: 7, .. })));
+    assert!(matches!(
+        next().await,
+        RemoteItem::Event(RemoteEvent {
+            event: 200,
+            seq: 7,
+            ..
+        })
+    ));
     assert_eq!(export.stats().dropped, 5);
     assert_eq!(mirror.stats().lost, 5);
     n2.stop().await;
@@ -319,7 +351,9 @@ async fn drops_at_the_bridge_are_counted_and_reported_as_lagged() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_stream_consumer_gets_lagged_at_its_bound() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let n1 = start_node(&server, "n1", &[]).await;
     let n2 = start_node(&server, "n2", &[&n1]).await;
     let topic = EventTopic::<u64>::new("slow");
@@ -333,7 +367,10 @@ async fn a_slow_stream_consumer_gets_lagged_at_its_bound() {
     for i in 1..=10 {
         mgr.notify(i);
     }
-    eventually("10 events at the mirror", || mirror.stats().dispatched == 10).await;
+    eventually("10 events at the mirror", || {
+        mirror.stats().dispatched == 10
+    })
+    .await;
     // A request after them: the manager has dispatched all ten.
     mirror.manager().which_handlers().await.unwrap();
     let mut items = Vec::new();
@@ -352,7 +389,11 @@ async fn a_slow_stream_consumer_gets_lagged_at_its_bound() {
     mgr.notify(11);
     assert!(matches!(
         stream.next().await.unwrap().unwrap(),
-        RemoteItem::Event(RemoteEvent { event: 11, seq: 11, .. })
+        RemoteItem::Event(RemoteEvent {
+            event: 11,
+            seq: 11,
+            ..
+        })
     ));
     n2.stop().await;
     n1.stop().await;
@@ -373,7 +414,9 @@ impl EventHandler<u64> for Watched {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handler_owned_on_a_killed_node_is_removed_with_noconnection() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let n1 = start_node(&server, "n1", &[]).await;
     let mut other = common::NodeProc::start(&server, "n2", common::TICK).await;
     n1.wait_for_node(&other.name, Duration::from_secs(5))
@@ -412,7 +455,9 @@ async fn a_handler_owned_on_a_killed_node_is_removed_with_noconnection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopping_the_nodes_leaves_no_agent_subscription_or_stream() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let n1 = start_node(&server, "n1", &[]).await;
     let n2 = start_node(&server, "n2", &[&n1]).await;
     let topic = EventTopic::<u64>::new("leaks").level(Level::SyncNotify);
@@ -446,7 +491,9 @@ async fn stopping_the_nodes_leaves_no_agent_subscription_or_stream() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_topic_names_and_double_exports_are_typed_errors() {
-    let Some(server) = NatsServer::start().await else { return };
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
     let n1: Node = start_node(&server, "n1", &[]).await;
     let mgr = EventManager::<u64>::start().await.unwrap();
     let bad = EventTopic::<u64>::new("a.b");
@@ -464,7 +511,8 @@ async fn bad_topic_names_and_double_exports_are_typed_errors() {
     let again = n1.subscribe_events(&topic).await.unwrap();
     assert_eq!(m.agent(), again.agent());
     assert!(matches!(
-        n1.subscribe_events(&EventTopic::<String>::new("once")).await,
+        n1.subscribe_events(&EventTopic::<String>::new("once"))
+            .await,
         Err(arbor_nats::EventsError::TypeMismatch(_))
     ));
     n1.stop().await;

@@ -229,7 +229,12 @@ async fn a_stopped_service_publishes_its_lists_exits_and_leaves_nothing() {
         (e.list.as_str(), &e.kind),
         (name.as_str(), &ListEventKind::Create)
     );
-    let supervisor_children = nb.supervisor().which_children().await.unwrap().len();
+    // A node without the service: what n2 must be back to after stopping it.
+    let bare = Node::start(server.node_config("n9").tick(TICK))
+        .await
+        .unwrap();
+    let bare_children = bare.supervisor().which_children().await.unwrap().len();
+    bare.stop().await;
     b.stop().await;
     let e = events.next().await.unwrap();
     assert_eq!(e.list, name);
@@ -239,7 +244,7 @@ async fn a_stopped_service_publishes_its_lists_exits_and_leaves_nothing() {
     );
     assert_eq!(
         nb.supervisor().which_children().await.unwrap().len(),
-        supervisor_children - 4
+        bare_children
     );
     // n1 claims n2's released shards and serves the name again.
     let routed = a.execute(Request::List { list: name.clone() }).await;

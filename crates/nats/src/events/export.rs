@@ -205,7 +205,12 @@ impl Node {
             return Err(EventsError::Stopped);
         }
         let state = self.extension::<EventsState>();
-        if state.exports.lock().insert(Arc::clone(&topic.name), ()).is_some() {
+        if state
+            .exports
+            .lock()
+            .insert(Arc::clone(&topic.name), ())
+            .is_some()
+        {
             return Err(EventsError::AlreadyExported(topic.name.to_string()));
         }
         match self.start_export(topic, manager, &state).await {

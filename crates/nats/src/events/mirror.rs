@@ -149,11 +149,8 @@ pub(crate) async fn register(node: &Node, topic: &str, origin: &NodeId, wait: Op
     let subject = frame::control(node, topic, origin);
     match wait {
         Some(t) => {
-            let _ = tokio::time::timeout(
-                t,
-                node.client().request(subject, Bytes::from(bytes)),
-            )
-            .await;
+            let _ =
+                tokio::time::timeout(t, node.client().request(subject, Bytes::from(bytes))).await;
         }
         None => {
             let _ = node.client().publish(subject, Bytes::from(bytes)).await;

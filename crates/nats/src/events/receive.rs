@@ -132,7 +132,10 @@ impl<E: Wire + Clone + Sync> Receiver<E> {
 
     /// Invariant 2: new, or a duplicate (counted).
     fn accept(&mut self, frame: &Frame) -> bool {
-        match self.order.accept(&frame.origin, frame.incarnation, frame.seq) {
+        match self
+            .order
+            .accept(&frame.origin, frame.incarnation, frame.seq)
+        {
             Seen::New { lost } => {
                 if lost > 0 {
                     self.counters.lost.fetch_add(lost, Ordering::Relaxed);
@@ -228,7 +231,12 @@ impl<E: Wire + Clone + Sync> Receiver<E> {
     }
 }
 
-fn remote<E>(frame: Frame, event: E, durable_seq: Option<u64>, redelivered: bool) -> RemoteEvent<E> {
+fn remote<E>(
+    frame: Frame,
+    event: E,
+    durable_seq: Option<u64>,
+    redelivered: bool,
+) -> RemoteEvent<E> {
     RemoteEvent {
         origin: frame.origin,
         incarnation: frame.incarnation,

@@ -101,7 +101,10 @@ impl Node {
 impl<E: Send + 'static> RemoteEventStream<E> {
     /// An event, or first the loss its `seq` reveals.
     fn event(&mut self, event: RemoteEvent<E>, ack: Option<Ack>) -> Option<RemoteItem<E>> {
-        let lost = match self.order.accept(&event.origin, event.incarnation, event.seq) {
+        let lost = match self
+            .order
+            .accept(&event.origin, event.incarnation, event.seq)
+        {
             Seen::New { lost } => lost,
             Seen::Duplicate => return None,
         };

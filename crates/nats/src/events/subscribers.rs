@@ -100,7 +100,10 @@ mod tests {
         s.register(&a, 3); // restarted: no longer down
         assert_eq!(s.targets(t0 + Duration::from_secs(31), forget).len(), 2);
         s.crashed(&a, 3, t0);
-        assert_eq!(s.targets(t0 + Duration::from_secs(31), forget), vec![b.clone()]);
+        assert_eq!(
+            s.targets(t0 + Duration::from_secs(31), forget),
+            vec![b.clone()]
+        );
         s.unregister(&b, 4); // an older incarnation's goodbye: ignored
         assert!(s.contains(&b));
         s.unregister(&b, 5);

@@ -293,6 +293,7 @@ impl TodoCluster {
         }
         let _ = self.shared.node.client().flush().await;
         self.remove_agents().await;
+        events::close(&self.shared).await;
         tracing::info!(target: "arbor::nats::todo", node = %self.shared.node.name(), "todo service stopped");
     }
 

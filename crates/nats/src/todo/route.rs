@@ -24,7 +24,7 @@ use tokio::time::Instant;
 use super::msg::{Command, ShardReply, ShardRequest};
 use super::serve::{run_local, subject};
 use super::shard::{ShardOwner, shard_of};
-use super::state::Shared;
+use super::state::{AfterRun, Shared};
 use crate::wire::{decode, encode};
 
 /// The answer to a command and who gave it (for tests and the soak).
@@ -56,23 +56,36 @@ pub(crate) async fn route(shared: &Shared, command: Command) -> Routed {
         changed.as_mut().enable();
         match shared.view_of(shard) {
             Some((owner, _)) if owner == shared.me() => {
-                if let Some(served) = shared.may_serve(shard, None) {
+                why = "being handed over";
+                if shared.may_serve(shard, None).is_some() {
                     let result = run_local(shared, command.clone()).await;
-                    if shared.may_serve(shard, Some(served)) == Some(served) {
-                        shared.counters.served_local.fetch_add(1, Ordering::Relaxed);
-                        return Routed {
-                            result,
-                            by: Some((owner, served)),
-                        };
+                    match shared.after_run(shard) {
+                        AfterRun::Answer(epoch) => {
+                            shared.counters.served_local.fetch_add(1, Ordering::Relaxed);
+                            return Routed {
+                                result,
+                                by: Some((owner, epoch)),
+                            };
+                        }
+                        // It ran on a copy that is gone: run it again where
+                        // the shard is now.
+                        AfterRun::Gone => {}
+                        AfterRun::Unconfirmed => {
+                            return unavailable(
+                                shard,
+                                "ownership unconfirmed after the command ran",
+                            );
+                        }
                     }
                 }
-                why = "being handed over";
             }
-            Some((_, epoch)) => match forward(shared, shard, epoch, &command, deadline).await {
-                Ok(routed) => return routed,
-                Err(Retry::Yes(w)) => why = w,
-                Err(Retry::No(w)) => return unavailable(shard, w),
-            },
+            Some((owner, epoch)) => {
+                match forward(shared, shard, (&owner, epoch), &command, deadline).await {
+                    Ok(routed) => return routed,
+                    Err(Retry::Yes(w)) => why = w,
+                    Err(Retry::No(w)) => return unavailable(shard, w),
+                }
+            }
             None => why = "no owner yet",
         }
         let now = Instant::now();
@@ -93,7 +106,7 @@ enum Retry {
 async fn forward(
     shared: &Shared,
     shard: u32,
-    epoch: u64,
+    (to, epoch): (&ShardOwner, u64),
     command: &Command,
     deadline: Instant,
 ) -> Result<Routed, Retry> {
@@ -116,7 +129,9 @@ async fn forward(
             let changed = shared.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            if shared.view_of(shard).is_none_or(|(_, e)| e > epoch) {
+            // Another owner, not a newer epoch of the same one (a confirmed
+            // ownership keeps its copy: the command may have run there).
+            if shared.view_of(shard).is_none_or(|(o, _)| o != *to) {
                 return;
             }
             changed.await;
@@ -132,7 +147,8 @@ async fn forward(
             return Err(match e.kind() {
                 RequestErrorKind::NoResponders => Retry::Yes("being handed over"),
                 RequestErrorKind::TimedOut => Retry::No("the owner did not answer in time"),
-                RequestErrorKind::Other => Retry::Yes("no connection to NATS"),
+                // It may have gone out before the connection failed.
+                RequestErrorKind::Other => Retry::No("the connection to NATS failed"),
                 _ => Retry::No("the request was refused by NATS"),
             });
         }

@@ -10,8 +10,8 @@ use arbor_todo::{AppError, TodoList};
 use bytes::Bytes;
 use futures::StreamExt;
 
-use super::msg::{Command, ShardReply, ShardRequest};
-use super::state::Shared;
+use super::msg::{Command, ShardReply, ShardRequest, WireError};
+use super::state::{AfterRun, Shared};
 use crate::wire::{decode, encode};
 
 /// The subject of shard `k`.
@@ -89,13 +89,31 @@ pub(crate) async fn answer(shared: &Shared, payload: &[u8]) -> ShardReply {
         shared.counters.refused.fetch_add(1, Ordering::Relaxed);
         return ShardReply::NotOwner;
     };
+    let _ = epoch;
     let result = run_local(shared, req.command).await;
     // Ownership may have been lost while the command ran: the answer
-    // would then come from a fenced owner; refuse it instead.
-    if shared.may_serve(req.shard, Some(epoch)) != Some(epoch) {
-        shared.counters.refused.fetch_add(1, Ordering::Relaxed);
-        return ShardReply::NotOwner;
-    }
+    // would then come from a fenced owner. If another node owns the shard
+    // now, the copy it ran on is gone and the sender may retry there; if
+    // this node's ownership is only unconfirmed, it ran on a copy that
+    // may live on: no answer, and no retry either.
+    let epoch = match shared.after_run(req.shard) {
+        AfterRun::Answer(epoch) => epoch,
+        AfterRun::Gone => {
+            shared.counters.refused.fetch_add(1, Ordering::Relaxed);
+            return ShardReply::NotOwner;
+        }
+        AfterRun::Unconfirmed => {
+            shared.counters.refused.fetch_add(1, Ordering::Relaxed);
+            return ShardReply::Done {
+                result: Err(WireError::Unavailable(format!(
+                    "shard {}: ownership unconfirmed after the command ran",
+                    req.shard
+                ))),
+                owner: shared.me(),
+                epoch,
+            };
+        }
+    };
     shared
         .counters
         .served_forwarded

@@ -48,6 +48,14 @@ pub(crate) enum Outgoing {
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
+/// See [`Shared::after_run`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AfterRun {
+    Answer(u64),
+    Gone,
+    Unconfirmed,
+}
+
 /// The lease of invariant 1.
 #[derive(Debug)]
 struct Lease {
@@ -237,6 +245,22 @@ impl Shared {
         let mut lease = self.lease.lock();
         lease.connects = connects;
         lease.confirmed = true;
+    }
+
+    /// After a command ran here under `shard`'s ownership: whether its
+    /// answer may be given (invariant 1 still holds, maybe at a newer
+    /// epoch of the same ownership), or the copy it ran on is gone
+    /// (another owner: a retry elsewhere is safe), or ownership is
+    /// unconfirmed (the command took effect on a copy that may live on:
+    /// neither answer nor retry).
+    pub(crate) fn after_run(&self, shard: u32) -> AfterRun {
+        match self.view_of(shard) {
+            Some((owner, _)) if owner == self.me() => match self.may_serve(shard, None) {
+                Some(epoch) => AfterRun::Answer(epoch),
+                None => AfterRun::Unconfirmed,
+            },
+            _ => AfterRun::Gone,
+        }
     }
 
     /// The epoch to serve `shard` under for a command routed by `epoch`

@@ -130,6 +130,19 @@ async fn measure(kills: usize) -> Result<(), String> {
         after.push(answered.saturating_sub(d));
         let _ = nodes[victim].child.wait().await;
         nodes[victim] = NodeProc::start(&launch, &vname).await?;
+        // Up both ways before the next kill: the restarted node must know
+        // the others (else it sees no one go down).
+        let mut others: Vec<String> = (0..3)
+            .filter(|i| *i != victim)
+            .map(|i| format!("UP {} ", nodes[i].name))
+            .collect();
+        while !others.is_empty() {
+            let l = nodes[victim]
+                .expect(T, |l| l.starts_with("UP "))
+                .await
+                .ok_or("restarted node saw no UP")?;
+            others.retain(|o| !l.text.starts_with(o.as_str()));
+        }
         for (i, n) in nodes.iter_mut().enumerate() {
             if i != victim {
                 n.expect(T, |l| l.starts_with(&format!("UP {vname}")))

@@ -13,7 +13,7 @@
 //! `EVENT <event with place and reason>` for every node's list events.
 //! Input: `owned` prints `OWNED <shard>@<epoch> …`; `counts` prints
 //! `COUNTS <counters>`. End of input, SIGTERM or SIGINT stop it in order
-//! (`STOPPED` last).
+//! (`STOPPED` last). With `RUST_LOG` set, the node logs to stderr.
 
 use std::time::Duration;
 
@@ -25,6 +25,12 @@ use crate::{Credentials, Node, NodeConfig, NodeEvent};
 /// Runs a todo node from command-line arguments (without the program
 /// name) until told to stop; the process exit code.
 pub async fn run_todo_node(args: impl IntoIterator<Item = String>) -> i32 {
+    if let Ok(filter) = std::env::var("RUST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let mut args = args.into_iter();
     let mut name = None;
     let mut urls = Vec::new();
@@ -112,6 +118,10 @@ pub async fn run_todo_node(args: impl IntoIterator<Item = String>) -> i32 {
         }
     };
     println!("READY {} {}", node.incarnation(), todo.local_addr());
+    // Peers seen before `nodes` subscribed (printed twice at worst).
+    for (n, incarnation) in node.nodes() {
+        println!("UP {n} {incarnation}");
+    }
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
     else {

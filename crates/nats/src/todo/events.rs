@@ -106,11 +106,24 @@ impl ClusterEvents {
 
 /// Subscribes to every node's list events.
 pub(crate) async fn subscribe(shared: &Shared) -> Result<ClusterEvents, String> {
-    let inner = shared
-        .node
-        .remote_event_stream(&topic(), StreamOpts::default())
-        .await
-        .map_err(|e| e.to_string())?;
+    // Two first subscriptions at once race to start the node's mirror:
+    // the loser tries again and finds it.
+    let mut tries = 0;
+    let inner = loop {
+        match shared
+            .node
+            .remote_event_stream(&topic(), StreamOpts::default())
+            .await
+        {
+            Ok(s) => break s,
+            Err(e) if tries < 20 => {
+                tries += 1;
+                tracing::debug!(target: "arbor::nats::todo", error = %e, "events subscription failed, retrying");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(e) => return Err(e.to_string()),
+        }
+    };
     Ok(ClusterEvents {
         inner,
         lagged: Arc::default(),

@@ -16,9 +16,9 @@
 //!    before the taken-over shard is served, so a client sees `exit` of
 //!    the old list before `create` of a new one with the same name.
 //! 4. Takeover of a node seen down starts at once; an owner that is only
-//!    missing from the membership (not seen down) must stay missing for
-//!    4 ticks and be dead or replaced in the node table first (it may have
-//!    just started, or this node may be the one that was cut off).
+//!    missing from the membership (not seen down) is taken over only when
+//!    the node table says that incarnation is dead or replaced (this node
+//!    may have just started, or be the one that was cut off).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -186,18 +186,38 @@ impl Agent {
     async fn take_over_from(&mut self, dead: &ShardOwner) {
         let (names, _) = self.candidates();
         let names: Vec<NodeId> = names.into_iter().filter(|n| *n != dead.node).collect();
-        for (shard, (owner, rev)) in self.shared.view() {
-            if owner == *dead && preferred(shard, &names) == Some(self.shared.node.name()) {
-                self.take(shard, Some((owner, rev))).await;
+        let mine: Vec<(u32, (ShardOwner, u64))> = self
+            .shared
+            .view()
+            .into_iter()
+            .filter(|(shard, (owner, _))| {
+                owner == dead && preferred(*shard, &names) == Some(self.shared.node.name())
+            })
+            .collect();
+        // The writes go out together: a takeover costs one KV round trip,
+        // not one per shard.
+        let writes = mine.into_iter().map(|(shard, from)| {
+            let kv = self.shared.kv.clone();
+            let value = encode(&self.shared.me()).unwrap_or_default();
+            async move {
+                let written = kv
+                    .update(key(shard), Bytes::from(value), from.1)
+                    .await
+                    .map_err(|e| e.to_string());
+                (shard, from, written)
             }
+        });
+        for (shard, from, written) in futures::future::join_all(writes).await {
+            self.taken(shard, Some(from), written).await;
         }
     }
 
     /// Claims `shard` (free: `create`; else `update` at the dead owner's
     /// revision). Invariant 1.
     async fn take(&mut self, shard: u32, from: Option<(ShardOwner, u64)>) {
-        let me = self.shared.me();
-        let Ok(value) = encode(&me) else { return };
+        let Ok(value) = encode(&self.shared.me()) else {
+            return;
+        };
         let written = match &from {
             None => self
                 .shared
@@ -212,6 +232,17 @@ impl Agent {
                 .await
                 .map_err(|e| e.to_string()),
         };
+        self.taken(shard, from, written).await;
+    }
+
+    /// After the write of [`Agent::take`]: serve the shard if it won.
+    async fn taken(
+        &mut self,
+        shard: u32,
+        from: Option<(ShardOwner, u64)>,
+        written: Result<u64, String>,
+    ) {
+        let me = self.shared.me();
         let epoch = match written {
             Ok(rev) => rev,
             Err(e) => {
@@ -316,37 +347,51 @@ impl Agent {
         let (names, peers) = self.candidates();
         let now = Instant::now();
         let four_ticks = self.shared.tick() * 4;
+        let mut table: HashMap<ShardOwner, bool> = HashMap::new();
         for shard in 0..self.shared.config.shards {
             let state = self.shared.view_of(shard);
             let gone = match &state {
                 None => Some(false),
                 Some((owner, _)) => self.gone(owner, &peers),
             };
-            let Some(surely) = gone else {
+            let Some(mut surely) = gone else {
                 self.orphaned.remove(&shard);
                 continue;
             };
+            // Missing from the membership is not proof: this node may have
+            // just started, or be the one that was cut off (after being
+            // fenced it sees no one until they heartbeat again). The node
+            // table decides, read once per owner and sweep.
+            if let Some((owner, _)) = &state
+                && !surely
+            {
+                let dead = match table.get(owner) {
+                    Some(d) => *d,
+                    None => {
+                        let d =
+                            incarnation_alive(&self.shared.node, &owner.node, owner.incarnation)
+                                .await
+                                == Some(false);
+                        table.insert(owner.clone(), d);
+                        d
+                    }
+                };
+                if !dead {
+                    self.orphaned.insert(shard, now);
+                    continue;
+                }
+                surely = true;
+            }
             let since = *self.orphaned.entry(shard).or_insert(now);
             let waited = now.duration_since(since);
             let mine = preferred(shard, &names) == Some(self.shared.node.name());
-            // Free shards go to the preferred node at once; a vanished
-            // owner's after 4 ticks; anyone may step in after 8.
+            // Free shards and dead owners' go to the preferred node at
+            // once; anyone may step in after 8 ticks.
             let ready = match &state {
                 None => mine || waited >= four_ticks * 2,
-                Some(_) => (mine && (surely || waited >= four_ticks)) || waited >= four_ticks * 2,
+                Some(_) => (mine && surely) || waited >= four_ticks * 2,
             };
             if !ready {
-                continue;
-            }
-            // Missing from the membership is not proof: this node may be
-            // the one cut off (after being fenced it sees no one until
-            // they heartbeat again). The node table must say so too.
-            if let Some((owner, _)) = &state
-                && !surely
-                && incarnation_alive(&self.shared.node, &owner.node, owner.incarnation).await
-                    != Some(false)
-            {
-                self.orphaned.insert(shard, now);
                 continue;
             }
             self.take(shard, state).await;

@@ -47,7 +47,7 @@ fn unavailable(shard: u32, why: &str) -> Routed {
 pub(crate) async fn route(shared: &Shared, command: Command) -> Routed {
     let shard = shard_of(command.list(), shared.config.shards);
     let deadline = Instant::now() + shared.config.command_timeout;
-    let mut backoff = Duration::from_millis(2);
+    let mut backoff = Duration::from_millis(1);
     let mut why;
     loop {
         // Registered before reading state, so a change in between wakes us.
@@ -94,7 +94,9 @@ pub(crate) async fn route(shared: &Shared, command: Command) -> Routed {
         }
         let wait = backoff.min(deadline - now);
         let _ = tokio::time::timeout(wait, changed).await;
-        backoff = (backoff * 2).min(Duration::from_millis(50));
+        // Short: a new owner subscribes right after its write, which wakes
+        // this loop before the subscription is there.
+        backoff = (backoff * 2).min(Duration::from_millis(8));
     }
 }
 

@@ -5,7 +5,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::Poll;
 
 use arbor_genevent::EventManagerRef;
 use arbor_process::{CallError, Ctx, ExitReason, Process};
@@ -186,7 +185,7 @@ impl<E: Wire + Clone + Sync> Receiver<E> {
             .clone()
             .sync_notify_owned(remote(frame, event, None, false));
         // The first poll queues the event in the manager's mailbox.
-        if let Poll::Ready(_) = futures::poll!(dispatch.as_mut()) {
+        if futures::poll!(dispatch.as_mut()).is_ready() {
             answer(&node, reply_to, &MirrorReply::Ok).await;
             return None;
         }
@@ -219,7 +218,7 @@ impl<E: Wire + Clone + Sync> Receiver<E> {
         }
         let event = remote(frame, event, durable_seq, redelivered);
         let mut dispatch = manager.clone().sync_notify_owned(event);
-        if let Poll::Ready(_) = futures::poll!(dispatch.as_mut()) {
+        if futures::poll!(dispatch.as_mut()).is_ready() {
             let _ = msg.ack().await;
             return None;
         }

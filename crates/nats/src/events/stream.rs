@@ -31,8 +31,8 @@ pub enum RemoteItem<E> {
 ///
 /// On the core levels nothing waits for the consumer: a consumer that
 /// falls behind its `notify_bound` loses events and is told so with
-/// [`RemoteItem::Lagged`] before the next event. On [`Level::Durable`]
-/// (crate::Level::Durable) every event waits until the consumer asks for
+/// [`RemoteItem::Lagged`] before the next event. On
+/// [`Level::Durable`](crate::Level::Durable) every event waits until the consumer asks for
 /// the next one, and the node's durable consumer takes no more than
 /// `max_ack_pending` meanwhile: real backpressure up to JetStream.
 #[must_use = "a stream yields nothing unless polled, and dropping it unsubscribes"]

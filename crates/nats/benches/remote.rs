@@ -15,7 +15,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arbor_nats::testkit::{Echo, EchoApi, EchoRequest, NatsServer};
+use arbor_nats::testkit::{Echo, EchoApi, EchoCall, EchoRequest, NatsServer};
 use arbor_nats::{Credentials, Node, NodeEvent, NodeId};
 use arbor_process::GenServer;
 use futures::StreamExt;
@@ -77,21 +77,24 @@ async fn main() {
         }
     });
     let payload = bytes::Bytes::from_static(b"\x00\x05hello");
-    let mut raw = Vec::with_capacity(calls);
-    for _ in 0..calls / 10 {
-        requester
-            .request("bench.raw", payload.clone())
-            .await
-            .unwrap();
-    }
-    for _ in 0..calls {
-        let t = Instant::now();
-        requester
-            .request("bench.raw", payload.clone())
-            .await
-            .unwrap();
-        raw.push(t.elapsed());
-    }
+
+    // The same responder, but answering through a local GenServer call:
+    // NATS plus one arbor process hop, the floor of a remote call.
+    let local_echo = Echo::default().start().await.unwrap();
+    let mut sub2 = responder.subscribe("bench.gen").await.unwrap();
+    responder.flush().await.unwrap();
+    let rc2 = responder.clone();
+    tokio::spawn(async move {
+        while let Some(m) = sub2.next().await {
+            let text: String = local_echo
+                .call(|r| EchoCall::new(EchoRequest::Echo("hello".into()), r))
+                .await
+                .unwrap();
+            if let Some(reply) = m.reply {
+                let _ = rc2.publish(reply, text.into_bytes().into()).await;
+            }
+        }
+    });
 
     // arbor remote call: node a calls an Echo server exported by node b.
     let a = Node::start(server.node_config("bench_a")).await.unwrap();
@@ -103,31 +106,68 @@ async fn main() {
     let gpid = b.export(&echo);
     let remote = a.remote::<EchoApi>(gpid);
     let req = EchoRequest::Echo("hello".into());
-    let mut arbor = Vec::with_capacity(calls);
+
+    // The three series interleaved in chunks, so that load on a shared
+    // machine falls on all of them alike.
+    let (mut raw, mut via_server, mut arbor) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..calls / 10 {
+        requester
+            .request("bench.raw", payload.clone())
+            .await
+            .unwrap();
+        requester
+            .request("bench.gen", payload.clone())
+            .await
+            .unwrap();
         remote.call(req.clone()).await.unwrap();
     }
-    for _ in 0..calls {
-        let t = Instant::now();
-        remote.call(req.clone()).await.unwrap();
-        arbor.push(t.elapsed());
+    for _ in 0..(calls / 1000).max(1) {
+        for _ in 0..1000 {
+            let t = Instant::now();
+            requester
+                .request("bench.raw", payload.clone())
+                .await
+                .unwrap();
+            raw.push(t.elapsed());
+        }
+        for _ in 0..1000 {
+            let t = Instant::now();
+            requester
+                .request("bench.gen", payload.clone())
+                .await
+                .unwrap();
+            via_server.push(t.elapsed());
+        }
+        for _ in 0..1000 {
+            let t = Instant::now();
+            remote.call(req.clone()).await.unwrap();
+            arbor.push(t.elapsed());
+        }
     }
     let (rm, r99, rmax) = stats(raw);
+    let (gm, g99, gmax) = stats(via_server);
     let (am, a99, amax) = stats(arbor);
-    println!("latency (sequential, µs)      median     p99      max");
+    println!("latency (sequential, µs)            median     p99      max");
     println!(
-        "  raw async-nats request   {:>9.1} {:>8.1} {:>8.1}",
+        "  raw async-nats request         {:>9.1} {:>8.1} {:>8.1}",
         us(rm),
         us(r99),
         us(rmax)
     );
     println!(
-        "  arbor remote call        {:>9.1} {:>8.1} {:>8.1}",
+        "  raw + local GenServer call     {:>9.1} {:>8.1} {:>8.1}",
+        us(gm),
+        us(g99),
+        us(gmax)
+    );
+    println!(
+        "  arbor remote call              {:>9.1} {:>8.1} {:>8.1}",
         us(am),
         us(a99),
         us(amax)
     );
-    println!("  ratio arbor/raw (median) {:>9.2}", us(am) / us(rm));
+    println!("  ratio arbor/raw (median)       {:>9.2}", us(am) / us(rm));
+    println!("  ratio arbor/(raw+GenServer)    {:>9.2}", us(am) / us(gm));
 
     // Throughput: 64 concurrent callers.
     let per = (calls * 2 / 64).max(100);
@@ -187,7 +227,7 @@ async fn main() {
                 "--advisory-account",
                 "APP",
             ])
-            .stdin(Stdio::piped())
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()

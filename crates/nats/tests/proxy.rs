@@ -218,7 +218,11 @@ async fn kill_restart_cycles_leave_nothing_behind() {
         );
     }
     drop(local_gpid);
-    eprintln!("{cycles} kill/restart cycles, incarnations {seen:?}");
+    eprintln!(
+        "{cycles} kill/restart cycles, incarnations {:?} .. {:?}",
+        seen.first(),
+        seen.last()
+    );
     seen.dedup();
     assert_eq!(seen.len(), cycles);
     a.stop().await;

@@ -18,7 +18,6 @@ use std::time::Duration;
 use arbor_nats::testkit::Echo;
 use arbor_nats::{Credentials, Node, NodeConfig, NodeEvent};
 use arbor_process::{GenServer, StartOpts};
-use tokio::io::AsyncBufReadExt;
 
 fn usage(msg: &str) -> ! {
     eprintln!("arbor-nats-node: {msg}");
@@ -95,7 +94,6 @@ async fn main() {
     };
     let gpid = node.export(&echo);
     println!("READY {} {}", node.incarnation(), gpid.id);
-    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .unwrap_or_else(|e| usage(&format!("signal: {e}")));
     loop {
@@ -106,11 +104,6 @@ async fn main() {
                     println!("DOWN {n} {incarnation} {reason}");
                 }
                 None => break,
-            },
-            line = stdin.next_line() => match line {
-                Ok(Some(l)) if l.trim() == "incarnation" => println!("INCARNATION {}", node.incarnation()),
-                Ok(Some(_)) => {}
-                _ => break,
             },
             _ = tokio::signal::ctrl_c() => break,
             _ = term.recv() => break,

@@ -63,11 +63,11 @@ impl NodeTable {
             incarnation: node.incarnation(),
             alive: true,
         };
-        let bytes = encode(&rec).map_err(NodeError::JetStream)?;
-        let rev = kv
-            .put(node.name().as_str(), Bytes::from(bytes))
-            .await
-            .map_err(|e| NodeError::JetStream(format!("node table: {e}")))?;
+        let bytes = Bytes::from(encode(&rec).map_err(NodeError::JetStream)?);
+        let key = node.name().as_str();
+        let rev = node
+            .js_retrying("node table write", || kv.put(key, bytes.clone()))
+            .await?;
         self.own_revision.store(rev, Ordering::SeqCst);
         Ok(())
     }
@@ -126,7 +126,9 @@ impl NodeTable {
         }
     }
 
-    /// A watch of this node's own key.
+    /// A watch of this node's own key. Retried while a young cluster
+    /// settles (its first consumer creation can time out), up to three
+    /// JetStream timeouts.
     pub(crate) async fn watch_own(
         &self,
         node: &Node,
@@ -134,9 +136,8 @@ impl NodeTable {
         let kv = self
             .kv()
             .ok_or_else(|| NodeError::JetStream("node table not open".into()))?;
-        kv.watch(node.name().as_str())
-            .await
-            .map_err(|e| NodeError::JetStream(format!("node table watch: {e}")))
+        let key = node.name().as_str();
+        node.js_retrying("node table watch", || kv.watch(key)).await
     }
 
     /// Whether a write seen on our own key means we were fenced: not our

@@ -26,19 +26,10 @@ pub(crate) async fn bucket(
     if let Ok(store) = js.get_key_value(bucket).await {
         return Ok(store);
     }
-    let deadline = Instant::now() + timeout * 3;
-    let mut delay = Duration::from_millis(50);
-    loop {
-        match try_create(js, bucket, history, replicas).await {
-            Ok(store) => return Ok(store),
-            Err(e) if Instant::now() < deadline => {
-                tracing::debug!(target: "arbor::nats", bucket, error = %e, "kv bucket creation failed, retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(1));
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    retrying(&format!("bucket {bucket}"), timeout, || {
+        try_create(js, bucket, history, replicas)
+    })
+    .await
 }
 
 async fn try_create(
@@ -75,4 +66,36 @@ async fn try_create(
     js.get_key_value(bucket)
         .await
         .map_err(|e| NodeError::JetStream(format!("open bucket {bucket}: {e}")))
+}
+
+/// Runs `op` until it succeeds or `3 × timeout` has passed, backing off
+/// from 50 ms to 1 s: JetStream requests on a young cluster time out
+/// until it has settled.
+///
+/// # Errors
+///
+/// The last error, as text, prefixed with `what`.
+pub(crate) async fn retrying<T, E, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    mut op: F,
+) -> Result<T, NodeError>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let deadline = Instant::now() + timeout * 3;
+    let mut delay = Duration::from_millis(50);
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if Instant::now() < deadline => {
+                tracing::debug!(target: "arbor::nats", what, error = %e, "jetstream request failed, retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(1));
+            }
+            Err(e) => return Err(NodeError::JetStream(format!("{what}: {e}"))),
+        }
+    }
 }

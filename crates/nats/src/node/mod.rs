@@ -276,6 +276,21 @@ impl Node {
         .await
     }
 
+    /// Runs a JetStream request until it succeeds or three JetStream
+    /// timeouts have passed (a young cluster times out until it settles).
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::JetStream`] with the last error.
+    pub(crate) async fn js_retrying<T, E, F, Fut>(&self, what: &str, op: F) -> Result<T, NodeError>
+    where
+        E: std::fmt::Display,
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
+        kv::retrying(what, self.inner.config.jetstream_timeout, op).await
+    }
+
     /// The node's value of type `T`, created with `T::default()` on first
     /// use: where a module keeps node-wide state without a field here.
     pub(crate) fn extension<T: Any + Send + Sync + Default>(&self) -> Arc<T> {

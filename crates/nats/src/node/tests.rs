@@ -46,11 +46,12 @@ async fn kv_bucket_with_three_replicas_on_a_three_server_cluster() {
         .await
         .unwrap();
     let kv = node.kv_bucket("arbor_r3", 1).await.unwrap();
-    kv.put("k", Bytes::from_static(b"v")).await.unwrap();
-    assert_eq!(
-        kv.get("k").await.unwrap().unwrap(),
-        Bytes::from_static(b"v")
-    );
+    // Writes go through the stream leader, so compare-and-set holds on R3
+    // (reads may be served by a follower that is behind: not asserted).
+    let r1 = kv.put("k", Bytes::from_static(b"v")).await.unwrap();
+    let r2 = kv.update("k", Bytes::from_static(b"w"), r1).await.unwrap();
+    assert!(kv.update("k", Bytes::from_static(b"x"), r1).await.is_err());
+    assert!(r2 > r1);
     node.stop().await;
 }
 

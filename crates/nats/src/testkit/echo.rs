@@ -47,6 +47,13 @@ pub struct Echo {
 #[derive(Debug)]
 pub struct EchoCall(EchoRequest, ReplyTo<String>);
 
+impl EchoCall {
+    /// A local call with `request` (`echo.call(|r| EchoCall::new(req, r))`).
+    pub fn new(request: EchoRequest, reply: ReplyTo<String>) -> EchoCall {
+        EchoCall(request, reply)
+    }
+}
+
 impl GenServer for Echo {
     type Call = EchoCall;
     type Cast = String;

@@ -7,12 +7,14 @@ use std::time::Duration;
 
 use arbor_nats::testkit::NatsServer;
 use arbor_nats::{Credentials, Incarnation, Node, NodeConfig, NodeId};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-/// The test tick: fast detection, still many scheduler slices long.
-pub const TICK: Duration = Duration::from_millis(100);
+/// The tick of nodes in tests that are not about detection: long enough
+/// that a loaded machine (each test is one thread) never misses three
+/// heartbeats; joins and goodbyes do not wait for it.
+pub const TICK: Duration = Duration::from_secs(1);
 
 pub fn config(server: &NatsServer, name: &str) -> NodeConfig {
     server.node_config(name).tick(TICK)
@@ -43,7 +45,6 @@ pub struct NodeProc {
     pub incarnation: Incarnation,
     pub echo_id: u64,
     pub lines: mpsc::UnboundedReceiver<String>,
-    stdin: Option<ChildStdin>,
 }
 
 impl NodeProc {
@@ -56,13 +57,12 @@ impl NodeProc {
             .args(["--name", name, "--url", &server.url(), "--user", &user])
             .args(["--password", &password, "--advisory-account", "APP"])
             .args(["--tick-ms", &tick.as_millis().to_string()])
-            .stdin(Stdio::piped())
+            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
-        let stdin = child.stdin.take();
         let (tx, mut lines) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             let mut r = BufReader::new(stdout).lines();
@@ -94,7 +94,6 @@ impl NodeProc {
             incarnation,
             echo_id,
             lines,
-            stdin,
         }
     }
 
@@ -136,11 +135,9 @@ impl NodeProc {
         .unwrap_or_else(|_| panic!("no line {prefix:?} within {within:?}"))
     }
 
-    /// Closes its stdin: it stops in order.
+    /// SIGTERM: it stops in order.
     pub async fn stop(&mut self) {
-        if let Some(mut s) = self.stdin.take() {
-            let _ = s.shutdown().await;
-        }
+        self.signal("TERM");
         let _ = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await;
     }
 }

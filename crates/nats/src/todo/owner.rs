@@ -19,6 +19,9 @@
 //!    missing from the membership (not seen down) is taken over only when
 //!    the node table says that incarnation is dead or replaced (this node
 //!    may have just started, or be the one that was cut off).
+//! 5. A shard starts empty on the node that takes it: local lists of the
+//!    shard left from an earlier ownership of this node (a fenced
+//!    incarnation, a lost write) are stopped before it is served.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -113,7 +116,7 @@ impl Agent {
         loop {
             tokio::select! {
                 e = watch.next() => match e {
-                    Some(Ok(entry)) => self.on_entry(&entry.key, entry.revision, entry.operation, &entry.value),
+                    Some(Ok(entry)) => self.on_entry(&entry.key, entry.revision, entry.operation, &entry.value).await,
                     _ => return ExitReason::custom("todo shards: table watch ended"),
                 },
                 e = events.recv() => match e {
@@ -135,12 +138,12 @@ impl Agent {
         }
     }
 
-    fn on_entry(&mut self, k: &str, revision: u64, op: Operation, value: &[u8]) {
+    async fn on_entry(&mut self, k: &str, revision: u64, op: Operation, value: &[u8]) {
         let Some(shard) = parse_key(k) else { return };
         if op != Operation::Put {
             self.shared.unsee(shard, revision);
             if self.shared.owned_epoch(shard).is_some_and(|e| revision > e) {
-                self.drop_shard(shard);
+                self.drop_shard(shard).await;
             }
             return;
         }
@@ -155,7 +158,7 @@ impl Agent {
         {
             self.shared.counters.fenced.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(target: "arbor::nats::todo", shard, new_owner = %owner, "shard taken by another node: no longer served here");
-            self.drop_shard(shard);
+            self.drop_shard(shard).await;
         }
     }
 
@@ -281,6 +284,7 @@ impl Agent {
                 });
             }
         }
+        self.purge_local(shard).await;
         self.serve(shard, epoch).await;
     }
 
@@ -304,26 +308,31 @@ impl Agent {
 
     /// Stops serving `shard`, and stops the local lists in it without
     /// publishing their exits (the new owner does).
-    fn drop_shard(&mut self, shard: u32) {
+    async fn drop_shard(&mut self, shard: u32) {
         self.shared.drop_owned(shard);
         if let Some(t) = self.serving.0.remove(&shard) {
             t.abort();
         }
-        let shared = self.shared.clone();
-        tokio::spawn(async move {
-            let Ok(names) = shared.app.list_names().await else {
-                return;
-            };
-            for name in names {
-                if shard_of(&name, shared.config.shards) != shard {
-                    continue;
-                }
-                shared.silenced.lock().insert(name.clone());
-                if let Ok(Some(list)) = shared.app.lookup(&name).await {
-                    list.kill();
-                }
+        self.purge_local(shard).await;
+    }
+
+    /// Stops every local list of `shard` and waits until they are gone:
+    /// a shard taken (or taken again) starts empty, never with the copy of
+    /// an earlier ownership (invariant 5).
+    async fn purge_local(&self, shard: u32) {
+        let Ok(names) = self.shared.app.list_names().await else {
+            return;
+        };
+        for name in names {
+            if shard_of(&name, self.shared.config.shards) != shard {
+                continue;
             }
-        });
+            self.shared.silenced.lock().insert(name.clone());
+            if let Ok(Some(list)) = self.shared.app.lookup(&name).await {
+                list.kill();
+                let _ = tokio::time::timeout(Duration::from_secs(1), list.wait()).await;
+            }
+        }
     }
 
     /// Every tick/4: the lease, the incarnation, and shards without a live
@@ -334,7 +343,7 @@ impl Agent {
         // shard of the old one is dropped.
         for (shard, _) in self.shared.owned() {
             if self.shared.view_of(shard).is_none_or(|(o, _)| o != me) {
-                self.drop_shard(shard);
+                self.drop_shard(shard).await;
             }
         }
         if let Some(connects) = self.shared.needs_confirmation() {
@@ -427,7 +436,7 @@ impl Agent {
                     .lost_cas
                     .fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(target: "arbor::nats::todo", shard, "ownership not confirmed after a lapse: shard dropped");
-                self.drop_shard(shard);
+                self.drop_shard(shard).await;
             }
         }
         self.shared.confirm(connects);

@@ -44,6 +44,8 @@
 //!   [`RemoteEventManagerRef`]; run handlers on other nodes in a
 //!   [`Mirror`] ([`Node::subscribe_events`]) of [`RemoteEvent`]s, or read
 //!   a [`RemoteEventStream`]; failures are [`SyncNotifyError`]s.
+//! - The todo application on many nodes (sharded, taken over when a node
+//!   dies): [`todo::TodoCluster`].
 //! - Tests against a real server: the `testkit` module (feature `testkit`):
 //!   `NatsServer`, `NatsCluster`, `require_nats_server`, an `Echo` service.
 //!
@@ -74,6 +76,7 @@ mod proxy;
 mod router;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod todo;
 mod watch;
 mod wire;
 

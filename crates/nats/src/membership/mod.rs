@@ -340,6 +340,17 @@ pub(crate) async fn leave(node: &Node) {
     reset_all(node, None, NodeDownReason::Stopped).await;
 }
 
+/// What the node table says of `who`'s `incarnation`: `Some(true)` if
+/// it is the live record, `Some(false)` if it was marked dead or another
+/// incarnation replaced it, `None` if the table cannot be read now.
+pub(crate) async fn incarnation_alive(
+    node: &Node,
+    who: &NodeId,
+    incarnation: Incarnation,
+) -> Option<bool> {
+    node.extension::<NodeTable>().alive(who, incarnation).await
+}
+
 /// Waits for one node's down, from [`Node::monitor_node`].
 #[derive(Debug)]
 pub struct NodeMonitor {

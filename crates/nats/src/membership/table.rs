@@ -95,6 +95,19 @@ impl NodeTable {
             .is_ok()
     }
 
+    /// Whether `who`'s record is `incarnation`, alive (`None`: unreadable).
+    pub(crate) async fn alive(&self, who: &NodeId, incarnation: Incarnation) -> Option<bool> {
+        let kv = self.kv()?;
+        match kv.entry(who.as_str()).await {
+            Ok(Some(entry)) => match decode::<NodeRecord>(&entry.value) {
+                Ok(rec) => Some(rec.incarnation == incarnation && rec.alive),
+                Err(_) => None,
+            },
+            Ok(None) => Some(false),
+            Err(_) => None,
+        }
+    }
+
     /// Marks this node's own record dead on an orderly stop (best effort).
     pub(crate) async fn leave(&self, node: &Node) {
         let Some(kv) = self.kv() else { return };

@@ -1,10 +1,13 @@
 //! Node start and stop against a real nats-server: configuration errors,
 //! unreachable servers and authentication.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use arbor_nats::testkit::NatsServer;
-use arbor_nats::{Credentials, Node, NodeConfig, NodeError};
+use arbor_nats::{Credentials, Node, NodeConfig, NodeError, NodeId};
+use common::{NodeProc, TICK, config};
 
 #[tokio::test]
 async fn node_starts_and_stops_on_a_real_server() {
@@ -133,4 +136,65 @@ async fn a_token_server_admits_the_token_only() {
     .await
     .unwrap_err();
     assert!(matches!(err, NodeError::Auth(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_name_held_by_a_live_node_is_refused_and_the_holder_keeps_running() {
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
+    let a = Node::start(config(&server, "n1")).await.unwrap();
+    let held = a.incarnation();
+    let second = Node::start(config(&server, "n1")).await;
+    assert_eq!(
+        second.err(),
+        Some(NodeError::NameInUse {
+            node: NodeId::new("n1"),
+            incarnation: held,
+        })
+    );
+    // The holder was not fenced: same incarnation, and a peer reaches it.
+    let p = Node::start(config(&server, "p")).await.unwrap();
+    let n1 = NodeId::new("n1");
+    assert_eq!(
+        p.wait_for_node(&n1, Duration::from_secs(5)).await,
+        Some(held)
+    );
+    assert!(p.ping(&n1, Duration::from_secs(5)).await);
+    assert_eq!(a.incarnation(), held);
+    assert!(!a.is_stopped());
+    // Once the holder has left, the name is free again.
+    a.stop().await;
+    let again = Node::start(config(&server, "n1")).await.unwrap();
+    assert!(again.incarnation() > held);
+    again.stop().await;
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn a_name_left_alive_by_a_killed_node_can_start_before_detection() {
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
+    let k = NodeProc::start(&server, "k", TICK).await;
+    // Another process holds the name and answers: refused.
+    assert_eq!(
+        Node::start(config(&server, "k")).await.err(),
+        Some(NodeError::NameInUse {
+            node: k.name.clone(),
+            incarnation: k.incarnation,
+        })
+    );
+    // Killed, its record is still alive (nobody declared it down yet), but
+    // a ping finds no responder (or no answer): the name is replaceable.
+    k.signal("KILL");
+    let started = Instant::now();
+    let again = Node::start(config(&server, "k")).await.unwrap();
+    eprintln!(
+        "restart over a killed node's live record took {:?}",
+        started.elapsed()
+    );
+    assert!(again.incarnation() > k.incarnation);
+    drop(k);
+    again.stop().await;
 }

@@ -68,7 +68,7 @@ fn heartbeat(node: &Node, bye: bool) -> Option<Bytes> {
 
 /// Writes this node into the node table; runs before the agents start.
 pub(crate) async fn join(node: &Node) -> Result<(), NodeError> {
-    node.extension::<NodeTable>().join(node).await
+    node.extension::<NodeTable>().claim(node).await
 }
 
 /// The heartbeat agent: one heartbeat per tick.

@@ -9,6 +9,10 @@
 //! 1. Marking a node dead is a compare-and-set on the revision that holds
 //!    that very incarnation alive: a newer incarnation's record is never
 //!    overwritten, and of several survivors one write wins.
+//! 2. A starting node claims its name with compare-and-set on the record
+//!    it read, and only if that record is dead or its node does not answer
+//!    a ping ([`NodeError::NameInUse`] otherwise): two live nodes never
+//!    share a name, and a record left alive by a killed node is replaced.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -34,6 +38,23 @@ pub(crate) struct NodeTable {
     own_revision: AtomicU64,
 }
 
+/// This node's record, alive, encoded.
+fn own_record(node: &Node) -> Result<Bytes, NodeError> {
+    let rec = NodeRecord {
+        incarnation: node.incarnation(),
+        alive: true,
+    };
+    Ok(Bytes::from(encode(&rec).map_err(NodeError::JetStream)?))
+}
+
+/// Whether the node of a live record answers a ping within 3 ticks (the
+/// silence after which the others declare it down). No responders, or no
+/// answer in time, count as gone (invariant 2).
+async fn answers(node: &Node, rec: &NodeRecord) -> bool {
+    let wait = node.config().tick * 3;
+    crate::call::ping_incarnation(node, node.name(), rec.incarnation, wait).await == Ok(true)
+}
+
 /// The bucket of a cluster: bucket names allow `[A-Za-z0-9_-]`.
 fn bucket_name(node: &Node) -> String {
     format!("arbor_nodes_{}", node.config().cluster.replace('@', "_at_"))
@@ -49,21 +70,73 @@ impl NodeTable {
         self.own_revision.load(Ordering::SeqCst)
     }
 
-    /// Writes this node's record (alive, current incarnation).
-    pub(crate) async fn join(&self, node: &Node) -> Result<(), NodeError> {
-        let kv = match self.kv() {
-            Some(kv) => kv,
-            None => {
-                let kv = node.kv_bucket(&bucket_name(node), 1).await?;
-                *self.kv.lock() = Some(kv.clone());
-                kv
+    async fn open(&self, node: &Node) -> Result<Store, NodeError> {
+        if let Some(kv) = self.kv() {
+            return Ok(kv);
+        }
+        let kv = node.kv_bucket(&bucket_name(node), 1).await?;
+        *self.kv.lock() = Some(kv.clone());
+        Ok(kv)
+    }
+
+    /// Claims this node's name at start (invariant 2).
+    ///
+    /// # Errors
+    ///
+    /// [`NodeError::NameInUse`] if a live node holds the name (or another
+    /// start of the same name won the write); [`NodeError::JetStream`] if
+    /// the table cannot be read or written.
+    pub(crate) async fn claim(&self, node: &Node) -> Result<(), NodeError> {
+        let kv = self.open(node).await?;
+        let bytes = own_record(node)?;
+        let key = node.name().as_str();
+        let mut last = String::new();
+        let mut checked = None;
+        for _ in 0..3 {
+            let entry = node
+                .js_retrying("node table read", || kv.entry(key))
+                .await?;
+            let holder = entry
+                .as_ref()
+                .and_then(|e| decode::<NodeRecord>(&e.value).ok())
+                .filter(|rec| rec.alive && rec.incarnation != node.incarnation());
+            if let Some(rec) = holder {
+                // A record written between our read and our write by
+                // another start of this name: that start won.
+                if checked.is_some_and(|c| c != rec.incarnation) || answers(node, &rec).await {
+                    return Err(NodeError::NameInUse {
+                        node: node.name().clone(),
+                        incarnation: rec.incarnation,
+                    });
+                }
+                checked = Some(rec.incarnation);
             }
-        };
-        let rec = NodeRecord {
-            incarnation: node.incarnation(),
-            alive: true,
-        };
-        let bytes = Bytes::from(encode(&rec).map_err(NodeError::JetStream)?);
+            let written = match &entry {
+                Some(e) => kv
+                    .update(key, bytes.clone(), e.revision)
+                    .await
+                    .map_err(|e| e.to_string()),
+                None => kv
+                    .create(key, bytes.clone())
+                    .await
+                    .map_err(|e| e.to_string()),
+            };
+            match written {
+                Ok(rev) => {
+                    self.own_revision.store(rev, Ordering::SeqCst);
+                    return Ok(());
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(NodeError::JetStream(format!("node table claim: {last}")))
+    }
+
+    /// Writes this node's record (alive, current incarnation): a fenced
+    /// node rejoining under its new incarnation.
+    pub(crate) async fn join(&self, node: &Node) -> Result<(), NodeError> {
+        let kv = self.open(node).await?;
+        let bytes = own_record(node)?;
         let key = node.name().as_str();
         let rev = node
             .js_retrying("node table write", || kv.put(key, bytes.clone()))

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::wire::{Incarnation, NodeId};
+
 /// Why [`Node::start`](crate::Node::start) (or a node-level operation)
 /// failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,4 +40,16 @@ pub enum NodeError {
     /// The node's supervisor could not start or add an agent.
     #[error("node supervisor: {0}")]
     Supervisor(String),
+    /// Another incarnation of this node name is alive: its record in the
+    /// node table is alive and its node answered a ping. A record whose
+    /// node does not answer (no responders, or no answer within 3 ticks:
+    /// killed, or hung and about to be declared down) is replaced instead,
+    /// and that node, should it come back, is fenced.
+    #[error("node name {node} is in use by live incarnation {incarnation}")]
+    NameInUse {
+        /// The name asked for.
+        node: NodeId,
+        /// The live incarnation that holds it.
+        incarnation: Incarnation,
+    },
 }

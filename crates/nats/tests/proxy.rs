@@ -4,12 +4,14 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arbor_nats::testkit::{Echo, EchoApi, EchoRequest, NatsServer};
 use arbor_nats::{NodeCounts, RemoteCallError};
 use arbor_process::{Ctx, ExitReason, GenServer, Msg, Myself, Process, scope, spawn};
+use common::leftovers::{connections, consumers};
 use common::{NodeProc, start_node};
+use futures::StreamExt;
 
 const TICK: Duration = Duration::from_millis(250);
 
@@ -160,28 +162,51 @@ async fn proxies_refuse_unknown_nodes_and_old_incarnations() {
 /// Node kill/restart cycles leave no proxy, watch or peer of a dead
 /// incarnation behind. 3 cycles by default; `ARBOR_NATS_CYCLES=100` for
 /// the long run.
+/// Each cycle starts node `k` in its own process (its echo server holding
+/// the global name `echo.k`), proxies and monitors its echo, kills it with
+/// SIGKILL and waits for the node down. After each cycle: no peer, proxy,
+/// watch or extra event subscriber here, and the name is gone. After all
+/// cycles: no connection of `k` on the server (so none of its
+/// subscriptions), `a`'s own subscriptions as before, no consumer bound
+/// for a dead run, and every unbound one ephemeral (the server reaps it
+/// after its inactive threshold; awaited when `ARBOR_NATS_CYCLES` is set).
+/// 5 cycles by default; `ARBOR_NATS_CYCLES=100` for the long run.
 #[tokio::test]
 async fn kill_restart_cycles_leave_nothing_behind() {
     let Some(server) = NatsServer::start().await else {
         return;
     };
-    let cycles: usize = std::env::var("ARBOR_NATS_CYCLES")
-        .ok()
+    let long_run = std::env::var("ARBOR_NATS_CYCLES").ok();
+    let cycles: usize = long_run
+        .as_deref()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
+        .unwrap_or(5);
+    let started = Instant::now();
     let a = arbor_nats::Node::start(server.node_config("a"))
         .await
         .unwrap();
+    let a_client = format!("arbor:a:{}", a.incarnation());
     let local = Echo::default().start().await.unwrap();
     let local_gpid = a.export(&local);
     let mut seen = Vec::new();
     // The node's own agents hold event subscriptions of their own.
     let agent_subscribers = a.counts().event_subscribers;
+    let before = connections(&server).await;
+    let a_subs = before.iter().find(|(n, _)| *n == a_client).unwrap().1;
+    let a_consumers = consumers(&server).await.iter().filter(|c| c.bound).count();
     for i in 0..cycles {
-        let k = NodeProc::start(&server, "k", TICK).await;
+        let k = NodeProc::start_with(&server, "k", TICK, &["--global", "echo.k"]).await;
         assert_eq!(
             a.wait_for_node(&k.name, Duration::from_secs(5)).await,
             Some(k.incarnation)
+        );
+        assert_eq!(
+            a.whereis_name_fresh("echo.k")
+                .await
+                .unwrap()
+                .map(|p| p.incarnation),
+            Some(k.incarnation),
+            "cycle {i}"
         );
         let proxy = a.proxy(&k.echo()).unwrap();
         let watcher = spawn(move |ctx: Ctx<()>| async move {
@@ -194,6 +219,7 @@ async fn kill_restart_cycles_leave_nothing_behind() {
             }
         });
         let mut events = a.monitor_nodes();
+        let mut names = a.monitor_names();
         k.signal("KILL");
         assert_eq!(
             watcher.wait().await,
@@ -205,6 +231,16 @@ async fn kill_restart_cycles_leave_nothing_behind() {
                 break;
             }
         }
+        // The survivors delete a dead run's names after the node down.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while a.whereis_name_fresh("echo.k").await.unwrap().is_some() {
+            let _ = tokio::time::timeout_at(deadline, names.next())
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("cycle {i}: echo.k still registered 5 s after the node down")
+                });
+        }
+        assert_eq!(a.whereis_name("echo.k"), None, "cycle {i}");
         seen.push(k.incarnation);
         drop(k);
         assert_eq!(
@@ -220,8 +256,63 @@ async fn kill_restart_cycles_leave_nothing_behind() {
         );
     }
     drop(local_gpid);
+    let cycled = started.elapsed();
+    // No name anywhere points at a dead run.
+    for n in a.registered_names() {
+        let holder = a.whereis_name_fresh(&n).await.unwrap();
+        assert!(
+            holder.as_ref().is_none_or(|p| p.node.as_str() != "k"),
+            "{n} -> {holder:?}"
+        );
+    }
+    // No connection of `k` is open, so none of its subscriptions is left;
+    // `a` has the subscriptions it started with.
+    let after = connections(&server).await;
+    assert!(
+        after.iter().all(|(n, _)| !n.starts_with("arbor:k:")),
+        "{after:?}"
+    );
+    let a_subs_after = after.iter().find(|(n, _)| *n == a_client).unwrap().1;
+    assert_eq!(a_subs_after, a_subs, "subscriptions of a");
+    // No consumer is bound but `a`'s; the unbound ones are ephemeral.
+    let rows = consumers(&server).await;
+    assert_eq!(
+        rows.iter().filter(|c| c.bound).count(),
+        a_consumers,
+        "{rows:?}"
+    );
+    for c in rows.iter().filter(|c| !c.bound) {
+        assert!(!c.durable && !c.inactive_threshold.is_zero(), "{c:?}");
+    }
+    let unbound = rows.iter().filter(|c| !c.bound).count();
+    let mut reaped_after = None;
+    if long_run.is_some() {
+        // The server reaps an unbound ephemeral consumer after its
+        // inactive threshold: wait for that, bounded.
+        let longest = rows
+            .iter()
+            .map(|c| c.inactive_threshold)
+            .max()
+            .unwrap_or_default();
+        let end = Instant::now();
+        let deadline = end + longest + Duration::from_secs(15);
+        loop {
+            let rows = consumers(&server).await;
+            if rows.iter().all(|c| c.bound) {
+                reaped_after = Some(end.elapsed());
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "consumers never reaped: {rows:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
     eprintln!(
-        "{cycles} kill/restart cycles, incarnations {:?} .. {:?}",
+        "{cycles} kill/restart cycles in {cycled:?}, incarnations {:?} .. {:?}; \
+         a: {a_subs} subscriptions, {a_consumers} consumers; {unbound} unbound \
+         consumers left at the end, all reaped: {reaped_after:?}",
         seen.first(),
         seen.last()
     );

@@ -4,7 +4,7 @@
 //! ```text
 //! arbor-nats-node --name n1 --url nats://127.0.0.1:4222 [--url ...]
 //!     [--user U --password P | --token T] [--advisory-account APP]
-//!     [--cluster C] [--tick-ms 250] [--kv-replicas 1]
+//!     [--cluster C] [--tick-ms 250] [--kv-replicas 1] [--global NAME]
 //! ```
 //!
 //! It starts a node with an [`Echo`] server registered locally as `echo`
@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use arbor_nats::testkit::Echo;
 use arbor_nats::{Credentials, Node, NodeConfig, NodeEvent};
-use arbor_process::{GenServer, StartOpts};
+use arbor_process::{GenServer, Process, StartOpts};
 
 fn usage(msg: &str) -> ! {
     eprintln!("arbor-nats-node: {msg}");
@@ -34,6 +34,7 @@ async fn main() {
     let mut cluster = None;
     let mut tick = None;
     let mut replicas = None;
+    let mut global = None;
     while let Some(a) = args.next() {
         let mut val = || {
             args.next()
@@ -49,6 +50,7 @@ async fn main() {
             "--cluster" => cluster = Some(val()),
             "--tick-ms" => tick = val().parse::<u64>().ok(),
             "--kv-replicas" => replicas = val().parse::<usize>().ok(),
+            "--global" => global = Some(val()),
             other => usage(&format!("unknown argument {other}")),
         }
     }
@@ -93,6 +95,13 @@ async fn main() {
         }
     };
     let gpid = node.export(&echo);
+    // A global name for the echo server, registered before READY.
+    if let Some(g) = global
+        && let Err(e) = node.register_name(&g, echo.pid()).await
+    {
+        eprintln!("arbor-nats-node: register {g}: {e}");
+        std::process::exit(1);
+    }
     println!("READY {} {}", node.incarnation(), gpid.id);
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .unwrap_or_else(|e| usage(&format!("signal: {e}")));

@@ -286,6 +286,19 @@ impl NatsServer {
         self.port
     }
 
+    /// `GET` of a monitoring endpoint (`/connz?subs=1`, `/subsz`), its
+    /// JSON body.
+    ///
+    /// # Errors
+    ///
+    /// The connection, HTTP or JSON error, as text.
+    pub async fn monitor(&self, path: &str) -> Result<serde_json::Value, String> {
+        let (port, path) = (self.http_port(), path.to_owned());
+        tokio::task::spawn_blocking(move || monitor_get(port, &path))
+            .await
+            .map_err(|e| e.to_string())?
+    }
+
     /// The monitoring port (`/healthz`, `/connz`).
     pub fn http_port(&self) -> u16 {
         self.http_port
@@ -343,6 +356,23 @@ impl Drop for NatsServer {
             let _ = c.start_kill();
         }
     }
+}
+
+/// One `GET` of a monitoring endpoint on loopback, its body as JSON.
+fn monitor_get(port: u16, path: &str) -> Result<serde_json::Value, String> {
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    let mut s =
+        TcpStream::connect_timeout(&addr, Duration::from_secs(1)).map_err(|e| e.to_string())?;
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).map_err(|e| e.to_string())?;
+    let (head, body) = text.split_once("\r\n\r\n").ok_or("no HTTP body")?;
+    if !head.contains(" 200 ") {
+        return Err(format!("{path}: {}", head.lines().next().unwrap_or("")));
+    }
+    serde_json::from_str(body).map_err(|e| e.to_string())
 }
 
 /// One `GET /healthz` on loopback: `true` if it answered `ok`.

@@ -2,6 +2,8 @@
 //! one server, and nodes as OS processes (the `arbor-nats-node` binary).
 #![allow(dead_code, unreachable_pub)] // each test file uses a part
 
+pub mod leftovers;
+
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -50,6 +52,16 @@ pub struct NodeProc {
 impl NodeProc {
     /// Starts `arbor-nats-node` for `server`, waits for its READY line.
     pub async fn start(server: &NatsServer, name: &str, tick: Duration) -> NodeProc {
+        NodeProc::start_with(server, name, tick, &[]).await
+    }
+
+    /// As [`NodeProc::start`], with more arguments (e.g. `--global NAME`).
+    pub async fn start_with(
+        server: &NatsServer,
+        name: &str,
+        tick: Duration,
+        extra: &[&str],
+    ) -> NodeProc {
         let Credentials::UserPassword { user, password } = server.credentials() else {
             panic!("the test server uses a user and password")
         };
@@ -57,6 +69,7 @@ impl NodeProc {
             .args(["--name", name, "--url", &server.url(), "--user", &user])
             .args(["--password", &password, "--advisory-account", "APP"])
             .args(["--tick-ms", &tick.as_millis().to_string()])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .kill_on_drop(true)

@@ -145,6 +145,13 @@ async fn a_name_held_by_a_live_node_is_refused_and_the_holder_keeps_running() {
     };
     let a = Node::start(config(&server, "n1")).await.unwrap();
     let held = a.incarnation();
+    let n1 = NodeId::new("n1");
+    let p = Node::start(config(&server, "p")).await.unwrap();
+    assert_eq!(
+        p.wait_for_node(&n1, Duration::from_secs(5)).await,
+        Some(held)
+    );
+    let mut events = p.monitor_nodes();
     let second = Node::start(config(&server, "n1")).await;
     assert_eq!(
         second.err(),
@@ -153,13 +160,11 @@ async fn a_name_held_by_a_live_node_is_refused_and_the_holder_keeps_running() {
             incarnation: held,
         })
     );
-    // The holder was not fenced: same incarnation, and a peer reaches it.
-    let p = Node::start(config(&server, "p")).await.unwrap();
-    let n1 = NodeId::new("n1");
-    assert_eq!(
-        p.wait_for_node(&n1, Duration::from_secs(5)).await,
-        Some(held)
-    );
+    // The holder was not fenced, and the refused start said no goodbye
+    // under its name: the peer sees no change of n1 for 4 ticks (its
+    // detector would declare a silent node down after 3), and reaches it.
+    let quiet = tokio::time::timeout(TICK * 4, events.recv()).await;
+    assert!(quiet.is_err(), "unexpected node event {quiet:?}");
     assert!(p.ping(&n1, Duration::from_secs(5)).await);
     assert_eq!(a.incarnation(), held);
     assert!(!a.is_stopped());

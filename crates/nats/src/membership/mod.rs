@@ -322,6 +322,13 @@ async fn rejoin(node: &Node, detector: &mut Detector) {
 /// Runs first in `Node::stop`: goodbye to the others, own record dead,
 /// every connection reset (reason `stopped`).
 pub(crate) async fn leave(node: &Node) {
+    // A node that never claimed its name (its start was refused with
+    // `NameInUse`) says nothing: a goodbye under that name would make the
+    // others take the live holder for gone.
+    if node.extension::<NodeTable>().own_revision() == 0 {
+        reset_all(node, None, NodeDownReason::Stopped).await;
+        return;
+    }
     if let Some(bye) = heartbeat(node, true) {
         let subject = node.subject(&format!("hb.{}", node.name()));
         // Bounded: with no server reachable the goodbye cannot go out, and

@@ -91,7 +91,9 @@ impl NodeTable {
         let bytes = own_record(node)?;
         let key = node.name().as_str();
         let mut last = String::new();
-        let mut checked = None;
+        // A failed compare-and-set means someone wrote the record since
+        // we read it; if that is another start of this name, it won.
+        let mut lost_race = false;
         for _ in 0..3 {
             let entry = node
                 .js_retrying("node table read", || kv.entry(key))
@@ -101,15 +103,12 @@ impl NodeTable {
                 .and_then(|e| decode::<NodeRecord>(&e.value).ok())
                 .filter(|rec| rec.alive && rec.incarnation != node.incarnation());
             if let Some(rec) = holder {
-                // A record written between our read and our write by
-                // another start of this name: that start won.
-                if checked.is_some_and(|c| c != rec.incarnation) || answers(node, &rec).await {
+                if lost_race || answers(node, &rec).await {
                     return Err(NodeError::NameInUse {
                         node: node.name().clone(),
                         incarnation: rec.incarnation,
                     });
                 }
-                checked = Some(rec.incarnation);
             }
             let written = match &entry {
                 Some(e) => kv
@@ -126,7 +125,10 @@ impl NodeTable {
                     self.own_revision.store(rev, Ordering::SeqCst);
                     return Ok(());
                 }
-                Err(e) => last = e,
+                Err(e) => {
+                    lost_race = true;
+                    last = e;
+                }
             }
         }
         Err(NodeError::JetStream(format!("node table claim: {last}")))

@@ -102,13 +102,13 @@ impl NodeTable {
                 .as_ref()
                 .and_then(|e| decode::<NodeRecord>(&e.value).ok())
                 .filter(|rec| rec.alive && rec.incarnation != node.incarnation());
-            if let Some(rec) = holder {
-                if lost_race || answers(node, &rec).await {
-                    return Err(NodeError::NameInUse {
-                        node: node.name().clone(),
-                        incarnation: rec.incarnation,
-                    });
-                }
+            if let Some(rec) = holder
+                && (lost_race || answers(node, &rec).await)
+            {
+                return Err(NodeError::NameInUse {
+                    node: node.name().clone(),
+                    incarnation: rec.incarnation,
+                });
             }
             let written = match &entry {
                 Some(e) => kv

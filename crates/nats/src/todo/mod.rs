@@ -43,6 +43,7 @@
 //!    and tree; nothing is left running.
 
 mod config;
+mod lease;
 mod events;
 mod front;
 mod msg;

@@ -58,7 +58,12 @@ impl Lease {
     }
 
     /// Whether the lease lapsed and can be confirmed now (fresh again).
-    pub(crate) fn needs_confirmation(&mut self, now: Instant, tick: Duration, connects: u64) -> bool {
+    pub(crate) fn needs_confirmation(
+        &mut self,
+        now: Instant,
+        tick: Duration,
+        connects: u64,
+    ) -> bool {
         !self.valid(now, tick, connects) && self.fresh(now, tick)
     }
 

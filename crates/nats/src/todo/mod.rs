@@ -43,9 +43,9 @@
 //!    and tree; nothing is left running.
 
 mod config;
-mod lease;
 mod events;
 mod front;
+mod lease;
 mod msg;
 mod owner;
 mod route;

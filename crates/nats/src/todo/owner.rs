@@ -147,11 +147,7 @@ async fn probe(shared: Arc<Shared>, subject: String, mut sub: async_nats::Subscr
 }
 
 impl Agent {
-    async fn run(
-        mut self,
-        mut events: NodeEvents,
-        mut watch: Watch,
-    ) -> ExitReason {
+    async fn run(mut self, mut events: NodeEvents, mut watch: Watch) -> ExitReason {
         let mut check =
             tokio::time::interval((self.shared.tick() / 4).max(Duration::from_millis(5)));
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

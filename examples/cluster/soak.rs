@@ -540,8 +540,11 @@ async fn worker(world: Arc<World>, w: usize, seed: u64) {
                                     .zip(&want)
                                     .position(|(g, w)| g != w)
                                     .unwrap_or(got.len().min(want.len()));
+                                let mut once = HashSet::new();
+                                let twice: Vec<&&str> =
+                                    got.iter().filter(|x| !once.insert(**x)).collect();
                                 println!(
-                                    "VIOLATION LIST {name}: {} items, want {}; first difference at {at}: got {:?}, want {:?}",
+                                    "VIOLATION LIST {name}: {} items, want {}; first difference at {at}: got {:?}, want {:?}; items twice (a PUT that ran twice): {twice:?}",
                                     got.len(),
                                     want.len(),
                                     got.get(at),

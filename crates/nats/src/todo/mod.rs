@@ -45,7 +45,6 @@
 mod config;
 mod events;
 mod front;
-mod lease;
 mod msg;
 mod owner;
 mod route;

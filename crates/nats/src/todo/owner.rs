@@ -78,24 +78,19 @@ pub(crate) fn spec(shared: Arc<Shared>) -> ChildSpec {
                     Err(e) => return Err(err(e.to_string())),
                 }
             }
-            // Lease probes: on a subject of their own, each carrying its
-            // send time (lease invariant 1).
-            let inbox = shared.node.client().new_inbox();
-            let probes = shared
+            let echo = shared
                 .node
                 .client()
-                .subscribe(inbox.clone())
+                .subscribe(shared.node.subject(&format!("hb.{}", shared.node.name())))
                 .await
                 .map_err(|e| err(e.to_string()))?;
-            let prober = Prober(tokio::spawn(probe(shared.clone(), inbox, probes)));
             Ok::<_, ExitReason>(spawn_link(move |_: Ctx<()>| {
                 Agent {
                     shared,
                     serving: Serving::default(),
                     orphaned: HashMap::new(),
-                    _prober: prober,
                 }
-                .run(events, watch)
+                .run(events, watch, echo)
             }))
         }
     })
@@ -106,48 +101,15 @@ struct Agent {
     serving: Serving,
     /// Since when a shard has had no live owner.
     orphaned: HashMap<u32, Instant>,
-    _prober: Prober,
-}
-
-/// The lease prober task; aborted when dropped.
-struct Prober(tokio::task::JoinHandle<()>);
-
-impl Drop for Prober {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// Every tick/4, publishes a probe carrying its send time (microseconds
-/// since the service started) to `subject`, which `sub` subscribes; every probe that comes
-/// back renews the lease as of its send time. A task of its own, so a
-/// slow KV call of the agent does not starve the lease.
-async fn probe(shared: Arc<Shared>, subject: String, mut sub: async_nats::Subscriber) {
-    let mut every = tokio::time::interval((shared.tick() / 4).max(Duration::from_millis(5)));
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = every.tick() => {
-                let micros = shared.started.elapsed().as_micros() as u64;
-                let _ = shared
-                    .node
-                    .client()
-                    .publish(subject.clone(), Bytes::copy_from_slice(&micros.to_be_bytes()))
-                    .await;
-            }
-            m = sub.next() => {
-                let Some(m) = m else { return };
-                if let Ok(b) = <[u8; 8]>::try_from(&m.payload[..]) {
-                    let sent = shared.started + Duration::from_micros(u64::from_be_bytes(b));
-                    shared.echoed(sent);
-                }
-            }
-        }
-    }
 }
 
 impl Agent {
-    async fn run(mut self, mut events: NodeEvents, mut watch: Watch) -> ExitReason {
+    async fn run(
+        mut self,
+        mut events: NodeEvents,
+        mut watch: Watch,
+        mut echo: async_nats::Subscriber,
+    ) -> ExitReason {
         let mut check =
             tokio::time::interval((self.shared.tick() / 4).max(Duration::from_millis(5)));
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -167,6 +129,10 @@ impl Agent {
                     Some(NodeEvent::Up { .. }) => {}
                     None => return ExitReason::Normal,
                 },
+                m = echo.next() => {
+                    if m.is_none() { return ExitReason::custom("todo shards: echo subscription ended") }
+                    self.shared.echo();
+                }
                 _ = check.tick() => self.sweep().await,
             }
         }

@@ -6,8 +6,8 @@
 //!
 //! 1. A shard is served (here, or for a forwarded command) only while it
 //!    is in `owned` with the epoch of this node's own successful write,
-//!    and the lease is valid: a probe this node *sent* less than 2 ticks
-//!    ago came back from the server (the others declare a node down
+//!    and the lease is valid: this node's own heartbeat came back from
+//!    the server less than 2 ticks ago (the others declare a node down
 //!    after 3 silent ticks), the connection did not drop since the
 //!    ownership was last confirmed by a write, and the node's incarnation
 //!    is the one that wrote it.
@@ -27,7 +27,6 @@ use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc};
 
 use super::config::TodoClusterConfig;
-use super::lease::Lease;
 use super::shard::ShardOwner;
 use crate::node::Node;
 use crate::wire::WireExitReason;
@@ -55,6 +54,15 @@ pub(crate) enum AfterRun {
     Answer(u64),
     Gone,
     Unconfirmed,
+}
+
+/// The lease of invariant 1.
+#[derive(Debug)]
+struct Lease {
+    last_echo: Option<Instant>,
+    /// `Statistics::connects` when the ownership was last confirmed.
+    connects: u64,
+    confirmed: bool,
 }
 
 /// Per-node counters, for tests, the example and the soak.
@@ -110,7 +118,11 @@ impl Shared {
             kv,
             view: Mutex::default(),
             owned: Mutex::default(),
-            lease: Mutex::new(Lease::new(connects)),
+            lease: Mutex::new(Lease {
+                last_echo: None,
+                connects,
+                confirmed: true,
+            }),
             directory: Mutex::default(),
             silenced: Mutex::default(),
             outgoing,
@@ -189,10 +201,9 @@ impl Shared {
 
     // ----- the lease (invariant 1) -----
 
-    /// A lease probe sent at `sent` came back from the server (lease
-    /// invariant 1: freshness counts from the send time).
-    pub(crate) fn echoed(&self, sent: Instant) {
-        self.lease.lock().echoed(sent);
+    /// This node's heartbeat came back from the server.
+    pub(crate) fn echo(&self) {
+        self.lease.lock().last_echo = Some(Instant::now());
     }
 
     fn connects(&self) -> u64 {
@@ -203,29 +214,37 @@ impl Shared {
             .load(Ordering::Relaxed)
     }
 
-    /// Whether the lease holds now; a lapse is remembered until
-    /// [`Shared::confirm`].
+    /// Whether the lease holds now; a lapse is remembered (`confirmed`
+    /// becomes false) until [`Shared::confirm`].
     pub(crate) fn lease_valid(&self) -> bool {
-        let connects = self.connects();
-        self.lease
-            .lock()
-            .valid(Instant::now(), self.tick(), connects)
+        let now = Instant::now();
+        let mut lease = self.lease.lock();
+        let fresh = lease
+            .last_echo
+            .is_some_and(|t| now.duration_since(t) < self.tick() * 2);
+        if !fresh || lease.connects != self.connects() {
+            lease.confirmed = false;
+        }
+        lease.confirmed
     }
 
     /// Whether the lease lapsed and ownership must be confirmed by writes
     /// before serving again; `Some(connects)` to pass to `confirm`.
     pub(crate) fn needs_confirmation(&self) -> Option<u64> {
-        let connects = self.connects();
-        self.lease
-            .lock()
-            .needs_confirmation(Instant::now(), self.tick(), connects)
-            .then_some(connects)
+        let valid = self.lease_valid();
+        let lease = self.lease.lock();
+        let fresh = lease
+            .last_echo
+            .is_some_and(|t| Instant::now().duration_since(t) < self.tick() * 2);
+        (!valid && fresh).then(|| self.connects())
     }
 
     /// Ownership was confirmed by writes made after the connection had
     /// `connects` connects: the lease holds again.
     pub(crate) fn confirm(&self, connects: u64) {
-        self.lease.lock().confirm(connects);
+        let mut lease = self.lease.lock();
+        lease.connects = connects;
+        lease.confirmed = true;
     }
 
     /// After a command ran here under `shard`'s ownership: whether its

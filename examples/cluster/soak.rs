@@ -6,8 +6,13 @@
 //! continuously:
 //!
 //! 1. No shard served by two nodes: every half second each running node
-//!    lists the shards it may serve (owned, lease valid); a shard in two
-//!    lists is a violation.
+//!    lists the shards it may serve (owned, lease valid, with its epoch).
+//!    The nodes answer one after the other, so a shard in two lists may
+//!    only have been handed over between the two answers: the node that
+//!    answered first is asked again, and only if it still serves the
+//!    shard at the same epoch (it served it without a break, since a lapse
+//!    of its lease changes the epoch when it is confirmed) is it a
+//!    violation.
 //! 2. No wrong answer: each list has one client worker, which knows what
 //!    it holds; a `LIST` that differs (beyond items whose `PUT` got no
 //!    answer) is a violation: a stale owner answering after fencing
@@ -69,7 +74,7 @@ fn get(a: &AtomicU64) -> u64 {
 struct Slot {
     name: String,
     proc: Option<NodeProc>,
-    owned_rx: Option<mpsc::UnboundedReceiver<Vec<u32>>>,
+    owned_rx: Option<mpsc::UnboundedReceiver<Vec<(u32, u64)>>>,
     hung: bool,
 }
 
@@ -133,7 +138,10 @@ async fn start_node(
             if let Some(rest) = t.strip_prefix("OWNED") {
                 let v = rest
                     .split_whitespace()
-                    .filter_map(|s| s.split('@').next()?.parse().ok())
+                    .filter_map(|s| {
+                        let (k, e) = s.split_once('@')?;
+                        Some((k.parse().ok()?, e.parse().ok()?))
+                    })
                     .collect();
                 let _ = tx.send(v);
             } else if t.starts_with("EVENT ") {
@@ -359,24 +367,28 @@ fn report(s: &Stats, t: Duration) {
     );
 }
 
-/// Each running, not hung node's servable shards (empty for the others).
-async fn poll(slots: &tokio::sync::Mutex<Vec<Slot>>) -> Vec<Vec<u32>> {
+/// Each running, not hung node's servable shards with their epochs
+/// (empty for the others), asked one node after the other.
+async fn poll(slots: &tokio::sync::Mutex<Vec<Slot>>) -> Vec<Vec<(u32, u64)>> {
     let mut s = slots.lock().await;
     let mut out = Vec::new();
     for slot in s.iter_mut() {
-        let mut got = Vec::new();
-        if !slot.hung
-            && let (Some(p), Some(rx)) = (slot.proc.as_mut(), slot.owned_rx.as_mut())
-        {
-            while rx.try_recv().is_ok() {}
-            p.say("owned").await;
-            if let Ok(Some(v)) = tokio::time::timeout(Duration::from_secs(1), rx.recv()).await {
-                got = v;
-            }
-        }
-        out.push(got);
+        out.push(poll_one(slot).await);
     }
     out
+}
+
+async fn poll_one(slot: &mut Slot) -> Vec<(u32, u64)> {
+    if !slot.hung
+        && let (Some(p), Some(rx)) = (slot.proc.as_mut(), slot.owned_rx.as_mut())
+    {
+        while rx.try_recv().is_ok() {}
+        p.say("owned").await;
+        if let Ok(Some(v)) = tokio::time::timeout(Duration::from_secs(1), rx.recv()).await {
+            return v;
+        }
+    }
+    Vec::new()
 }
 
 /// Invariants 1 and 3, every half second.
@@ -386,13 +398,39 @@ async fn checker(world: Arc<World>, slots: Arc<tokio::sync::Mutex<Vec<Slot>>>) {
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let owned = poll(&slots).await;
-        let mut seen: HashMap<u32, usize> = HashMap::new();
+        // Shard → the first node (in poll order) that served it, its epoch.
+        let mut seen: HashMap<u32, (usize, u64)> = HashMap::new();
+        let mut doubles = Vec::new();
         for (i, o) in owned.iter().enumerate() {
-            for k in o {
-                if let Some(j) = seen.insert(*k, i) {
-                    bump(&world.stats.two_owners);
-                    println!("VIOLATION shard {k} served by n{} and n{}", j + 1, i + 1);
+            for &(k, e) in o {
+                match seen.get(&k) {
+                    Some(&(j, ej)) => doubles.push((k, j, ej, i)),
+                    None => {
+                        seen.insert(k, (i, e));
+                    }
                 }
+            }
+        }
+        for (k, j, ej, i) in doubles {
+            // Node j answered before node i: if it still serves k at the
+            // same epoch, it served k when i did.
+            let again = {
+                let mut s = slots.lock().await;
+                poll_one(&mut s[j]).await
+            };
+            if again.contains(&(k, ej)) {
+                bump(&world.stats.two_owners);
+                println!(
+                    "VIOLATION shard {k} served by n{} (epoch {ej}, still) and n{}",
+                    j + 1,
+                    i + 1
+                );
+            } else {
+                println!(
+                    "shard {k} handed over from n{} (epoch {ej}) to n{} between two answers: not a violation",
+                    j + 1,
+                    i + 1
+                );
             }
         }
         if seen.len() == SHARDS as usize {
@@ -502,8 +540,11 @@ async fn worker(world: Arc<World>, w: usize, seed: u64) {
                                     .zip(&want)
                                     .position(|(g, w)| g != w)
                                     .unwrap_or(got.len().min(want.len()));
+                                let mut once = HashSet::new();
+                                let twice: Vec<&&str> =
+                                    got.iter().filter(|x| !once.insert(**x)).collect();
                                 println!(
-                                    "VIOLATION LIST {name}: {} items, want {}; first difference at {at}: got {:?}, want {:?}",
+                                    "VIOLATION LIST {name}: {} items, want {}; first difference at {at}: got {:?}, want {:?}; items twice (a PUT that ran twice): {twice:?}",
                                     got.len(),
                                     want.len(),
                                     got.get(at),

@@ -36,10 +36,16 @@ impl Command {
     }
 }
 
-/// A forwarded command: to be run only by the owner of `epoch`.
+/// A forwarded command: to be run only by `owner`, under the ownership of
+/// `epoch` (or a newer epoch of the same ownership).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ShardRequest {
     pub(crate) shard: u32,
+    /// The owner the sender routed to. During a handover the old and the
+    /// new owner both subscribe the shard's subject; only the one named
+    /// runs the command (and answers), so a command never runs on two
+    /// copies, one of which answers.
+    pub(crate) owner: ShardOwner,
     /// The KV revision of the ownership the sender routed by.
     pub(crate) epoch: u64,
     pub(crate) command: Command,

@@ -114,6 +114,7 @@ async fn forward(
 ) -> Result<Routed, Retry> {
     let req = ShardRequest {
         shard,
+        owner: to.clone(),
         epoch,
         command: command.clone(),
     };

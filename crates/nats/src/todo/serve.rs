@@ -79,15 +79,23 @@ fn gone(list: &str, e: arbor_process::CallError) -> ErrorReason {
     ErrorReason::Unavailable(format!("list {list:?} did not answer: {e}"))
 }
 
-/// Answers one forwarded request (state invariants 1-2).
-pub(crate) async fn answer(shared: &Shared, payload: &[u8]) -> ShardReply {
+/// Answers one forwarded request (state invariants 1-2); `None`: it names
+/// another owner (the other subscriber of a shard being handed over, or an
+/// earlier incarnation of this node), which runs it or not: no answer
+/// from here, neither a result nor a refusal that would race the named
+/// owner's answer and make the sender retry a command that ran.
+pub(crate) async fn answer(shared: &Shared, payload: &[u8]) -> Option<ShardReply> {
     let req = match decode::<ShardRequest>(payload) {
         Ok(r) => r,
-        Err(e) => return ShardReply::Bad(e),
+        Err(e) => return Some(ShardReply::Bad(e)),
     };
+    if req.owner != shared.me() {
+        shared.counters.refused.fetch_add(1, Ordering::Relaxed);
+        return None;
+    }
     let Some(epoch) = shared.may_serve(req.shard, Some(req.epoch)) else {
         shared.counters.refused.fetch_add(1, Ordering::Relaxed);
-        return ShardReply::NotOwner;
+        return Some(ShardReply::NotOwner);
     };
     let _ = epoch;
     let result = run_local(shared, req.command).await;
@@ -100,29 +108,29 @@ pub(crate) async fn answer(shared: &Shared, payload: &[u8]) -> ShardReply {
         AfterRun::Answer(epoch) => epoch,
         AfterRun::Gone => {
             shared.counters.refused.fetch_add(1, Ordering::Relaxed);
-            return ShardReply::NotOwner;
+            return Some(ShardReply::NotOwner);
         }
         AfterRun::Unconfirmed => {
             shared.counters.refused.fetch_add(1, Ordering::Relaxed);
-            return ShardReply::Done {
+            return Some(ShardReply::Done {
                 result: Err(WireError::Unavailable(format!(
                     "shard {}: ownership unconfirmed after the command ran",
                     req.shard
                 ))),
                 owner: shared.me(),
                 epoch,
-            };
+            });
         }
     };
     shared
         .counters
         .served_forwarded
         .fetch_add(1, Ordering::Relaxed);
-    ShardReply::Done {
+    Some(ShardReply::Done {
         result: result.map_err(Into::into),
         owner: shared.me(),
         epoch,
-    }
+    })
 }
 
 /// Serves shard `k`'s subject until the subscription ends or the task is
@@ -133,7 +141,9 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut sub: async_nats::Subscriber) 
         let Some(reply_to) = msg.reply.clone() else {
             continue;
         };
-        let reply = answer(&shared, &msg.payload).await;
+        let Some(reply) = answer(&shared, &msg.payload).await else {
+            continue;
+        };
         if let Ok(bytes) = encode(&reply) {
             let _ = shared
                 .node

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use arbor_genevent::{
-    AddOpts, EventHandler, EventManager, EventManagerRef, Forwarder, Handled, HandlerCtx,
-    HandlerId, Payload, RemoveReason, Step, StreamOpts,
+    AddOpts, EventHandler, EventManager, Forwarder, Handled, HandlerCtx, HandlerId, Payload,
+    RemoveReason, Step, StreamOpts,
 };
 use arbor_nats::testkit::NatsServer;
 use arbor_nats::{
@@ -24,26 +24,12 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use common::start_node;
+use events_node::forward;
 
 type Ev = RemoteEvent<u64>;
 
-/// A mirror handler that forwards every event to a channel.
-async fn forward(mgr: &EventManagerRef<Ev>) -> mpsc::UnboundedReceiver<Ev> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    mgr.add(Forwarder::to_channel(tx)).await.unwrap();
-    rx
-}
-
 async fn recv_n(rx: &mut mpsc::UnboundedReceiver<Ev>, n: usize) -> Vec<Ev> {
-    let mut got = Vec::with_capacity(n);
-    while got.len() < n {
-        let e = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .expect("events within 10 s")
-            .expect("channel open");
-        got.push(e);
-    }
-    got
+    events_node::recv_within(rx, n, Duration::from_secs(10)).await
 }
 
 /// Polls `cond` until it holds (bounded): for counters that have no event.

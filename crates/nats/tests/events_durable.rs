@@ -9,35 +9,21 @@ mod events_node;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use arbor_genevent::{EventManager, EventManagerRef, Forwarder, StreamOpts};
+use arbor_genevent::{EventManager, StreamOpts};
 use arbor_nats::testkit::NatsServer;
 use arbor_nats::{EventTopic, Level, Node, RemoteEvent, RemoteItem};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
 use common::{config, start_node};
-use events_node::EventsNode;
+use events_node::{EventsNode, forward};
 
 type Ev = RemoteEvent<u64>;
-
-async fn forward(mgr: &EventManagerRef<Ev>) -> mpsc::UnboundedReceiver<Ev> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    mgr.add(Forwarder::to_channel(tx)).await.unwrap();
-    rx
-}
 
 /// Events a run that stopped had taken come again after `ack_wait`
 /// (5 s): waits up to 20 s for each.
 async fn recv_n(rx: &mut mpsc::UnboundedReceiver<Ev>, n: usize) -> Vec<Ev> {
-    let mut got = Vec::with_capacity(n);
-    while got.len() < n {
-        let e = tokio::time::timeout(Duration::from_secs(20), rx.recv())
-            .await
-            .expect("events within 20 s")
-            .expect("channel open");
-        got.push(e);
-    }
-    got
+    events_node::recv_within(rx, n, Duration::from_secs(20)).await
 }
 
 fn topic(name: &str) -> EventTopic<u64> {

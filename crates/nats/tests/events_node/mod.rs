@@ -1,5 +1,6 @@
 //! The `arbor-nats-events-node` binary as a child process: a node that
-//! mirrors one `u64` topic and prints what its handler gets.
+//! mirrors one `u64` topic and prints what its handler gets; and the
+//! mirror helpers the event tests share.
 #![allow(dead_code, unreachable_pub)]
 
 use std::time::Duration;
@@ -9,7 +10,36 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
+use arbor_genevent::{EventManagerRef, Forwarder};
+use arbor_nats::RemoteEvent;
+
 use crate::common::TICK;
+
+/// A mirror handler that forwards every event to a channel.
+pub async fn forward(
+    mgr: &EventManagerRef<RemoteEvent<u64>>,
+) -> mpsc::UnboundedReceiver<RemoteEvent<u64>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    mgr.add(Forwarder::to_channel(tx)).await.unwrap();
+    rx
+}
+
+/// The next `n` events, each within `within`.
+pub async fn recv_within(
+    rx: &mut mpsc::UnboundedReceiver<RemoteEvent<u64>>,
+    n: usize,
+    within: Duration,
+) -> Vec<RemoteEvent<u64>> {
+    let mut got = Vec::with_capacity(n);
+    while got.len() < n {
+        let e = tokio::time::timeout(within, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("events within {within:?}"))
+            .expect("channel open");
+        got.push(e);
+    }
+    got
+}
 
 /// The events node binary as a child process.
 pub struct EventsNode {

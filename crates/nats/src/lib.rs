@@ -94,5 +94,6 @@ pub use node::{
 };
 pub use pg::{PgError, PgEvent, PgEvents, PgScope};
 pub use wire::{
-    Envelope, GlobalPid, Incarnation, Kind, NodeId, Target, Wire, WireExitReason, decode, encode,
+    Envelope, GlobalPid, Incarnation, Kind, NodeId, RemoteError, Target, Wire, WireExitReason,
+    decode, encode,
 };

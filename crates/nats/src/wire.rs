@@ -12,8 +12,10 @@
 //!
 //! 1. Decoding never panics: every malformed input is an `Err`.
 //! 2. `WireExitReason::from(&r).into_exit_reason() == r` for every reason
-//!    except `Error(e)`, which arrives as `Custom` text of `e` (an error
-//!    value cannot cross a process boundary).
+//!    (`ExitReason`'s equality compares error values by their text). An
+//!    error value cannot cross a process boundary: `Error(e)` arrives as
+//!    `Error` holding a [`RemoteError`] with `e`'s text, so it stays an
+//!    error, not an atom.
 
 use std::fmt;
 use std::sync::Arc;
@@ -232,8 +234,9 @@ impl From<&ExitReason> for WireExitReason {
 }
 
 impl WireExitReason {
-    /// The local reason. `Error(text)` becomes `Custom(text)`: the error
-    /// value itself stayed on its node (lossy, by necessity).
+    /// The local reason. `Error(text)` becomes `Error` holding a
+    /// [`RemoteError`] with that text: the error value itself stayed on
+    /// its node.
     pub fn into_exit_reason(self) -> ExitReason {
         match self {
             WireExitReason::Normal => ExitReason::Normal,
@@ -245,10 +248,39 @@ impl WireExitReason {
             WireExitReason::NoConnection => ExitReason::noconnection(),
             WireExitReason::Panic(m) => ExitReason::Panic(m.into()),
             WireExitReason::Custom(a) => ExitReason::custom(a),
-            WireExitReason::Error(e) => ExitReason::custom(e),
+            WireExitReason::Error(e) => ExitReason::Error(Arc::new(RemoteError { message: e })),
         }
     }
 }
+
+/// The error value of a process that exited on another node with
+/// [`ExitReason::Error`]: the value stayed there, its `Display` text came
+/// (wire invariant 2). Tell a remote error from a local one with
+/// `downcast_ref::<RemoteError>()`.
+///
+/// # OTP
+///
+/// An Erlang exit reason is a term and crosses nodes whole; a Rust error
+/// value is not serialisable in general, so only its text crosses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteError {
+    message: String,
+}
+
+impl RemoteError {
+    /// The original error's `Display` text.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for RemoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RemoteError {}
 
 impl fmt::Display for WireExitReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -361,6 +393,7 @@ mod tests {
             ExitReason::noconnection(),
             ExitReason::Panic("boom".into()),
             ExitReason::custom("bad_thing"),
+            ExitReason::error(std::io::Error::other("disk full")),
         ]
     }
 
@@ -379,11 +412,22 @@ mod tests {
     }
 
     #[test]
-    fn error_reasons_arrive_as_their_text() {
+    fn error_reasons_arrive_as_remote_errors_with_their_text() {
         let e = ExitReason::error(std::io::Error::other("disk full"));
         let w = WireExitReason::from(&e);
         assert_eq!(w, WireExitReason::Error("disk full".into()));
-        assert_eq!(w.into_exit_reason(), ExitReason::custom("disk full"));
+        let back = w.into_exit_reason();
+        let ExitReason::Error(err) = &back else {
+            panic!("an error reason arrived as {back:?}")
+        };
+        let remote = err.downcast_ref::<RemoteError>().expect("a RemoteError");
+        assert_eq!(remote.message(), "disk full");
+        assert_ne!(
+            back,
+            ExitReason::custom("disk full"),
+            "an error, not an atom"
+        );
+        assert_eq!(back.to_string(), e.to_string());
     }
 
     #[test]

@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use arbor_nats::testkit::{Echo, EchoApi, EchoRequest, NatsServer};
-use arbor_nats::{NodeCounts, RemoteCallError};
+use arbor_nats::{NodeCounts, RemoteCallError, RemoteError};
 use arbor_process::{Ctx, ExitReason, GenServer, Msg, Myself, Process, scope, spawn};
 use common::leftovers::{connections, consumers};
 use common::{NodeProc, start_node};
@@ -101,6 +101,52 @@ async fn a_remote_exit_reaches_local_monitors_with_its_reason() {
     assert_eq!(a.counts().proxies, 0);
     // b no longer watches anything for a.
     assert_eq!(b.counts().watches, 0);
+    a.stop().await;
+    b.stop().await;
+}
+
+/// An error value cannot cross nodes; its text does, and the reason stays
+/// an error (wire invariant 2), not an atom.
+#[tokio::test]
+async fn a_remote_error_exit_arrives_as_a_remote_error_with_its_text() {
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
+    let a = start_node(&server, "a", &[]).await;
+    let b = start_node(&server, "b", &[&a]).await;
+    let failing = spawn(|mut ctx: Ctx<String>| async move {
+        loop {
+            if let Msg::Message(text) = ctx.recv().await {
+                return ExitReason::error(std::io::Error::other(text));
+            }
+        }
+    });
+    let gpid = b.export_process(&failing);
+    let proxy = a.proxy(&gpid).unwrap();
+    let a2 = a.clone();
+    let reason = scope(|mut me: Ctx<()>| async move {
+        let mref = me.monitor(proxy);
+        a2.remote_pid(gpid)
+            .send(&"disk full".to_owned())
+            .await
+            .unwrap();
+        loop {
+            if let Msg::Down(d) = me.recv().await
+                && d.monitor == mref
+            {
+                return d.reason;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let ExitReason::Error(err) = &reason else {
+        panic!("arrived as {reason:?}")
+    };
+    assert_eq!(
+        err.downcast_ref::<RemoteError>().map(RemoteError::message),
+        Some("disk full")
+    );
     a.stop().await;
     b.stop().await;
 }

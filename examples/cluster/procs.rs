@@ -187,9 +187,9 @@ impl NodeProc {
 }
 
 pub(crate) fn signal(pid: u32, sig: &str) {
-    let _ = std::process::Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status();
+    if let Err(e) = arbor_nats::testkit::signal(pid, sig) {
+        eprintln!("{e}");
+    }
 }
 
 /// Waits until the nodes serve disjoint shard sets covering all shards.

@@ -137,7 +137,8 @@ async fn a_hung_owner_is_unavailable_then_fenced_and_never_answers_stale() {
     nodes[2].signal("STOP");
     // Hung, not yet declared down: the command cannot be answered.
     let reply = c1.cmd(&format!("LIST {list}")).await;
-    assert_eq!(reply.len(), 1, "{reply:?}");
+    let said = nodes[0].drain();
+    assert_eq!(reply.len(), 1, "{reply:?}; n1 said {said:?}");
     assert!(reply[0].starts_with("ERR unavailable: shard "), "{reply:?}");
     nodes[0]
         .expect(Duration::from_secs(5), |l| {

@@ -13,6 +13,8 @@
 //! - [`NatsCluster::start`]: `n` such servers joined by routes.
 //! - [`Echo`]: a remote service to call in tests ([`EchoApi`]).
 //! - [`run_todo_node`]: a todo-service node as an OS process's `main`.
+//! - [`signal`]: `kill -SIG` to a node process; a `STOP` returns once the
+//!   process is stopped.
 //! - [`require_nats_server`]: the binary, or `None` after a loud
 //!   `SKIPPED` line on stderr; with `ARBOR_REQUIRE_SERVICES=1` (CI) a
 //!   missing binary panics instead, so a skip can never pass CI silently.
@@ -36,9 +38,11 @@
 mod cluster;
 mod echo;
 mod server;
+mod signal;
 mod todo_node;
 
 pub use cluster::NatsCluster;
 pub use echo::{Echo, EchoApi, EchoCall, EchoRequest};
 pub use server::{NatsServer, NatsServerBuilder, require_nats_server};
+pub use signal::signal;
 pub use todo_node::run_todo_node;

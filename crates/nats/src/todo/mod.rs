@@ -45,6 +45,7 @@
 mod config;
 mod events;
 mod front;
+mod lease;
 mod msg;
 mod owner;
 mod route;

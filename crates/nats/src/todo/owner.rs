@@ -78,19 +78,26 @@ pub(crate) fn spec(shared: Arc<Shared>) -> ChildSpec {
                     Err(e) => return Err(err(e.to_string())),
                 }
             }
-            let echo = shared
+            // Lease probes: on a subject of their own under the cluster
+            // prefix, each carrying its send time (lease invariant 1).
+            let inbox = shared
+                .node
+                .subject(&format!("todo.lease.{}", shared.node.name()));
+            let probes = shared
                 .node
                 .client()
-                .subscribe(shared.node.subject(&format!("hb.{}", shared.node.name())))
+                .subscribe(inbox.clone())
                 .await
                 .map_err(|e| err(e.to_string()))?;
+            let prober = Prober(tokio::spawn(probe(shared.clone(), inbox, probes)));
             Ok::<_, ExitReason>(spawn_link(move |_: Ctx<()>| {
                 Agent {
                     shared,
                     serving: Serving::default(),
                     orphaned: HashMap::new(),
+                    _prober: prober,
                 }
-                .run(events, watch, echo)
+                .run(events, watch)
             }))
         }
     })
@@ -101,15 +108,48 @@ struct Agent {
     serving: Serving,
     /// Since when a shard has had no live owner.
     orphaned: HashMap<u32, Instant>,
+    _prober: Prober,
+}
+
+/// The lease prober task; aborted when dropped.
+struct Prober(tokio::task::JoinHandle<()>);
+
+impl Drop for Prober {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Every tick/4, publishes a probe carrying its send time (microseconds
+/// since the service started) to `subject`, which `sub` subscribes; every
+/// probe that comes back renews the lease as of its send time. A task of
+/// its own, so a slow KV call of the agent does not starve the lease.
+async fn probe(shared: Arc<Shared>, subject: String, mut sub: async_nats::Subscriber) {
+    let mut every = tokio::time::interval((shared.tick() / 4).max(Duration::from_millis(5)));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                let micros = shared.started.elapsed().as_micros() as u64;
+                let _ = shared
+                    .node
+                    .client()
+                    .publish(subject.clone(), Bytes::copy_from_slice(&micros.to_be_bytes()))
+                    .await;
+            }
+            m = sub.next() => {
+                let Some(m) = m else { return };
+                if let Ok(b) = <[u8; 8]>::try_from(&m.payload[..]) {
+                    let sent = shared.started + Duration::from_micros(u64::from_be_bytes(b));
+                    shared.echoed(sent);
+                }
+            }
+        }
+    }
 }
 
 impl Agent {
-    async fn run(
-        mut self,
-        mut events: NodeEvents,
-        mut watch: Watch,
-        mut echo: async_nats::Subscriber,
-    ) -> ExitReason {
+    async fn run(mut self, mut events: NodeEvents, mut watch: Watch) -> ExitReason {
         let mut check =
             tokio::time::interval((self.shared.tick() / 4).max(Duration::from_millis(5)));
         check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -129,10 +169,6 @@ impl Agent {
                     Some(NodeEvent::Up { .. }) => {}
                     None => return ExitReason::Normal,
                 },
-                m = echo.next() => {
-                    if m.is_none() { return ExitReason::custom("todo shards: echo subscription ended") }
-                    self.shared.echo();
-                }
                 _ = check.tick() => self.sweep().await,
             }
         }
@@ -346,8 +382,8 @@ impl Agent {
                 self.drop_shard(shard).await;
             }
         }
-        if let Some(connects) = self.shared.needs_confirmation() {
-            self.confirm(connects).await;
+        if let Some(token) = self.shared.needs_confirmation() {
+            self.confirm(token).await;
         }
         let settled = self.shared.started.elapsed() >= self.shared.tick() * 3;
         if !settled {
@@ -409,7 +445,7 @@ impl Agent {
 
     /// The lease lapsed: rewrite every owned shard at its revision; keep
     /// those whose write succeeds.
-    async fn confirm(&mut self, connects: u64) {
+    async fn confirm(&mut self, token: u64) {
         let me = self.shared.me();
         let Ok(value) = encode(&me) else { return };
         for (shard, _) in self.shared.owned() {
@@ -439,7 +475,12 @@ impl Agent {
                 self.drop_shard(shard).await;
             }
         }
-        self.shared.confirm(connects);
-        tracing::info!(target: "arbor::nats::todo", "shard ownership confirmed after a lapse of the lease");
+        if self.shared.confirm(token) {
+            tracing::info!(target: "arbor::nats::todo", "shard ownership confirmed after a lapse of the lease");
+        } else {
+            // Lapsed again while the writes were out: the next sweep
+            // confirms again (lease invariant 3).
+            tracing::info!(target: "arbor::nats::todo", "the lease lapsed again during its confirmation");
+        }
     }
 }

@@ -6,11 +6,12 @@
 //!
 //! 1. A shard is served (here, or for a forwarded command) only while it
 //!    is in `owned` with the epoch of this node's own successful write,
-//!    and the lease is valid: this node's own heartbeat came back from
-//!    the server less than 2 ticks ago (the others declare a node down
-//!    after 3 silent ticks), the connection did not drop since the
-//!    ownership was last confirmed by a write, and the node's incarnation
-//!    is the one that wrote it.
+//!    and the lease is valid (`lease.rs`): a probe this node *sent* less
+//!    than 2 ticks ago came back from the server (the others declare a
+//!    node down after 3 silent ticks), and since the ownership was last
+//!    confirmed by a write the lease never lapsed (no gap between fresh
+//!    probes, no reconnect), and the node's incarnation is the one that
+//!    wrote it.
 //! 2. A forwarded command that names an epoch newer than the served one is
 //!    refused (`NotOwner`): a sender that knows of a newer owner is never
 //!    answered by an older one.
@@ -27,6 +28,7 @@ use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc};
 
 use super::config::TodoClusterConfig;
+use super::lease::Lease;
 use super::shard::ShardOwner;
 use crate::node::Node;
 use crate::wire::WireExitReason;
@@ -54,15 +56,6 @@ pub(crate) enum AfterRun {
     Answer(u64),
     Gone,
     Unconfirmed,
-}
-
-/// The lease of invariant 1.
-#[derive(Debug)]
-struct Lease {
-    last_echo: Option<Instant>,
-    /// `Statistics::connects` when the ownership was last confirmed.
-    connects: u64,
-    confirmed: bool,
 }
 
 /// Per-node counters, for tests, the example and the soak.
@@ -118,11 +111,7 @@ impl Shared {
             kv,
             view: Mutex::default(),
             owned: Mutex::default(),
-            lease: Mutex::new(Lease {
-                last_echo: None,
-                connects,
-                confirmed: true,
-            }),
+            lease: Mutex::new(Lease::new(connects)),
             directory: Mutex::default(),
             silenced: Mutex::default(),
             outgoing,
@@ -201,9 +190,10 @@ impl Shared {
 
     // ----- the lease (invariant 1) -----
 
-    /// This node's heartbeat came back from the server.
-    pub(crate) fn echo(&self) {
-        self.lease.lock().last_echo = Some(Instant::now());
+    /// A lease probe sent at `sent` came back from the server (lease
+    /// invariant 1: freshness counts from the send time).
+    pub(crate) fn echoed(&self, sent: Instant) {
+        self.lease.lock().echoed(sent, Instant::now(), self.tick());
     }
 
     fn connects(&self) -> u64 {
@@ -214,37 +204,29 @@ impl Shared {
             .load(Ordering::Relaxed)
     }
 
-    /// Whether the lease holds now; a lapse is remembered (`confirmed`
-    /// becomes false) until [`Shared::confirm`].
+    /// Whether the lease holds now; a lapse is remembered until
+    /// [`Shared::confirm`].
     pub(crate) fn lease_valid(&self) -> bool {
-        let now = Instant::now();
-        let mut lease = self.lease.lock();
-        let fresh = lease
-            .last_echo
-            .is_some_and(|t| now.duration_since(t) < self.tick() * 2);
-        if !fresh || lease.connects != self.connects() {
-            lease.confirmed = false;
-        }
-        lease.confirmed
+        let connects = self.connects();
+        self.lease
+            .lock()
+            .valid(Instant::now(), self.tick(), connects)
     }
 
     /// Whether the lease lapsed and ownership must be confirmed by writes
-    /// before serving again; `Some(connects)` to pass to `confirm`.
+    /// before serving again; `Some(token)` to pass to `confirm`.
     pub(crate) fn needs_confirmation(&self) -> Option<u64> {
-        let valid = self.lease_valid();
-        let lease = self.lease.lock();
-        let fresh = lease
-            .last_echo
-            .is_some_and(|t| Instant::now().duration_since(t) < self.tick() * 2);
-        (!valid && fresh).then(|| self.connects())
+        let connects = self.connects();
+        self.lease
+            .lock()
+            .needs_confirmation(Instant::now(), self.tick(), connects)
     }
 
-    /// Ownership was confirmed by writes made after the connection had
-    /// `connects` connects: the lease holds again.
-    pub(crate) fn confirm(&self, connects: u64) {
-        let mut lease = self.lease.lock();
-        lease.connects = connects;
-        lease.confirmed = true;
+    /// Ownership was confirmed by writes begun when `needs_confirmation`
+    /// gave `token`; whether the lease holds again (not when it lapsed
+    /// meanwhile: lease invariant 3).
+    pub(crate) fn confirm(&self, token: u64) -> bool {
+        self.lease.lock().confirm(token)
     }
 
     /// After a command ran here under `shard`'s ownership: whether its

@@ -125,12 +125,7 @@ impl NodeProc {
 
     /// Sends a signal (`kill -<sig>`).
     pub fn signal(&self, sig: &str) {
-        let ok = std::process::Command::new("kill")
-            .args([&format!("-{sig}"), &self.os_pid().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{sig} failed");
+        arbor_nats::testkit::signal(self.child.id().unwrap(), sig).unwrap();
     }
 
     /// Waits for an output line starting with `prefix`.

@@ -135,33 +135,38 @@ impl TodoProc {
     }
 
     pub fn signal(&self, sig: &str) {
-        let pid = self.child.id().unwrap();
-        let ok = std::process::Command::new("kill")
-            .args([&format!("-{sig}"), &pid.to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -{sig} failed");
+        arbor_nats::testkit::signal(self.child.id().unwrap(), sig).unwrap();
     }
 
     /// Waits for an output line for which `f` holds.
+    /// On a miss the panic names the lines seen meanwhile.
     pub async fn expect(&mut self, within: Duration, f: impl Fn(&str) -> bool) -> String {
-        tokio::time::timeout(within, async {
+        let mut seen = Vec::new();
+        let found = tokio::time::timeout(within, async {
             loop {
                 match self.lines.recv().await {
                     Some(l) if f(&l) => return l,
-                    Some(_) => {}
+                    Some(l) => seen.push(l),
                     None => panic!("todo node {} ended", self.name),
                 }
             }
         })
-        .await
-        .unwrap_or_else(|_| {
+        .await;
+        found.unwrap_or_else(|_| {
             panic!(
-                "todo node {}: no expected line within {within:?}",
+                "todo node {}: no expected line within {within:?}; seen: {seen:?}",
                 self.name
             )
         })
+    }
+
+    /// The output lines printed so far and not yet read.
+    pub fn drain(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Ok(l) = self.lines.try_recv() {
+            lines.push(l);
+        }
+        lines
     }
 
     /// Sends a line to its stdin.

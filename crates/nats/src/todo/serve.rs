@@ -153,3 +153,6 @@ pub(crate) async fn serve(shared: Arc<Shared>, mut sub: async_nats::Subscriber) 
         }
     }
 }
+
+#[cfg(all(test, feature = "testkit"))]
+mod tests;

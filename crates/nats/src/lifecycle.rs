@@ -52,10 +52,14 @@ impl Node {
     }
 }
 
-/// Starts the node's agents in order (one line per module).
+/// Starts the node's agents in order (one line per module). The router
+/// comes before the claim of the name: from the moment the record names
+/// this incarnation, its pings are answered, so another start of the name
+/// that reads the record finds a live holder (`NameInUse`) instead of a
+/// silent one it may replace.
 async fn start_agents(node: &Node) -> Result<(), NodeError> {
-    crate::membership::join(node).await?;
     node.add_agent(crate::router::spec(node)).await?;
+    crate::membership::join(node).await?;
     node.add_agent(crate::membership::membership_spec(node))
         .await?;
     node.add_agent(crate::membership::heartbeat_spec(node))

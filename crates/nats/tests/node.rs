@@ -176,6 +176,77 @@ async fn a_name_held_by_a_live_node_is_refused_and_the_holder_keeps_running() {
     p.stop().await;
 }
 
+/// Two starts of one name at the same moment: one holds it, the other is
+/// refused, and the holder is never fenced (before the router answered
+/// pings ahead of the claim, the second start could read the first's fresh
+/// record, find nobody answering, and take the name).
+#[tokio::test]
+async fn two_starts_of_one_name_at_once_leave_one_holder_that_is_never_fenced() {
+    let Some(server) = NatsServer::start().await else {
+        return;
+    };
+    let p = Node::start(config(&server, "p")).await.unwrap();
+    let n1 = NodeId::new("n1");
+    for round in 0..10 {
+        let mut events = p.monitor_nodes();
+        let (x, y) = tokio::join!(
+            Node::start(config(&server, "n1")),
+            Node::start(config(&server, "n1"))
+        );
+        let (holder, refused) = match (x, y) {
+            (Ok(h), Err(e)) | (Err(e), Ok(h)) => (h, e),
+            (Ok(a), Ok(b)) => panic!(
+                "round {round}: both started ({} and {})",
+                a.incarnation(),
+                b.incarnation()
+            ),
+            (Err(a), Err(b)) => panic!("round {round}: both refused ({a}; {b})"),
+        };
+        let held = holder.incarnation();
+        assert_eq!(
+            refused,
+            NodeError::NameInUse {
+                node: n1.clone(),
+                incarnation: held
+            },
+            "round {round}"
+        );
+        assert_eq!(
+            p.wait_for_node(&n1, Duration::from_secs(5)).await,
+            Some(held),
+            "round {round}"
+        );
+        // Not fenced: no down of the holder for 4 ticks (a fenced node
+        // would rejoin under a new incarnation), and it answers.
+        let deadline = tokio::time::Instant::now() + TICK * 4;
+        while let Ok(Some(e)) = tokio::time::timeout_at(deadline, events.recv()).await {
+            assert!(
+                !matches!(&e, arbor_nats::NodeEvent::Down { node, .. } if *node == n1),
+                "round {round}: {e:?}"
+            );
+        }
+        assert_eq!(holder.incarnation(), held, "round {round}: fenced");
+        assert!(p.ping(&n1, Duration::from_secs(5)).await);
+        holder.stop().await;
+        // The next round starts once p has seen this holder leave.
+        tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                if let Some(arbor_nats::NodeEvent::Down {
+                    node, incarnation, ..
+                }) = events.recv().await
+                    && node == n1
+                    && incarnation == held
+                {
+                    return;
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("round {round}: p did not see the holder leave"));
+    }
+    p.stop().await;
+}
+
 #[tokio::test]
 async fn a_name_left_alive_by_a_killed_node_can_start_before_detection() {
     let Some(server) = NatsServer::start().await else {

@@ -6,7 +6,12 @@
 //! node, `a`, declares `p` down as `Silent` within 3 ticks (+ margin),
 //! that calls to `p`'s old pids then fail with `NoConnection`, and that
 //! after the heal `p` learns it was declared down and rejoins as a new
-//! incarnation whose old pids answer `NoProcess` and whose names answer.
+//! incarnation whose old pids answer `NoProcess` and whose names answer,
+//! sees `a` up again under the same incarnation and has not fenced it
+//! (cut off, `p` saw `a` silent too). Twice: healed as soon as `a` sees
+//! the down (`p`'s TCP connection survives), and healed only once `p`'s
+//! NATS client has given its connection up (`p` comes back on a new one,
+//! and the server's advisory for the old one must not bring it down).
 //!
 //! Skips (loud banner) without `nats-server`, and without the rights to
 //! make a network namespace (see `common::netns`), even with
@@ -17,9 +22,12 @@ mod common;
 use std::time::{Duration, Instant};
 
 use arbor_nats::testkit::{EchoApi, EchoRequest, NatsServer};
-use arbor_nats::{Incarnation, Node, NodeDownReason, NodeEvent, NodeEvents, RemoteCallError};
+use arbor_nats::{
+    Credentials, Incarnation, Node, NodeDownReason, NodeEvent, NodeEvents, RemoteCallError,
+};
 use common::NodeProc;
 use common::netns::{self, Netns};
+use futures::StreamExt;
 
 /// The default tick: the detection bound is stated for it.
 const TICK: Duration = Duration::from_millis(250);
@@ -73,8 +81,31 @@ async fn next_line(
     .unwrap_or_else(|_| panic!("p: no {what} within {within:?}"))
 }
 
+/// How long the cut lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    /// Until `a` declares `p` down: `p`'s TCP connection survives, and
+    /// what was sent meanwhile arrives after the heal (retransmission).
+    UntilDown,
+    /// Also until `p`'s NATS client gives its connection up (three pings
+    /// due with two unanswered, 1 s apart) and tries to reconnect: `p`
+    /// comes back on a new connection, and the server learns that the
+    /// old one is gone only after the heal.
+    UntilTheClientGivesUp,
+}
+
 #[tokio::test]
 async fn a_partitioned_node_is_down_within_three_ticks_and_rejoins_as_a_new_incarnation() {
+    partition_and_heal(Hold::UntilDown).await;
+}
+
+#[tokio::test]
+async fn a_node_cut_off_until_its_client_gives_up_reconnects_and_rejoins() {
+    partition_and_heal(Hold::UntilTheClientGivesUp).await;
+}
+
+/// The scenario (see the module docs), with the cut held as `hold` says.
+async fn partition_and_heal(hold: Hold) {
     let ns = match Netns::create() {
         Ok(ns) => ns,
         Err(why) => {
@@ -118,13 +149,14 @@ async fn a_partitioned_node_is_down_within_three_ticks_and_rejoins_as_a_new_inca
     .await;
     // p's connection really comes from inside the namespace.
     let connz = server.monitor("/connz").await.unwrap();
-    let p_ip = connz["connections"]
+    let (p_ip, p_cid) = connz["connections"]
         .as_array()
         .unwrap()
         .iter()
         .find(|c| c["name"] == format!("arbor:p:{old}"))
-        .map(|c| c["ip"].as_str().unwrap_or("").to_owned());
-    assert_eq!(p_ip, Some(ns.ns_addr().to_string()), "{connz}");
+        .map(|c| (c["ip"].as_str().unwrap_or("").to_owned(), c["cid"].clone()))
+        .unwrap_or_else(|| panic!("no connection of p: {connz}"));
+    assert_eq!(p_ip, ns.ns_addr().to_string(), "{connz}");
     let a_before = a.incarnation();
     let old_echo = a.remote::<EchoApi>(p.echo());
     assert_eq!(
@@ -132,10 +164,31 @@ async fn a_partitioned_node_is_down_within_three_ticks_and_rejoins_as_a_new_inca
         Ok("before".to_owned())
     );
 
-    // Cut.
+    // Cut, just after one of p's heartbeats has crossed: the worst case,
+    // a full 3 ticks of silence from there (a cut at an arbitrary moment
+    // would measure less, and hide a late detector).
     let mut events = a.monitor_nodes();
+    let Credentials::UserPassword { user, password } = server.credentials() else {
+        panic!("the test server uses a user and password")
+    };
+    let probe = async_nats::ConnectOptions::with_user_and_password(user, password)
+        .name("partition-probe")
+        .connect(server.url())
+        .await
+        .unwrap();
+    let mut hbs = probe
+        .subscribe(format!("{}.hb.p", a.config().prefix()))
+        .await
+        .unwrap();
+    probe.flush().await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), hbs.next())
+        .await
+        .expect("no heartbeat of p within 5 s")
+        .expect("probe subscription ended");
     let cut = Instant::now();
     ns.set_link(false);
+    drop(hbs);
+    drop(probe);
     eprintln!(
         "[{:>6} ms] link {} down",
         t0.elapsed().as_millis(),
@@ -158,13 +211,11 @@ async fn a_partitioned_node_is_down_within_three_ticks_and_rejoins_as_a_new_inca
     .await;
     let detected = cut.elapsed();
     eprintln!(
-        "PARTITION detected after {} ms (bound 3 ticks + 100 ms = 850 ms, + 250 ms margin)",
+        "PARTITION {hold:?}: detected after {} ms (bound 3 ticks + 100 ms = 850 ms, + 250 ms margin)",
         detected.as_millis()
     );
     assert_eq!((inc, reason), (old, NodeDownReason::Silent));
-    // The margin is for a loaded 2-core machine, as in membership.rs; the
-    // link went down at an arbitrary point of p's heartbeat cycle, so
-    // this is at most the bound, not near it.
+    // The margin is for a loaded 2-core machine, as in membership.rs.
     assert!(
         detected <= TICK * 3 + Duration::from_millis(100) + Duration::from_millis(250),
         "{detected:?}"
@@ -186,6 +237,25 @@ async fn a_partitioned_node_is_down_within_three_ticks_and_rejoins_as_a_new_inca
     );
     // (p's side: the node binary offers no operation to run on demand, so
     // nothing p-side is called here; its own view shows in its lines.)
+    if hold == Hold::UntilTheClientGivesUp {
+        // Nothing reports when p's client gives up (the server notices
+        // nothing either, and the client keeps the old socket until a new
+        // one connects): poll for its reconnect attempt, a connect to the
+        // server that the cut leaves unanswered. Bounded.
+        let port = server.port();
+        while !ns.tcp_to(ns.host_addr(), port, "syn-sent") {
+            assert!(
+                cut.elapsed() < Duration::from_secs(20),
+                "p's client did not try to reconnect through 20 s of silence"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        eprintln!(
+            "[{:>6} ms] p's client is reconnecting, {} ms after the cut",
+            t0.elapsed().as_millis(),
+            cut.elapsed().as_millis()
+        );
+    }
 
     // Heal.
     let healed = Instant::now();
@@ -208,7 +278,7 @@ async fn a_partitioned_node_is_down_within_three_ticks_and_rejoins_as_a_new_inca
     .await;
     let rejoined = healed.elapsed();
     eprintln!(
-        "HEAL: p up again as {new} after {} ms",
+        "HEAL {hold:?}: p up again as {new} after {} ms",
         rejoined.as_millis()
     );
     assert!(new > old, "{new} > {old}");
@@ -243,6 +313,48 @@ async fn a_partitioned_node_is_down_within_three_ticks_and_rejoins_as_a_new_inca
         renamed.call(EchoRequest::Echo("back".into())).await,
         Ok("back".to_owned())
     );
+
+    // The server drops p's old connection once the heal lets it see the
+    // end of it (after a reconnect; with the connection kept, there is one
+    // all along). Its disconnect advisory names p's client, as does p's
+    // new incarnation (the client name is per run, not per incarnation):
+    // it must not bring the live incarnation down.
+    let client = format!("arbor:p:{old}");
+    let polled = Instant::now();
+    loop {
+        let connz = server.monitor("/connz").await.unwrap();
+        let of_p: Vec<serde_json::Value> = connz["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["name"] == client.as_str())
+            .map(|c| c["cid"].clone())
+            .collect();
+        if let [cid] = &of_p[..] {
+            // Kept through a short cut, new after the client gave up.
+            assert_eq!(*cid == p_cid, hold == Hold::UntilDown, "{cid} vs {p_cid}");
+            break;
+        }
+        let of_p = of_p.len();
+        assert!(
+            polled.elapsed() < HEAL_WITHIN,
+            "{of_p} connections of p after {HEAL_WITHIN:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "[{:>6} ms] one connection of p left",
+        t0.elapsed().as_millis()
+    );
+    let quiet = tokio::time::timeout(TICK * 4, async {
+        loop {
+            if let Some(e @ NodeEvent::Down { .. }) = events.recv().await {
+                return e;
+            }
+        }
+    })
+    .await;
+    assert!(quiet.is_err(), "after the rejoin: {quiet:?}");
 
     // Nothing left.
     p.stop().await;

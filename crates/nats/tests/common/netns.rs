@@ -166,6 +166,18 @@ impl Netns {
         ]
     }
 
+    /// Whether a TCP socket inside, in `state` (as `ss` names states:
+    /// `established`, `syn-sent`), has `addr:port` as its peer.
+    pub fn tcp_to(&self, addr: Ipv4Addr, port: u16, state: &str) -> bool {
+        let out = match self.exec(&["ss", "-Htn", "state", state]) {
+            Ok(out) => out,
+            Err(e) => panic!("{e}"),
+        };
+        let peer = format!("{addr}:{port}");
+        out.lines()
+            .any(|l| l.split_whitespace().any(|field| field == peer))
+    }
+
     /// Takes the host end down (`up == false`): from then on nothing
     /// crosses, in either direction, and nobody is told. `up == true`
     /// heals.

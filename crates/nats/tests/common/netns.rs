@@ -86,6 +86,7 @@ impl Netns {
     /// Why it could not (not root, no `ip`, `ip netns add` refused); what
     /// was made by then is removed.
     pub fn create() -> Result<Netns, String> {
+        sweep_leftovers();
         let pid = std::process::id();
         let n = MADE.fetch_add(1, Ordering::Relaxed);
         // Interface names have at most 15 bytes: "ap" + pid (≤ 7 digits)
@@ -190,6 +191,29 @@ impl Netns {
         if let Err(e) = ip(&["link", "set", &self.host_if, state]) {
             panic!("{e}");
         }
+    }
+}
+
+/// Removes what an earlier test process that was killed (no drop ran)
+/// left: namespaces named `arbor-partition-<pid>-<n>` whose process is
+/// gone, with their host veth ends. A process id that was reused since
+/// keeps its namespace until that process is gone too.
+fn sweep_leftovers() {
+    let Ok(list) = ip(&["netns", "list"]) else {
+        return;
+    };
+    for name in list.lines().filter_map(|l| l.split_whitespace().next()) {
+        let Some((pid, n)) = name
+            .strip_prefix("arbor-partition-")
+            .and_then(|rest| rest.split_once('-'))
+        else {
+            continue;
+        };
+        if pid.parse::<u32>().is_err() || std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        let _ = ip(&["link", "del", &format!("ap{pid}h{n}")]);
+        let _ = ip(&["netns", "del", name]);
     }
 }
 

@@ -130,6 +130,12 @@ impl Peers {
             .map(|(n, p)| (n.clone(), p.incarnation))
     }
 
+    /// Forgets which incarnations were seen down (this node was fenced:
+    /// see `Detector::reset`), so their envelopes are no longer stale.
+    pub(crate) fn forget_down(&self) {
+        self.dead.lock().clear();
+    }
+
     /// Forgets every peer, cancelling their tokens (this node stopped or
     /// was fenced).
     pub(crate) fn clear(&self) -> Vec<(NodeId, Incarnation)> {

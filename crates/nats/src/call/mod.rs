@@ -14,6 +14,9 @@
 //!
 //! 1. A call to a node that membership declares down while the call waits
 //!    fails at once with `NoConnection` (the peer's token is cancelled).
+//!    So does a call made after that to a pid of the incarnation declared
+//!    down (it never comes back), instead of waiting for its timeout: the
+//!    server may still hold a hung or cut-off node's subscription.
 //! 2. A reply whose type tag is not the protocol's reply tag is never
 //!    decoded: it is `Decode { expected, got }`.
 
@@ -131,6 +134,11 @@ pub(crate) async fn send_envelope(
             {
                 // The node restarted: pids of the old incarnation stay dead.
                 return Err(RemoteCallError::NoProcess);
+            }
+            if timeout.is_some() && peers.was_down(&to_node, p.incarnation) {
+                // Invariant 1: a silent node's subscription is still on
+                // the server, so the request would wait for its timeout.
+                return Err(no_conn());
             }
             (p.incarnation, Target::Id(p.id))
         }

@@ -8,7 +8,8 @@
 //!    at most `3 × tick + tick / 4` (plus scheduling) after it fell
 //!    silent.
 //! 2. An incarnation once down never comes back up: later heartbeats of it
-//!    (or of an older one) are ignored.
+//!    (or of an older one) are ignored. Until [`Detector::reset`] (this
+//!    node was fenced): its verdicts are forgotten with it.
 //! 3. A pause of this node itself (a check that runs more than `2 × tick`
 //!    late) does not make others down: their silence is measured from the
 //!    end of the pause.
@@ -179,7 +180,14 @@ impl Detector {
     /// Forgets the nodes up (this node rejoins as a new incarnation): they
     /// were not down, this node was, so their next heartbeat brings them
     /// up again. The ones that were up are returned.
+    ///
+    /// Forgets the nodes it saw down too: a node cut off from the server
+    /// (a real partition, not a pause) sees every other node silent and
+    /// declares them down before it learns that it was the one cut off.
+    /// Those verdicts are wrong, and kept they would ignore the others'
+    /// heartbeats for good; it rejoins knowing what a new node knows.
     pub(crate) fn reset(&mut self) -> Vec<(NodeId, Incarnation)> {
+        self.dead.clear();
         self.up.drain().map(|(n, s)| (n, s.incarnation)).collect()
     }
 }
@@ -290,6 +298,21 @@ mod tests {
         d.heartbeat(&n("a"), 1, "c", t0);
         assert_eq!(d.reset(), vec![(n("a"), 1)]);
         let ch = d.heartbeat(&n("a"), 1, "c", t0);
+        assert!(matches!(&ch[..], [Change::Up { incarnation: 1, .. }]));
+    }
+
+    #[test]
+    fn after_a_reset_the_nodes_seen_silent_come_up_again() {
+        // A cut-off node saw b silent; then it learned it was the one cut
+        // off, and reset.
+        let t0 = Instant::now();
+        let mut d = Detector::new(TICK);
+        d.heartbeat(&n("b"), 1, "c", t0);
+        let t = t0 + TICK * 3 + TICK / 4 + Duration::from_millis(1);
+        assert_eq!(d.check(t).len(), 1);
+        assert!(d.heartbeat(&n("b"), 1, "c", t).is_empty());
+        assert!(d.reset().is_empty());
+        let ch = d.heartbeat(&n("b"), 1, "c", t);
         assert!(matches!(&ch[..], [Change::Up { incarnation: 1, .. }]));
     }
 

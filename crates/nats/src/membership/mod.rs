@@ -15,8 +15,12 @@
 //!   published.
 //! - Fencing: a node marked dead that is in fact alive (it was paused or
 //!   cut off) sees the write on its own key; it resets every connection
-//!   to other nodes (proxies exit with `noconnection`, calls fail) and
-//!   rejoins as a new incarnation, so its old pids stay dead.
+//!   to other nodes (proxies exit with `noconnection`, calls fail),
+//!   forgets which nodes it saw down (cut off, it saw everyone silent),
+//!   and rejoins as a new incarnation, so its old pids stay dead. A
+//!   verdict of an incarnation that was itself declared down marks no one
+//!   dead (a write queued during a partition must not fence the healthy
+//!   nodes).
 
 mod detector;
 mod table;
@@ -272,8 +276,12 @@ async fn node_down(node: &Node, who: NodeId, incarnation: Incarnation, reason: N
     if !matches!(reason, NodeDownReason::Shutdown | NodeDownReason::Replaced) {
         let n = node.clone();
         let w = who.clone();
+        // The verdict holds under this fencing token only: should this
+        // node be fenced before the write goes out, it is dropped.
+        let table = node.extension::<NodeTable>();
+        let token = table.own_revision();
         tokio::spawn(async move {
-            n.extension::<NodeTable>().mark_dead(&w, incarnation).await;
+            table.mark_dead(&n, token, &w, incarnation).await;
         });
     }
     tracing::warn!(target: "arbor::nats", node = %who, incarnation, %reason, "node down");
@@ -308,6 +316,10 @@ async fn rejoin(node: &Node, detector: &mut Detector) {
     let old = node.incarnation();
     tracing::error!(target: "arbor::nats", node = %node.name(), incarnation = old, "this node was declared down by the cluster; rejoining as a new incarnation");
     reset_all(node, Some(detector), NodeDownReason::Fenced).await;
+    // The nodes it declared down while cut off were not down, it was (the
+    // detector forgot them in `reset_all`): their heartbeats and envelopes
+    // must count again.
+    node.peers().forget_down();
     let new = node.renew_incarnation();
     if let Err(e) = node.extension::<NodeTable>().join(node).await {
         tracing::error!(target: "arbor::nats", error = %e, "rejoin: node table write failed");

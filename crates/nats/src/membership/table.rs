@@ -13,6 +13,11 @@
 //!    it read, and only if that record is dead or its node does not answer
 //!    a ping ([`NodeError::NameInUse`] otherwise): two live nodes never
 //!    share a name, and a record left alive by a killed node is replaced.
+//! 3. A node marks others dead only while nobody has written its own
+//!    record since the verdict (its fencing token then): a node that was
+//!    itself declared down has no say. (Two reads, not one transaction: a
+//!    node declared down in the same few milliseconds can still write
+//!    once.)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -147,10 +152,30 @@ impl NodeTable {
         Ok(())
     }
 
-    /// Marks `who`'s `incarnation` dead (invariant 1); `false` if it was
-    /// not the live record (already marked, or replaced).
-    pub(crate) async fn mark_dead(&self, who: &NodeId, incarnation: Incarnation) -> bool {
+    /// Marks `who`'s `incarnation` dead (invariants 1 and 3): a verdict
+    /// of `node` made while its fencing token was `token`; `false` if it
+    /// was not the live record (already marked, or replaced), or if
+    /// `node`'s own record was written since `token` (it was declared
+    /// down, or it rejoined: either way the verdict is void).
+    pub(crate) async fn mark_dead(
+        &self,
+        node: &Node,
+        token: u64,
+        who: &NodeId,
+        incarnation: Incarnation,
+    ) -> bool {
         let Some(kv) = self.kv() else { return false };
+        // Invariant 3. A node cut off from the server sees everyone else
+        // silent; its writes, queued in a TCP connection the partition
+        // froze, reach the server when the partition heals, after the
+        // others have marked it dead. Without this check they would then
+        // fence healthy nodes. (A replica lagging behind our own write
+        // shows an older revision: no reason to hold back.)
+        if let Ok(Some(own)) = kv.entry(node.name().as_str()).await
+            && own.revision > token
+        {
+            return false;
+        }
         let Ok(Some(entry)) = kv.entry(who.as_str()).await else {
             return false;
         };
@@ -165,6 +190,10 @@ impl NodeTable {
         let Ok(bytes) = encode(&dead) else {
             return false;
         };
+        // Fenced and rejoined while reading: the token moved on.
+        if self.own_revision() != token {
+            return false;
+        }
         kv.update(who.as_str(), Bytes::from(bytes), entry.revision)
             .await
             .is_ok()

@@ -98,6 +98,7 @@ pub struct NatsServerBuilder {
     name: Option<String>,
     cluster: Option<(String, u16, Vec<u16>)>,
     ports: Option<(u16, u16)>,
+    client_host: Option<String>,
 }
 
 impl NatsServerBuilder {
@@ -112,6 +113,19 @@ impl NatsServerBuilder {
     pub fn extra_config(mut self, text: &str) -> Self {
         self.extra.push_str(text);
         self.extra.push('\n');
+        self
+    }
+
+    /// Listens for clients on `host` instead of `127.0.0.1`. `"0.0.0.0"`
+    /// is for a client in another network namespace that reaches the
+    /// server over a veth pair (tests/partition.rs): nats-server has one
+    /// client listen address, and the in-process nodes keep using
+    /// loopback. The server then accepts clients (with the accounts'
+    /// password) on every address of this host for the test's length;
+    /// the monitoring port stays on loopback. [`NatsServer::url`] stays
+    /// the loopback URL; [`NatsServer::url_at`] names another address.
+    pub fn client_listen_host(mut self, host: &str) -> Self {
+        self.client_host = Some(host.to_owned());
         self
     }
 
@@ -196,8 +210,9 @@ impl NatsServer {
             .map_err(|e| e.to_string())?;
         let (port, http_port) = b.ports.unwrap_or_else(|| (free_port(), free_port()));
         let store = dir.path().join("js");
+        let host = b.client_host.as_deref().unwrap_or("127.0.0.1");
         let mut conf = format!(
-            "listen: \"127.0.0.1:{port}\"\nhttp: \"127.0.0.1:{http_port}\"\n\
+            "listen: \"{host}:{port}\"\nhttp: \"127.0.0.1:{http_port}\"\n\
              jetstream {{ store_dir: {:?} }}\n",
             store.display().to_string()
         );
@@ -279,6 +294,13 @@ impl NatsServer {
     /// The client URL, `nats://127.0.0.1:<port>` (never with credentials).
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The client URL at another address of this host,
+    /// `nats://<host>:<port>`: for a server started with
+    /// [`NatsServerBuilder::client_listen_host`].
+    pub fn url_at(&self, host: impl std::fmt::Display) -> String {
+        format!("nats://{host}:{}", self.port)
     }
 
     /// The client port.

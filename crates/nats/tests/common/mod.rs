@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)] // each test file uses a part
 
 pub mod leftovers;
+pub mod netns;
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -62,11 +63,37 @@ impl NodeProc {
         tick: Duration,
         extra: &[&str],
     ) -> NodeProc {
+        NodeProc::start_under(server, name, tick, &[], &server.url(), extra).await
+    }
+
+    /// As [`NodeProc::start_with`], run as `prefix... arbor-nats-node ...`
+    /// (e.g. `ip netns exec NS`, for a node inside a network namespace)
+    /// and connecting to `url` (the server's address as seen from there)
+    /// instead of the server's loopback URL. The prefix must end in an
+    /// `exec` of the node (as `ip netns exec` does): signals go to the
+    /// child's pid.
+    pub async fn start_under(
+        server: &NatsServer,
+        name: &str,
+        tick: Duration,
+        prefix: &[String],
+        url: &str,
+        extra: &[&str],
+    ) -> NodeProc {
         let Credentials::UserPassword { user, password } = server.credentials() else {
             panic!("the test server uses a user and password")
         };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_arbor-nats-node"))
-            .args(["--name", name, "--url", &server.url(), "--user", &user])
+        let bin = env!("CARGO_BIN_EXE_arbor-nats-node");
+        let mut cmd = match prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = cmd
+            .args(["--name", name, "--url", url, "--user", &user])
             .args(["--password", &password, "--advisory-account", "APP"])
             .args(["--tick-ms", &tick.as_millis().to_string()])
             .args(extra)

@@ -176,6 +176,9 @@ pub struct NatsServer {
     token: Option<String>,
     /// What the server printed (its log file).
     log: PathBuf,
+    /// The binary and configuration file, for [`NatsServer::restart`].
+    bin: PathBuf,
+    conf: PathBuf,
 }
 
 impl NatsServer {
@@ -238,17 +241,7 @@ impl NatsServer {
         let conf_path = dir.path().join("server.conf");
         std::fs::write(&conf_path, conf).map_err(|e| e.to_string())?;
         let log = dir.path().join("server.log");
-        let child = Command::new(bin)
-            .arg("-c")
-            .arg(&conf_path)
-            .arg("-l")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("spawn {}: {e}", bin.display()))?;
+        let child = run(bin, &conf_path, &log)?;
         let mut server = NatsServer {
             child: Some(child),
             port,
@@ -256,6 +249,8 @@ impl NatsServer {
             dir,
             token: b.token.clone(),
             log,
+            bin: bin.to_owned(),
+            conf: conf_path,
         };
         if b.cluster.is_some() {
             // Cluster members become healthy together; the cluster waits.
@@ -360,6 +355,22 @@ impl NatsServer {
         }
     }
 
+    /// Kills the server (SIGKILL, if it runs) and starts it again on the
+    /// same ports with the same configuration and JetStream store, as a
+    /// crashed server restarted by its supervisor would be; waits until
+    /// it is healthy. Clients reconnect by themselves.
+    ///
+    /// # Errors
+    ///
+    /// The server could not be started or did not become healthy within
+    /// 15 s (its log is in the message). A cluster member's restart does
+    /// not wait for the others.
+    pub async fn restart(&mut self) -> Result<(), String> {
+        self.kill().await;
+        self.child = Some(run(&self.bin, &self.conf, &self.log)?);
+        self.wait_healthy(READY_DEADLINE).await
+    }
+
     /// The server's log so far.
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -412,4 +423,20 @@ fn healthz(port: u16) -> bool {
     let mut body = String::new();
     let _ = s.read_to_string(&mut body);
     body.starts_with("HTTP/1.") && body.contains(" 200 ") && body.contains("\"ok\"")
+}
+
+/// Starts `bin` with configuration `conf`, logging to `log`; killed when
+/// its handle is dropped.
+fn run(bin: &Path, conf: &Path, log: &Path) -> Result<Child, String> {
+    Command::new(bin)
+        .arg("-c")
+        .arg(conf)
+        .arg("-l")
+        .arg(log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("spawn {}: {e}", bin.display()))
 }

@@ -12,6 +12,9 @@
 //! 1–2 s later), `SIGSTOP` a subscriber (0.3–1.5 s) or a server
 //! (0.5–2.5 s); the publisher is never faulted.
 //!
+//! `SYNC_RETRY=0` runs the sync topic without retry: calls made while a
+//! subscriber is down then fail naming it, which exercises invariant 3.
+//!
 //! Invariants (checked continuously where the outcome is known, and at the
 //! end after a settle period; every violation is printed):
 //!
@@ -181,10 +184,15 @@ async fn soak(duration: Duration) -> Result<u64, String> {
         .kv_replicas(3)
         .tick(Duration::from_millis(TICK_MS));
     let node = Node::start(config).await.map_err(|e| e.to_string())?;
-    let sync_topic = EventTopic::<u64>::new(SYNC_TOPIC)
+    // `SYNC_RETRY=0`: no retry, so every call made while a subscriber is
+    // down fails, naming it (invariant 3 under load).
+    let retry = std::env::var("SYNC_RETRY").map_or(true, |v| v != "0");
+    let mut sync_topic = EventTopic::<u64>::new(SYNC_TOPIC)
         .level(Level::SyncNotify)
-        .sync_timeout(SYNC_TIMEOUT)
-        .retry_until_confirmed(RETRY_FOR);
+        .sync_timeout(SYNC_TIMEOUT);
+    if retry {
+        sync_topic = sync_topic.retry_until_confirmed(RETRY_FOR);
+    }
     let durable_topic = EventTopic::<u64>::new(DURABLE_TOPIC).level(Level::Durable);
     let sync_mgr = EventManager::<u64>::start()
         .await
@@ -242,7 +250,8 @@ async fn soak(duration: Duration) -> Result<u64, String> {
     let rss_before = rss(&sub_pids(&procs));
     let rss_pub_before = rss_kib(std::process::id()).unwrap_or(0);
     println!(
-        "events soak: {duration:?}, publisher + 4 subscriber processes (s1 s2: {SYNC_TOPIC}, sync_notify with retry {RETRY_FOR:?}, timeout {SYNC_TIMEOUT:?}; d1 d2: {DURABLE_TOPIC}, durable) on 3 nats-servers (R3), {RATE}/s per topic"
+        "events soak: {duration:?}, publisher + 4 subscriber processes (s1 s2: {SYNC_TOPIC}, sync_notify with retry {:?}, timeout {SYNC_TIMEOUT:?}; d1 d2: {DURABLE_TOPIC}, durable) on 3 nats-servers (R3), {RATE}/s per topic",
+        retry.then_some(RETRY_FOR)
     );
     let seed = std::env::var("SEED")
         .ok()

@@ -8,15 +8,20 @@
 //! cargo run --example cluster                  # the walk-through
 //! cargo run --example cluster -- --kills 20    # takeover time over 20 kills (median, max)
 //! cargo run --example cluster -- --soak 10m    # chaos across nodes and servers, invariants checked
+//! cargo run --release --example cluster -- --soak-events 10m  # the same for remote event managers
 //! ```
 //!
 //! Needs `nats-server` on PATH (or `$NATS_SERVER`). The example runs its
 //! own server on free loopback ports and re-executes itself with `--node`
-//! for each node (`arbor_nats::testkit::run_todo_node`), so a `kill -9`
-//! is a real crash. Nothing is left running when it exits.
+//! for each node (`arbor_nats::testkit::run_todo_node`; with
+//! `--events-node` for the event subscribers,
+//! `arbor_nats::testkit::run_events_node`), so a `kill -9` is a real
+//! crash. Nothing is left running when it exits.
 
 mod bench;
 mod demo;
+mod events_check;
+mod events_soak;
 mod procs;
 mod soak;
 
@@ -27,6 +32,10 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("--node") {
         let code = arbor_nats::testkit::run_todo_node(args.into_iter().skip(1)).await;
+        std::process::exit(code);
+    }
+    if args.first().map(String::as_str) == Some("--events-node") {
+        let code = arbor_nats::testkit::run_events_node(args.into_iter().skip(1)).await;
         std::process::exit(code);
     }
     let code = match args.first().map(String::as_str) {
@@ -42,8 +51,17 @@ async fn main() {
                 .unwrap_or(Duration::from_secs(30));
             soak::run(d).await
         }
+        Some("--soak-events") => {
+            let d = args
+                .get(1)
+                .and_then(|s| parse_duration(s))
+                .unwrap_or(Duration::from_secs(30));
+            events_soak::run(d).await
+        }
         Some(other) => {
-            eprintln!("cluster: unknown argument {other} (try --kills N or --soak 10m)");
+            eprintln!(
+                "cluster: unknown argument {other} (try --kills N, --soak 10m or --soak-events 10m)"
+            );
             2
         }
     };

@@ -24,7 +24,8 @@
 //!    once).
 //!
 //! Not checked here: acknowledged `sync_notify` exactly once and durable
-//! events (the remote event managers are not part of this service).
+//! events (the remote event managers are not part of this service; see
+//! `events_soak.rs`, `--soak-events`).
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -84,7 +85,8 @@ struct World {
     stop: AtomicBool,
 }
 
-struct Rng(u64);
+/// splitmix64: a seeded, reproducible fault schedule (`SEED=`).
+pub(crate) struct Rng(pub(crate) u64);
 impl Rng {
     fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -93,10 +95,10 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
-    fn ms(&mut self, lo: u64, hi: u64) -> Duration {
+    pub(crate) fn ms(&mut self, lo: u64, hi: u64) -> Duration {
         Duration::from_millis(lo + self.below(hi - lo))
     }
 }

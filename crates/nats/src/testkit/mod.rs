@@ -13,6 +13,8 @@
 //! - [`NatsCluster::start`]: `n` such servers joined by routes.
 //! - [`Echo`]: a remote service to call in tests ([`EchoApi`]).
 //! - [`run_todo_node`]: a todo-service node as an OS process's `main`.
+//! - [`run_events_node`]: a node mirroring one `u64` event topic, as an
+//!   OS process's `main` (prints every event it handles).
 //! - [`signal`]: `kill -SIG` to a node process; a `STOP` returns once the
 //!   process is stopped.
 //! - [`require_nats_server`]: the binary, or `None` after a loud
@@ -37,12 +39,14 @@
 
 mod cluster;
 mod echo;
+mod events_node;
 mod server;
 mod signal;
 mod todo_node;
 
 pub use cluster::NatsCluster;
 pub use echo::{Echo, EchoApi, EchoCall, EchoRequest};
+pub use events_node::run_events_node;
 pub use server::{NatsServer, NatsServerBuilder, require_nats_server};
 pub use signal::signal;
 pub use todo_node::run_todo_node;

@@ -13,10 +13,8 @@
 //! (`UP <node> <inc>`, `DOWN <node> <inc> <reason>`), and stops in order
 //! on SIGTERM, SIGINT or end of stdin.
 
-use std::time::Duration;
-
-use arbor_nats::testkit::Echo;
-use arbor_nats::{Credentials, Node, NodeConfig, NodeEvent};
+use arbor_nats::testkit::{Echo, NodeArgs};
+use arbor_nats::{Node, NodeEvent};
 use arbor_process::{GenServer, Process, StartOpts};
 
 fn usage(msg: &str) -> ! {
@@ -27,55 +25,20 @@ fn usage(msg: &str) -> ! {
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let mut name = None;
-    let mut urls = Vec::new();
-    let (mut user, mut password, mut token) = (None, None, None);
-    let mut advisory = None;
-    let mut cluster = None;
-    let mut tick = None;
-    let mut replicas = None;
+    let mut node_args = NodeArgs::default();
     let mut global = None;
     while let Some(a) = args.next() {
-        let mut val = || {
-            args.next()
-                .unwrap_or_else(|| usage(&format!("{a} needs a value")))
-        };
-        match a.as_str() {
-            "--name" => name = Some(val()),
-            "--url" => urls.push(val()),
-            "--user" => user = Some(val()),
-            "--password" => password = Some(val()),
-            "--token" => token = Some(val()),
-            "--advisory-account" => advisory = Some(val()),
-            "--cluster" => cluster = Some(val()),
-            "--tick-ms" => tick = val().parse::<u64>().ok(),
-            "--kv-replicas" => replicas = val().parse::<usize>().ok(),
-            "--global" => global = Some(val()),
-            other => usage(&format!("unknown argument {other}")),
+        let v = args
+            .next()
+            .unwrap_or_else(|| usage(&format!("{a} needs a value")));
+        match node_args.take(&a, v) {
+            Ok(None) => {}
+            Ok(Some(v)) if a == "--global" => global = Some(v),
+            Ok(Some(_)) => usage(&format!("unknown argument {a}")),
+            Err(e) => usage(&e),
         }
     }
-    let name = name.unwrap_or_else(|| usage("--name is required"));
-    let mut config = NodeConfig::new(&name, urls);
-    if let (Some(u), Some(p)) = (user, password) {
-        config = config.credentials(Credentials::UserPassword {
-            user: u,
-            password: p,
-        });
-    } else if let Some(t) = token {
-        config = config.credentials(Credentials::Token(t));
-    }
-    if let Some(a) = advisory {
-        config = config.advisory_account(&a);
-    }
-    if let Some(c) = cluster {
-        config = config.cluster(&c);
-    }
-    if let Some(ms) = tick {
-        config = config.tick(Duration::from_millis(ms));
-    }
-    if let Some(r) = replicas {
-        config = config.kv_replicas(r);
-    }
+    let config = node_args.config().unwrap_or_else(|e| usage(&e));
     let node = match Node::start(config).await {
         Ok(n) => n,
         Err(e) => {

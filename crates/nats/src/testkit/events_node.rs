@@ -21,13 +21,12 @@
 //!    durable event acknowledged) has its line in the pipe already.
 //! 2. One line per handler call: a duplicate line is a duplicate dispatch.
 
-use std::io::Write;
-use std::time::Duration;
-
 use arbor_genevent::FnHandler;
+use std::io::Write;
 use tokio::io::AsyncBufReadExt;
 
-use crate::{Credentials, EventTopic, Level, Node, NodeConfig, RemoteEvent};
+use super::NodeArgs;
+use crate::{EventTopic, Level, Node, RemoteEvent};
 
 /// Runs an events node from command-line arguments (without the program
 /// name) until told to stop; the process exit code (2 for bad arguments
@@ -43,19 +42,14 @@ pub async fn run_events_node(args: impl IntoIterator<Item = String>) -> i32 {
 }
 
 async fn run(mut args: impl Iterator<Item = String>) -> Result<(), String> {
-    let (mut name, mut urls, mut user, mut password) = (None, Vec::new(), None, None);
-    let (mut advisory, mut tick, mut topic, mut level) = (None, None, None, Level::Notify);
-    let mut replicas = None;
+    let mut node_args = NodeArgs::default();
+    let (mut topic, mut level) = (None, Level::Notify);
     while let Some(a) = args.next() {
         let v = args.next().ok_or_else(|| format!("{a} needs a value"))?;
+        let Some(v) = node_args.take(&a, v)? else {
+            continue;
+        };
         match a.as_str() {
-            "--name" => name = Some(v),
-            "--url" => urls.push(v),
-            "--user" => user = Some(v),
-            "--password" => password = Some(v),
-            "--advisory-account" => advisory = Some(v),
-            "--tick-ms" => tick = v.parse::<u64>().ok(),
-            "--kv-replicas" => replicas = v.parse::<usize>().ok(),
             "--topic" => topic = Some(v),
             "--level" => {
                 level = match v.as_str() {
@@ -68,24 +62,8 @@ async fn run(mut args: impl Iterator<Item = String>) -> Result<(), String> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    let name = name.ok_or("--name is required")?;
     let topic = topic.ok_or("--topic is required")?;
-    let mut config = NodeConfig::new(&name, urls);
-    if let (Some(u), Some(p)) = (user, password) {
-        config = config.credentials(Credentials::UserPassword {
-            user: u,
-            password: p,
-        });
-    }
-    if let Some(a) = advisory {
-        config = config.advisory_account(&a);
-    }
-    if let Some(ms) = tick {
-        config = config.tick(Duration::from_millis(ms));
-    }
-    if let Some(r) = replicas {
-        config = config.kv_replicas(r);
-    }
+    let config = node_args.config()?;
     let node = Node::start(config).await.map_err(|e| e.to_string())?;
     let topic = EventTopic::<u64>::new(topic).level(level);
     let mirror = node

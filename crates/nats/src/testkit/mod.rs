@@ -15,6 +15,7 @@
 //! - [`run_todo_node`]: a todo-service node as an OS process's `main`.
 //! - [`run_events_node`]: a node mirroring one `u64` event topic, as an
 //!   OS process's `main` (prints every event it handles).
+//! - [`NodeArgs`]: the node flags every node process above takes.
 //! - [`signal`]: `kill -SIG` to a node process; a `STOP` returns once the
 //!   process is stopped.
 //! - [`require_nats_server`]: the binary, or `None` after a loud
@@ -40,6 +41,7 @@
 mod cluster;
 mod echo;
 mod events_node;
+mod node_args;
 mod server;
 mod signal;
 mod todo_node;
@@ -47,6 +49,7 @@ mod todo_node;
 pub use cluster::NatsCluster;
 pub use echo::{Echo, EchoApi, EchoCall, EchoRequest};
 pub use events_node::run_events_node;
+pub use node_args::NodeArgs;
 pub use server::{NatsServer, NatsServerBuilder, require_nats_server};
 pub use signal::signal;
 pub use todo_node::run_todo_node;

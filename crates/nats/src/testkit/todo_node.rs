@@ -19,8 +19,9 @@ use std::time::Duration;
 
 use tokio::io::AsyncBufReadExt;
 
+use super::NodeArgs;
 use crate::todo::{TodoCluster, TodoClusterConfig};
-use crate::{Credentials, Node, NodeConfig, NodeEvent};
+use crate::{Node, NodeEvent};
 
 /// Runs a todo node from command-line arguments (without the program
 /// name) until told to stop; the process exit code.
@@ -32,12 +33,7 @@ pub async fn run_todo_node(args: impl IntoIterator<Item = String>) -> i32 {
             .try_init();
     }
     let mut args = args.into_iter();
-    let mut name = None;
-    let mut urls = Vec::new();
-    let (mut user, mut password) = (None, None);
-    let mut advisory = None;
-    let mut tick = None;
-    let mut replicas = None;
+    let mut node_args = NodeArgs::default();
     let mut listen = "127.0.0.1:0".to_owned();
     let mut shards = None;
     let mut command_timeout = None;
@@ -46,43 +42,39 @@ pub async fn run_todo_node(args: impl IntoIterator<Item = String>) -> i32 {
             eprintln!("todo node: {a} needs a value");
             return 2;
         };
-        match a.as_str() {
-            "--name" => name = Some(v),
-            "--url" => urls.push(v),
-            "--user" => user = Some(v),
-            "--password" => password = Some(v),
-            "--advisory-account" => advisory = Some(v),
-            "--tick-ms" => tick = v.parse::<u64>().ok(),
-            "--kv-replicas" => replicas = v.parse::<usize>().ok(),
-            "--listen" => listen = v,
-            "--shards" => shards = v.parse::<u32>().ok(),
-            "--command-timeout-ms" => command_timeout = v.parse::<u64>().ok(),
-            other => {
-                eprintln!("todo node: unknown argument {other}");
+        let v = match node_args.take(&a, v) {
+            Ok(None) => continue,
+            Ok(Some(v)) => v,
+            Err(e) => {
+                eprintln!("todo node: {e}");
                 return 2;
             }
+        };
+        let number = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{a} takes a number, not {v:?}"))
+        };
+        let parsed = match a.as_str() {
+            "--listen" => {
+                listen = v;
+                Ok(())
+            }
+            "--shards" => number(&v).map(|n| shards = Some(n as u32)),
+            "--command-timeout-ms" => number(&v).map(|n| command_timeout = Some(n)),
+            other => Err(format!("unknown argument {other}")),
+        };
+        if let Err(e) = parsed {
+            eprintln!("todo node: {e}");
+            return 2;
         }
     }
-    let Some(name) = name else {
-        eprintln!("todo node: --name is required");
-        return 2;
+    let config = match node_args.config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("todo node: {e}");
+            return 2;
+        }
     };
-    let mut config = NodeConfig::new(&name, urls);
-    if let (Some(u), Some(p)) = (user, password) {
-        config = config.credentials(Credentials::UserPassword {
-            user: u,
-            password: p,
-        });
-    }
-    if let Some(a) = advisory {
-        config = config.advisory_account(&a);
-    }
-    if let Some(ms) = tick {
-        config = config.tick(Duration::from_millis(ms));
-    }
-    if let Some(r) = replicas {
-        config = config.kv_replicas(r);
-    }
     let Ok(listen) = listen.parse() else {
         eprintln!("todo node: bad --listen {listen}");
         return 2;

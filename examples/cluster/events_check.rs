@@ -80,6 +80,8 @@ pub(crate) struct Counters {
     pub(crate) kills: AtomicU64,
     pub(crate) sub_hangs: AtomicU64,
     pub(crate) server_hangs: AtomicU64,
+    pub(crate) server_kills: AtomicU64,
+    pub(crate) server_restart_failures: AtomicU64,
     // Violations, per invariant.
     pub(crate) v1_missing: AtomicU64,
     pub(crate) v2_sync_dup: AtomicU64,
@@ -314,7 +316,7 @@ pub(crate) fn progress(world: &World, t: Duration) {
         .map(|s| format!("{} {}", s.name, s.runs.iter().map(|r| r.lines).sum::<u64>()))
         .collect();
     println!(
-        "[{:>5.1}s] sync ok {} err {} | durable published {} | handled {} | faults: kills {} hangs {} server-hangs {} | VIOLATIONS (1) {} (2) {} (3) {} (5) {}",
+        "[{:>5.1}s] sync ok {} err {} | durable published {} | handled {} | faults: kills {} hangs {} server-hangs {} server-kills {} | VIOLATIONS (1) {} (2) {} (3) {} (5) {}",
         t.as_secs_f64(),
         get(&c.sync_ok),
         get(&c.sync_err),
@@ -323,6 +325,7 @@ pub(crate) fn progress(world: &World, t: Duration) {
         get(&c.kills),
         get(&c.sub_hangs),
         get(&c.server_hangs),
+        get(&c.server_kills),
         get(&c.v1_missing),
         get(&c.v2_sync_dup),
         get(&c.v3_unexplained),
@@ -415,10 +418,12 @@ impl Report {
             self.settle.as_secs_f64()
         );
         println!(
-            "| faults: kills / subscriber hangs / server hangs | {} / {} / {} |",
+            "| faults: kills / subscriber hangs / server hangs / server kills (not back) | {} / {} / {} / {} ({}) |",
             get(&c.kills),
             get(&c.sub_hangs),
-            get(&c.server_hangs)
+            get(&c.server_hangs),
+            get(&c.server_kills),
+            get(&c.server_restart_failures)
         );
         println!(
             "| violations (1) missed / (2) sync twice in a run / (3) unexplained error | {} / {} / {} |",

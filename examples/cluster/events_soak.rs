@@ -10,7 +10,8 @@
 //! `ExportedEvents::sync_notify`, which returns once stored), each value a
 //! running counter. Faults every 2–5 s: `kill -9` a subscriber (restarted
 //! 1–2 s later), `SIGSTOP` a subscriber (0.3–1.5 s) or a server
-//! (0.5–2.5 s); the publisher is never faulted.
+//! (0.5–2.5 s), or `kill -9` a server (restarted on its store 1–2 s
+//! later); the publisher is never faulted.
 //!
 //! `SYNC_RETRY=0` runs the sync topic without retry: calls made while a
 //! subscriber is down then fail naming it, which exercises invariant 3.
@@ -304,7 +305,7 @@ async fn soak(duration: Duration) -> Result<u64, String> {
                     s.1 = Some(Instant::now());
                 }
             }
-            _ => {
+            75..88 => {
                 let victim = rng.below(3) as usize;
                 let pause = rng.ms(500, 2500);
                 let Some(pid) = cluster.servers()[victim].pid() else {
@@ -316,6 +317,23 @@ async fn soak(duration: Duration) -> Result<u64, String> {
                 bump(&world.c.server_hangs);
                 tokio::time::sleep(pause).await;
                 signal(pid, "CONT");
+                if let Some(s) = world.server_stops.lock().last_mut() {
+                    s.1 = Some(Instant::now());
+                }
+            }
+            _ => {
+                // A server crash, restarted on its store after a pause;
+                // for invariant 3 it is a server fault like a hang.
+                let victim = rng.below(3) as usize;
+                println!("[{at:>5.1}s] kill -9 server s{}", victim + 1);
+                world.server_stops.lock().push((Instant::now(), None));
+                cluster.server_mut(victim).kill().await;
+                bump(&world.c.server_kills);
+                tokio::time::sleep(rng.ms(1000, 2000)).await;
+                if let Err(e) = cluster.server_mut(victim).restart().await {
+                    println!("server s{} did not come back: {e}", victim + 1);
+                    bump(&world.c.server_restart_failures);
+                }
                 if let Some(s) = world.server_stops.lock().last_mut() {
                     s.1 = Some(Instant::now());
                 }

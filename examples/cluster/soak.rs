@@ -2,7 +2,8 @@
 //! three nats-servers (KV with 3 replicas), client load with a model of
 //! every list, and random faults: `kill -9` of a node (restarted after a
 //! pause), `SIGSTOP` of a node (a hang, long enough to be declared down
-//! about half the time), `SIGSTOP` of a server. Invariants, checked
+//! about half the time), `SIGSTOP` of a server, `kill -9` of a server
+//! (restarted on its store after a pause). Invariants, checked
 //! continuously:
 //!
 //! 1. No shard served by two nodes: every half second each running node
@@ -60,6 +61,8 @@ struct Stats {
     node_kills: AtomicU64,
     node_hangs: AtomicU64,
     server_hangs: AtomicU64,
+    server_kills: AtomicU64,
+    server_restart_failures: AtomicU64,
     downs: AtomicU64,
 }
 
@@ -293,7 +296,7 @@ async fn soak(duration: Duration) -> Result<u64, String> {
                 }
                 s[victim].hung = false;
             }
-            _ => {
+            75..88 => {
                 let pause = rng.ms(500, 2500);
                 let Some(pid) = cluster.servers()[victim].pid() else {
                     continue;
@@ -307,6 +310,22 @@ async fn soak(duration: Duration) -> Result<u64, String> {
                 bump(&world.stats.server_hangs);
                 tokio::time::sleep(pause).await;
                 signal(pid, "CONT");
+            }
+            _ => {
+                // A server crash: its clients fail over to the others; it
+                // comes back on the same store (JetStream catches it up).
+                println!(
+                    "[{:>5.1}s] kill -9 server s{}",
+                    started.elapsed().as_secs_f64(),
+                    victim + 1
+                );
+                cluster.server_mut(victim).kill().await;
+                bump(&world.stats.server_kills);
+                tokio::time::sleep(rng.ms(1000, 2000)).await;
+                if let Err(e) = cluster.server_mut(victim).restart().await {
+                    println!("server s{} did not come back: {e}", victim + 1);
+                    bump(&world.stats.server_restart_failures);
+                }
             }
         }
         if started.elapsed() >= next_report {
@@ -324,6 +343,8 @@ async fn soak(duration: Duration) -> Result<u64, String> {
     println!("\nfinal after {:?}:", started.elapsed());
     report(s, started.elapsed());
     let node_pids = pids(&*slots.lock().await);
+    // Restarted servers have new pids.
+    let server_pids: Vec<u32> = cluster.servers().iter().filter_map(|s| s.pid()).collect();
     println!(
         "after: {} child processes; RSS nodes {} KiB, servers {} KiB",
         children().len(),
@@ -348,7 +369,7 @@ async fn soak(duration: Duration) -> Result<u64, String> {
 
 fn report(s: &Stats, t: Duration) {
     println!(
-        "[{:>5.1}s] ops {} ok {} unavailable {} conn-errors {} lists-lost {} | faults: kills {} hangs {} server-hangs {} | downs seen {} events {} (gaps {}, noconnection exits {}) | VIOLATIONS wrong-answer {} two-owners {} stuck-shard {} event-order {}",
+        "[{:>5.1}s] ops {} ok {} unavailable {} conn-errors {} lists-lost {} | faults: kills {} hangs {} server-hangs {} server-kills {} (not back {}) | downs seen {} events {} (gaps {}, noconnection exits {}) | VIOLATIONS wrong-answer {} two-owners {} stuck-shard {} event-order {}",
         t.as_secs_f64(),
         get(&s.ops),
         get(&s.ok),
@@ -358,6 +379,8 @@ fn report(s: &Stats, t: Duration) {
         get(&s.node_kills),
         get(&s.node_hangs),
         get(&s.server_hangs),
+        get(&s.server_kills),
+        get(&s.server_restart_failures),
         get(&s.downs),
         get(&s.events),
         get(&s.event_gaps),

@@ -22,6 +22,13 @@
 //! 5. A shard starts empty on the node that takes it: local lists of the
 //!    shard left from an earlier ownership of this node (a fenced
 //!    incarnation, a lost write) are stopped before it is served.
+//! 6. A confirmation drops a shard only when its write lost the
+//!    compare-and-set (another owner wrote); a write without an answer
+//!    (JetStream electing a leader, a server killed) leaves the lease
+//!    unconfirmed and is tried again. A shard the table names this very
+//!    incarnation for but that is not served here (such a write may have
+//!    landed after all) is taken again at its revision: otherwise nobody
+//!    would ever serve it, since its owner is alive.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,7 +37,7 @@ use std::time::{Duration, Instant};
 
 use arbor_process::{Ctx, ExitReason, Process, spawn_link};
 use arbor_supervisor::ChildSpec;
-use async_nats::jetstream::kv::{Operation, Watch};
+use async_nats::jetstream::kv::{Operation, UpdateErrorKind, Watch};
 use bytes::Bytes;
 use futures::StreamExt;
 
@@ -40,6 +47,13 @@ use super::state::{Outgoing, Shared};
 use crate::membership::incarnation_alive;
 use crate::node::{NodeDownReason, NodeEvent, NodeEvents};
 use crate::wire::{NodeId, WireExitReason, decode, encode};
+
+/// What a confirmation write found (invariant 6).
+enum Confirmed {
+    Kept(u64),
+    Lost,
+    Unanswered,
+}
 
 /// Serving tasks by shard; aborted when dropped.
 #[derive(Default)]
@@ -395,6 +409,14 @@ impl Agent {
         let mut table: HashMap<ShardOwner, bool> = HashMap::new();
         for shard in 0..self.shared.config.shards {
             let state = self.shared.view_of(shard);
+            // Ours in the table, not served here (invariant 6).
+            if let Some((owner, _)) = &state
+                && *owner == me
+                && self.shared.owned_epoch(shard).is_none()
+            {
+                self.take(shard, state).await;
+                continue;
+            }
             let gone = match &state {
                 None => Some(false),
                 Some((owner, _)) => self.gone(owner, &peers),
@@ -443,37 +465,53 @@ impl Agent {
         }
     }
 
-    /// The lease lapsed: rewrite every owned shard at its revision; keep
-    /// those whose write succeeds.
+    /// The lease lapsed: rewrite every owned shard at its revision, all
+    /// at once; keep those whose write succeeds, drop those whose write
+    /// lost (invariant 6).
     async fn confirm(&mut self, token: u64) {
         let me = self.shared.me();
         let Ok(value) = encode(&me) else { return };
-        for (shard, _) in self.shared.owned() {
-            let Some((owner, rev)) = self.shared.view_of(shard) else {
-                continue;
-            };
-            let ok = owner == me
-                && match self
-                    .shared
-                    .kv
-                    .update(key(shard), Bytes::from(value.clone()), rev)
-                    .await
-                {
-                    Ok(epoch) => {
-                        self.shared.see(shard, me.clone(), epoch);
-                        self.shared.set_owned(shard, epoch);
-                        true
+        let writes = self.shared.owned().into_keys().filter_map(|shard| {
+            // No entry: nothing to confirm against; not served either
+            // (`may_serve` wants the table to name this node).
+            let (owner, rev) = self.shared.view_of(shard)?;
+            let kv = self.shared.kv.clone();
+            let value = Bytes::from(value.clone());
+            let mine = owner == me;
+            Some(async move {
+                let outcome = if !mine {
+                    Confirmed::Lost
+                } else {
+                    match kv.update(key(shard), value, rev).await {
+                        Ok(epoch) => Confirmed::Kept(epoch),
+                        Err(e) if e.kind() == UpdateErrorKind::WrongLastRevision => Confirmed::Lost,
+                        Err(_) => Confirmed::Unanswered,
                     }
-                    Err(_) => false,
                 };
-            if !ok {
-                self.shared
-                    .counters
-                    .lost_cas
-                    .fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(target: "arbor::nats::todo", shard, "ownership not confirmed after a lapse: shard dropped");
-                self.drop_shard(shard).await;
+                (shard, outcome)
+            })
+        });
+        let mut unanswered = 0;
+        for (shard, outcome) in futures::future::join_all(writes).await {
+            match outcome {
+                Confirmed::Kept(epoch) => {
+                    self.shared.see(shard, me.clone(), epoch);
+                    self.shared.set_owned(shard, epoch);
+                }
+                Confirmed::Lost => {
+                    self.shared
+                        .counters
+                        .lost_cas
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(target: "arbor::nats::todo", shard, "ownership not confirmed after a lapse: shard dropped");
+                    self.drop_shard(shard).await;
+                }
+                Confirmed::Unanswered => unanswered += 1,
             }
+        }
+        if unanswered > 0 {
+            tracing::info!(target: "arbor::nats::todo", unanswered, "the shard table did not answer every confirmation; the lease stays lapsed and is confirmed again");
+            return;
         }
         if self.shared.confirm(token) {
             tracing::info!(target: "arbor::nats::todo", "shard ownership confirmed after a lapse of the lease");

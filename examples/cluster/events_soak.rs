@@ -46,7 +46,6 @@
 //! the checks are in `events_check.rs`.
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -56,14 +55,14 @@ use arbor_nats::testkit::NatsCluster;
 use arbor_nats::{Credentials, EventTopic, ExportedEvents, Level, Node};
 use parking_lot::Mutex;
 use tokio::io::AsyncWriteExt;
-use tokio::process::{Child, ChildStdin, Command};
+use tokio::process::{Child, ChildStdin};
 use tokio::sync::oneshot;
 
 use crate::events_check::{
     CHECK_AFTER, Call, Counters, Kind, Report, Run, Sub, World, bump, check_calls, checker,
     durable_lost, get, progress, read_lines, settle_durable,
 };
-use crate::procs::{children, rss_kib, signal};
+use crate::procs::{children, rss_kib, signal, spawn_self};
 use crate::soak::Rng;
 
 const SYNC_TOPIC: &str = "soak_sync";
@@ -129,24 +128,22 @@ async fn start_sub(launch: &Launch, world: &Arc<World>, idx: usize) -> Result<Su
         Kind::Sync => (SYNC_TOPIC, "sync"),
         Kind::Durable => (DURABLE_TOPIC, "durable"),
     };
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let mut cmd = Command::new(exe);
-    cmd.arg("--events-node")
-        .args(["--name", &name, "--advisory-account", "APP"])
-        .args(["--tick-ms", &TICK_MS.to_string(), "--kv-replicas", "3"])
-        .args(["--topic", topic, "--level", level]);
-    if let Credentials::UserPassword { user, password } = &launch.credentials {
-        cmd.args(["--user", user, "--password", password]);
-    }
-    for u in &launch.urls {
-        cmd.args(["--url", u]);
-    }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| e.to_string())?;
+    let mut child = spawn_self(
+        "--events-node",
+        &name,
+        &launch.urls,
+        &launch.credentials,
+        &[
+            "--tick-ms",
+            &TICK_MS.to_string(),
+            "--kv-replicas",
+            "3",
+            "--topic",
+            topic,
+            "--level",
+            level,
+        ],
+    )?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let stdin = child.stdin.take();
     let (ready_tx, ready_rx) = oneshot::channel();

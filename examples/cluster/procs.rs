@@ -31,6 +31,35 @@ pub(crate) struct Line {
     pub(crate) text: String,
 }
 
+/// This example re-executed as a node process (`mode`: `--node` or
+/// `--events-node`) with the flags every node takes (`name`, the servers
+/// and their credentials, the advisory account) and `extra`; stdin and
+/// stdout piped, killed when its handle is dropped.
+pub(crate) fn spawn_self(
+    mode: &str,
+    name: &str,
+    urls: &[String],
+    credentials: &Credentials,
+    extra: &[&str],
+) -> Result<Child, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut cmd = Command::new(exe);
+    cmd.arg(mode)
+        .args(["--name", name, "--advisory-account", "APP"])
+        .args(extra);
+    if let Credentials::UserPassword { user, password } = credentials {
+        cmd.args(["--user", user, "--password", password]);
+    }
+    for u in urls {
+        cmd.args(["--url", u]);
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| e.to_string())
+}
+
 pub(crate) struct NodeProc {
     pub(crate) name: String,
     pub(crate) child: Child,
@@ -42,29 +71,22 @@ pub(crate) struct NodeProc {
 
 impl NodeProc {
     pub(crate) async fn start(launch: &Launch, name: &str) -> Result<NodeProc, String> {
-        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-        let mut cmd = Command::new(exe);
-        cmd.arg("--node")
-            .args(["--name", name, "--advisory-account", "APP"])
-            .args(["--tick-ms", &launch.tick_ms.to_string()])
-            .args(["--shards", &launch.shards.to_string()])
-            .args(["--kv-replicas", &launch.kv_replicas.to_string()])
-            .args([
+        let mut child = spawn_self(
+            "--node",
+            name,
+            &launch.urls,
+            &launch.credentials,
+            &[
+                "--tick-ms",
+                &launch.tick_ms.to_string(),
+                "--shards",
+                &launch.shards.to_string(),
+                "--kv-replicas",
+                &launch.kv_replicas.to_string(),
                 "--command-timeout-ms",
                 &launch.command_timeout_ms.to_string(),
-            ]);
-        if let Credentials::UserPassword { user, password } = &launch.credentials {
-            cmd.args(["--user", user, "--password", password]);
-        }
-        for u in &launch.urls {
-            cmd.args(["--url", u]);
-        }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| e.to_string())?;
+            ],
+        )?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let stdin = child.stdin.take();
         let (tx, mut lines) = mpsc::unbounded_channel();

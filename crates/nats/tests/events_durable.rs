@@ -9,9 +9,9 @@ mod events_node;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use arbor_genevent::{EventManager, StreamOpts};
+use arbor_genevent::{EventManager, EventManagerRef, StreamOpts};
 use arbor_nats::testkit::NatsServer;
-use arbor_nats::{EventTopic, Level, Node, RemoteEvent, RemoteItem};
+use arbor_nats::{EventTopic, ExportedEvents, Level, Mirror, Node, RemoteEvent, RemoteItem};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
@@ -65,23 +65,60 @@ async fn durable_events_reach_every_subscriber_in_order_with_their_sequences() {
     }
 }
 
+/// n1 exports the durable topic `name`, n2 mirrors it into `rx`; events
+/// 1..=51 sent (the last by `sync_notify`) and received.
+struct Delivered {
+    n1: Node,
+    n2: Node,
+    mgr: EventManagerRef<u64>,
+    export: ExportedEvents<u64>,
+    _mirror: Mirror<u64>,
+    rx: mpsc::UnboundedReceiver<Ev>,
+    first: Vec<Ev>,
+}
+
+async fn fifty_one_delivered(server: &NatsServer, name: &str) -> Delivered {
+    let n1 = start_node(server, "n1", &[]).await;
+    let n2 = start_node(server, "n2", &[&n1]).await;
+    let topic = topic(name);
+    let mgr = EventManager::<u64>::start().await.unwrap();
+    let export = n1.export_events(&topic, &mgr).await.unwrap();
+    let mirror = n2.subscribe_events(&topic).await.unwrap();
+    let mut rx = forward(mirror.manager()).await;
+    for i in 1..=50 {
+        mgr.notify(i);
+    }
+    export.sync_notify(51).await.unwrap();
+    let first = recv_n(&mut rx, 51).await;
+    Delivered {
+        n1,
+        n2,
+        mgr,
+        export,
+        _mirror: mirror,
+        rx,
+        first,
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_stopped_and_restarted_gets_what_was_stored_meanwhile() {
     let Some(server) = NatsServer::start().await else {
         return;
     };
-    let n1 = start_node(&server, "n1", &[]).await;
-    let n2 = start_node(&server, "n2", &[&n1]).await;
+    // The first run's mirror and channel live on, as a stopped node's
+    // would in an application.
+    let Delivered {
+        n1,
+        n2,
+        mgr,
+        export,
+        _mirror,
+        rx: _first_rx,
+        first,
+    } = fifty_one_delivered(&server, "away").await;
+    assert_eq!(first.last().unwrap().event, 51);
     let topic = topic("away");
-    let mgr = EventManager::<u64>::start().await.unwrap();
-    let export = n1.export_events(&topic, &mgr).await.unwrap();
-    let m2 = n2.subscribe_events(&topic).await.unwrap();
-    let mut rx = forward(m2.manager()).await;
-    for i in 1..=50 {
-        mgr.notify(i);
-    }
-    export.sync_notify(51).await.unwrap();
-    assert_eq!(recv_n(&mut rx, 51).await.last().unwrap().event, 51);
     n2.stop().await;
     for i in 52..=150 {
         mgr.notify(i);
@@ -205,18 +242,16 @@ async fn durable_events_survive_a_server_crash_and_restart() {
     let Some(mut server) = NatsServer::start().await else {
         return;
     };
-    let n1 = start_node(&server, "n1", &[]).await;
-    let n2 = start_node(&server, "n2", &[&n1]).await;
-    let topic = topic("restart");
-    let mgr = EventManager::<u64>::start().await.unwrap();
-    let export = n1.export_events(&topic, &mgr).await.unwrap();
-    let m2 = n2.subscribe_events(&topic).await.unwrap();
-    let mut rx = forward(m2.manager()).await;
-    for i in 1..=50 {
-        mgr.notify(i);
-    }
-    export.sync_notify(51).await.unwrap();
-    let mut got: Vec<u64> = recv_n(&mut rx, 51).await.iter().map(|e| e.event).collect();
+    let Delivered {
+        n1,
+        n2,
+        mgr,
+        export: _export,
+        _mirror,
+        mut rx,
+        first,
+    } = fifty_one_delivered(&server, "restart").await;
+    let mut got: Vec<u64> = first.iter().map(|e| e.event).collect();
     // In flight when the server dies: some stored, some not yet.
     for i in 52..=100 {
         mgr.notify(i);

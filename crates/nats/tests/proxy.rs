@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use arbor_nats::testkit::{Echo, EchoApi, EchoRequest, NatsServer};
 use arbor_nats::{NodeCounts, RemoteCallError, RemoteError};
-use arbor_process::{Ctx, ExitReason, GenServer, Msg, Myself, Process, scope, spawn};
+use arbor_process::{Ctx, ExitReason, GenServer, MonitorRef, Msg, Myself, Process, scope, spawn};
 use common::leftovers::{connections, consumers};
 use common::{NodeProc, start_node};
 use futures::StreamExt;
@@ -69,6 +69,17 @@ async fn killed_node_delivers_noconnection_to_links_and_monitors() {
     a.stop().await;
 }
 
+/// The reason of the `Down` for `mref`, skipping other messages.
+async fn down_of(me: &mut Ctx<()>, mref: MonitorRef) -> ExitReason {
+    loop {
+        if let Msg::Down(d) = me.recv().await
+            && d.monitor == mref
+        {
+            return d.reason;
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_remote_exit_reaches_local_monitors_with_its_reason() {
     let Some(server) = NatsServer::start().await else {
@@ -87,13 +98,7 @@ async fn a_remote_exit_reaches_local_monitors_with_its_reason() {
             r.call(EchoRequest::Crash("boom".into())).await,
             Err(RemoteCallError::Exited(_))
         ));
-        loop {
-            if let Msg::Down(d) = me.recv().await
-                && d.monitor == mref
-            {
-                return d.reason;
-            }
-        }
+        down_of(&mut me, mref).await
     })
     .await
     .unwrap();
@@ -130,13 +135,7 @@ async fn a_remote_error_exit_arrives_as_a_remote_error_with_its_text() {
             .send(&"disk full".to_owned())
             .await
             .unwrap();
-        loop {
-            if let Msg::Down(d) = me.recv().await
-                && d.monitor == mref
-            {
-                return d.reason;
-            }
-        }
+        down_of(&mut me, mref).await
     })
     .await
     .unwrap();

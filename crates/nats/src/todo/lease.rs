@@ -110,6 +110,16 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    /// A lease whose first probe came back at `t0` and was confirmed, on
+    /// connection 1.
+    fn held(t0: Instant) -> Lease {
+        let mut l = Lease::new(1);
+        l.echoed(t0, t0, TICK);
+        let token = l.needs_confirmation(t0, TICK, 1).unwrap();
+        assert!(l.confirm(token));
+        l
+    }
+
     #[test]
     fn lease_holds_while_probes_come_back() {
         let t0 = Instant::now();
@@ -135,10 +145,7 @@ mod tests {
         // The process was stopped 1.5 s right after sending a probe; on
         // resuming it reads the echo before anything checked the lease.
         let t0 = Instant::now();
-        let mut l = Lease::new(1);
-        l.echoed(t0, t0, TICK);
-        let token = l.needs_confirmation(t0, TICK, 1).unwrap();
-        l.confirm(token);
+        let mut l = held(t0);
         let resumed = t0 + ms(1500);
         l.echoed(t0 + ms(1), resumed, TICK);
         assert!(!l.valid(resumed, TICK, 1), "a stale echo keeps no lease");
@@ -159,10 +166,7 @@ mod tests {
         // prober, whose new probe comes back at once: fresh again before
         // any check saw the lease stale.
         let t0 = Instant::now();
-        let mut l = Lease::new(1);
-        l.echoed(t0, t0, TICK);
-        let token = l.needs_confirmation(t0, TICK, 1).unwrap();
-        l.confirm(token);
+        let mut l = held(t0);
         let resumed = t0 + ms(1500);
         l.echoed(resumed, resumed + ms(1), TICK);
         assert!(l.fresh(resumed + ms(1), TICK));
@@ -194,10 +198,7 @@ mod tests {
     #[test]
     fn a_reconnect_lapses_the_lease_once() {
         let t0 = Instant::now();
-        let mut l = Lease::new(1);
-        l.echoed(t0, t0, TICK);
-        let token = l.needs_confirmation(t0, TICK, 1).unwrap();
-        l.confirm(token);
+        let mut l = held(t0);
         assert!(l.valid(t0, TICK, 1));
         assert!(!l.valid(t0, TICK, 2));
         assert!(!l.valid(t0, TICK, 2), "remembered");

@@ -134,13 +134,20 @@ impl Drop for Prober {
     }
 }
 
+/// An interval of a quarter tick (at least 5 ms) that never bursts after
+/// a stall: the pace of the lease probes and of the agent's sweeps.
+fn quarter_ticks(shared: &Shared) -> tokio::time::Interval {
+    let mut every = tokio::time::interval((shared.tick() / 4).max(Duration::from_millis(5)));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every
+}
+
 /// Every tick/4, publishes a probe carrying its send time (microseconds
 /// since the service started) to `subject`, which `sub` subscribes; every
 /// probe that comes back renews the lease as of its send time. A task of
 /// its own, so a slow KV call of the agent does not starve the lease.
 async fn probe(shared: Arc<Shared>, subject: String, mut sub: async_nats::Subscriber) {
-    let mut every = tokio::time::interval((shared.tick() / 4).max(Duration::from_millis(5)));
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut every = quarter_ticks(&shared);
     loop {
         tokio::select! {
             _ = every.tick() => {
@@ -164,9 +171,7 @@ async fn probe(shared: Arc<Shared>, subject: String, mut sub: async_nats::Subscr
 
 impl Agent {
     async fn run(mut self, mut events: NodeEvents, mut watch: Watch) -> ExitReason {
-        let mut check =
-            tokio::time::interval((self.shared.tick() / 4).max(Duration::from_millis(5)));
-        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut check = quarter_ticks(&self.shared);
         loop {
             tokio::select! {
                 e = watch.next() => match e {

@@ -45,16 +45,10 @@ async fn node(server: &NatsServer, name: &str, peers: &[&Node]) -> Node {
 /// messages carrying their send time; throughput to the last delivery and
 /// per-message latency.
 async fn raw_publish(server: &NatsServer, subs: usize) {
-    let opts = || {
-        async_nats::ConnectOptions::with_user_and_password(
-            "arbor".into(),
-            "arbor-test-secret".into(),
-        )
-    };
     let base = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..subs {
-        let c = opts().connect(server.url()).await.unwrap();
+        let c = server.raw_client("bench-raw").await.unwrap();
         let mut sub = c.subscribe("raw.bench").await.unwrap();
         c.flush().await.unwrap();
         tasks.push(tokio::spawn(async move {
@@ -68,7 +62,7 @@ async fn raw_publish(server: &NatsServer, subs: usize) {
             lat
         }));
     }
-    let publisher = opts().connect(server.url()).await.unwrap();
+    let publisher = server.raw_client("bench-raw").await.unwrap();
     // The subscriptions are in place once a round trip went through.
     let _ = publisher.request("raw.settle", Bytes::new()).await;
     let start = Instant::now();
@@ -94,15 +88,9 @@ async fn raw_publish(server: &NatsServer, subs: usize) {
 /// Raw async-nats request/reply to `subs` responders (all asked at once,
 /// as a synchronous fan-out would).
 async fn raw_request(server: &NatsServer, subs: usize) {
-    let opts = || {
-        async_nats::ConnectOptions::with_user_and_password(
-            "arbor".into(),
-            "arbor-test-secret".into(),
-        )
-    };
     let mut keep = Vec::new();
     for i in 0..subs {
-        let c = opts().connect(server.url()).await.unwrap();
+        let c = server.raw_client("bench-raw").await.unwrap();
         let mut sub = c.subscribe(format!("raw.req.{i}")).await.unwrap();
         let responder = c.clone();
         tokio::spawn(async move {
@@ -115,7 +103,7 @@ async fn raw_request(server: &NatsServer, subs: usize) {
         c.flush().await.unwrap();
         keep.push(c);
     }
-    let client = opts().connect(server.url()).await.unwrap();
+    let client = server.raw_client("bench-raw").await.unwrap();
     let _ = client.request("raw.settle", Bytes::new()).await;
     let mut lat = Vec::with_capacity(SYNC_N);
     let start = Instant::now();

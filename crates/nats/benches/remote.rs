@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arbor_nats::testkit::{Echo, EchoApi, EchoCall, EchoRequest, NatsServer};
-use arbor_nats::{Credentials, Node, NodeEvent, NodeId};
+use arbor_nats::{Node, NodeEvent, NodeId};
 use arbor_process::GenServer;
 use futures::StreamExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -39,16 +39,6 @@ fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-async fn raw_client(server: &NatsServer) -> async_nats::Client {
-    let Credentials::UserPassword { user, password } = server.credentials() else {
-        unreachable!()
-    };
-    async_nats::ConnectOptions::with_user_and_password(user, password)
-        .connect(server.url())
-        .await
-        .unwrap()
-}
-
 #[tokio::main]
 async fn main() {
     let Some(server) = NatsServer::start().await else {
@@ -63,8 +53,8 @@ async fn main() {
     );
 
     // Raw async-nats request/reply: a responder on its own connection.
-    let responder = raw_client(&server).await;
-    let requester = raw_client(&server).await;
+    let responder = server.raw_client("bench-raw").await.unwrap();
+    let requester = server.raw_client("bench-raw").await.unwrap();
     let mut sub = responder.subscribe("bench.raw").await.unwrap();
     // The server has the subscription once the flush returns.
     responder.flush().await.unwrap();

@@ -238,13 +238,7 @@ async fn garbage_on_the_router_subject_is_dropped_and_the_router_lives() {
         return;
     };
     let (a, b, echo) = two_nodes(&server).await;
-    let client = async_nats::ConnectOptions::with_user_and_password(
-        "arbor".into(),
-        "arbor-test-secret".into(),
-    )
-    .connect(server.url())
-    .await
-    .unwrap();
+    let client = server.raw_client("forger").await.unwrap();
     let router_before = b
         .supervisor()
         .which_child("router")
@@ -288,13 +282,7 @@ async fn envelopes_of_another_cluster_or_incarnation_are_dropped() {
         return;
     };
     let (a, b, echo) = two_nodes(&server).await;
-    let client = async_nats::ConnectOptions::with_user_and_password(
-        "arbor".into(),
-        "arbor-test-secret".into(),
-    )
-    .connect(server.url())
-    .await
-    .unwrap();
+    let client = server.raw_client("forger").await.unwrap();
     let subject = format!("arbor.default.node.b.{}", b.incarnation());
     let forged = |cluster: &str, incarnation| Envelope {
         cluster: cluster.into(),

@@ -22,9 +22,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use arbor_nats::testkit::{EchoApi, EchoRequest, NatsServer};
-use arbor_nats::{
-    Credentials, Incarnation, Node, NodeDownReason, NodeEvent, NodeEvents, RemoteCallError,
-};
+use arbor_nats::{Incarnation, Node, NodeDownReason, NodeEvent, NodeEvents, RemoteCallError};
 use common::NodeProc;
 use common::netns::{self, Netns};
 use futures::StreamExt;
@@ -168,14 +166,7 @@ async fn partition_and_heal(hold: Hold) {
     // a full 3 ticks of silence from there (a cut at an arbitrary moment
     // would measure less, and hide a late detector).
     let mut events = a.monitor_nodes();
-    let Credentials::UserPassword { user, password } = server.credentials() else {
-        panic!("the test server uses a user and password")
-    };
-    let probe = async_nats::ConnectOptions::with_user_and_password(user, password)
-        .name("partition-probe")
-        .connect(server.url())
-        .await
-        .unwrap();
+    let probe = server.raw_client("partition-probe").await.unwrap();
     let mut hbs = probe
         .subscribe(format!("{}.hb.p", a.config().prefix()))
         .await

@@ -332,6 +332,27 @@ impl NatsServer {
         }
     }
 
+    /// A plain async-nats client of this server (its credentials, client
+    /// name `name`), for tests that publish or look at raw traffic.
+    ///
+    /// # Errors
+    ///
+    /// The connection failed, as the client's message.
+    pub async fn raw_client(&self, name: &str) -> Result<async_nats::Client, String> {
+        let options = match self.credentials() {
+            Credentials::Token(t) => async_nats::ConnectOptions::with_token(t),
+            Credentials::UserPassword { user, password } => {
+                async_nats::ConnectOptions::with_user_and_password(user, password)
+            }
+            other => return Err(format!("no raw client for {other:?}")),
+        };
+        options
+            .name(name)
+            .connect(self.url())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// A [`NodeConfig`] for a node named `name` on this server, with its
     /// credentials and (on an accounts server) the advisory account.
     pub fn node_config(&self, name: &str) -> NodeConfig {

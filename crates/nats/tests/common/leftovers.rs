@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use arbor_nats::Credentials;
 use arbor_nats::testkit::NatsServer;
 use futures::StreamExt;
 
@@ -37,14 +36,7 @@ pub struct ConsumerRow {
 
 /// Every consumer of every stream, listed with a client of the test's own.
 pub async fn consumers(server: &NatsServer) -> Vec<ConsumerRow> {
-    let Credentials::UserPassword { user, password } = server.credentials() else {
-        panic!("the test server uses a user and password")
-    };
-    let client = async_nats::ConnectOptions::with_user_and_password(user, password)
-        .name("leftovers-probe")
-        .connect(server.url())
-        .await
-        .unwrap();
+    let client = server.raw_client("leftovers-probe").await.unwrap();
     let js = async_nats::jetstream::new(client);
     let mut names = js.stream_names();
     let mut streams = Vec::new();

@@ -78,12 +78,7 @@ impl Peers {
     /// Whether an envelope from `node`'s `incarnation` must be dropped: that
     /// incarnation was seen down, or another one is up.
     pub(crate) fn is_stale(&self, node: &NodeId, incarnation: Incarnation) -> bool {
-        if self
-            .dead
-            .lock()
-            .get(node)
-            .is_some_and(|d| incarnation <= *d)
-        {
+        if self.was_down(node, incarnation) {
             return true;
         }
         self.map
